@@ -1,0 +1,409 @@
+//! Configuration: the JSON file named by `--config`, validated once on load.
+//!
+//! [`ConfigFile`] is the single definition of the accepted settings: field docs, serde
+//! defaults and `deny_unknown_fields`. [`Config`] is what the rest of the program sees:
+//! validated, with defaults applied and types that cannot be misread.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Stitch's rule for primary key field names.
+pub const MAX_KEY_NAME_CHARS: usize = 50;
+
+/// The settings file as written by the user. Every key not listed here is an error.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Integration name; its snake_case form is the schema name offered to targets.
+    #[serde(default = "defaults::name")]
+    pub name: String,
+    /// A top-level field name (at most 50 characters) or a list of them. Absent: each record
+    /// gets a generated `__sdc_primary_key`.
+    #[serde(default)]
+    pub primary_key: Option<PrimaryKeySetting>,
+    /// Listen address, `host:port`.
+    #[serde(default = "defaults::bind")]
+    pub bind: String,
+    /// Base URL printed in webhook URLs (for a proxy or a public host name). Default: from `bind`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Directory of the journal, token store and persisted schema.
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// Largest accepted request body, in bytes (after decompression).
+    #[serde(default = "defaults::max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Run the HTTP listener during a sync. `false`: emit the journal backlog and exit.
+    #[serde(default = "defaults::listen")]
+    pub listen: bool,
+    /// End a listening sync cleanly after this many seconds.
+    #[serde(default)]
+    pub max_run_seconds: Option<f64>,
+    /// End a listening sync cleanly when no webhook has arrived for this many seconds.
+    #[serde(default)]
+    pub idle_timeout_seconds: Option<f64>,
+    /// End a sync cleanly after emitting this many records.
+    #[serde(default)]
+    pub max_records: Option<u64>,
+    /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version.
+    #[serde(default)]
+    pub append_only: bool,
+    /// Size at which the journal starts a new segment file, in bytes.
+    #[serde(default = "defaults::journal_segment_bytes")]
+    pub journal_segment_bytes: u64,
+    /// How long a stopping listener waits for requests in flight, in seconds.
+    #[serde(default = "defaults::shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: f64,
+}
+
+/// `primary_key` may be one field name or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PrimaryKeySetting {
+    One(String),
+    Many(Vec<String>),
+}
+
+mod defaults {
+    use std::path::PathBuf;
+
+    pub fn name() -> String {
+        "Incoming Webhooks".to_owned()
+    }
+    pub fn bind() -> String {
+        "127.0.0.1:8080".to_owned()
+    }
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from(".tap-webhooks")
+    }
+    pub fn max_body_bytes() -> u64 {
+        20_000_000
+    }
+    pub fn listen() -> bool {
+        true
+    }
+    pub fn journal_segment_bytes() -> u64 {
+        64 * 1024 * 1024
+    }
+    pub fn shutdown_grace_seconds() -> f64 {
+        30.0
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub name: String,
+    /// `name` in snake_case: the schema name offered to targets.
+    pub schema_name: String,
+    /// Configured key fields; empty when records are keyed by `__sdc_primary_key`.
+    pub primary_key: Vec<String>,
+    pub bind: SocketAddr,
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub max_body_bytes: u64,
+    pub listen: bool,
+    pub max_run: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub max_records: Option<u64>,
+    pub append_only: bool,
+    pub journal_segment_bytes: u64,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config file: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::from_json(&text, &shown)
+    }
+
+    /// Parses and validates config JSON; `origin` names the source in errors.
+    pub fn from_json(text: &[u8], origin: &str) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let file: ConfigFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let at = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if at == "." || at.is_empty() {
+                inner.to_string()
+            } else {
+                format!("{at}: {inner}")
+            };
+            ConfigError::Parse {
+                path: origin.to_owned(),
+                message,
+            }
+        })?;
+        de.end().map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::validate(file, origin)
+    }
+
+    fn validate(file: ConfigFile, origin: &str) -> Result<Config, ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            key,
+            message,
+        };
+
+        let schema_name = snake_case(&file.name);
+        if schema_name.is_empty() {
+            return Err(invalid(
+                "name",
+                format!(
+                    "{:?} has no letters or digits to make a schema name",
+                    file.name
+                ),
+            ));
+        }
+
+        let primary_key = match file.primary_key {
+            None => Vec::new(),
+            Some(PrimaryKeySetting::One(k)) => vec![k],
+            Some(PrimaryKeySetting::Many(ks)) => {
+                if ks.is_empty() {
+                    return Err(invalid(
+                        "primary_key",
+                        "empty list; leave primary_key out to use a generated __sdc_primary_key"
+                            .into(),
+                    ));
+                }
+                ks
+            }
+        };
+        for (i, key) in primary_key.iter().enumerate() {
+            let chars = key.chars().count();
+            if chars == 0 {
+                return Err(invalid("primary_key", "field name is empty".into()));
+            }
+            if chars > MAX_KEY_NAME_CHARS {
+                return Err(invalid(
+                    "primary_key",
+                    format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}"),
+                ));
+            }
+            if crate::convert::is_reserved_field(key) {
+                return Err(invalid(
+                    "primary_key",
+                    format!("{key:?} is a column the tap adds itself"),
+                ));
+            }
+            if primary_key[..i].contains(key) {
+                return Err(invalid("primary_key", format!("{key:?} is listed twice")));
+            }
+        }
+
+        let bind = resolve_bind(&file.bind).map_err(|m| invalid("bind", m))?;
+
+        let public_url = match file.public_url {
+            None => None,
+            Some(url) => {
+                let trimmed = url.trim_end_matches('/').to_owned();
+                if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+                    return Err(invalid(
+                        "public_url",
+                        format!("{url:?} must start with http:// or https://"),
+                    ));
+                }
+                Some(trimmed)
+            }
+        };
+
+        if file.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "is empty".into()));
+        }
+        if file.max_body_bytes == 0 || file.max_body_bytes > u64::from(u32::MAX) {
+            return Err(invalid(
+                "max_body_bytes",
+                format!("{} is out of range 1..={}", file.max_body_bytes, u32::MAX),
+            ));
+        }
+        if file.journal_segment_bytes < 4096 {
+            return Err(invalid(
+                "journal_segment_bytes",
+                format!(
+                    "{} is below the minimum of 4096",
+                    file.journal_segment_bytes
+                ),
+            ));
+        }
+        if file.max_records == Some(0) {
+            return Err(invalid("max_records", "must be at least 1".into()));
+        }
+
+        Ok(Config {
+            name: file.name,
+            schema_name,
+            primary_key,
+            bind,
+            public_url,
+            data_dir: file.data_dir,
+            max_body_bytes: file.max_body_bytes,
+            listen: file.listen,
+            max_run: seconds("max_run_seconds", file.max_run_seconds)
+                .map_err(|m| invalid("max_run_seconds", m))?,
+            idle_timeout: seconds("idle_timeout_seconds", file.idle_timeout_seconds)
+                .map_err(|m| invalid("idle_timeout_seconds", m))?,
+            max_records: file.max_records,
+            append_only: file.append_only,
+            journal_segment_bytes: file.journal_segment_bytes,
+            shutdown_grace: seconds("shutdown_grace_seconds", Some(file.shutdown_grace_seconds))
+                .map_err(|m| invalid("shutdown_grace_seconds", m))?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The base of printed webhook URLs: `public_url`, else `http://` and the bound address.
+    pub fn url_base(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+fn seconds(_key: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(format!("{s} is not a positive number of seconds")),
+    }
+}
+
+fn resolve_bind(bind: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = bind.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    match bind.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{bind:?} resolves to no address")),
+        Err(_) => Err(format!(
+            "{bind:?} is not host:port (for example 127.0.0.1:8080)"
+        )),
+    }
+}
+
+/// "Stitch Incoming Webhooks" → "stitch_incoming_webhooks".
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut pending_sep = false;
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            if pending_sep && !out.is_empty() {
+                out.push('_');
+            }
+            pending_sep = false;
+            out.extend(c.to_lowercase());
+        } else {
+            pending_sep = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(json: &str) -> Result<Config, ConfigError> {
+        Config::from_json(json.as_bytes(), "c.json")
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = load("{}").unwrap();
+        assert_eq!(c.name, "Incoming Webhooks");
+        assert_eq!(c.schema_name, "incoming_webhooks");
+        assert!(c.primary_key.is_empty());
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from(".tap-webhooks"));
+        assert_eq!(c.max_body_bytes, 20_000_000);
+        assert!(c.listen);
+        assert!(!c.append_only);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = load(r#"{"primry_key": "id"}"#).unwrap_err().to_string();
+        assert!(e.starts_with("c.json: "), "{e}");
+        assert!(e.contains("unknown field `primry_key`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = load(r#"{"max_body_bytes": "big"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_body_bytes: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn primary_key_longer_than_50_characters_is_refused() {
+        let long = "k".repeat(51);
+        let e = load(&format!(r#"{{"primary_key": "{long}"}}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("primary_key") && e.contains("51 characters; at most 50"),
+            "{e}"
+        );
+        assert!(load(&format!(r#"{{"primary_key": "{}"}}"#, "k".repeat(50))).is_ok());
+    }
+
+    #[test]
+    fn primary_key_may_be_a_list() {
+        let c = load(r#"{"primary_key": ["account", "id"]}"#).unwrap();
+        assert_eq!(c.primary_key, ["account", "id"]);
+        assert!(load(r#"{"primary_key": []}"#).is_err());
+        assert!(load(r#"{"primary_key": ["id", "id"]}"#).is_err());
+        assert!(load(r#"{"primary_key": "_sdc_sequence"}"#).is_err());
+    }
+
+    #[test]
+    fn bad_bind_and_trailing_garbage_are_refused() {
+        assert!(
+            load(r#"{"bind": "nonsense"}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("bind")
+        );
+        assert!(load(r#"{} x"#).is_err());
+    }
+
+    #[test]
+    fn snake_case_makes_schema_names() {
+        assert_eq!(
+            snake_case("Stitch Incoming Webhooks"),
+            "stitch_incoming_webhooks"
+        );
+        assert_eq!(snake_case("  My-Hooks (prod) "), "my_hooks_prod");
+    }
+}

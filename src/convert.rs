@@ -1,0 +1,544 @@
+//! The one conversion path: payload bytes → records → RECORD lines.
+//!
+//! Webhook bodies, journal entries and replayed files all go through [`parse_payload`] and
+//! [`write_record`], so the same payload gives the same record whatever its origin. Parsing
+//! borrows from the body: each top-level field keeps its value as raw JSON text
+//! ([`RawValue`]), which is only checked (nesting depth) and later copied out compacted; it is
+//! never built into a tree.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::sequence::Sequence;
+
+/// Columns the tap adds to every record.
+pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
+pub const RECEIVED_AT_FIELD: &str = "_sdc_received_at";
+pub const GENERATED_KEY_FIELD: &str = "__sdc_primary_key";
+
+/// Deepest nesting accepted in a payload. Deeper documents are refused with 400: they are
+/// not data anyone loads, and Python-based targets fail on them.
+pub const MAX_DEPTH: usize = 128;
+
+/// Whether `name` is one of the columns the tap adds (and so overrides in payloads).
+pub fn is_reserved_field(name: &str) -> bool {
+    matches!(
+        name,
+        SEQUENCE_FIELD | RECEIVED_AT_FIELD | GENERATED_KEY_FIELD
+    )
+}
+
+/// What the records of a payload must satisfy.
+#[derive(Clone, Debug, Default)]
+pub struct RecordRules {
+    /// Configured key fields: present, non-null and scalar in every record.
+    pub primary_key: Vec<String>,
+}
+
+/// A payload split into records, borrowing from the body.
+#[derive(Debug)]
+pub struct Payload<'a> {
+    pub records: Vec<Fields<'a>>,
+}
+
+/// The top-level fields of one record, in payload order, keys unique (last value wins),
+/// without the tap's own columns.
+#[derive(Debug, Default)]
+pub struct Fields<'a> {
+    pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+/// Why a payload cannot become records.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("malformed JSON: {0}")]
+    Malformed(serde_json::Error),
+    #[error("JSON nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("body must be a JSON object or an array of objects, not {0}")]
+    NotARecord(&'static str),
+    #[error("element {index} of the array must be an object, not {found}")]
+    ElementNotARecord { index: usize, found: &'static str },
+    #[error("{}primary key field {key:?} is {problem}", at(*.index))]
+    BadKey {
+        index: Option<usize>,
+        key: String,
+        problem: &'static str,
+    },
+}
+
+fn at(index: Option<usize>) -> String {
+    index.map_or_else(String::new, |i| format!("element {i}: "))
+}
+
+impl PayloadError {
+    /// True for documents that are not valid JSON (400); false for valid JSON that cannot be
+    /// a record (422).
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, PayloadError::Malformed(_) | PayloadError::TooDeep)
+    }
+}
+
+/// Splits a body into records: an object is one record, an array of objects one each.
+/// All-or-nothing: one bad element refuses the whole payload.
+pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<'a>, PayloadError> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let top: Top<'a> = serde_json::from_slice(body).map_err(PayloadError::Malformed)?;
+    let (records, is_array) = match top {
+        Top::Object(fields) => (vec![fields], false),
+        Top::Array(elements) => {
+            let mut records = Vec::with_capacity(elements.len());
+            for (index, element) in elements.into_iter().enumerate() {
+                match element {
+                    Element::Object(fields) => records.push(fields),
+                    Element::Other(found) => {
+                        return Err(PayloadError::ElementNotARecord { index, found });
+                    }
+                }
+            }
+            (records, true)
+        }
+        Top::Other(found) => return Err(PayloadError::NotARecord(found)),
+    };
+    for (index, record) in records.iter().enumerate() {
+        for (_, value) in &record.fields {
+            if nesting_depth(value.get()) >= MAX_DEPTH {
+                return Err(PayloadError::TooDeep);
+            }
+        }
+        check_keys(record, rules, is_array.then_some(index))?;
+    }
+    Ok(Payload { records })
+}
+
+fn check_keys(
+    record: &Fields<'_>,
+    rules: &RecordRules,
+    index: Option<usize>,
+) -> Result<(), PayloadError> {
+    for key in &rules.primary_key {
+        let problem = match record.get(key).map(|v| v.get().as_bytes()[0]) {
+            None => "missing",
+            Some(b'n') => "null",
+            Some(b'{') => "an object; keys must be scalars",
+            Some(b'[') => "an array; keys must be scalars",
+            Some(_) => continue,
+        };
+        return Err(PayloadError::BadKey {
+            index,
+            key: key.clone(),
+            problem,
+        });
+    }
+    Ok(())
+}
+
+/// Nesting depth of a JSON text (0 for a scalar). Assumes valid JSON.
+fn nesting_depth(raw: &str) -> usize {
+    let bytes = raw.as_bytes();
+    if !matches!(bytes.first(), Some(b'{' | b'[')) {
+        return 0;
+    }
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deserialization into borrowed fields
+
+enum Top<'a> {
+    Object(Fields<'a>),
+    Array(Vec<Element<'a>>),
+    Other(&'static str),
+}
+
+enum Element<'a> {
+    Object(Fields<'a>),
+    Other(&'static str),
+}
+
+/// A field name, borrowed unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+fn visit_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Error> {
+    let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> =
+        Vec::with_capacity(map.size_hint().unwrap_or(16));
+    let mut duplicates = false;
+    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        let value: &'de RawValue = map.next_value()?;
+        if is_reserved_field(&key) {
+            continue;
+        }
+        duplicates |= fields.iter().any(|(k, _)| *k == key);
+        fields.push((key, value));
+    }
+    if duplicates {
+        fields = dedupe_last_wins(fields);
+    }
+    Ok(Fields { fields })
+}
+
+/// Keeps each key at its first position with its last value, as JSON parsers in Python and
+/// JavaScript do.
+fn dedupe_last_wins<'a>(
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+) -> Vec<(Cow<'a, str>, &'a RawValue)> {
+    let mut out: Vec<(Cow<'a, str>, &'a RawValue)> = Vec::with_capacity(fields.len());
+    for (key, value) in fields {
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => out.push((key, value)),
+        }
+    }
+    out
+}
+
+macro_rules! scalar_visits {
+    ($wrap:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($wrap("a boolean"))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($wrap("a number"))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($wrap("a number"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($wrap("a number"))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($wrap("a string"))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($wrap("null"))
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TopVisitor;
+        impl<'de> Visitor<'de> for TopVisitor {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object or an array of objects")
+            }
+            scalar_visits!(Top::Other);
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
+                visit_fields(map).map(Top::Object)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
+                let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(element) = seq.next_element::<Element<'de>>()? {
+                    elements.push(element);
+                }
+                Ok(Top::Array(elements))
+            }
+        }
+        d.deserialize_any(TopVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Element<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ElementVisitor;
+        impl<'de> Visitor<'de> for ElementVisitor {
+            type Value = Element<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            scalar_visits!(Element::Other);
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Element<'de>, A::Error> {
+                visit_fields(map).map(Element::Object)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element<'de>, A::Error> {
+                // Skip the nested array as raw text: no recursion, whatever its depth.
+                while seq.next_element::<&'de RawValue>()?.is_some() {}
+                Ok(Element::Other("an array"))
+            }
+        }
+        d.deserialize_any(ElementVisitor)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record output
+
+/// `__sdc_primary_key`: a UUID (version 8, RFC 9562) derived from where the record comes
+/// from, so that emitting the same entry again gives the same key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct RecordKey([u8; 16]);
+
+impl RecordKey {
+    /// The key of the record with `sequence` in the journal `origin`.
+    pub fn derive(origin: &[u8], sequence: Sequence) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"tap-webhooks record key\0");
+        hasher.update(origin);
+        hasher.update(sequence.get().to_be_bytes());
+        let digest = hasher.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
+        RecordKey(bytes)
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = hex::encode(self.0);
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+}
+
+/// The columns the tap adds to one record.
+pub struct RecordMeta<'a> {
+    pub sequence: Sequence,
+    /// RFC 3339 UTC, already formatted (shared by all records of an entry).
+    pub received_at: &'a str,
+    pub key: Option<RecordKey>,
+}
+
+/// Appends one RECORD message line (with its newline) to `out`. `keep` decides which provider
+/// fields are written (catalog field selection).
+pub fn write_record(
+    out: &mut Vec<u8>,
+    stream: &str,
+    record: &Fields<'_>,
+    meta: &RecordMeta<'_>,
+    keep: impl Fn(&str) -> bool,
+) {
+    out.extend_from_slice(br#"{"type":"RECORD","stream":"#);
+    write_json_string(out, stream);
+    out.extend_from_slice(br#","record":{"#);
+    for (name, value) in &record.fields {
+        if !keep(name) {
+            continue;
+        }
+        write_json_string(out, name);
+        out.push(b':');
+        write_compact(out, value.get());
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""_sdc_sequence":"#);
+    out.extend_from_slice(itoa::Buffer::new().format(meta.sequence.get()).as_bytes());
+    out.extend_from_slice(br#","_sdc_received_at":""#);
+    out.extend_from_slice(meta.received_at.as_bytes());
+    out.push(b'"');
+    if let Some(key) = meta.key {
+        out.extend_from_slice(br#","__sdc_primary_key":""#);
+        out.extend_from_slice(key.to_string().as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(br#"},"time_extracted":""#);
+    out.extend_from_slice(meta.received_at.as_bytes());
+    out.extend_from_slice(b"\"}\n");
+}
+
+/// Writes a JSON string literal.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// Copies valid JSON text without insignificant whitespace, so that a pretty-printed payload
+/// still gives one line per message.
+pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
+    let bytes = raw.as_bytes();
+    if !bytes
+        .iter()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(bytes.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            out.push(b);
+            in_string = b == b'"';
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(keys: &[&str]) -> RecordRules {
+        RecordRules {
+            primary_key: keys.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    fn names(p: &Payload<'_>) -> Vec<Vec<String>> {
+        p.records
+            .iter()
+            .map(|r| r.fields.iter().map(|(k, _)| k.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn object_is_one_record_and_array_is_one_each() {
+        let p = parse_payload(br#"{"id":1,"a":{"b":[1,2]}}"#, &rules(&[])).unwrap();
+        assert_eq!(names(&p), [["id", "a"]]);
+        let p = parse_payload(br#"[{"id":1},{"id":2,"x":null}]"#, &rules(&["id"])).unwrap();
+        assert_eq!(names(&p), vec![vec!["id"], vec!["id", "x"]]);
+    }
+
+    #[test]
+    fn refusals_name_what_is_wrong() {
+        let e = parse_payload(b"{\"id\":", &rules(&[])).unwrap_err();
+        assert!(e.is_malformed());
+        assert!(e.to_string().contains("line 1 column 6"), "{e}");
+        let e = parse_payload(b"\"hi\"", &rules(&[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "body must be a JSON object or an array of objects, not a string"
+        );
+        let e = parse_payload(br#"[{"id":1},[1]]"#, &rules(&[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "element 1 of the array must be an object, not an array"
+        );
+        let e = parse_payload(br#"[{"id":1},{"id":null}]"#, &rules(&["id"])).unwrap_err();
+        assert_eq!(e.to_string(), "element 1: primary key field \"id\" is null");
+        let e = parse_payload(br#"{"id":{"a":1}}"#, &rules(&["id"])).unwrap_err();
+        assert!(!e.is_malformed());
+        assert!(e.to_string().contains("an object"), "{e}");
+        let e = parse_payload(br#"{"x":1}"#, &rules(&["id"])).unwrap_err();
+        assert_eq!(e.to_string(), "primary key field \"id\" is missing");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursion() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = parse_payload(deep.as_bytes(), &rules(&[])).unwrap_err();
+        assert!(matches!(e, PayloadError::TooDeep), "{e}");
+        let deep_top = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_payload(deep_top.as_bytes(), &rules(&[])).is_err());
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(parse_payload(ok.as_bytes(), &rules(&[])).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_and_reserved_fields_are_dropped() {
+        let p = parse_payload(br#"{"a":1,"b":2,"a":3,"_sdc_sequence":5}"#, &rules(&[])).unwrap();
+        let r = &p.records[0];
+        assert_eq!(names(&p), [["a", "b"]]);
+        assert_eq!(r.get("a").unwrap().get(), "3");
+    }
+
+    #[test]
+    fn record_line_is_compact_and_carries_the_sdc_columns() {
+        let body = b"{ \"id\" : 1,\n \"note\": \"a  b\\\"\\n\",\n \"nested\": { \"x\": [1, 2] } }";
+        let p = parse_payload(body, &rules(&[])).unwrap();
+        let mut out = Vec::new();
+        let key = RecordKey::derive(b"j", Sequence::new(7));
+        let meta = RecordMeta {
+            sequence: Sequence::new(1_790_000_000_000_000_007),
+            received_at: "2026-09-21T10:00:00.000000Z",
+            key: Some(key),
+        };
+        write_record(&mut out, "data", &p.records[0], &meta, |_| true);
+        let line = String::from_utf8(out).unwrap();
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["type"], "RECORD");
+        assert_eq!(v["record"]["note"], "a  b\"\n");
+        assert_eq!(v["record"]["nested"]["x"][1], 2);
+        assert_eq!(v["record"]["_sdc_sequence"], 1_790_000_000_000_000_007u64);
+        assert_eq!(v["record"]["__sdc_primary_key"], key.to_string());
+        assert_eq!(v["time_extracted"], "2026-09-21T10:00:00.000000Z");
+    }
+
+    #[test]
+    fn record_keys_are_stable_uuids_unique_per_sequence() {
+        let a = RecordKey::derive(b"j", Sequence::new(1));
+        assert_eq!(a, RecordKey::derive(b"j", Sequence::new(1)));
+        assert_ne!(a, RecordKey::derive(b"j", Sequence::new(2)));
+        assert_ne!(a, RecordKey::derive(b"k", Sequence::new(1)));
+        let s = a.to_string();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "8");
+    }
+}

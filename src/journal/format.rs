@@ -1,0 +1,275 @@
+//! The on-disk format of journal segments.
+//!
+//! A segment file `<first sequence, 20 digits>.twj` starts with a 32-byte header:
+//! magic `TWHJSEG1`, the 16-byte journal id, the segment's first sequence (u64 LE) and 8 zero
+//! bytes. Entries follow, each framed as
+//!
+//! ```text
+//! length u32 LE | crc32 u32 LE of the payload | payload
+//! payload = version u8 (1) | kind u8 (0: webhook) | header count u16 | first sequence u64
+//!         | record count u32 | received at, Unix ns i64 | headers | body
+//! header  = name length u16 | name | value length u32 | value
+//! ```
+//!
+//! All integers are little endian. A frame whose length runs past the end of the file or
+//! whose checksum does not match is a torn write (at the tail) or corruption (anywhere else).
+
+use std::io::{self, Read};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use super::{Entry, Header, JournalId, NewEntry};
+use crate::sequence::Sequence;
+
+pub const SEGMENT_MAGIC: &[u8; 8] = b"TWHJSEG1";
+pub const SEGMENT_HEADER_LEN: u64 = 32;
+pub const SEGMENT_SUFFIX: &str = ".twj";
+pub const FRAME_HEADER_LEN: usize = 8;
+const PAYLOAD_VERSION: u8 = 1;
+const KIND_WEBHOOK: u8 = 0;
+const PAYLOAD_FIXED_LEN: usize = 1 + 1 + 2 + 8 + 4 + 8;
+/// Frames longer than this are corrupt: bodies are limited to `u32::MAX` by config and far
+/// below that in practice.
+pub const MAX_PAYLOAD_LEN: u64 = u32::MAX as u64;
+
+/// The file name of the segment whose first sequence is `first`.
+pub fn segment_file_name(first: Sequence) -> String {
+    format!("{:020}{SEGMENT_SUFFIX}", first.get())
+}
+
+/// The first sequence encoded in a segment file name, if it is one.
+pub fn parse_segment_file_name(name: &str) -> Option<Sequence> {
+    let digits = name.strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().map(Sequence::new)
+}
+
+pub fn encode_segment_header(id: JournalId, first: Sequence) -> [u8; SEGMENT_HEADER_LEN as usize] {
+    let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+    header[..8].copy_from_slice(SEGMENT_MAGIC);
+    header[8..24].copy_from_slice(&id.0);
+    header[24..32].copy_from_slice(&first.get().to_le_bytes());
+    header
+}
+
+/// Decodes a segment header into the journal id and the first sequence.
+pub fn decode_segment_header(bytes: &[u8]) -> Result<(JournalId, Sequence), String> {
+    if bytes.len() < SEGMENT_HEADER_LEN as usize {
+        return Err(format!(
+            "segment header is {} bytes, expected 32",
+            bytes.len()
+        ));
+    }
+    if &bytes[..8] != SEGMENT_MAGIC {
+        return Err("not a tap-webhooks journal segment (bad magic)".into());
+    }
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&bytes[8..24]);
+    let first = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
+    Ok((JournalId(id), Sequence::new(first)))
+}
+
+/// Writes the frame header and the payload up to the body into `out`; the caller writes the
+/// body right after. Returns the total frame length (header, prefix and body).
+pub fn encode_frame_prefix(entry: &NewEntry, first: Sequence, out: &mut Vec<u8>) -> u64 {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
+    out.push(PAYLOAD_VERSION);
+    out.push(KIND_WEBHOOK);
+    let header_count = entry.headers.len().min(u16::MAX as usize);
+    out.extend_from_slice(&(header_count as u16).to_le_bytes());
+    out.extend_from_slice(&first.get().to_le_bytes());
+    out.extend_from_slice(&entry.record_count.to_le_bytes());
+    let received = entry.received_at.timestamp_nanos_opt().unwrap_or(0);
+    out.extend_from_slice(&received.to_le_bytes());
+    for header in entry.headers.iter().take(header_count) {
+        let name = &header.name.as_bytes()[..header.name.len().min(u16::MAX as usize)];
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(name);
+        let value = &header.value[..header.value.len().min(u32::MAX as usize)];
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(value);
+    }
+    let payload_len = (out.len() - start - FRAME_HEADER_LEN) as u64 + entry.body.len() as u64;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&out[start + FRAME_HEADER_LEN..]);
+    crc.update(&entry.body);
+    out[start..start + 4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.finalize().to_le_bytes());
+    FRAME_HEADER_LEN as u64 + payload_len
+}
+
+/// What reading one frame found.
+pub enum Frame {
+    /// A whole frame with a valid checksum; the payload.
+    Payload(Bytes),
+    /// End of file exactly at a frame boundary.
+    End,
+    /// A frame that is cut short or fails its checksum.
+    Invalid(String),
+}
+
+/// Reads one frame. `Invalid` leaves the reader at an unspecified position.
+pub fn read_frame(reader: &mut impl Read) -> io::Result<Frame> {
+    let mut header = [0u8; FRAME_HEADER_LEN];
+    let got = read_full(reader, &mut header)?;
+    if got == 0 {
+        return Ok(Frame::End);
+    }
+    if got < FRAME_HEADER_LEN {
+        return Ok(Frame::Invalid(format!(
+            "frame header cut short after {got} bytes"
+        )));
+    }
+    let len = u64::from(u32::from_le_bytes(header[..4].try_into().expect("4 bytes")));
+    let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
+    if len < PAYLOAD_FIXED_LEN as u64 {
+        return Ok(Frame::Invalid(format!("frame length {len} is too small")));
+    }
+    let mut payload = vec![0u8; len as usize];
+    let got = read_full(reader, &mut payload)?;
+    if got < payload.len() {
+        return Ok(Frame::Invalid(format!(
+            "frame of {len} bytes cut short after {got} bytes"
+        )));
+    }
+    if crc32fast::hash(&payload) != crc {
+        return Ok(Frame::Invalid("checksum mismatch".into()));
+    }
+    Ok(Frame::Payload(Bytes::from(payload)))
+}
+
+/// Decodes a checksummed payload into an entry.
+pub fn decode_payload(journal_id: JournalId, payload: Bytes) -> Result<Entry, String> {
+    let p = &payload[..];
+    if p.len() < PAYLOAD_FIXED_LEN {
+        return Err("payload too short".into());
+    }
+    if p[0] != PAYLOAD_VERSION {
+        return Err(format!("unknown entry version {}", p[0]));
+    }
+    if p[1] != KIND_WEBHOOK {
+        return Err(format!("unknown entry kind {}", p[1]));
+    }
+    let header_count = u16::from_le_bytes([p[2], p[3]]);
+    let first = u64::from_le_bytes(p[4..12].try_into().expect("8 bytes"));
+    let record_count = u32::from_le_bytes(p[12..16].try_into().expect("4 bytes"));
+    let received_ns = i64::from_le_bytes(p[16..24].try_into().expect("8 bytes"));
+    let mut at = PAYLOAD_FIXED_LEN;
+    let mut headers = Vec::with_capacity(header_count as usize);
+    for _ in 0..header_count {
+        let name_len = u16::from_le_bytes(take(p, &mut at, 2)?.try_into().expect("2")) as usize;
+        let name = String::from_utf8_lossy(take(p, &mut at, name_len)?).into_owned();
+        let value_len = u32::from_le_bytes(take(p, &mut at, 4)?.try_into().expect("4")) as usize;
+        let value_start = at;
+        take(p, &mut at, value_len)?;
+        headers.push(Header {
+            name,
+            value: payload.slice(value_start..at),
+        });
+    }
+    Ok(Entry {
+        journal_id,
+        first_sequence: Sequence::new(first),
+        record_count,
+        received_at: DateTime::<Utc>::from_timestamp_nanos(received_ns),
+        headers,
+        body: payload.slice(at..),
+    })
+}
+
+fn take<'a>(p: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], String> {
+    let end = at
+        .checked_add(n)
+        .filter(|&end| end <= p.len())
+        .ok_or_else(|| "header runs past the end of the entry".to_owned())?;
+    let slice = &p[*at..end];
+    *at = end;
+    Ok(slice)
+}
+
+/// Reads until `buf` is full or the reader is at its end; returns the bytes read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: &str) -> NewEntry {
+        NewEntry {
+            received_at: DateTime::<Utc>::from_timestamp_nanos(1_700_000_000_123_456_789),
+            record_count: 2,
+            headers: vec![Header {
+                name: "x-github-delivery".into(),
+                value: Bytes::from_static(b"abc-123"),
+            }],
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn frame_round_trips() {
+        let e = entry(r#"[{"a":1},{"a":2}]"#);
+        let mut buf = Vec::new();
+        let len = encode_frame_prefix(&e, Sequence::new(42), &mut buf);
+        buf.extend_from_slice(&e.body);
+        assert_eq!(len as usize, buf.len());
+        let Frame::Payload(p) = read_frame(&mut &buf[..]).unwrap() else {
+            panic!("expected a frame")
+        };
+        let id = JournalId([7; 16]);
+        let back = decode_payload(id, p).unwrap();
+        assert_eq!(back.first_sequence, Sequence::new(42));
+        assert_eq!(back.record_count, 2);
+        assert_eq!(back.received_at, e.received_at);
+        assert_eq!(back.headers, e.headers);
+        assert_eq!(back.body, e.body);
+        assert_eq!(back.journal_id, id);
+    }
+
+    #[test]
+    fn torn_and_flipped_frames_are_invalid() {
+        let e = entry("{}");
+        let mut buf = Vec::new();
+        encode_frame_prefix(&e, Sequence::new(1), &mut buf);
+        buf.extend_from_slice(&e.body);
+        for cut in 1..buf.len() {
+            assert!(
+                matches!(read_frame(&mut &buf[..cut]).unwrap(), Frame::Invalid(_)),
+                "cut {cut}"
+            );
+        }
+        let mut flipped = buf.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            read_frame(&mut &flipped[..]).unwrap(),
+            Frame::Invalid(_)
+        ));
+        assert!(matches!(read_frame(&mut &[][..]).unwrap(), Frame::End));
+    }
+
+    #[test]
+    fn segment_names_sort_by_sequence() {
+        let name = segment_file_name(Sequence::new(1_790_000_000_000_000_000));
+        assert_eq!(name, "01790000000000000000.twj");
+        assert_eq!(
+            parse_segment_file_name(&name),
+            Some(Sequence::new(1_790_000_000_000_000_000))
+        );
+        assert_eq!(parse_segment_file_name("LOCK"), None);
+    }
+}

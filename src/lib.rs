@@ -1,0 +1,33 @@
+//! tap-webhooks: a Singer tap that receives incoming webhooks.
+//!
+//! Module map, in the order data flows through them:
+//!
+//! - [`config`]: the `--config` file, validated once into a [`config::Config`].
+//! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
+//! - [`server`]: the accept loop, connection settings and graceful shutdown around the routes.
+//! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
+//! - [`convert`]: the one conversion path, payload bytes → records → RECORD lines.
+//! - [`schema`]: the stream's JSON Schema, inferred from records and persisted.
+//! - [`emitter`]: reads the journal after a bookmark and writes Singer messages.
+//! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
+//! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
+//! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
+//! - [`run`]: wires the parts together for each command.
+//! - [`cli`]: the command line, parsed into validated options.
+//! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
+
+pub mod cli;
+pub mod config;
+pub mod convert;
+pub mod emitter;
+pub mod fsutil;
+pub mod journal;
+pub mod lifecycle;
+pub mod logging;
+pub mod receiver;
+pub mod run;
+pub mod schema;
+pub mod sequence;
+pub mod server;
+pub mod singer;
+pub mod tokens;

@@ -1,0 +1,145 @@
+//! The stop signal and in-flight accounting shared by the receiver, the emitter and the run.
+//!
+//! A run stops for one [`StopReason`]. From then on the receiver refuses new requests with 503
+//! while requests already in flight finish (and are journaled); once none is left the listener
+//! closes and the emitter drains what was committed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Signal(&'static str),
+    MaxRunSeconds,
+    IdleTimeout,
+    MaxRecords,
+    /// The emitter could not go on (stdout closed, an entry it cannot convert).
+    EmitterStopped,
+    /// The listener failed.
+    ListenerFailed,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Signal(name) => write!(f, "received {name}"),
+            StopReason::MaxRunSeconds => f.write_str("max_run_seconds reached"),
+            StopReason::IdleTimeout => f.write_str("idle_timeout_seconds reached with no webhook"),
+            StopReason::MaxRecords => f.write_str("max_records reached"),
+            StopReason::EmitterStopped => f.write_str("the emitter stopped"),
+            StopReason::ListenerFailed => f.write_str("the listener failed"),
+        }
+    }
+}
+
+pub struct Lifecycle {
+    stop: watch::Sender<Option<StopReason>>,
+    in_flight: watch::Sender<usize>,
+    started: Instant,
+    /// Nanoseconds after `started` of the last accepted webhook.
+    last_webhook: AtomicU64,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Lifecycle {
+    pub fn new() -> Self {
+        Lifecycle {
+            stop: watch::channel(None).0,
+            in_flight: watch::channel(0).0,
+            started: Instant::now(),
+            last_webhook: AtomicU64::new(0),
+        }
+    }
+
+    /// Asks the run to stop. The first reason is kept and logged; later calls do nothing.
+    pub fn request_stop(&self, reason: StopReason) {
+        let first = self.stop.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+        if first {
+            log::info!("stopping: {reason}");
+        }
+    }
+
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        *self.stop.borrow()
+    }
+
+    /// Resolves once a stop has been requested.
+    pub async fn stopped(&self) -> StopReason {
+        let mut rx = self.stop.subscribe();
+        let reason = rx
+            .wait_for(Option::is_some)
+            .await
+            .map(|r| r.expect("waited for Some"));
+        reason.unwrap_or(StopReason::ListenerFailed)
+    }
+
+    /// Registers a request in flight, or `None` if the run is stopping (answer 503).
+    pub fn begin_request(&self) -> Option<InFlight<'_>> {
+        // Count first, then check: a stop that waits for zero in flight cannot miss us.
+        self.in_flight.send_modify(|n| *n += 1);
+        let guard = InFlight(self);
+        if self.stop.borrow().is_some() {
+            return None;
+        }
+        Some(guard)
+    }
+
+    /// Resolves when no request is in flight, or after `grace`; returns how many were left.
+    pub async fn drained(&self, grace: Duration) -> usize {
+        let mut rx = self.in_flight.subscribe();
+        let _ = tokio::time::timeout(grace, rx.wait_for(|n| *n == 0)).await;
+        *self.in_flight.borrow()
+    }
+
+    /// Records that a webhook was accepted (for `idle_timeout_seconds`).
+    pub fn touch(&self) {
+        let nanos = self.started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.last_webhook.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// When the last webhook was accepted (the start of the run if none was).
+    pub fn last_activity(&self) -> Instant {
+        self.started + Duration::from_nanos(self.last_webhook.load(Ordering::Relaxed))
+    }
+}
+
+/// A request in flight; dropping it ends it.
+pub struct InFlight<'a>(&'a Lifecycle);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.send_modify(|n| *n -= 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stopping_refuses_new_requests_and_waits_for_those_in_flight() {
+        let life = Lifecycle::new();
+        let first = life.begin_request().expect("running");
+        life.request_stop(StopReason::MaxRecords);
+        life.request_stop(StopReason::IdleTimeout);
+        assert_eq!(life.stop_reason(), Some(StopReason::MaxRecords));
+        assert!(life.begin_request().is_none());
+        assert_eq!(life.drained(Duration::from_millis(20)).await, 1);
+        drop(first);
+        assert_eq!(life.drained(Duration::from_secs(5)).await, 0);
+    }
+}

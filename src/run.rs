@@ -1,0 +1,340 @@
+//! Wires the parts together for each command: a sync (listening or draining) and `serve`.
+
+use std::io::Stdout;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::thread;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Config, ConfigError};
+use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
+use crate::emitter::{self, EmitError, Emitter, EmitterSettings};
+use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal};
+use crate::lifecycle::{Lifecycle, StopReason};
+use crate::receiver::{self, Receiver};
+use crate::schema::{SchemaError, SchemaTracker};
+use crate::sequence::Sequence;
+use crate::server;
+use crate::singer::{State, StateError};
+use crate::tokens::{self, TokenError, TokenStore};
+
+/// Everything that ends a command with a non-zero exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// 2 for what the user must fix in the command line, config or state; 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Config(_) | RunError::State(_) | RunError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What the emitter needs, derived from the config.
+pub fn emitter_settings(config: &Config) -> EmitterSettings {
+    let generated_key = config.primary_key.is_empty() || config.append_only;
+    EmitterSettings {
+        rules: record_rules(config),
+        key_properties: if generated_key {
+            vec![GENERATED_KEY_FIELD.to_owned()]
+        } else {
+            config.primary_key.clone()
+        },
+        generated_key,
+        max_records: config.max_records,
+    }
+}
+
+fn record_rules(config: &Config) -> RecordRules {
+    RecordRules {
+        primary_key: config.primary_key.clone(),
+    }
+}
+
+/// A sync: SCHEMA, the journal backlog after the state's bookmark, then (with `listen`) the
+/// live stream until a stop condition; always a final STATE.
+pub fn sync(config: &Config, state: State) -> Result<(), RunError> {
+    let settings = emitter_settings(config);
+    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
+    let emitter = Emitter::new(std::io::stdout(), schema, state.clone(), settings);
+    if config.listen {
+        listening_run(config, Some((emitter, state.bookmark())), "sync")
+    } else {
+        drain_run(emitter, state.bookmark(), config)
+    }
+}
+
+/// `serve`: the receiver alone, journaling webhooks; nothing on stdout.
+pub fn serve(config: &Config) -> Result<(), RunError> {
+    listening_run(config, None, "serve")
+}
+
+fn drain_run(
+    mut emitter: Emitter<Stdout>,
+    after: Option<Sequence>,
+    config: &Config,
+) -> Result<(), RunError> {
+    let runtime = current_thread_runtime()?;
+    let mut reader = journal::local::open_reader(&config.data_dir, after);
+    emitter.start().map_err(EmitError::from)?;
+    let drained = runtime.block_on(emitter::drain(&mut emitter, &mut reader));
+    let emitted = emitter.emitted();
+    let finished = emitter.finish();
+    drained?;
+    finished.map_err(EmitError::from)?;
+    log::info!("emitted {emitted} records from the journal");
+    Ok(())
+}
+
+type EmitterJob = (Emitter<Stdout>, Option<Sequence>);
+
+fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Result<(), RunError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| RunError::Io {
+            context: "starting the async runtime",
+            source,
+        })?;
+    runtime.block_on(async {
+        let journal = Arc::new(LocalJournal::open(
+            &config.data_dir,
+            config.journal_segment_bytes,
+            holder,
+        )?);
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| RunError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| RunError::Io {
+            context: "reading the bound address",
+            source,
+        })?;
+        log::info!("listening on http://{bound}");
+        let token_set = prepare_tokens(config, bound)?;
+
+        let lifecycle = Arc::new(Lifecycle::new());
+        spawn_signal_handler(&lifecycle)?;
+        if emit.is_some() {
+            spawn_end_conditions(config, &lifecycle);
+        }
+
+        let (done_tx, done_rx) = watch::channel(false);
+        let emitter_thread = match emit {
+            Some((emitter, after)) => {
+                let reader = journal.reader(after)?;
+                Some(spawn_emitter(
+                    emitter,
+                    reader,
+                    journal.committed(),
+                    done_rx,
+                    Arc::clone(&lifecycle),
+                )?)
+            }
+            None => None,
+        };
+
+        let receiver = Arc::new(Receiver {
+            journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+            tokens: RwLock::new(token_set),
+            rules: record_rules(config),
+            max_body_bytes: config.max_body_bytes,
+            lifecycle: Arc::clone(&lifecycle),
+        });
+        server::serve(
+            listener,
+            receiver::routes(receiver),
+            Arc::clone(&lifecycle),
+            config.shutdown_grace,
+        )
+        .await;
+        done_tx.send_replace(true);
+
+        match emitter_thread {
+            Some(handle) => {
+                let joined = tokio::task::spawn_blocking(move || handle.join())
+                    .await
+                    .map_err(|e| RunError::Io {
+                        context: "waiting for the emitter",
+                        source: std::io::Error::other(e.to_string()),
+                    })?;
+                let emitted = joined.map_err(|_| RunError::Io {
+                    context: "the emitter thread",
+                    source: std::io::Error::other("panicked"),
+                })??;
+                log::info!("emitted {emitted} records");
+            }
+            None => log::info!("stopped"),
+        }
+        Ok(())
+    })
+}
+
+/// On first start (no token yet) creates one and prints its URL, once.
+fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<tokens::TokenSet, RunError> {
+    let store = TokenStore::new(&config.data_dir);
+    let set = store.token_set()?;
+    if !set.is_empty() {
+        return Ok(set);
+    }
+    let (id, token) = store.create()?;
+    let url = tokens::webhook_url(&config.url_base(bound), &token);
+    log::info!("created webhook URL {id}; it is shown only this once, keep it secret: {url}");
+    Ok(store.token_set()?)
+}
+
+fn spawn_emitter(
+    mut emitter: Emitter<Stdout>,
+    mut reader: Box<dyn JournalReader>,
+    committed: watch::Receiver<Option<Sequence>>,
+    done: watch::Receiver<bool>,
+    lifecycle: Arc<Lifecycle>,
+) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
+    thread::Builder::new()
+        .name("emitter".into())
+        .spawn(move || {
+            let runtime = current_thread_runtime()?;
+            let followed = runtime.block_on(async {
+                emitter.start()?;
+                emitter::follow(&mut emitter, reader.as_mut(), committed, done, &lifecycle).await
+            });
+            match followed {
+                Ok(()) => Ok(emitter.finish().map_err(EmitError::from)?),
+                Err(e) => {
+                    lifecycle.request_stop(StopReason::EmitterStopped);
+                    if !matches!(e, EmitError::Output(_)) {
+                        // Leave a STATE at the last record written, so a fixed run resumes there.
+                        let _ = emitter.finish();
+                    }
+                    Err(e.into())
+                }
+            }
+        })
+        .map_err(|source| RunError::Io {
+            context: "starting the emitter thread",
+            source,
+        })
+}
+
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime, RunError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|source| RunError::Io {
+            context: "starting the async runtime",
+            source,
+        })
+}
+
+/// SIGTERM or SIGINT stops the run cleanly. A second SIGINT (Ctrl-C pressed again) exits at
+/// once: everything acknowledged is in the journal, and the next run emits it. Repeated
+/// SIGTERMs, as a supervisor and a process group may both send, are ignored.
+fn spawn_signal_handler(lifecycle: &Arc<Lifecycle>) -> Result<(), RunError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let io = |source| RunError::Io {
+        context: "installing signal handlers",
+        source,
+    };
+    let mut term = signal(SignalKind::terminate()).map_err(io)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io)?;
+    let lifecycle = Arc::clone(lifecycle);
+    tokio::spawn(async move {
+        let mut interrupts = 0;
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => {
+                    interrupts += 1;
+                    "SIGINT"
+                }
+            };
+            if interrupts > 1 {
+                log::warn!("second SIGINT: exiting now; the next run emits what is journaled");
+                std::process::exit(130);
+            }
+            lifecycle.request_stop(StopReason::Signal(name));
+        }
+    });
+    Ok(())
+}
+
+/// `max_run_seconds` and `idle_timeout_seconds`.
+fn spawn_end_conditions(config: &Config, lifecycle: &Arc<Lifecycle>) {
+    if let Some(max_run) = config.max_run {
+        let lifecycle = Arc::clone(lifecycle);
+        tokio::spawn(async move {
+            tokio::time::sleep(max_run).await;
+            lifecycle.request_stop(StopReason::MaxRunSeconds);
+        });
+    }
+    if let Some(idle) = config.idle_timeout {
+        let lifecycle = Arc::clone(lifecycle);
+        tokio::spawn(async move {
+            loop {
+                let deadline = lifecycle.last_activity() + idle;
+                if std::time::Instant::now() >= deadline {
+                    lifecycle.request_stop(StopReason::IdleTimeout);
+                    return;
+                }
+                tokio::time::sleep_until(deadline.into()).await;
+            }
+        });
+    }
+}
+
+/// `--discover`: the catalog of stream `data` with the persisted schema.
+pub fn discover(config: &Config) -> Result<(), RunError> {
+    let settings = emitter_settings(config);
+    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
+    let catalog = serde_json::json!({
+        "streams": [{
+            "stream": crate::singer::STREAM,
+            "tap_stream_id": crate::singer::STREAM,
+            "schema": schema.json_schema(),
+            "key_properties": settings.key_properties,
+            "metadata": [{
+                "breadcrumb": [],
+                "metadata": {
+                    "inclusion": "available",
+                    "selected-by-default": true,
+                    "table-key-properties": settings.key_properties,
+                    "forced-replication-method": "INCREMENTAL",
+                    "schema-name": config.schema_name,
+                }
+            }]
+        }]
+    });
+    println!("{catalog}");
+    Ok(())
+}

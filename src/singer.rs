@@ -1,0 +1,222 @@
+//! Singer framing: SCHEMA, RECORD and STATE lines on stdout, and the `--state` bookmark.
+//!
+//! Types are UPPERCASE and nothing else is ever written to stdout. The STATE value is
+//! `{"bookmarks": {"data": {"sequence": N}}}`: every record with `_sdc_sequence <= N` has been
+//! emitted. Other keys of a state given with `--state` are carried through unchanged.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::sequence::Sequence;
+
+pub const STREAM: &str = "data";
+
+/// Buffered Singer output. Messages are appended to an in-memory buffer and written out by
+/// [`Output::flush`] (or when the buffer grows large), so that a batch of records costs one
+/// `write` call.
+pub struct Output<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+const FLUSH_AT: usize = 1 << 20;
+
+impl<W: Write> Output<W> {
+    pub fn new(out: W) -> Self {
+        Output {
+            out,
+            buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
+        }
+    }
+
+    /// The buffer RECORD lines are appended to (see [`crate::convert::write_record`]).
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// `{"type":"SCHEMA","stream":"data","schema":...,"key_properties":[...]}`
+    pub fn schema(&mut self, schema: &Value, key_properties: &[String]) {
+        self.buf.extend_from_slice(br#"{"type":"SCHEMA","stream":"#);
+        crate::convert::write_json_string(&mut self.buf, STREAM);
+        self.buf.extend_from_slice(br#","schema":"#);
+        self.push_json(schema);
+        self.buf.extend_from_slice(br#","key_properties":"#);
+        self.push_json(&key_properties);
+        self.buf.extend_from_slice(b"}\n");
+    }
+
+    /// `{"type":"STATE","value":...}`
+    pub fn state(&mut self, value: &Value) {
+        self.buf.extend_from_slice(br#"{"type":"STATE","value":"#);
+        self.push_json(value);
+        self.buf.extend_from_slice(b"}\n");
+    }
+
+    fn push_json(&mut self, value: &impl serde::Serialize) {
+        serde_json::to_writer(&mut self.buf, value).expect("writing to a Vec cannot fail");
+    }
+
+    /// Writes the buffer out if it has grown large.
+    pub fn maybe_flush(&mut self) -> io::Result<()> {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+            if self.buf.capacity() > 4 * FLUSH_AT {
+                self.buf = Vec::with_capacity(FLUSH_AT + (64 << 10));
+            }
+        }
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// The state handed in with `--state`, and the bookmark in it.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    value: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: cannot read state file: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: state is not valid JSON: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl State {
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| StateError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Ok(State::default());
+        }
+        let value: Value = serde_json::from_slice(&text).map_err(|source| StateError::Parse {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::from_value(value).map_err(|message| StateError::Invalid {
+            path: shown,
+            message,
+        })
+    }
+
+    pub fn from_value(value: Value) -> Result<State, String> {
+        let Value::Object(mut value) = value else {
+            return Err("state must be a JSON object".into());
+        };
+        // A saved STATE message rather than its value: take the value.
+        if value.get("type").and_then(Value::as_str) == Some("STATE") {
+            match value.remove("value") {
+                Some(Value::Object(inner)) => value = inner,
+                _ => return Err("STATE message has no object value".into()),
+            }
+        }
+        let state = State { value };
+        match state.stream_bookmark().and_then(|b| b.get("sequence")) {
+            None | Some(Value::Null) => {}
+            Some(v) if v.as_u64().is_some() => {}
+            Some(v) => {
+                return Err(format!(
+                    "bookmarks.data.sequence must be a non-negative integer, not {v}"
+                ));
+            }
+        }
+        Ok(state)
+    }
+
+    fn stream_bookmark(&self) -> Option<&Map<String, Value>> {
+        self.value.get("bookmarks")?.get(STREAM)?.as_object()
+    }
+
+    /// Every record with a sequence up to this one has been emitted.
+    pub fn bookmark(&self) -> Option<Sequence> {
+        self.stream_bookmark()?
+            .get("sequence")?
+            .as_u64()
+            .map(Sequence::new)
+    }
+
+    /// The state value with the bookmark set to `sequence`.
+    pub fn with_bookmark(&self, sequence: Option<Sequence>) -> Value {
+        let mut value = self.value.clone();
+        let bookmarks = value
+            .entry("bookmarks")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !bookmarks.is_object() {
+            *bookmarks = Value::Object(Map::new());
+        }
+        let stream = bookmarks
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(STREAM)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !stream.is_object() {
+            *stream = Value::Object(Map::new());
+        }
+        if let Some(sequence) = sequence {
+            stream
+                .as_object_mut()
+                .expect("made an object above")
+                .insert("sequence".into(), Value::from(sequence.get()));
+        }
+        Value::Object(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bookmark_round_trips_and_other_keys_are_kept() {
+        let s =
+            State::from_value(json!({"bookmarks": {"data": {"sequence": 42}}, "x": 1})).unwrap();
+        assert_eq!(s.bookmark(), Some(Sequence::new(42)));
+        let v = s.with_bookmark(Some(Sequence::new(50)));
+        assert_eq!(v, json!({"bookmarks": {"data": {"sequence": 50}}, "x": 1}));
+        assert_eq!(
+            State::from_value(v).unwrap().bookmark(),
+            Some(Sequence::new(50))
+        );
+    }
+
+    #[test]
+    fn a_saved_state_message_is_accepted_and_bad_bookmarks_are_named() {
+        let s = State::from_value(
+            json!({"type": "STATE", "value": {"bookmarks": {"data": {"sequence": 7}}}}),
+        )
+        .unwrap();
+        assert_eq!(s.bookmark(), Some(Sequence::new(7)));
+        let e = State::from_value(json!({"bookmarks": {"data": {"sequence": "7"}}})).unwrap_err();
+        assert!(e.contains("bookmarks.data.sequence"), "{e}");
+        assert_eq!(
+            State::default().with_bookmark(None),
+            json!({"bookmarks": {"data": {}}})
+        );
+    }
+}

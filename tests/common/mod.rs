@@ -1,0 +1,379 @@
+//! Test harness: runs the real `tap-webhooks` binary on port 0 and talks HTTP to it.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long any wait in a test may take before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tap-webhooks")
+}
+
+/// Polls `cond` until it returns `Some` or the deadline passes.
+pub fn wait_for<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A scratch directory with a config file and the token of its first start.
+pub struct Harness {
+    pub tmp: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub token: Option<String>,
+}
+
+impl Harness {
+    /// A harness whose config is `overrides` on top of `bind: 127.0.0.1:0` and a scratch
+    /// `data_dir`.
+    pub fn new(overrides: Value) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config_path = tmp.path().join("config.json");
+        let mut h = Harness {
+            tmp,
+            config_path,
+            token: None,
+        };
+        h.set_config(overrides);
+        h
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
+    pub fn set_config(&mut self, overrides: Value) {
+        let mut config = json!({
+            "bind": "127.0.0.1:0",
+            "data_dir": self.data_dir(),
+            "shutdown_grace_seconds": 20,
+        });
+        for (k, v) in overrides.as_object().expect("object").iter() {
+            config[k] = v.clone();
+        }
+        std::fs::write(&self.config_path, config.to_string()).expect("write config");
+    }
+
+    /// Writes a state file holding `value` and returns its path.
+    pub fn state_file(&self, value: &Value) -> PathBuf {
+        let path = self
+            .tmp
+            .path()
+            .join(format!("state-{}.json", rand_suffix()));
+        std::fs::write(&path, value.to_string()).expect("write state");
+        path
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&self.config_path).args(args);
+        cmd
+    }
+
+    /// Starts a listening sync and waits until it listens.
+    pub fn start(&mut self, args: &[&str]) -> Tap {
+        self.start_command(self.command(args))
+    }
+
+    pub fn start_command(&mut self, cmd: Command) -> Tap {
+        let mut tap = Tap::spawn(cmd);
+        let base = wait_for("the listener", || {
+            let err = tap.stderr();
+            let at = err.find("listening on http://")?;
+            let rest = &err[at + "listening on ".len()..];
+            let end = rest.find('\n')?;
+            Some(rest[..end].to_owned())
+        });
+        tap.base = base;
+        if self.token.is_none() {
+            let token = wait_for("the first webhook URL", || {
+                let err = tap.stderr();
+                let at = err.find("/webhooks/")?;
+                let rest = &err[at + "/webhooks/".len()..];
+                let token: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                (token.len() == 64).then_some(token)
+            });
+            self.token = Some(token);
+        }
+        tap.token = self.token.clone().expect("token");
+        tap
+    }
+
+    /// Runs a command that ends by itself (a drain) and returns what it printed.
+    pub fn run(&self, args: &[&str]) -> Finished {
+        Tap::spawn(self.command(args)).wait()
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A running tap process.
+pub struct Tap {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    pub base: String,
+    pub token: String,
+    client: reqwest::blocking::Client,
+}
+
+/// An HTTP reply.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+/// What a finished process printed.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn messages(&self) -> Vec<Value> {
+        parse_lines(&self.stdout)
+    }
+
+    pub fn records(&self) -> Vec<Value> {
+        records(&self.messages())
+    }
+}
+
+fn pump(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) {
+    thread::spawn(move || {
+        let mut buf = [0u8; 64 << 10];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => into.lock().unwrap().extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .expect("client")
+}
+
+impl Tap {
+    pub fn spawn(mut cmd: Command) -> Tap {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn tap-webhooks");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        pump(child.stdout.take().expect("stdout"), Arc::clone(&stdout));
+        pump(child.stderr.take().expect("stderr"), Arc::clone(&stderr));
+        Tap {
+            child,
+            stdout,
+            stderr,
+            base: String::new(),
+            token: String::new(),
+            client: client(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/webhooks/{}", self.base, self.token)
+    }
+
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    pub fn post(&self, body: &str) -> Reply {
+        self.send(
+            self.client
+                .post(self.url())
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+    }
+
+    pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
+        let response = request.send().expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    pub fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn messages(&self) -> Vec<Value> {
+        parse_lines(&self.stdout())
+    }
+
+    pub fn records(&self) -> Vec<Value> {
+        records(&self.messages())
+    }
+
+    /// Waits until at least `n` RECORD messages have been written.
+    pub fn wait_for_records(&self, n: usize) -> Vec<Value> {
+        wait_for(&format!("{n} records"), || {
+            let r = self.records();
+            (r.len() >= n).then_some(r)
+        })
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).expect("kill");
+    }
+
+    pub fn terminate(&self) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+
+    /// Waits for the process to end by itself and returns what it printed.
+    pub fn wait(mut self) -> Finished {
+        let end = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > end {
+                let _ = self.child.kill();
+                panic!("tap did not exit in time; stderr:\n{}", self.stderr());
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        // The pumps finish once the pipes close.
+        wait_for("stdout and stderr to close", || {
+            (Arc::strong_count(&self.stdout) == 1 && Arc::strong_count(&self.stderr) == 1)
+                .then_some(())
+        });
+        Finished {
+            status,
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+        }
+    }
+
+    /// SIGKILLs the process and returns what it had printed.
+    pub fn kill9(mut self) -> Finished {
+        let _ = self.child.kill();
+        self.wait()
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Complete JSON lines of a stdout capture (a line cut by `kill -9` is left out).
+pub fn parse_lines(out: &[u8]) -> Vec<Value> {
+    let complete = match out.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &out[..=i],
+        None => &[][..],
+    };
+    complete
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_slice(l).unwrap_or_else(|e| {
+                panic!(
+                    "stdout line is not JSON ({e}): {}",
+                    String::from_utf8_lossy(l)
+                )
+            })
+        })
+        .collect()
+}
+
+pub fn records(messages: &[Value]) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| m["record"].clone())
+        .collect()
+}
+
+/// The value of the last STATE message.
+pub fn last_state(messages: &[Value]) -> Option<Value> {
+    messages
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "STATE")
+        .map(|m| m["value"].clone())
+}
+
+/// Checks the Singer contract of one run's output: SCHEMA first, every RECORD field declared
+/// by a SCHEMA before it, only UPPERCASE SCHEMA/RECORD/STATE.
+pub fn assert_singer_stream(messages: &[Value]) {
+    assert_eq!(
+        messages.first().map(|m| m["type"].clone()),
+        Some(json!("SCHEMA")),
+        "SCHEMA first"
+    );
+    let mut declared: Option<Value> = None;
+    for m in messages {
+        match m["type"].as_str() {
+            Some("SCHEMA") => {
+                assert_eq!(m["stream"], "data");
+                assert!(m["key_properties"].is_array());
+                declared = Some(m["schema"]["properties"].clone());
+            }
+            Some("RECORD") => {
+                let props = declared.as_ref().expect("RECORD before SCHEMA");
+                for (k, _) in m["record"].as_object().expect("record object") {
+                    assert!(props.get(k).is_some(), "field {k} not declared before {m}");
+                }
+            }
+            Some("STATE") => {}
+            other => panic!("unexpected message type {other:?}"),
+        }
+    }
+}
