@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::about::{self, Format};
+use crate::config::{Config, ConfigSource};
 use crate::run::{self, RunError};
 use crate::singer::State;
 
@@ -17,9 +18,10 @@ use crate::singer::State;
     args_conflicts_with_subcommands = true
 )]
 struct Args {
-    /// Config file (JSON).
+    /// Config file (JSON); repeat to merge several, later ones winning. `ENV` reads settings
+    /// from TAP_WEBHOOKS_<SETTING> variables only (they override files in any case).
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    config: Vec<String>,
     /// State file: resume after its bookmark.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -29,6 +31,12 @@ struct Args {
     /// Print the catalog and exit.
     #[arg(long)]
     discover: bool,
+    /// Print name, version, capabilities and settings, and exit.
+    #[arg(long)]
+    about: bool,
+    /// Format of --about.
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "about")]
+    format: Format,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -37,8 +45,8 @@ struct Args {
 enum Sub {
     /// Receiver only: journal webhooks, emit nothing on stdout.
     Serve {
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
     },
 }
 
@@ -46,21 +54,34 @@ enum Sub {
 pub enum Command {
     Sync { config: Config, state: State },
     Discover { config: Config },
+    About { format: Format },
     Serve { config: Config },
+}
+
+fn load_config(args: &[String]) -> Result<Config, RunError> {
+    if args.is_empty() {
+        return Err(RunError::Usage(
+            "--config FILE is required (see --help)".into(),
+        ));
+    }
+    let sources: Vec<ConfigSource> = args.iter().map(|a| ConfigSource::parse(a)).collect();
+    Ok(Config::load_sources(&sources)?)
 }
 
 /// Parses arguments into a validated command. Usage errors exit through clap (code 2).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunError> {
     let args = Args::parse_from(args);
-    if let Some(Sub::Serve { config }) = args.command {
+    if let Some(Sub::Serve { config }) = &args.command {
         return Ok(Command::Serve {
-            config: Config::load(&config)?,
+            config: load_config(config)?,
         });
     }
-    let config_path = args
-        .config
-        .ok_or_else(|| RunError::Usage("--config FILE is required (see --help)".into()))?;
-    let config = Config::load(&config_path)?;
+    if args.about {
+        return Ok(Command::About {
+            format: args.format,
+        });
+    }
+    let config = load_config(&args.config)?;
     if args.discover {
         return Ok(Command::Discover { config });
     }
@@ -77,6 +98,10 @@ pub fn execute(command: Command) -> Result<(), RunError> {
     match command {
         Command::Sync { config, state } => run::sync(&config, state),
         Command::Discover { config } => run::discover(&config),
+        Command::About { format } => {
+            println!("{}", about::render(format));
+            Ok(())
+        }
         Command::Serve { config } => run::serve(&config),
     }
 }

@@ -1,21 +1,30 @@
-//! Configuration: the JSON file named by `--config`, validated once on load.
+//! Configuration: `--config` files and `TAP_WEBHOOKS_<SETTING>` environment variables,
+//! validated once on load.
 //!
 //! [`ConfigFile`] is the single definition of the accepted settings: field docs, serde
-//! defaults and `deny_unknown_fields`. [`Config`] is what the rest of the program sees:
+//! defaults and `deny_unknown_fields`. The parser, the JSON Schema printed by `--about`
+//! ([`settings_schema`]) and the environment overrides all come from it, so the settings
+//! listed are exactly the settings accepted. [`Config`] is what the rest of the program sees:
 //! validated, with defaults applied and types that cannot be misread.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
+pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
 
 /// The settings file as written by the user. Every key not listed here is an error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "tap-webhooks settings")]
 pub struct ConfigFile {
     /// Integration name; its snake_case form is the schema name offered to targets.
     #[serde(default = "defaults::name")]
@@ -60,7 +69,7 @@ pub struct ConfigFile {
 }
 
 /// `primary_key` may be one field name or a list of them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PrimaryKeySetting {
     One(String),
@@ -131,15 +140,88 @@ pub enum ConfigError {
     },
 }
 
+/// Where settings come from: a JSON file, or the environment alone (`--config ENV`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Env,
+}
+
+impl ConfigSource {
+    /// `ENV` names the environment; anything else is a file path.
+    pub fn parse(arg: &str) -> Self {
+        if arg == "ENV" {
+            ConfigSource::Env
+        } else {
+            ConfigSource::File(PathBuf::from(arg))
+        }
+    }
+}
+
 impl Config {
-    /// Reads and validates a config file.
+    /// Reads and validates one config file (environment overrides included).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        Self::from_json(&text, &shown)
+        Self::load_sources(&[ConfigSource::File(path.to_owned())])
+    }
+
+    /// Reads config files in order (later keys win), then applies `TAP_WEBHOOKS_<SETTING>`
+    /// environment variables on top, and validates the result.
+    pub fn load_sources(sources: &[ConfigSource]) -> Result<Config, ConfigError> {
+        let env = env_overrides(std::env::vars())?;
+        let files: Vec<&PathBuf> = sources
+            .iter()
+            .filter_map(|s| match s {
+                ConfigSource::File(path) => Some(path),
+                ConfigSource::Env => None,
+            })
+            .collect();
+        for key in env.keys() {
+            log::info!(
+                "setting {key} from the environment ({ENV_PREFIX}{})",
+                key.to_uppercase()
+            );
+        }
+        // One file and no overrides: parse it directly, so that errors give line and column.
+        if let ([path], true) = (files.as_slice(), env.is_empty()) {
+            let shown = path.display().to_string();
+            let text = read(path)?;
+            return Self::from_json(&text, &shown);
+        }
+        let mut merged = Map::new();
+        let mut origin = Vec::new();
+        for path in files {
+            let shown = path.display().to_string();
+            let text = read(path)?;
+            match serde_json::from_slice::<Value>(&text) {
+                Ok(Value::Object(map)) => merged.extend(map),
+                Ok(_) => {
+                    return Err(ConfigError::Parse {
+                        path: shown,
+                        message: "config must be a JSON object".into(),
+                    });
+                }
+                Err(e) => {
+                    return Err(ConfigError::Parse {
+                        path: shown,
+                        message: e.to_string(),
+                    });
+                }
+            }
+            origin.push(shown);
+        }
+        if !env.is_empty() {
+            origin.push("environment".into());
+        }
+        merged.extend(env);
+        let origin = if origin.is_empty() {
+            "environment".to_owned()
+        } else {
+            origin.join(" + ")
+        };
+        Self::from_json(
+            &serde_json::to_vec(&merged).expect("JSON serializes"),
+            &origin,
+        )
     }
 
     /// Parses and validates config JSON; `origin` names the source in errors.
@@ -289,6 +371,59 @@ impl Config {
     }
 }
 
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The JSON Schema of the settings (draft 7, subschemas inlined), as `--about` prints it.
+pub fn settings_schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft07()
+        .with(|s| {
+            s.meta_schema = None;
+            s.inline_subschemas = true;
+        })
+        .into_generator();
+    generator.into_root_schema_for::<ConfigFile>().to_value()
+}
+
+/// Settings given as `TAP_WEBHOOKS_<SETTING>` variables, as JSON values. A setting whose type
+/// is only "string" takes the text as is; others are read as JSON (`true`, `5`,
+/// `["a","b"]`, `{...}`) and fall back to the text.
+pub fn env_overrides(
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Map<String, Value>, ConfigError> {
+    let schema = settings_schema();
+    let properties = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Map::new();
+    for (name, value) in vars {
+        let Some(setting) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let key = setting.to_lowercase();
+        let Some(property) = properties.get(&key) else {
+            continue;
+        };
+        let string_only = match &property["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(ts) => ts.iter().all(|t| t == "string" || t == "null"),
+            _ => false,
+        };
+        let parsed = if string_only {
+            Value::String(value)
+        } else {
+            serde_json::from_str(&value).unwrap_or(Value::String(value))
+        };
+        out.insert(key, parsed);
+    }
+    Ok(out)
+}
+
 fn seconds(_key: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
     match value {
         None => Ok(None),
@@ -396,6 +531,40 @@ mod tests {
                 .contains("bind")
         );
         assert!(load(r#"{} x"#).is_err());
+    }
+
+    #[test]
+    fn environment_overrides_use_the_settings_types() {
+        let vars = [
+            ("TAP_WEBHOOKS_NAME", "123"),
+            ("TAP_WEBHOOKS_MAX_RECORDS", "5"),
+            ("TAP_WEBHOOKS_LISTEN", "false"),
+            ("TAP_WEBHOOKS_PRIMARY_KEY", "id"),
+            ("TAP_WEBHOOKS_LOG_LEVEL", "debug"),
+            ("OTHER", "x"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let env = env_overrides(vars.into_iter()).unwrap();
+        assert_eq!(env["name"], "123");
+        assert_eq!(env["max_records"], 5);
+        assert_eq!(env["listen"], false);
+        assert_eq!(env["primary_key"], "id");
+        assert_eq!(env.len(), 4, "only known settings: {env:?}");
+    }
+
+    #[test]
+    fn the_settings_schema_lists_every_setting_with_its_default() {
+        let schema = settings_schema();
+        let props = schema["properties"].as_object().unwrap();
+        assert_eq!(props["max_body_bytes"]["default"], 20_000_000);
+        assert_eq!(props["bind"]["default"], "127.0.0.1:8080");
+        assert!(
+            props["primary_key"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("50 characters")
+        );
+        assert_eq!(schema["additionalProperties"], false);
     }
 
     #[test]

@@ -13,9 +13,10 @@
 //! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
 //! - [`run`]: wires the parts together for each command.
-//! - [`cli`]: the command line, parsed into validated options.
+//! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
+pub mod about;
 pub mod cli;
 pub mod config;
 pub mod convert;
