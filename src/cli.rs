@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::about::{self, Format};
+use crate::catalog::Catalog;
 use crate::config::{Config, ConfigSource};
 use crate::run::{self, RunError};
 use crate::singer::State;
@@ -52,10 +53,20 @@ enum Sub {
 
 /// A validated command.
 pub enum Command {
-    Sync { config: Config, state: State },
-    Discover { config: Config },
-    About { format: Format },
-    Serve { config: Config },
+    Sync {
+        config: Config,
+        state: State,
+        catalog: Catalog,
+    },
+    Discover {
+        config: Config,
+    },
+    About {
+        format: Format,
+    },
+    Serve {
+        config: Config,
+    },
 }
 
 fn load_config(args: &[String]) -> Result<Config, RunError> {
@@ -89,14 +100,25 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
         Some(path) => State::load(&path)?,
         None => State::default(),
     };
-    let _ = args.catalog;
-    Ok(Command::Sync { config, state })
+    let catalog = match args.catalog {
+        Some(path) => Catalog::load(&path)?,
+        None => Catalog::default(),
+    };
+    Ok(Command::Sync {
+        config,
+        state,
+        catalog,
+    })
 }
 
 /// Runs a command to completion.
 pub fn execute(command: Command) -> Result<(), RunError> {
     match command {
-        Command::Sync { config, state } => run::sync(&config, state),
+        Command::Sync {
+            config,
+            state,
+            catalog,
+        } => run::sync(&config, state, catalog),
         Command::Discover { config } => run::discover(&config),
         Command::About { format } => {
             println!("{}", about::render(format));

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::convert::{self, PayloadError, RecordKey, RecordMeta, RecordRules};
 use crate::journal::{Entry, JournalError, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::schema::{SchemaError, SchemaTracker};
+use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::singer::{Output, STREAM, State};
 
@@ -33,6 +33,14 @@ pub enum EmitError {
         sequence: Sequence,
         error: PayloadError,
     },
+    #[error(
+        "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
+         resumes here"
+    )]
+    Mismatch {
+        sequence: Sequence,
+        mismatch: Mismatch,
+    },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(transparent)]
@@ -44,8 +52,8 @@ pub enum EmitError {
 pub struct EmitterSettings {
     pub rules: RecordRules,
     pub key_properties: Vec<String>,
-    /// Add `__sdc_primary_key` to records.
-    pub generated_key: bool,
+    /// The columns the tap adds (generated key, aliases).
+    pub columns: Columns,
     pub max_records: Option<u64>,
 }
 
@@ -128,22 +136,28 @@ impl<W: Write> Emitter<W> {
             {
                 return Ok(Progress::LimitReached);
             }
-            if self.schema.observe(record) {
+            let changed = self
+                .schema
+                .observe(record)
+                .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
+            if changed {
                 self.schema.persist()?;
                 self.out
                     .schema(&self.schema.json_schema(), &self.settings.key_properties);
             }
+            let columns = &self.settings.columns;
             let meta = RecordMeta {
                 sequence,
                 received_at: &self.received_at.1,
-                key: self
-                    .settings
+                key: columns
                     .generated_key
                     .then(|| RecordKey::derive(&entry.journal_id.0, sequence)),
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
             };
             let schema = &self.schema;
-            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name| {
-                schema.is_declared(name)
+            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name, value| {
+                schema.action(name, value)
             });
             self.bookmark = Some(sequence);
             self.emitted += 1;
@@ -270,14 +284,18 @@ mod tests {
     fn settings() -> EmitterSettings {
         EmitterSettings {
             key_properties: vec!["__sdc_primary_key".into()],
-            generated_key: true,
+            columns: Columns {
+                generated_key: true,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
 
     fn run(state: State, entries: &[Entry], settings: EmitterSettings) -> Vec<Value> {
         let mut out = Vec::new();
-        let mut e = Emitter::new(&mut out, SchemaTracker::in_memory(true), state, settings);
+        let schema = SchemaTracker::in_memory(settings.columns.clone(), Default::default());
+        let mut e = Emitter::new(&mut out, schema, state, settings);
         e.start().unwrap();
         for entry in entries {
             if e.emit_entry(entry).unwrap() == Progress::LimitReached {

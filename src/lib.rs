@@ -8,6 +8,7 @@
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
 //! - [`convert`]: the one conversion path, payload bytes → records → RECORD lines.
 //! - [`schema`]: the stream's JSON Schema, inferred from records and persisted.
+//! - [`catalog`]: `--discover` output, and field selection and pinned types from `--catalog`.
 //! - [`emitter`]: reads the journal after a bookmark and writes Singer messages.
 //! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
 //! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
@@ -17,6 +18,7 @@
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod convert;

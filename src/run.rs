@@ -8,13 +8,14 @@ use std::thread;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{self, EmitError, Emitter, EmitterSettings};
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::receiver::{self, Receiver};
-use crate::schema::{SchemaError, SchemaTracker};
+use crate::schema::{Columns, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::server;
 use crate::singer::{State, StateError};
@@ -27,6 +28,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -53,7 +56,10 @@ impl RunError {
     /// 2 for what the user must fix in the command line, config or state; 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Config(_) | RunError::State(_) | RunError::Usage(_) => 2,
+            RunError::Config(_)
+            | RunError::State(_)
+            | RunError::Catalog(_)
+            | RunError::Usage(_) => 2,
             _ => 1,
         }
     }
@@ -69,7 +75,12 @@ pub fn emitter_settings(config: &Config) -> EmitterSettings {
         } else {
             config.primary_key.clone()
         },
-        generated_key,
+        columns: Columns {
+            primary_key: config.primary_key.clone(),
+            generated_key,
+            sequence_alias: config.sequence_alias.clone(),
+            received_at_alias: config.received_at_alias.clone(),
+        },
         max_records: config.max_records,
     }
 }
@@ -82,9 +93,16 @@ fn record_rules(config: &Config) -> RecordRules {
 
 /// A sync: SCHEMA, the journal backlog after the state's bookmark, then (with `listen`) the
 /// live stream until a stop condition; always a final STATE.
-pub fn sync(config: &Config, state: State) -> Result<(), RunError> {
+pub fn sync(config: &Config, state: State, catalog: Catalog) -> Result<(), RunError> {
     let settings = emitter_settings(config);
-    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
+    if !catalog.is_stream_selected() {
+        log::warn!("the catalog deselects stream data: nothing to emit");
+        let mut out = crate::singer::Output::new(std::io::stdout());
+        out.state(&state.with_bookmark(state.bookmark()));
+        return out.flush().map_err(|e| RunError::Emit(e.into()));
+    }
+    let catalog = catalog.without_columns(&settings.columns);
+    let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     let emitter = Emitter::new(std::io::stdout(), schema, state.clone(), settings);
     if config.listen {
         listening_run(config, Some((emitter, state.bookmark())), "sync")
@@ -316,25 +334,17 @@ fn spawn_end_conditions(config: &Config, lifecycle: &Arc<Lifecycle>) {
 /// `--discover`: the catalog of stream `data` with the persisted schema.
 pub fn discover(config: &Config) -> Result<(), RunError> {
     let settings = emitter_settings(config);
-    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
-    let catalog = serde_json::json!({
-        "streams": [{
-            "stream": crate::singer::STREAM,
-            "tap_stream_id": crate::singer::STREAM,
-            "schema": schema.json_schema(),
-            "key_properties": settings.key_properties,
-            "metadata": [{
-                "breadcrumb": [],
-                "metadata": {
-                    "inclusion": "available",
-                    "selected-by-default": true,
-                    "table-key-properties": settings.key_properties,
-                    "forced-replication-method": "INCREMENTAL",
-                    "schema-name": config.schema_name,
-                }
-            }]
-        }]
-    });
+    let schema = SchemaTracker::load(
+        &config.data_dir,
+        settings.columns.clone(),
+        Catalog::default(),
+    )?;
+    let catalog = crate::catalog::discover(
+        &schema,
+        &settings.columns,
+        &settings.key_properties,
+        &config.schema_name,
+    );
     println!("{catalog}");
     Ok(())
 }
