@@ -70,6 +70,14 @@ pub struct ConfigFile {
     /// Size at which the journal starts a new segment file, in bytes.
     #[serde(default = "defaults::journal_segment_bytes")]
     pub journal_segment_bytes: u64,
+    /// Refuse webhooks with 503 when the journal's disk would have less than this many bytes
+    /// free (0 turns the check off).
+    #[serde(default = "defaults::min_free_disk_bytes")]
+    pub min_free_disk_bytes: u64,
+    /// Journal segments are deleted once a sync's `--state` shows them loaded and they are
+    /// older than this many hours.
+    #[serde(default = "defaults::journal_retention_hours")]
+    pub journal_retention_hours: f64,
     /// How long a stopping listener waits for requests in flight, in seconds.
     #[serde(default = "defaults::shutdown_grace_seconds")]
     pub shutdown_grace_seconds: f64,
@@ -107,6 +115,12 @@ mod defaults {
     pub fn shutdown_grace_seconds() -> f64 {
         30.0
     }
+    pub fn min_free_disk_bytes() -> u64 {
+        256_000_000
+    }
+    pub fn journal_retention_hours() -> f64 {
+        168.0
+    }
 }
 
 /// The validated configuration.
@@ -129,6 +143,8 @@ pub struct Config {
     pub sequence_alias: Option<String>,
     pub received_at_alias: Option<String>,
     pub journal_segment_bytes: u64,
+    pub min_free_disk_bytes: u64,
+    pub journal_retention: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -391,10 +407,32 @@ impl Config {
             sequence_alias: file.sequence_alias,
             received_at_alias: file.received_at_alias,
             journal_segment_bytes: file.journal_segment_bytes,
+            min_free_disk_bytes: file.min_free_disk_bytes,
+            journal_retention: if file.journal_retention_hours.is_finite()
+                && (0.0..1e7).contains(&file.journal_retention_hours)
+            {
+                Duration::from_secs_f64(file.journal_retention_hours * 3600.0)
+            } else {
+                return Err(invalid(
+                    "journal_retention_hours",
+                    format!(
+                        "{} is not a number of hours from 0 up",
+                        file.journal_retention_hours
+                    ),
+                ));
+            },
             shutdown_grace: seconds("shutdown_grace_seconds", Some(file.shutdown_grace_seconds))
                 .map_err(|m| invalid("shutdown_grace_seconds", m))?
                 .unwrap_or_default(),
         })
+    }
+
+    /// How the local journal writes.
+    pub fn journal_settings(&self) -> crate::journal::local::JournalSettings {
+        crate::journal::local::JournalSettings {
+            segment_bytes: self.journal_segment_bytes,
+            min_free_bytes: self.min_free_disk_bytes,
+        }
     }
 
     /// The base of printed webhook URLs: `public_url`, else `http://` and the bound address.

@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{self, EmitError, Emitter, EmitterSettings};
-use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal};
+use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::receiver::{self, Receiver};
 use crate::schema::{Columns, SchemaError, SchemaTracker};
@@ -95,6 +95,9 @@ fn record_rules(config: &Config) -> RecordRules {
 /// live stream until a stop condition; always a final STATE.
 pub fn sync(config: &Config, state: State, catalog: Catalog) -> Result<(), RunError> {
     let settings = emitter_settings(config);
+    if let Some(bookmark) = state.bookmark() {
+        apply_retention(config, bookmark);
+    }
     if !catalog.is_stream_selected() {
         log::warn!("the catalog deselects stream data: nothing to emit");
         let mut out = crate::singer::Output::new(std::io::stdout());
@@ -146,9 +149,10 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
     runtime.block_on(async {
         let journal = Arc::new(LocalJournal::open(
             &config.data_dir,
-            config.journal_segment_bytes,
+            config.journal_settings(),
             holder,
         )?);
+        spawn_retention(config);
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| RunError::Bind {
@@ -217,6 +221,53 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
         }
         Ok(())
     })
+}
+
+/// Records `bookmark` as loaded (the orchestrator passes back states its target confirmed)
+/// and deletes the journal segments that retention then allows. Old segments are never
+/// written again, so this is safe while another process holds the journal.
+fn apply_retention(config: &Config, bookmark: Sequence) {
+    let applied = retention::acknowledge(&config.data_dir, bookmark).and_then(|()| {
+        retention::apply(
+            &config.data_dir,
+            config.journal_retention,
+            std::time::SystemTime::now(),
+        )
+    });
+    match applied {
+        Ok(deleted) => {
+            for path in deleted {
+                log::info!("journal retention: deleted {}", path.display());
+            }
+        }
+        Err(e) => log::warn!("journal retention failed: {e}"),
+    }
+}
+
+/// Deletes journal segments the retention policy allows, at start and then every minute.
+fn spawn_retention(config: &Config) {
+    let data_dir = config.data_dir.clone();
+    let keep = config.journal_retention;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let dir = data_dir.clone();
+            let outcome = tokio::task::spawn_blocking(move || {
+                retention::apply(&dir, keep, std::time::SystemTime::now())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(deleted)) => {
+                    for path in deleted {
+                        log::info!("journal retention: deleted {}", path.display());
+                    }
+                }
+                Ok(Err(e)) => log::warn!("journal retention failed: {e}"),
+                Err(e) => log::warn!("journal retention failed: {e}"),
+            }
+        }
+    });
 }
 
 /// On first start (no token yet) creates one and prints its URL, once.
