@@ -518,6 +518,8 @@ impl Writer {
     }
 
     /// Refuses a batch that would leave less than `min_free_bytes` on the journal's disk.
+    // statvfs field types differ between platforms.
+    #[allow(clippy::useless_conversion)]
     fn check_free_space(&self, batch: &[AppendRequest]) -> Result<(), JournalError> {
         if self.settings.min_free_bytes == 0 {
             return Ok(());

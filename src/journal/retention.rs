@@ -93,7 +93,7 @@ mod tests {
                 .is_empty(),
             "too young"
         );
-        assert_eq!(apply(tmp.path(), keep, later).unwrap(), [a.clone()]);
+        assert_eq!(apply(tmp.path(), keep, later).unwrap(), [a]);
         assert!(b.exists() && c.exists());
 
         // An older bookmark never moves the acknowledgement back.
