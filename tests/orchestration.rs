@@ -234,10 +234,11 @@ fn about_lists_exactly_the_accepted_settings_in_every_format() {
                 .is_some_and(|d| !d.is_empty()),
             "{name} has a description"
         );
-        if let Some(default) = setting.get("default").filter(|d| !d.is_null()) {
-            if name != "data_dir" && name != "bind" {
-                config[name] = default.clone();
-            }
+        if let Some(default) = setting.get("default").filter(|d| !d.is_null())
+            && name != "data_dir"
+            && name != "bind"
+        {
+            config[name] = default.clone();
         }
     }
     std::fs::write(&h.config_path, config.to_string()).unwrap();
