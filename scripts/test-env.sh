@@ -1,5 +1,5 @@
 # Sourced by scripts/test.sh. Sets up what the integration tests run against:
-#   - Python venvs in .venvs/ with real Singer targets, pinned by tests/targets/*.txt;
+#   - Python venvs in .venvs/ with real Singer targets, pinned by tests/python/*.txt;
 #   - a throwaway PostgreSQL cluster on 127.0.0.1 (a free port), stopped on exit.
 # It exports TAP_WEBHOOKS_TEST_VENVS and PGHOST/PGPORT/PGUSER for the tests.
 # Needs python3 with venv, and the PostgreSQL server (Debian: apt-get install postgresql).
@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENVS="$ROOT/.venvs"
 
 setup_venv() {
-    local name="$1" req="$ROOT/tests/targets/$1.txt" dir="$VENVS/$1"
+    local name="$1" req="$ROOT/tests/python/$1.txt" dir="$VENVS/$1"
     if ! cmp -s "$req" "$dir/.requirements" 2>/dev/null; then
         echo "setting up $dir" >&2
         rm -rf "$dir"
@@ -18,7 +18,7 @@ setup_venv() {
     fi
 }
 
-for req in "$ROOT"/tests/targets/*.txt; do
+for req in "$ROOT"/tests/python/*.txt; do
     setup_venv "$(basename "$req" .txt)" || exit 1
 done
 export TAP_WEBHOOKS_TEST_VENVS="$VENVS"

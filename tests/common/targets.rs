@@ -13,13 +13,13 @@ pub fn venv_exe(venv: &str, exe: &str) -> PathBuf {
     let root = std::env::var("TAP_WEBHOOKS_TEST_VENVS").unwrap_or_else(|_| {
         panic!(
             "TAP_WEBHOOKS_TEST_VENVS is not set: run the tests with scripts/test.sh, which installs \
-             the Singer targets of tests/targets/*.txt into .venvs/"
+             the Singer targets of tests/python/*.txt into .venvs/"
         )
     });
     let path = Path::new(&root).join(venv).join("bin").join(exe);
     assert!(
         path.exists(),
-        "{} is missing: run scripts/test.sh to install {venv} (tests/targets/{venv}.txt)",
+        "{} is missing: run scripts/test.sh to install {venv} (tests/python/{venv}.txt)",
         path.display()
     );
     path
