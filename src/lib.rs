@@ -15,6 +15,7 @@
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
 //! - [`run`]: wires the parts together for each command.
 //! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
+//! - [`telemetry`]: Prometheus metrics for `/metrics` and Singer `METRIC` lines.
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
@@ -33,4 +34,5 @@ pub mod schema;
 pub mod sequence;
 pub mod server;
 pub mod singer;
+pub mod telemetry;
 pub mod tokens;

@@ -89,13 +89,20 @@ plugins:
     }
 
     let run = |label: &str| {
-        let out = meltano(&project, &["run", "tap-webhooks", "target-jsonl"]).output().unwrap();
+        let out = meltano(&project, &["run", "tap-webhooks", "target-jsonl"])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{label} meltano run failed:\n{stderr}");
+        assert!(
+            out.status.success(),
+            "{label} meltano run failed:\n{stderr}"
+        );
         assert!(stderr.contains("Run completed"), "{stderr}");
     };
     run("first");
-    let is = |records: &[Value]| -> Vec<u64> { records.iter().map(|r| r["i"].as_u64().unwrap()).collect() };
+    let is = |records: &[Value]| -> Vec<u64> {
+        records.iter().map(|r| r["i"].as_u64().unwrap()).collect()
+    };
     let first = loaded(&output);
     assert_eq!(is(&first), [0, 1, 2]);
 
@@ -105,16 +112,35 @@ plugins:
     run("second");
     let all = loaded(&output);
     let second = &all[first.len()..];
-    assert_eq!(is(second), [3, 4], "the second run loads exactly the new webhooks");
+    assert_eq!(
+        is(second),
+        [3, 4],
+        "the second run loads exactly the new webhooks"
+    );
 
     // Meltano saved the STATE the target echoed.
-    let state = meltano(&project, &["state", "get", "dev:tap-webhooks-to-target-jsonl"]).output().unwrap();
+    let state = meltano(
+        &project,
+        &["state", "get", "dev:tap-webhooks-to-target-jsonl"],
+    )
+    .output()
+    .unwrap();
     let state: Value = serde_json::from_slice(&state.stdout).unwrap();
-    assert_eq!(state["singer_state"]["bookmarks"]["data"]["sequence"], second[1]["_sdc_sequence"]);
+    assert_eq!(
+        state["singer_state"]["bookmarks"]["data"]["sequence"],
+        second[1]["_sdc_sequence"]
+    );
 
     // Stop serve: SIGTERM to the process group.
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(serve.pid()), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(serve.pid()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let done = serve.wait();
-    assert!(done.stderr.contains("stopping: received SIGTERM"), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("stopping: received SIGTERM"),
+        "{}",
+        done.stderr
+    );
 }
-

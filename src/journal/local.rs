@@ -21,6 +21,7 @@ use super::format::{self, Frame, SEGMENT_HEADER_LEN};
 use super::{Appended, Entry, JournalError, JournalId, JournalReader, JournalWriter, NewEntry};
 use crate::fsutil;
 use crate::sequence::{self, Sequence, SequenceClock};
+use crate::telemetry;
 
 /// Entries at most per commit, and bytes at most per commit (a larger single entry still
 /// goes through alone).
@@ -484,8 +485,11 @@ impl Writer {
             self.active = create_segment(&self.dir, self.id, firsts[0])?;
         }
         let start = self.active.len;
+        let began = std::time::Instant::now();
         match self.write_batch(batch, &firsts) {
             Ok(written) => {
+                metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
+                metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
                 self.active.len = start + written;
                 let last = batch
                     .last()
