@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
-use crate::emitter::{self, EmitError, Emitter, EmitterSettings};
+use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::receiver::{self, Receiver};
@@ -71,6 +71,7 @@ pub fn emitter_settings(config: &Config) -> EmitterSettings {
         },
         generated_key,
         max_records: config.max_records,
+        state_cadence: StateCadence::default(),
     }
 }
 
