@@ -14,6 +14,7 @@ use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::receiver::{self, Receiver};
+use crate::replay::ReplayError;
 use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::server;
@@ -37,6 +38,8 @@ pub enum RunError {
     Schema(#[from] SchemaError),
     #[error(transparent)]
     Tokens(#[from] TokenError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -54,6 +57,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Config(_) | RunError::State(_) | RunError::Usage(_) => 2,
+            RunError::Replay(e) => e.exit_code(),
             _ => 1,
         }
     }

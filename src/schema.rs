@@ -176,6 +176,24 @@ impl SchemaTracker {
         changed
     }
 
+    /// Widens these declarations to accept everything `other` declares; true if any changed.
+    /// A replay of files infers its schema on its own and then merges it here, so that later
+    /// syncs never declare a column narrower than the replay did.
+    pub fn absorb(&mut self, other: &SchemaTracker) -> bool {
+        let mut changed = false;
+        for (name, field) in &other.file.fields {
+            let mine = self.file.fields.entry(name.clone()).or_insert_with(|| {
+                changed = true;
+                FieldType::default()
+            });
+            for ty in &field.types {
+                changed |= mine.widen(*ty);
+            }
+        }
+        self.dirty |= changed;
+        changed
+    }
+
     /// Whether a field has been declared. Null values of undeclared fields are left out of
     /// records: their type is unknown until a non-null value arrives.
     pub fn is_declared(&self, name: &str) -> bool {
@@ -248,6 +266,22 @@ mod tests {
         );
         assert_eq!(s["properties"]["_sdc_sequence"]["type"], json!(["integer"]));
         assert!(s["properties"]["__sdc_primary_key"].is_object());
+    }
+
+    #[test]
+    fn absorbing_another_schema_only_widens() {
+        let mut live = SchemaTracker::in_memory(true);
+        observe(&mut live, r#"{"id":1,"note":"a"}"#);
+        let mut replayed = SchemaTracker::in_memory(true);
+        observe(&mut replayed, r#"{"id":"x","url":"u"}"#);
+        assert!(live.absorb(&replayed));
+        assert!(!live.absorb(&replayed));
+        let s = live.json_schema();
+        assert_eq!(
+            s["properties"]["id"]["type"],
+            json!(["null", "number", "string"])
+        );
+        assert!(live.is_declared("note") && live.is_declared("url"));
     }
 
     #[test]
