@@ -244,9 +244,9 @@ impl FileReplay<'_> {
             })?;
             let (line, body) = match item {
                 None => break,
-                Some(Item::TooLarge { line, size }) => {
+                Some(Item::TooLarge { line, .. }) => {
                     let reason = format!(
-                        "payload of {size} bytes or more is larger than max_body_bytes ({})",
+                        "payload is larger than max_body_bytes ({} bytes)",
                         self.limit
                     );
                     self.invalid(input, line, 1, reason)?;
@@ -340,17 +340,17 @@ impl FileReplay<'_> {
 /// File line, column and reason of a payload error. A JSON syntax error has its own place in
 /// the payload; any other refusal is placed where the payload starts.
 fn locate(line: u64, body: &[u8], error: &PayloadError) -> (u64, u64, String) {
-    if let PayloadError::Malformed(e) = error {
-        if e.line() > 0 {
-            let message = e.to_string();
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let message = message.strip_suffix(&suffix).unwrap_or(&message);
-            return (
-                line + e.line() as u64 - 1,
-                e.column() as u64,
-                format!("malformed JSON: {message}"),
-            );
-        }
+    if let PayloadError::Malformed(e) = error
+        && e.line() > 0
+    {
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        return (
+            line + e.line() as u64 - 1,
+            e.column() as u64,
+            format!("malformed JSON: {message}"),
+        );
     }
     let leading = &body[..body
         .iter()

@@ -84,8 +84,8 @@ impl<R: BufRead> Payloads<R> {
         loop {
             self.buf.clear();
             let line = self.next_line;
-            let (size, too_large) = self.read_line()?;
-            if size == 0 {
+            let (consumed, size, too_large) = self.read_line()?;
+            if consumed == 0 {
                 self.done = true;
                 return Ok(None);
             }
@@ -104,9 +104,11 @@ impl<R: BufRead> Payloads<R> {
     }
 
     /// Reads one line (up to and including `\n`) into `buf`, keeping at most `limit` bytes of
-    /// content; returns the bytes consumed and whether the content went over the limit.
-    fn read_line(&mut self) -> io::Result<(u64, bool)> {
+    /// content; returns the bytes consumed, the content's length (without the `\n`) and
+    /// whether it went over the limit.
+    fn read_line(&mut self) -> io::Result<(u64, u64, bool)> {
         let mut size = 0u64;
+        let mut content_len = 0u64;
         let mut too_large = false;
         loop {
             let available = match self.reader.fill_buf() {
@@ -131,12 +133,13 @@ impl<R: BufRead> Payloads<R> {
             }
             self.reader.consume(take);
             size += take as u64;
+            content_len += content as u64;
             if end {
                 break;
             }
         }
         self.bytes += size;
-        Ok((size, too_large))
+        Ok((size, content_len, too_large))
     }
 }
 
@@ -187,7 +190,7 @@ mod tests {
             items(text, Format::Ndjson, 10),
             [
                 (1, r#"{"a":1}"#.to_owned()),
-                (2, "too large: 34".to_owned()),
+                (2, "too large: 35".to_owned()),
                 (3, r#"{"c":3}"#.to_owned())
             ]
         );
