@@ -475,7 +475,8 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Copies valid JSON text without insignificant whitespace, so that a pretty-printed payload
-/// still gives one line per message.
+/// still gives one line per message. Strings are skipped over with `memchr`, and runs without
+/// whitespace are copied whole: this sits on the path of every record.
 pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
     let bytes = raw.as_bytes();
     if !bytes
@@ -486,22 +487,32 @@ pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
         return;
     }
     out.reserve(bytes.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in bytes {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // To the closing quote, jumping over escapes.
+                i += 1;
+                while let Some(at) = bytes
+                    .get(i..)
+                    .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                {
+                    i += at + 1;
+                    if bytes[i - 1] == b'"' {
+                        break;
+                    }
+                    i += 1; // the escaped byte
+                }
             }
-        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            out.push(b);
-            in_string = b == b'"';
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.extend_from_slice(&bytes[run..i]);
+                i += 1;
+                run = i;
+            }
+            _ => i += 1,
         }
     }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -618,6 +629,26 @@ mod tests {
         assert_ne!(a, key(3, br#"{"id":2}"#, 0));
         assert_ne!(a, key(3, br#"{"id":1}"#, 1));
         assert_ne!(a, RecordKey::derive(b"j", Sequence::new(0)));
+    }
+
+    #[test]
+    fn compact_copy_drops_whitespace_outside_strings_only() {
+        let cases = [
+            ("[1, 2]", "[1,2]"),
+            ("{ \"a b\" : \"c  d\" }", "{\"a b\":\"c  d\"}"),
+            (
+                r#"{"q": "say \"hi there\"", "e": "\\", "n": [ ]}"#,
+                r#"{"q":"say \"hi there\"","e":"\\","n":[]}"#,
+            ),
+            ("\"x \\\\\" ", "\"x \\\\\""),
+            ("\t{\r\n\"k\":\n null}\n", "{\"k\":null}"),
+            ("\"no-space\"", "\"no-space\""),
+        ];
+        for (raw, compact) in cases {
+            let mut out = Vec::new();
+            write_compact(&mut out, raw);
+            assert_eq!(String::from_utf8(out).unwrap(), compact, "{raw:?}");
+        }
     }
 
     #[test]
