@@ -50,7 +50,7 @@ fn main() -> io::Result<()> {
     while written < target {
         n += 1;
         let amount = rng.next() % 100_000;
-        let paid = rng.next() % 10 != 0;
+        let paid = !rng.next().is_multiple_of(10);
         let line = format!(
             concat!(
                 r#"{{"id":"{evt}","object":"event","api_version":"2024-06-20","created":{created},"#,
