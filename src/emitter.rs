@@ -453,6 +453,54 @@ mod tests {
     }
 
     #[test]
+    fn replayed_payloads_get_their_origin_and_a_state_every_n_records() {
+        let mut s = settings();
+        s.state_cadence = StateCadence::Records(2);
+        let mut out = Vec::new();
+        let mut e = Emitter::replaying(
+            &mut out,
+            SchemaTracker::in_memory(true),
+            State::default(),
+            s,
+        );
+        e.start().unwrap();
+        let file: Arc<str> = Arc::from("a.ndjson");
+        for (line, body) in [(1, r#"{"a":1}"#), (3, r#"[{"a":2},{"a":3}]"#)] {
+            let payload = e.parse(body.as_bytes()).unwrap();
+            let origin = Origin {
+                first_sequence: Sequence::new(line * 100),
+                received_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+                keys: KeySource::Capture {
+                    line,
+                    payload: body.as_bytes(),
+                },
+                place: Place::File { file: &file, line },
+                skip: 0,
+            };
+            e.emit_records(&payload, &origin).unwrap();
+            e.tick().unwrap();
+        }
+        drop(e);
+        let msgs = lines(&out);
+        let types: Vec<&str> = msgs.iter().map(|m| m["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            ["SCHEMA", "SCHEMA", "RECORD", "RECORD", "RECORD", "STATE"],
+            "no STATE after one record, one after three"
+        );
+        assert_eq!(msgs[4]["record"]["_sdc_sequence"], 301);
+        assert_eq!(
+            msgs[4]["record"]["_sdc_received_at"],
+            "2026-09-21T14:13:20.000000Z"
+        );
+        assert_eq!(
+            msgs[5]["value"],
+            serde_json::json!({"bookmarks": {"data": {"replay":
+                {"file": "a.ndjson", "line": 3, "record": 1, "sequence": 301}}}})
+        );
+    }
+
+    #[test]
     fn max_records_stops_mid_entry_with_an_exact_bookmark() {
         let mut s = settings();
         s.max_records = Some(2);

@@ -138,7 +138,13 @@ impl ReplayPosition {
             line: number("line")?,
             record: u32::try_from(number("record")?)
                 .map_err(|_| "bookmarks.data.replay.record is too large".to_owned())?,
-            sequence: Sequence::new(number("sequence")?),
+            sequence: Sequence::new(
+                number("sequence")?
+                    .try_into()
+                    .ok()
+                    .and_then(|s: i64| u64::try_from(s).ok())
+                    .ok_or("bookmarks.data.replay.sequence is out of range")?,
+            ),
         })
     }
 }

@@ -176,15 +176,13 @@ fn replay_files(
     let summary = replay.meter.finish();
     merge_schema(config, emitter.schema());
     let finished = finish(emitter, &result);
-    result?;
-    finished?;
     let files = match summary.files {
         1 => "1 file".to_owned(),
         n => format!("{n} files"),
     };
     log::info!("{}", summary.line(&files));
     metric(summary.records);
-    Ok(())
+    result.and(finished)
 }
 
 struct FileReplay<'a> {
@@ -409,11 +407,9 @@ fn replay_journal(config: &Config, state: State, skip_invalid: bool) -> Result<(
     meter.skipped = skipped;
     let summary = meter.finish();
     let finished = finish(emitter, &result);
-    result?;
-    finished?;
     log::info!("{}", summary.line("the journal"));
     metric(summary.records);
-    Ok(())
+    result.and(finished)
 }
 
 /// Writes the final STATE, at the last record written, unless stdout itself failed.
