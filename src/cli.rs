@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use chrono::{DateTime, Utc};
 
 use crate::about::{self, Format};
+use crate::catalog::Catalog;
 use crate::config::{Config, ConfigSource};
 use crate::replay::{self, ReplayOptions, ReplaySource};
 use crate::run::{self, RunError};
@@ -58,6 +59,9 @@ enum Sub {
         /// State file: resume after its bookmark.
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
+        /// Catalog file, as for a sync: field selection and pinned types.
+        #[arg(long, alias = "properties", value_name = "FILE")]
+        catalog: Option<PathBuf>,
         /// Re-emit this data_dir's journal (a table reset) instead of files.
         #[arg(long, conflicts_with_all = ["paths", "received_at"])]
         journal: bool,
@@ -80,6 +84,7 @@ pub enum Command {
     Sync {
         config: Config,
         state: State,
+        catalog: Catalog,
     },
     Discover {
         config: Config,
@@ -93,6 +98,7 @@ pub enum Command {
     Replay {
         config: Config,
         state: State,
+        catalog: Catalog,
         options: ReplayOptions,
     },
 }
@@ -119,6 +125,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
         Some(Sub::Replay {
             config,
             state,
+            catalog,
             journal,
             skip_invalid,
             received_at,
@@ -144,6 +151,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
             return Ok(Command::Replay {
                 config: load_config(&config)?,
                 state: load_state(state)?,
+                catalog: load_catalog(catalog)?,
                 options: ReplayOptions {
                     source,
                     skip_invalid,
@@ -161,9 +169,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
     if args.discover {
         return Ok(Command::Discover { config });
     }
-    let state = load_state(args.state)?;
-    let _ = args.catalog;
-    Ok(Command::Sync { config, state })
+    Ok(Command::Sync {
+        config,
+        state: load_state(args.state)?,
+        catalog: load_catalog(args.catalog)?,
+    })
+}
+
+fn load_catalog(path: Option<PathBuf>) -> Result<Catalog, RunError> {
+    Ok(match path {
+        Some(path) => Catalog::load(&path)?,
+        None => Catalog::default(),
+    })
 }
 
 fn load_state(path: Option<PathBuf>) -> Result<State, RunError> {
@@ -176,7 +193,11 @@ fn load_state(path: Option<PathBuf>) -> Result<State, RunError> {
 /// Runs a command to completion.
 pub fn execute(command: Command) -> Result<(), RunError> {
     match command {
-        Command::Sync { config, state } => run::sync(&config, state),
+        Command::Sync {
+            config,
+            state,
+            catalog,
+        } => run::sync(&config, state, catalog),
         Command::Discover { config } => run::discover(&config),
         Command::About { format } => {
             println!("{}", about::render(format));
@@ -186,7 +207,8 @@ pub fn execute(command: Command) -> Result<(), RunError> {
         Command::Replay {
             config,
             state,
+            catalog,
             options,
-        } => Ok(replay::run(&config, state, options)?),
+        } => Ok(replay::run(&config, state, catalog, options)?),
     }
 }

@@ -425,34 +425,81 @@ pub struct RecordMeta<'a> {
     /// RFC 3339 UTC, already formatted (shared by all records of an entry).
     pub received_at: &'a str,
     pub key: Option<RecordKey>,
+    /// Also write the sequence under this name.
+    pub sequence_alias: Option<&'a str>,
+    /// Also write the received time under this name.
+    pub received_at_alias: Option<&'a str>,
 }
 
-/// Appends one RECORD message line (with its newline) to `out`. `keep` decides which provider
-/// fields are written (catalog field selection).
+/// How one provider field's value is written into a RECORD (decided by the schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldAction {
+    /// Left out (deselected, or a null of a field with no type yet).
+    Skip,
+    /// Copied as it is (compacted).
+    Raw,
+    /// Written as a JSON string holding the value's JSON text.
+    Stringify,
+    /// A string holding a number or boolean, written as that number or boolean.
+    Unquote,
+}
+
+/// Appends one RECORD message line (with its newline) to `out`. `action` decides how each
+/// provider field is written.
 pub fn write_record(
     out: &mut Vec<u8>,
     stream: &str,
     record: &Fields<'_>,
     meta: &RecordMeta<'_>,
-    keep: impl Fn(&str) -> bool,
+    action: impl Fn(&str, &RawValue) -> FieldAction,
 ) {
     out.extend_from_slice(br#"{"type":"RECORD","stream":"#);
     write_json_string(out, stream);
     out.extend_from_slice(br#","record":{"#);
     for (name, value) in &record.fields {
-        if !keep(name) {
+        if meta.sequence_alias == Some(name) || meta.received_at_alias == Some(name) {
+            continue;
+        }
+        let action = action(name, value);
+        if action == FieldAction::Skip {
             continue;
         }
         write_json_string(out, name);
         out.push(b':');
-        write_compact(out, value.get());
+        match action {
+            FieldAction::Skip => {}
+            FieldAction::Raw => write_compact(out, value.get()),
+            FieldAction::Stringify => {
+                let mut text = Vec::with_capacity(value.get().len());
+                write_compact(&mut text, value.get());
+                let text = String::from_utf8(text).expect("compacted JSON is UTF-8");
+                write_json_string(out, &text);
+            }
+            FieldAction::Unquote => match serde_json::from_str::<String>(value.get()) {
+                Ok(inner) => out.extend_from_slice(inner.as_bytes()),
+                Err(_) => write_compact(out, value.get()),
+            },
+        }
         out.push(b',');
     }
-    out.extend_from_slice(br#""_sdc_sequence":"#);
-    out.extend_from_slice(itoa::Buffer::new().format(meta.sequence.get()).as_bytes());
-    out.extend_from_slice(br#","_sdc_received_at":""#);
-    out.extend_from_slice(meta.received_at.as_bytes());
-    out.push(b'"');
+    let sequence = itoa::Buffer::new().format(meta.sequence.get()).to_owned();
+    for name in meta.sequence_alias.into_iter().chain([SEQUENCE_FIELD]) {
+        write_json_string(out, name);
+        out.push(b':');
+        out.extend_from_slice(sequence.as_bytes());
+        out.push(b',');
+    }
+    for name in meta
+        .received_at_alias
+        .into_iter()
+        .chain([RECEIVED_AT_FIELD])
+    {
+        write_json_string(out, name);
+        out.extend_from_slice(b":\"");
+        out.extend_from_slice(meta.received_at.as_bytes());
+        out.extend_from_slice(b"\",");
+    }
+    out.pop();
     if let Some(key) = meta.key {
         out.extend_from_slice(br#","__sdc_primary_key":""#);
         key.write_to(out);
@@ -593,8 +640,19 @@ mod tests {
             sequence: Sequence::new(1_790_000_000_000_000_007),
             received_at: "2026-09-21T10:00:00.000000Z",
             key: Some(key),
+            sequence_alias: Some("seq"),
+            received_at_alias: None,
         };
-        write_record(&mut out, "data", &p.records[0], &meta, |_| true);
+        write_record(
+            &mut out,
+            "data",
+            &p.records[0],
+            &meta,
+            |name, _| match name {
+                "id" => FieldAction::Stringify,
+                _ => FieldAction::Raw,
+            },
+        );
         let line = String::from_utf8(out).unwrap();
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -602,6 +660,8 @@ mod tests {
         assert_eq!(v["record"]["note"], "a  b\"\n");
         assert_eq!(v["record"]["nested"]["x"][1], 2);
         assert_eq!(v["record"]["_sdc_sequence"], 1_790_000_000_000_000_007u64);
+        assert_eq!(v["record"]["seq"], 1_790_000_000_000_000_007u64);
+        assert_eq!(v["record"]["id"], "1");
         assert_eq!(v["record"]["__sdc_primary_key"], key.to_string());
         assert_eq!(v["time_extracted"], "2026-09-21T10:00:00.000000Z");
     }
@@ -649,6 +709,37 @@ mod tests {
             write_compact(&mut out, raw);
             assert_eq!(String::from_utf8(out).unwrap(), compact, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn stringify_keeps_the_json_text_and_unquote_restores_numbers() {
+        let p = parse_payload(
+            br#"{"o":{"a": [1, "x"]},"n":"12.5","b":"true"}"#,
+            &rules(&[]),
+        )
+        .unwrap();
+        let meta = RecordMeta {
+            sequence: Sequence::new(1),
+            received_at: "t",
+            key: None,
+            sequence_alias: None,
+            received_at_alias: None,
+        };
+        let mut out = Vec::new();
+        write_record(
+            &mut out,
+            "data",
+            &p.records[0],
+            &meta,
+            |name, _| match name {
+                "o" => FieldAction::Stringify,
+                _ => FieldAction::Unquote,
+            },
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["record"]["o"], r#"{"a":[1,"x"]}"#);
+        assert_eq!(v["record"]["n"], 12.5);
+        assert_eq!(v["record"]["b"], true);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use crate::convert::{self, KeySource, Payload, PayloadError, RecordMeta, RecordRules};
 use crate::journal::{Entry, JournalError, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::schema::{SchemaError, SchemaTracker};
+use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::singer::{Bookmark, Output, ReplayPosition, STREAM, State};
 
@@ -90,6 +90,14 @@ pub enum EmitError {
         sequence: Sequence,
         error: PayloadError,
     },
+    #[error(
+        "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
+         resumes here"
+    )]
+    Mismatch {
+        sequence: Sequence,
+        mismatch: Mismatch,
+    },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(transparent)]
@@ -101,8 +109,8 @@ pub enum EmitError {
 pub struct EmitterSettings {
     pub rules: RecordRules,
     pub key_properties: Vec<String>,
-    /// Add `__sdc_primary_key` to records.
-    pub generated_key: bool,
+    /// The columns the tap adds (generated key, aliases).
+    pub columns: Columns,
     pub max_records: Option<u64>,
     pub state_cadence: StateCadence,
 }
@@ -176,9 +184,12 @@ impl<W: Write> Emitter<W> {
         self.emitted
     }
 
-    /// The stream's schema as declared so far.
-    pub fn schema(&self) -> &SchemaTracker {
-        &self.schema
+    /// Where the file replay this emitter continues stopped, if it does continue one.
+    pub fn replay_position(&self) -> Option<ReplayPosition> {
+        match &self.bookmark {
+            Bookmark::Replay(position) => position.clone(),
+            Bookmark::Journal(_) => None,
+        }
     }
 
     /// Writes the stream's SCHEMA; the first message of every run.
@@ -230,26 +241,33 @@ impl<W: Write> Emitter<W> {
                     .to_rfc3339_opts(SecondsFormat::Micros, true),
             );
         }
-        let keys = (self.settings.generated_key && payload.records.len() > origin.skip)
+        let keys = (self.settings.columns.generated_key && payload.records.len() > origin.skip)
             .then(|| origin.keys.keys());
         for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
             if self.limit_reached() {
                 return Ok(Progress::LimitReached);
             }
             let sequence = origin.first_sequence.offset(i as u64);
-            if self.schema.observe(record) {
+            let changed = self
+                .schema
+                .observe(record)
+                .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
+            if changed {
                 self.schema.persist()?;
                 self.out
                     .schema(&self.schema.json_schema(), &self.settings.key_properties);
             }
+            let columns = &self.settings.columns;
             let meta = RecordMeta {
                 sequence,
                 received_at: &self.received_at.1,
                 key: keys.as_ref().map(|k| k.key(i, sequence)),
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
             };
             let schema = &self.schema;
-            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name| {
-                schema.is_declared(name)
+            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name, value| {
+                schema.action(name, value)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
@@ -398,14 +416,18 @@ mod tests {
     fn settings() -> EmitterSettings {
         EmitterSettings {
             key_properties: vec!["__sdc_primary_key".into()],
-            generated_key: true,
+            columns: Columns {
+                generated_key: true,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
 
     fn run(state: State, entries: &[Entry], settings: EmitterSettings) -> Vec<Value> {
         let mut out = Vec::new();
-        let mut e = Emitter::new(&mut out, SchemaTracker::in_memory(true), state, settings);
+        let schema = SchemaTracker::in_memory(settings.columns.clone(), Default::default());
+        let mut e = Emitter::new(&mut out, schema, state, settings);
         e.start().unwrap();
         for entry in entries {
             if e.emit_entry(entry).unwrap() == Progress::LimitReached {
@@ -457,12 +479,8 @@ mod tests {
         let mut s = settings();
         s.state_cadence = StateCadence::Records(2);
         let mut out = Vec::new();
-        let mut e = Emitter::replaying(
-            &mut out,
-            SchemaTracker::in_memory(true),
-            State::default(),
-            s,
-        );
+        let schema = SchemaTracker::in_memory(s.columns.clone(), Default::default());
+        let mut e = Emitter::replaying(&mut out, schema, State::default(), s);
         e.start().unwrap();
         let file: Arc<str> = Arc::from("a.ndjson");
         for (line, body) in [(1, r#"{"a":1}"#), (3, r#"[{"a":2},{"a":3}]"#)] {

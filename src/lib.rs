@@ -10,6 +10,7 @@
 //!   command): inputs in a stable order, payloads streamed, capture times, resume, progress.
 //! - [`convert`]: the one conversion path, payload bytes → records → RECORD lines.
 //! - [`schema`]: the stream's JSON Schema, inferred from records and persisted.
+//! - [`catalog`]: `--discover` output, and field selection and pinned types from `--catalog`.
 //! - [`emitter`]: payloads (journal entries, replayed files) → Singer messages and bookmarks.
 //! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
 //! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
@@ -19,6 +20,7 @@
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod convert;

@@ -166,10 +166,11 @@ fn a_json_file_is_one_payload_pretty_printed_object_or_array() {
     assert_eq!(
         fields(&done.records()),
         [
-            json!({"id": 1, "nested": {"a": [1, 2]}}),
-            json!({"id": 2}),
-            json!({"id": 3})
-        ]
+            json!({"id": "1", "nested": {"a": [1, 2]}}),
+            json!({"id": "2"}),
+            json!({"id": "3"})
+        ],
+        "key fields are declared strings before any value arrives"
     );
     assert!(done.stdout.split(|&b| b == b'\n').count() > 3);
     assert!(
@@ -264,12 +265,39 @@ fn replaying_the_same_inputs_twice_gives_byte_identical_output() {
     let second = ok(replay(&h, &[s(&dir)]));
     assert_eq!(first.records().len(), 5);
     assert!(first.stdout == second.stdout, "outputs differ");
-    // What the replay declared is now in the persisted schema, for later syncs.
-    let persisted: Value =
-        serde_json::from_slice(&fs::read(h.data_dir().join("schema.json")).unwrap()).unwrap();
+    assert!(
+        !h.data_dir().join("schema.json").exists(),
+        "a file replay saves nothing in data_dir"
+    );
+}
+
+#[test]
+fn a_file_replay_starts_from_the_types_syncs_declared_and_leaves_them_unchanged() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    assert_eq!(tap.post(r#"{"amount":"12.00"}"#).status, 200);
+    tap.wait_for_records(1);
+    tap.terminate();
+    assert!(tap.wait().status.success());
+    let persisted = fs::read(h.data_dir().join("schema.json")).unwrap();
+
+    let file = write(
+        &h.tmp.path().join("c.ndjson"),
+        b"{\"amount\":1200,\"new\":true}\n",
+    );
+    let done = ok(replay(&h, &[s(&file)]));
+    let first_schema = &done.messages()[0];
     assert_eq!(
-        persisted["fields"]["amount"]["types"],
-        json!(["number", "string"])
+        first_schema["schema"]["properties"]["amount"]["type"],
+        json!(["null", "string"]),
+        "the column keeps the type the sync gave it"
+    );
+    assert_eq!(done.records()[0]["amount"], "1200");
+    assert_eq!(done.records()[0]["new"], true);
+    assert_eq!(
+        fs::read(h.data_dir().join("schema.json")).unwrap(),
+        persisted,
+        "the persisted schema is left as it was"
     );
 }
 
@@ -389,7 +417,7 @@ fn skip_invalid_logs_each_bad_payload_counts_them_and_goes_on() {
     );
     write(&file, text.as_bytes());
     let done = ok(replay(&h, &["--skip-invalid", s(&file)]));
-    assert_eq!(column(&done.records(), "id"), [json!(1), json!(3)]);
+    assert_eq!(column(&done.records(), "id"), [json!("1"), json!("3")]);
     for (line, reason) in [
         (2, "malformed JSON"),
         (3, "primary key field \"id\" is missing"),

@@ -34,6 +34,16 @@ pub fn journal_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("journal")
 }
 
+/// How a local journal writes.
+#[derive(Clone, Copy, Debug)]
+pub struct JournalSettings {
+    /// Size at which a new segment file is started.
+    pub segment_bytes: u64,
+    /// Writes are refused (so that the receiver answers 503) when the file system holding the
+    /// journal would have less than this many bytes free after them.
+    pub min_free_bytes: u64,
+}
+
 /// The writer handle of a local journal.
 pub struct LocalJournal {
     dir: PathBuf,
@@ -50,7 +60,11 @@ impl LocalJournal {
     /// Opens (creating if needed) the journal of `data_dir` for writing: takes the lock,
     /// recovers from a torn tail and starts the writer thread. `holder` describes this process
     /// in the lock file, for the error another process gets.
-    pub fn open(data_dir: &Path, segment_bytes: u64, holder: &str) -> Result<Self, JournalError> {
+    pub fn open(
+        data_dir: &Path,
+        settings: JournalSettings,
+        holder: &str,
+    ) -> Result<Self, JournalError> {
         let dir = journal_dir(data_dir);
         fsutil::ensure_dir(&dir)
             .map_err(|e| JournalError::io("creating the journal directory", e))?;
@@ -61,7 +75,7 @@ impl LocalJournal {
         let writer = Writer {
             dir: dir.clone(),
             id: state.id,
-            segment_bytes,
+            settings,
             active: state.active,
             clock: state.clock,
             committed: committed_tx,
@@ -257,10 +271,15 @@ fn recover(dir: &Path) -> Result<Recovered, JournalError> {
         });
     };
 
-    // Every segment must belong to the same journal.
+    // Every segment must belong to the same journal. (Retention in another process may
+    // delete an old segment meanwhile.)
     let mut id = None;
     for (_, path) in &segments {
-        let mut file = File::open(path).map_err(|e| io_err("opening", path, e))?;
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("opening", path, e)),
+        };
         let (segment_id, _) = read_segment_header(path, &mut file)?;
         match id {
             None => id = Some(segment_id),
@@ -391,7 +410,7 @@ fn create_segment(
 struct Writer {
     dir: PathBuf,
     id: JournalId,
-    segment_bytes: u64,
+    settings: JournalSettings,
     active: ActiveSegment,
     clock: SequenceClock,
     committed: watch::Sender<Option<Sequence>>,
@@ -425,13 +444,23 @@ impl Writer {
                     }
                 }
                 Err(e) => {
-                    log::error!("{e}");
+                    if matches!(e, JournalError::DiskFull { .. }) {
+                        log::warn!("{e}");
+                    } else {
+                        log::error!("{e}");
+                    }
                     let message = e.to_string();
                     for request in batch.drain(..) {
-                        let error = if self.poisoned {
-                            JournalError::Poisoned
-                        } else {
-                            JournalError::io("appending", io::Error::other(message.clone()))
+                        let error = match &e {
+                            _ if self.poisoned => JournalError::Poisoned,
+                            JournalError::DiskFull {
+                                available,
+                                required,
+                            } => JournalError::DiskFull {
+                                available: *available,
+                                required: *required,
+                            },
+                            _ => JournalError::io("appending", io::Error::other(message.clone())),
                         };
                         let _ = request.reply.send(Err(error));
                     }
@@ -445,12 +474,13 @@ impl Writer {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
+        self.check_free_space(batch)?;
         let now = sequence::now_nanos();
         let firsts: Vec<Sequence> = batch
             .iter()
             .map(|r| self.clock.allocate(u64::from(r.entry.record_count), now))
             .collect();
-        if self.active.len >= self.segment_bytes {
+        if self.active.len >= self.settings.segment_bytes {
             self.active = create_segment(&self.dir, self.id, firsts[0])?;
         }
         let start = self.active.len;
@@ -485,6 +515,32 @@ impl Writer {
                 ))
             }
         }
+    }
+
+    /// Refuses a batch that would leave less than `min_free_bytes` on the journal's disk.
+    // statvfs field types differ between platforms.
+    #[allow(clippy::useless_conversion)]
+    fn check_free_space(&self, batch: &[AppendRequest]) -> Result<(), JournalError> {
+        if self.settings.min_free_bytes == 0 {
+            return Ok(());
+        }
+        let stat = nix::sys::statvfs::statvfs(&self.dir).map_err(|e| {
+            JournalError::io(
+                format!("checking free space of {}", self.dir.display()),
+                e.into(),
+            )
+        })?;
+        let available =
+            u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+        let batch_bytes: u64 = batch.iter().map(|r| r.entry.body.len() as u64 + 256).sum();
+        let required = self.settings.min_free_bytes.saturating_add(batch_bytes);
+        if available < required {
+            return Err(JournalError::DiskFull {
+                available,
+                required,
+            });
+        }
+        Ok(())
     }
 
     fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {

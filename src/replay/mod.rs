@@ -13,11 +13,11 @@
 //!   record's index in it ([`KeySource::Capture`]): the same capture gives the same keys
 //!   whatever the file is called or however it is compressed.
 //!
-//! The schema is inferred from the replayed payloads alone, so the output depends on the
-//! inputs and the config only (byte-identical when run again); afterwards it is merged into
-//! the persisted schema so later syncs never declare a column narrower than the replay did.
-//! A journal replay is the journal's own history: it starts from the persisted schema and is
-//! bookmarked by `sequence`, exactly like a sync.
+//! The schema starts from what `data_dir` has persisted, so a replay never changes the type of
+//! a column a sync declared, and a file replay never saves what it learns: the output depends
+//! on the inputs, the config, the catalog and that persisted schema only, and replaying the
+//! same files again gives byte-identical output. A journal replay is the journal's own
+//! history: it saves the schema and is bookmarked by `sequence`, exactly like a sync.
 //!
 //! STATE: after every [`STATE_EVERY_RECORDS`] records (at a payload boundary), at the end of
 //! each file and at the end, with the last record's place (`bookmarks.data.replay`).
@@ -31,6 +31,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::convert::{KeySource, PayloadError};
 use crate::emitter::{EmitError, Emitter, Origin, Place, Progress, StateCadence};
@@ -127,24 +128,47 @@ impl From<io::Error> for ReplayError {
 }
 
 /// Runs a replay to the end of its input; always ends with a STATE (unless stdout failed).
-pub fn run(config: &Config, state: State, options: ReplayOptions) -> Result<(), ReplayError> {
-    match options.source {
-        ReplaySource::Files { paths, received_at } => {
-            let inputs = input::expand(&paths)?;
-            replay_files(config, state, &inputs, received_at, options.skip_invalid)
+pub fn run(
+    config: &Config,
+    state: State,
+    catalog: Catalog,
+    options: ReplayOptions,
+) -> Result<(), ReplayError> {
+    let inputs = match &options.source {
+        ReplaySource::Files { paths, .. } => Some(input::expand(paths)?),
+        ReplaySource::Journal => None,
+    };
+    if !catalog.is_stream_selected() {
+        log::warn!("the catalog deselects stream data: nothing to emit");
+        let mut out = crate::singer::Output::new(io::stdout());
+        out.state(&state.with_bookmark(state.bookmark()));
+        return Ok(out.flush()?);
+    }
+    let mut settings = emitter_settings(config);
+    settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
+    let catalog = catalog.without_columns(&settings.columns);
+    let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
+    match (options.source, inputs) {
+        (ReplaySource::Files { received_at, .. }, Some(inputs)) => {
+            let emitter = Emitter::replaying(io::stdout(), schema.detached(), state, settings);
+            replay_files(config, emitter, &inputs, received_at, options.skip_invalid)
         }
-        ReplaySource::Journal => replay_journal(config, state, options.skip_invalid),
+        _ => {
+            let after = state.bookmark();
+            let emitter = Emitter::new(io::stdout(), schema, state, settings);
+            replay_journal(config, emitter, after, options.skip_invalid)
+        }
     }
 }
 
 fn replay_files(
     config: &Config,
-    state: State,
+    mut emitter: Emitter<Stdout>,
     inputs: &[Input],
     received_at: Option<DateTime<Utc>>,
     skip_invalid: bool,
 ) -> Result<(), ReplayError> {
-    let resume = state.replay_position();
+    let resume = emitter.replay_position();
     let start = match &resume {
         Some(position) => inputs
             .iter()
@@ -154,10 +178,6 @@ fn replay_files(
             })?,
         None => 0,
     };
-    let mut settings = emitter_settings(config);
-    settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
-    let schema = SchemaTracker::in_memory(settings.generated_key);
-    let mut emitter = Emitter::replaying(io::stdout(), schema, state, settings);
     let total = inputs[start..].iter().map(|i| i.size).sum::<Option<u64>>();
     let mut replay = FileReplay {
         emitter: &mut emitter,
@@ -174,7 +194,6 @@ fn replay_files(
         .map_err(ReplayError::from)
         .and_then(|()| replay.all(&inputs[start..]));
     let summary = replay.meter.finish();
-    merge_schema(config, emitter.schema());
     let finished = finish(emitter, &result);
     let files = match summary.files {
         1 => "1 file".to_owned(),
@@ -359,12 +378,12 @@ fn locate(line: u64, body: &[u8], error: &PayloadError) -> (u64, u64, String) {
     (line + newlines, column, error.to_string())
 }
 
-fn replay_journal(config: &Config, state: State, skip_invalid: bool) -> Result<(), ReplayError> {
-    let mut settings = emitter_settings(config);
-    settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
-    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
-    let after = state.bookmark();
-    let mut emitter = Emitter::new(io::stdout(), schema, state, settings);
+fn replay_journal(
+    config: &Config,
+    mut emitter: Emitter<Stdout>,
+    after: Option<Sequence>,
+    skip_invalid: bool,
+) -> Result<(), ReplayError> {
     let mut reader = journal::local::open_reader(&config.data_dir, after);
     let total = journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
         .ok()
@@ -418,23 +437,6 @@ fn finish(emitter: Emitter<Stdout>, result: &Result<(), ReplayError>) -> Result<
         return Ok(());
     }
     emitter.finish().map(drop).map_err(ReplayError::from)
-}
-
-/// Merges what a file replay declared into the persisted schema (see the module doc).
-fn merge_schema(config: &Config, replayed: &SchemaTracker) {
-    let merged = SchemaTracker::load(&config.data_dir, false).and_then(|mut persisted| {
-        if persisted.absorb(replayed) {
-            crate::fsutil::ensure_dir(&config.data_dir).map_err(|source| SchemaError::Write {
-                path: config.data_dir.clone(),
-                source,
-            })?;
-            persisted.persist()?;
-        }
-        Ok(())
-    });
-    if let Err(e) = merged {
-        log::warn!("the replayed schema could not be merged into data_dir: {e}");
-    }
 }
 
 /// The Singer `record_count` metric line.
