@@ -485,3 +485,52 @@ fn bad_arguments_name_the_problem_and_exit_2() {
         done.stderr
     );
 }
+
+#[test]
+fn a_catalog_applies_to_a_replay_and_a_value_it_refuses_stops_at_file_and_line() {
+    let h = Harness::new(json!({}));
+    let catalog = h.tmp.path().join("catalog.json");
+    let schema = json!({"type": "object", "properties": {
+        "created_at": {"type": ["null", "string"], "format": "date-time"},
+        "secret": {"type": ["null", "string"]}
+    }});
+    let metadata = json!([
+        {"breadcrumb": [], "metadata": {"selected": true}},
+        {"breadcrumb": ["properties", "secret"], "metadata": {"selected": false}}
+    ]);
+    let streams = json!({"streams": [{"tap_stream_id": "data", "stream": "data",
+        "schema": schema, "metadata": metadata}]});
+    write(&catalog, streams.to_string().as_bytes());
+    let file = write(
+        &h.tmp.path().join("c.ndjson"),
+        concat!(
+            r#"{"created_at":"2026-11-29T10:00:00Z","secret":"s","n":1}"#,
+            "\n",
+            r#"{"created_at":"yesterday","n":2}"#,
+            "\n",
+            r#"{"n":3}"#,
+            "\n"
+        )
+        .as_bytes(),
+    );
+    let done = replay(&h, &["--catalog", s(&catalog), s(&file)]);
+    assert_eq!(done.status.code(), Some(1), "{}", done.stderr);
+    assert!(
+        done.stderr.contains(&format!(
+            "CRITICAL {}:2:1: field \"created_at\" is pinned",
+            s(&file)
+        )),
+        "{}",
+        done.stderr
+    );
+    let records = done.records();
+    assert_eq!(column(&records, "n"), [json!(1)], "nothing after it");
+    assert!(
+        records[0].get("secret").is_none(),
+        "deselected field left out"
+    );
+    assert_eq!(
+        done.messages()[0]["schema"]["properties"]["created_at"]["format"],
+        "date-time"
+    );
+}

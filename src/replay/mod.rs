@@ -320,7 +320,20 @@ impl FileReplay<'_> {
                 skip,
             };
             let emitted_before = self.emitter.emitted();
-            progress = self.emitter.emit_records(&payload, &origin)?;
+            progress = match self.emitter.emit_records(&payload, &origin) {
+                // A catalog-pinned type refused a value: the records before it are written and
+                // bookmarked, so this stops the replay even with --skip-invalid.
+                Err(EmitError::Mismatch { mismatch, .. }) => {
+                    let (line, column) = start_of(line, body);
+                    return Err(ReplayError::Invalid {
+                        file: input.name.to_string(),
+                        line,
+                        column,
+                        reason: mismatch.to_string(),
+                    });
+                }
+                other => other?,
+            };
             self.meter.payload(self.emitter.emitted() - emitted_before);
             if progress == Progress::LimitReached {
                 break;
@@ -369,13 +382,19 @@ fn locate(line: u64, body: &[u8], error: &PayloadError) -> (u64, u64, String) {
             format!("malformed JSON: {message}"),
         );
     }
+    let (line, column) = start_of(line, body);
+    (line, column, error.to_string())
+}
+
+/// File line and column where a payload starting on `line` begins (past leading whitespace).
+fn start_of(line: u64, body: &[u8]) -> (u64, u64) {
     let leading = &body[..body
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(body.len())];
     let newlines = leading.iter().filter(|&&b| b == b'\n').count() as u64;
     let column = leading.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
-    (line + newlines, column, error.to_string())
+    (line + newlines, column)
 }
 
 fn replay_journal(
