@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use chrono::{DateTime, Utc};
+
 use crate::about::{self, Format};
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigSource};
+use crate::replay::{self, ReplayOptions, ReplaySource};
 use crate::run::{self, RunError};
 use crate::singer::State;
 
@@ -49,6 +52,31 @@ enum Sub {
         #[arg(long, value_name = "FILE", required = true)]
         config: Vec<String>,
     },
+    /// Replay captured payload files, or this data_dir's journal, as Singer messages.
+    Replay {
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+        /// State file: resume after its bookmark.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Catalog file, as for a sync: field selection and pinned types.
+        #[arg(long, alias = "properties", value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// Re-emit this data_dir's journal (a table reset) instead of files.
+        #[arg(long, conflicts_with_all = ["paths", "received_at"])]
+        journal: bool,
+        /// Log and count invalid payloads and go on, instead of stopping at the first.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// `_sdc_received_at` of every replayed record (RFC 3339), instead of each file's
+        /// capture time.
+        #[arg(long, value_name = "TIME")]
+        received_at: Option<String>,
+        /// .json (one payload), .ndjson or .jsonl (one per line) files, optionally .gz;
+        /// directories (read recursively, sorted by name); `-` for stdin (NDJSON).
+        #[arg(value_name = "PATH", required_unless_present = "journal")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// A validated command.
@@ -67,6 +95,12 @@ pub enum Command {
     Serve {
         config: Config,
     },
+    Replay {
+        config: Config,
+        state: State,
+        catalog: Catalog,
+        options: ReplayOptions,
+    },
 }
 
 fn load_config(args: &[String]) -> Result<Config, RunError> {
@@ -82,10 +116,49 @@ fn load_config(args: &[String]) -> Result<Config, RunError> {
 /// Parses arguments into a validated command. Usage errors exit through clap (code 2).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunError> {
     let args = Args::parse_from(args);
-    if let Some(Sub::Serve { config }) = &args.command {
-        return Ok(Command::Serve {
-            config: load_config(config)?,
-        });
+    match args.command {
+        Some(Sub::Serve { config }) => {
+            return Ok(Command::Serve {
+                config: load_config(&config)?,
+            });
+        }
+        Some(Sub::Replay {
+            config,
+            state,
+            catalog,
+            journal,
+            skip_invalid,
+            received_at,
+            paths,
+        }) => {
+            let source = if journal {
+                ReplaySource::Journal
+            } else {
+                let received_at = received_at
+                    .map(|text| {
+                        DateTime::parse_from_rfc3339(&text)
+                            .map(|t| t.with_timezone(&Utc))
+                            .map_err(|e| {
+                                RunError::Usage(format!(
+                                    "--received-at {text:?}: not an RFC 3339 time ({e}); \
+                                     e.g. 2026-05-01T12:00:00Z"
+                                ))
+                            })
+                    })
+                    .transpose()?;
+                ReplaySource::Files { paths, received_at }
+            };
+            return Ok(Command::Replay {
+                config: load_config(&config)?,
+                state: load_state(state)?,
+                catalog: load_catalog(catalog)?,
+                options: ReplayOptions {
+                    source,
+                    skip_invalid,
+                },
+            });
+        }
+        None => {}
     }
     if args.about {
         return Ok(Command::About {
@@ -96,18 +169,24 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
     if args.discover {
         return Ok(Command::Discover { config });
     }
-    let state = match args.state {
-        Some(path) => State::load(&path)?,
-        None => State::default(),
-    };
-    let catalog = match args.catalog {
-        Some(path) => Catalog::load(&path)?,
-        None => Catalog::default(),
-    };
     Ok(Command::Sync {
         config,
-        state,
-        catalog,
+        state: load_state(args.state)?,
+        catalog: load_catalog(args.catalog)?,
+    })
+}
+
+fn load_catalog(path: Option<PathBuf>) -> Result<Catalog, RunError> {
+    Ok(match path {
+        Some(path) => Catalog::load(&path)?,
+        None => Catalog::default(),
+    })
+}
+
+fn load_state(path: Option<PathBuf>) -> Result<State, RunError> {
+    Ok(match path {
+        Some(path) => State::load(&path)?,
+        None => State::default(),
     })
 }
 
@@ -125,5 +204,11 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             Ok(())
         }
         Command::Serve { config } => run::serve(&config),
+        Command::Replay {
+            config,
+            state,
+            catalog,
+            options,
+        } => Ok(replay::run(&config, state, catalog, options)?),
     }
 }

@@ -6,10 +6,12 @@
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //! - [`server`]: the accept loop, connection settings and graceful shutdown around the routes.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
+//! - [`replay`]: captured payload files, or the journal again, → the emitter (the `replay`
+//!   command): inputs in a stable order, payloads streamed, capture times, resume, progress.
 //! - [`convert`]: the one conversion path, payload bytes → records → RECORD lines.
 //! - [`schema`]: the stream's JSON Schema, inferred from records and persisted.
 //! - [`catalog`]: `--discover` output, and field selection and pinned types from `--catalog`.
-//! - [`emitter`]: reads the journal after a bookmark and writes Singer messages.
+//! - [`emitter`]: payloads (journal entries, replayed files) → Singer messages and bookmarks.
 //! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
 //! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
@@ -29,6 +31,7 @@ pub mod journal;
 pub mod lifecycle;
 pub mod logging;
 pub mod receiver;
+pub mod replay;
 pub mod run;
 pub mod schema;
 pub mod sequence;

@@ -11,10 +11,11 @@ use tokio::sync::watch;
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
-use crate::emitter::{self, EmitError, Emitter, EmitterSettings};
+use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::receiver::{self, Receiver};
+use crate::replay::ReplayError;
 use crate::schema::{Columns, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::server;
@@ -40,6 +41,8 @@ pub enum RunError {
     Schema(#[from] SchemaError),
     #[error(transparent)]
     Tokens(#[from] TokenError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -60,6 +63,7 @@ impl RunError {
             | RunError::State(_)
             | RunError::Catalog(_)
             | RunError::Usage(_) => 2,
+            RunError::Replay(e) => e.exit_code(),
             _ => 1,
         }
     }
@@ -82,6 +86,7 @@ pub fn emitter_settings(config: &Config) -> EmitterSettings {
             received_at_alias: config.received_at_alias.clone(),
         },
         max_records: config.max_records,
+        state_cadence: StateCadence::default(),
     }
 }
 

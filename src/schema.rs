@@ -249,6 +249,14 @@ impl SchemaTracker {
         tracker
     }
 
+    /// The same declarations, never saved: a replay of files starts from what the data_dir
+    /// knows (so it never declares a column narrower than a sync did) and leaves it unchanged
+    /// (so replaying the same files again gives the same output).
+    pub fn detached(mut self) -> Self {
+        self.path = None;
+        self
+    }
+
     /// A catalog type that is one of the inferred kinds says "at least this wide"; key fields
     /// are declared from the start.
     fn apply_catalog_seeds(&mut self) {
