@@ -78,6 +78,10 @@ pub struct ConfigFile {
     /// older than this many hours.
     #[serde(default = "defaults::journal_retention_hours")]
     pub journal_retention_hours: f64,
+    /// How often a sync logs a Singer `METRIC` line with the records it emitted, in seconds
+    /// (one is always logged at the end).
+    #[serde(default = "defaults::metrics_interval_seconds")]
+    pub metrics_interval_seconds: f64,
     /// How long a stopping listener waits for requests in flight, in seconds.
     #[serde(default = "defaults::shutdown_grace_seconds")]
     pub shutdown_grace_seconds: f64,
@@ -115,6 +119,9 @@ mod defaults {
     pub fn shutdown_grace_seconds() -> f64 {
         30.0
     }
+    pub fn metrics_interval_seconds() -> f64 {
+        60.0
+    }
     pub fn min_free_disk_bytes() -> u64 {
         256_000_000
     }
@@ -145,6 +152,7 @@ pub struct Config {
     pub journal_segment_bytes: u64,
     pub min_free_disk_bytes: u64,
     pub journal_retention: Duration,
+    pub metrics_interval: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -421,6 +429,9 @@ impl Config {
                     ),
                 ));
             },
+            metrics_interval: seconds("metrics_interval_seconds", Some(file.metrics_interval_seconds))
+                .map_err(|m| invalid("metrics_interval_seconds", m))?
+                .unwrap_or_default(),
             shutdown_grace: seconds("shutdown_grace_seconds", Some(file.shutdown_grace_seconds))
                 .map_err(|m| invalid("shutdown_grace_seconds", m))?
                 .unwrap_or_default(),

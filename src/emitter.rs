@@ -22,6 +22,7 @@ use crate::lifecycle::{Lifecycle, StopReason};
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::singer::{Bookmark, Output, ReplayPosition, STREAM, State};
+use crate::telemetry;
 
 /// STATE cadence while records flow.
 pub const STATE_INTERVAL: Duration = Duration::from_secs(1);
@@ -113,6 +114,8 @@ pub struct EmitterSettings {
     pub columns: Columns,
     pub max_records: Option<u64>,
     pub state_cadence: StateCadence,
+    /// How often a Singer `METRIC` line reports the records written since the last one.
+    pub metric_interval: Duration,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -131,6 +134,8 @@ pub struct Emitter<W: Write> {
     emitted: u64,
     since_state: u64,
     last_state: Instant,
+    since_metric: u64,
+    last_metric: Instant,
     received_at: (i64, String),
 }
 
@@ -168,6 +173,8 @@ impl<W: Write> Emitter<W> {
             emitted: 0,
             since_state: 0,
             last_state: Instant::now(),
+            since_metric: 0,
+            last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
         }
     }
@@ -274,6 +281,12 @@ impl<W: Write> Emitter<W> {
             self.since_state += 1;
             self.out.maybe_flush()?;
         }
+        let written = payload.records.len().saturating_sub(origin.skip) as u64;
+        metrics::counter!(telemetry::RECORDS_EMITTED).increment(written);
+        self.since_metric += written;
+        if let Bookmark::Journal(Some(sequence)) = self.bookmark {
+            telemetry::progress().set_consumed(sequence.get());
+        }
         if self.limit_reached() {
             return Ok(Progress::LimitReached);
         }
@@ -298,7 +311,17 @@ impl<W: Write> Emitter<W> {
         if due {
             self.checkpoint()?;
         }
+        if self.since_metric > 0 && self.last_metric.elapsed() >= self.settings.metric_interval {
+            self.report_metric();
+        }
         Ok(())
+    }
+
+    /// Logs a Singer `METRIC` line with the records written since the last one.
+    fn report_metric(&mut self) {
+        telemetry::singer_counter("record_count", self.since_metric);
+        self.since_metric = 0;
+        self.last_metric = Instant::now();
     }
 
     /// Writes a STATE now if records were written since the last one.
@@ -332,6 +355,7 @@ impl<W: Write> Emitter<W> {
 
     /// Writes the final STATE and flushes; returns the number of records written.
     pub fn finish(mut self) -> io::Result<u64> {
+        self.report_metric();
         self.write_state();
         self.out.flush()?;
         Ok(self.emitted)

@@ -87,6 +87,7 @@ pub fn emitter_settings(config: &Config) -> EmitterSettings {
         },
         max_records: config.max_records,
         state_cadence: StateCadence::default(),
+        metric_interval: config.metrics_interval,
     }
 }
 

@@ -79,6 +79,15 @@ fn describe() {
     );
 }
 
+/// The process's positions, for the backlog and lag gauges.
+pub fn progress() -> &'static Progress {
+    static PROGRESS: Progress = Progress {
+        committed: AtomicU64::new(0),
+        consumed: AtomicU64::new(0),
+    };
+    &PROGRESS
+}
+
 /// Positions that backlog and lag are computed from.
 #[derive(Debug, Default)]
 pub struct Progress {

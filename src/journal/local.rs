@@ -495,6 +495,9 @@ impl Writer {
                     .last()
                     .zip(firsts.last())
                     .map(|(r, first)| first.offset(u64::from(r.entry.record_count.max(1)) - 1));
+                if let Some(last) = last {
+                    telemetry::progress().set_committed(last.get());
+                }
                 self.committed.send_replace(last);
                 Ok(firsts)
             }
