@@ -71,6 +71,9 @@ impl LocalJournal {
             .map_err(|e| JournalError::io("creating the journal directory", e))?;
         let lock = take_lock(&dir, holder)?;
         let state = recover(&dir)?;
+        if let Some(committed) = state.committed {
+            telemetry::progress().set_committed(committed.get());
+        }
         let (committed_tx, committed) = watch::channel(state.committed);
         let (requests, rx) = mpsc::channel();
         let writer = Writer {
