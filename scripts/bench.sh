@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# Ingest benchmark, side by side with a minimal server. One command: scripts/bench.sh
+#
+# Builds release binaries and a ~600-byte Stripe-style event (examples/gen_payload.rs), starts
+# the tap (a listening sync: durable journal, Singer output to /dev/null, fresh data_dir) and
+# examples/minimal_server.rs (warp, parses the body with serde_json, writes a RECORD line to
+# stdout, no journal), drives both with examples/loadgen.rs (keep-alive connections, HDR
+# histogram), alternating runs, and prints throughput, p50/p99 latency, peak RSS and the
+# ratios for the four goals of the performance issue:
+#
+#   1. durable ingest throughput >= 0.8x the minimal server's (closed loop, medians);
+#   2. p99 at half the max throughput <= 2x the minimal server's (open loop, the same rate
+#      for both: half of the lower of the two maxima);
+#   3. a 20 MB body accepted with peak RSS < 3x its size; a stalled stdout consumer does not
+#      grow memory (the journal takes the backlog) and the emitter catches up afterwards;
+#   4. replay >= 0.5x the NDJSON baseline (scripts/bench-replay.sh).
+#
+# Then (unless BENCH_SCALING=0) the scaling picture: both servers with 1, 8, 32 and 128
+# concurrent senders, and with 1 KB, 64 KB and 1 MB bodies.
+#
+# Settings (environment): BENCH_QUICK=1 (a short run that checks the harness works, for CI;
+# its figures mean little), BENCH_ROUNDS (alternating rounds, default 5), BENCH_SECONDS
+# (per run, default 10), BENCH_CONNECTIONS (default 64), BENCH_SCALING (1/0), BENCH_REPLAY
+# (1/0), BENCH_DIR (default target/bench). Figures are medians over the rounds. Nothing here
+# asserts a speed: it reports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  ROUNDS=${BENCH_ROUNDS:-1}; SECONDS_PER_RUN=${BENCH_SECONDS:-2}; WARMUP=0.5
+  SCALING=${BENCH_SCALING:-0}; REPLAY_MB=${BENCH_REPLAY_MB:-4}; STALL=6; SCALE_SECONDS=2
+else
+  ROUNDS=${BENCH_ROUNDS:-5}; SECONDS_PER_RUN=${BENCH_SECONDS:-10}; WARMUP=2
+  SCALING=${BENCH_SCALING:-1}; REPLAY_MB=${BENCH_REPLAY_MB:-128}; STALL=15; SCALE_SECONDS=5
+fi
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+REPLAY=${BENCH_REPLAY:-1}
+WORK=${BENCH_DIR:-target/bench}
+
+for tool in awk sed grep curl; do
+  command -v "$tool" >/dev/null || { echo "bench.sh needs $tool (Debian: apt-get install $tool)" >&2; exit 1; }
+done
+
+cargo build --release --locked --bin tap-webhooks \
+  --example minimal_server --example loadgen --example gen_payload >&2
+TAP=target/release/tap-webhooks
+MINIMAL=target/release/examples/minimal_server
+LOADGEN=target/release/examples/loadgen
+GEN=target/release/examples/gen_payload
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+# field LINE KEY: the value of KEY=value in a loadgen result line.
+field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# status_kb PID FIELD: VmHWM (peak RSS) or VmRSS of a process, in kB.
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+# wait_for_line FILE PATTERN: waits (up to 20 s) for a line matching PATTERN; prints it.
+wait_for_line() {
+  local file=$1 pattern=$2
+  for _ in $(seq 200); do
+    if grep -q -E "$pattern" "$file" 2>/dev/null; then grep -m1 -o -E "$pattern" "$file"; return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for /$pattern/ in $file:" >&2; cat "$file" >&2; exit 1
+}
+
+# start_tap NAME STDOUT: starts the tap on a fresh data_dir; sets TAP_PID and TAP_URL.
+start_tap() {
+  local name=$1 out=$2 dir="$WORK/$1"
+  rm -rf "$dir"; mkdir -p "$dir"
+  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5}\n' \
+    "$dir" > "$dir/config.json"
+  "$TAP" --config "$dir/config.json" > "$out" 2> "$dir/stderr" &
+  TAP_PID=$!; PIDS+=("$TAP_PID")
+  TAP_URL=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')
+}
+
+# start_minimal NAME STDOUT: sets MIN_PID and MIN_URL.
+start_minimal() {
+  local name=$1 out=$2
+  "$MINIMAL" > "$out" 2> "$WORK/$name.stderr" &
+  MIN_PID=$!; PIDS+=("$MIN_PID")
+  MIN_URL="$(wait_for_line "$WORK/$name.stderr" 'http://[^ ]*')/webhooks/bench"
+}
+
+stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# load URL BODY ARGS...: one loadgen run; prints its result line.
+load() {
+  local url=$1 body=$2; shift 2
+  "$LOADGEN" "$url" "$body" --warmup "$WARMUP" "$@"
+}
+
+describe() {
+  printf '%-9s %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %s\n' "$1" "$(field "$2" rps)" \
+    "$(awk -v u="$(field "$2" p50_us)" 'BEGIN { print u / 1000 }')" \
+    "$(awk -v u="$(field "$2" p99_us)" 'BEGIN { print u / 1000 }')" "$(field "$2" errors)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The machine
+
+echo "== machine"
+echo "cores: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); kernel: $(uname -r)"
+echo "disk under $WORK: $(df -h --output=source,fstype,size "$WORK" | tail -1 | tr -s ' ')"
+# fdatasync cost: 4 KiB writes with O_DSYNC, each one durable before the next.
+dd if=/dev/zero of="$WORK/fsync-probe" bs=4k count=500 oflag=dsync 2> "$WORK/dd.txt" || true
+awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") s = $(i - 1); printf "fsync (4 KiB O_DSYNC write): %.2f ms each, at most %.0f durable commits/s\n", s / 500 * 1000, 500 / s }' "$WORK/dd.txt"
+rm -f "$WORK/fsync-probe"
+if pgrep -f 'cargo-fuzz|/fuzz/' >/dev/null; then echo "WARNING: a fuzzer is running; figures are disturbed" >&2; fi
+
+"$GEN" 600 > "$WORK/payload.json"
+echo "payload: $(stat -c %s "$WORK/payload.json") bytes (Stripe-style event); $CONNECTIONS connections; $ROUNDS rounds of ${SECONDS_PER_RUN} s (+${WARMUP} s warm-up), alternating"
+
+start_tap tap /dev/null
+start_minimal minimal /dev/null
+# Both answer before anything is measured.
+curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/payload.json" "$TAP_URL" > /dev/null
+curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/payload.json" "$MIN_URL" > /dev/null
+
+# ---------------------------------------------------------------------------------------------
+echo
+echo "== goal 1: durable ingest throughput >= 0.8x the minimal server (closed loop, $CONNECTIONS connections)"
+tap_rps=(); min_rps=(); tap_p99s=(); min_p99s=()
+for round in $(seq "$ROUNDS"); do
+  order=(minimal tap); [ $((round % 2)) = 0 ] && order=(tap minimal)
+  for who in "${order[@]}"; do
+    if [ "$who" = tap ]; then url=$TAP_URL; else url=$MIN_URL; fi
+    result=$(load "$url" "$WORK/payload.json" --connections "$CONNECTIONS" --duration "$SECONDS_PER_RUN")
+    describe "$who" "$result" | sed "s/^/round $round: /"
+    if [ "$who" = tap ]; then tap_rps+=("$(field "$result" rps)"); tap_p99s+=("$(field "$result" p99_us)")
+    else min_rps+=("$(field "$result" rps)"); min_p99s+=("$(field "$result" p99_us)"); fi
+  done
+done
+TAP_MAX=$(median "${tap_rps[@]}"); MIN_MAX=$(median "${min_rps[@]}")
+GOAL1=$(ratio "$TAP_MAX" "$MIN_MAX")
+printf 'median: tap %.0f req/s (p99 %.2f ms), minimal %.0f req/s (p99 %.2f ms)\n' "$TAP_MAX" \
+  "$(awk -v u="$(median "${tap_p99s[@]}")" 'BEGIN { print u / 1000 }')" "$MIN_MAX" \
+  "$(awk -v u="$(median "${min_p99s[@]}")" 'BEGIN { print u / 1000 }')"
+
+# ---------------------------------------------------------------------------------------------
+echo
+RATE=$(awk -v a="$TAP_MAX" -v b="$MIN_MAX" 'BEGIN { m = (a < b ? a : b); printf "%d", m / 2 }')
+echo "== goal 2: p99 at half the max throughput <= 2x the minimal server (open loop, $RATE req/s for both)"
+tap_p99=(); min_p99=(); tap_p50=(); min_p50=()
+for round in $(seq "$ROUNDS"); do
+  order=(minimal tap); [ $((round % 2)) = 0 ] && order=(tap minimal)
+  for who in "${order[@]}"; do
+    if [ "$who" = tap ]; then url=$TAP_URL; else url=$MIN_URL; fi
+    result=$(load "$url" "$WORK/payload.json" --connections "$CONNECTIONS" --duration "$SECONDS_PER_RUN" --rate "$RATE")
+    describe "$who" "$result" | sed "s/^/round $round: /"
+    if [ "$who" = tap ]; then tap_p99+=("$(field "$result" p99_us)"); tap_p50+=("$(field "$result" p50_us)")
+    else min_p99+=("$(field "$result" p99_us)"); min_p50+=("$(field "$result" p50_us)"); fi
+  done
+done
+TAP_P99=$(median "${tap_p99[@]}"); MIN_P99=$(median "${min_p99[@]}")
+GOAL2=$(ratio "$TAP_P99" "$MIN_P99")
+printf 'median: tap p50 %.2f ms p99 %.2f ms, minimal p50 %.2f ms p99 %.2f ms\n' \
+  "$(awk -v u="$(median "${tap_p50[@]}")" 'BEGIN { print u / 1000 }')" "$(awk -v u="$TAP_P99" 'BEGIN { print u / 1000 }')" \
+  "$(awk -v u="$(median "${min_p50[@]}")" 'BEGIN { print u / 1000 }')" "$(awk -v u="$MIN_P99" 'BEGIN { print u / 1000 }')"
+TAP_HWM=$(status_kb "$TAP_PID" VmHWM); MIN_HWM=$(status_kb "$MIN_PID" VmHWM)
+echo "peak RSS after goals 1-2: tap $(mb "$TAP_HWM") MB, minimal $(mb "$MIN_HWM") MB"
+stop "$TAP_PID"; stop "$MIN_PID"
+
+# ---------------------------------------------------------------------------------------------
+echo
+echo "== goal 3a: a 20 MB body is accepted with peak RSS < 3x its size"
+"$GEN" 19900000 > "$WORK/big.json"
+BIG=$(stat -c %s "$WORK/big.json")
+start_tap big "$WORK/big.out"
+IDLE_KB=$(status_kb "$TAP_PID" VmHWM)
+result=$("$LOADGEN" "$TAP_URL" "$WORK/big.json" --connections 1 --warmup 0 --duration 120 --max-requests 3)
+[ "$(field "$result" errors)" = 0 ] || { echo "the 20 MB bodies were refused: $result" >&2; exit 1; }
+# Wait for the emitter to have written all three RECORDs (they are on disk already).
+for _ in $(seq 300); do
+  [ "$(grep -c '"type":"RECORD"' "$WORK/big.out" || true)" -ge 3 ] && break
+  sleep 0.1
+done
+BIG_KB=$(status_kb "$TAP_PID" VmHWM)
+stop "$TAP_PID"
+GOAL3A=$(awk -v kb="$BIG_KB" -v b="$BIG" 'BEGIN { printf "%.2f", kb * 1024 / b }')
+printf 'body %.1f MB: 3 sent one after another, each answered in %.0f ms (p50); tap peak RSS %s MB (idle %s MB) = %sx the body\n' \
+  "$(awk -v b="$BIG" 'BEGIN { print b / 1e6 }')" "$(awk -v u="$(field "$result" p50_us)" 'BEGIN { print u / 1000 }')" \
+  "$(mb "$BIG_KB")" "$(mb "$IDLE_KB")" "$GOAL3A"
+rm -f "$WORK/big.out"
+
+echo
+echo "== goal 3b: a stalled stdout consumer: memory stays flat, the emitter catches up"
+mkfifo "$WORK/slow.fifo"
+# The consumer opens the pipe at once but reads nothing for $STALL s, then drains it.
+( sleep "$STALL"; date +%s.%N > "$WORK/slow.resumed"; exec cat > "$WORK/slow.out" ) < "$WORK/slow.fifo" &
+CONSUMER=$!; PIDS+=("$CONSUMER")
+start_tap slow "$WORK/slow.fifo"
+LOAD_SECONDS=$(awk -v s="$STALL" 'BEGIN { print s - 3 }')
+"$LOADGEN" "$TAP_URL" "$WORK/payload.json" --connections "$CONNECTIONS" --warmup 0 --duration "$LOAD_SECONDS" > "$WORK/slow.load" &
+LOADER=$!
+samples=()
+while kill -0 "$LOADER" 2>/dev/null; do
+  samples+=("$(status_kb "$TAP_PID" VmRSS)")
+  sleep 0.5
+done
+wait "$LOADER"
+result=$(cat "$WORK/slow.load")
+accepted=$(( $(field "$result" requests) - $(field "$result" errors) ))
+FIRST_KB=${samples[1]:-${samples[0]}}; LAST_KB=${samples[-1]}
+PEAK_KB=$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)
+# The consumer starts reading at $STALL s; wait until every accepted webhook is on its stdout.
+emitted=0
+for _ in $(seq 1200); do
+  emitted=$(grep -c '"type":"RECORD"' "$WORK/slow.out" 2>/dev/null || true); emitted=${emitted:-0}
+  [ "${emitted:-0}" -ge "$accepted" ] && break
+  sleep 0.1
+done
+drain_end=$(date +%s.%N)
+STALL_HWM=$(status_kb "$TAP_PID" VmHWM)
+stop "$TAP_PID"; wait "$CONSUMER" 2>/dev/null || true
+echo "while the consumer stalled: $accepted webhooks accepted ($(field "$result" rps) req/s, p99 $(awk -v u="$(field "$result" p99_us)" 'BEGIN { print u / 1000 }') ms, errors $(field "$result" errors))"
+echo "tap RSS during the stall: $(mb "$FIRST_KB") MB after 1 s, $(mb "$LAST_KB") MB at the end, $(mb "$PEAK_KB") MB at most (${#samples[@]} samples); peak RSS over the run $(mb "$STALL_HWM") MB"
+echo "after the consumer resumed: $emitted RECORDs on stdout (expected $accepted) $(awk -v a="$(cat "$WORK/slow.resumed")" -v b="$drain_end" 'BEGIN { printf "%.1f", b - a }') s after it resumed reading"
+GOAL3B=$(ratio "$LAST_KB" "$FIRST_KB")
+
+# ---------------------------------------------------------------------------------------------
+GOAL4=""
+if [ "$REPLAY" = 1 ]; then
+  echo
+  echo "== goal 4: replay >= 0.5x the NDJSON baseline (scripts/bench-replay.sh, ${REPLAY_MB} MB)"
+  BENCH_MB=$REPLAY_MB BENCH_RUNS=$([ "$QUICK" = 1 ] && echo 1 || echo 3) BENCH_DIR="$WORK/replay" \
+    scripts/bench-replay.sh | tee "$WORK/replay.txt"
+  GOAL4=$(sed -n 's/^ratio tap\/baseline (throughput): \([0-9.]*\).*/\1/p' "$WORK/replay.txt")
+fi
+
+# ---------------------------------------------------------------------------------------------
+if [ "$SCALING" = 1 ]; then
+  echo
+  echo "== scaling (closed loop, ${SCALE_SECONDS} s each, one run per point)"
+  start_tap scale /dev/null
+  start_minimal minimal-scale /dev/null
+  printf '%-22s %12s %10s %10s   %12s %10s %10s   %6s\n' "" "tap req/s" "p50 ms" "p99 ms" "minimal" "p50 ms" "p99 ms" "ratio"
+  point() {
+    local label=$1 body=$2 connections=$3 t m
+    t=$(load "$TAP_URL" "$body" --connections "$connections" --duration "$SCALE_SECONDS")
+    m=$(load "$MIN_URL" "$body" --connections "$connections" --duration "$SCALE_SECONDS")
+    awk -v l="$label" -v tr="$(field "$t" rps)" -v t50="$(field "$t" p50_us)" -v t99="$(field "$t" p99_us)" \
+        -v mr="$(field "$m" rps)" -v m50="$(field "$m" p50_us)" -v m99="$(field "$m" p99_us)" \
+        'BEGIN { printf "%-22s %12.0f %10.2f %10.2f   %12.0f %10.2f %10.2f   %6.2f\n", l, tr, t50 / 1000, t99 / 1000, mr, m50 / 1000, m99 / 1000, (mr > 0 ? tr / mr : 0) }'
+  }
+  for c in 1 8 32 128; do point "600 B, $c senders" "$WORK/payload.json" "$c"; done
+  for size in 1000 64000 1000000; do
+    "$GEN" "$size" > "$WORK/payload-$size.json"
+    point "$((size / 1000)) KB, 32 senders" "$WORK/payload-$size.json" 32
+  done
+  echo "peak RSS: tap $(mb "$(status_kb "$TAP_PID" VmHWM)") MB, minimal $(mb "$(status_kb "$MIN_PID" VmHWM)") MB"
+  stop "$TAP_PID"; stop "$MIN_PID"
+fi
+
+# ---------------------------------------------------------------------------------------------
+echo
+echo "== summary"
+printf 'goal 1  throughput tap/minimal       %5s  (goal >= 0.80)  %.0f vs %.0f req/s\n' "$GOAL1" "$TAP_MAX" "$MIN_MAX"
+printf 'goal 2  p99 tap/minimal at %s/s  %5s  (goal <= 2.00)  %.2f vs %.2f ms\n' "$RATE" "$GOAL2" \
+  "$(awk -v u="$TAP_P99" 'BEGIN { print u / 1000 }')" "$(awk -v u="$MIN_P99" 'BEGIN { print u / 1000 }')"
+printf 'goal 3a peak RSS / 20 MB body        %5s  (goal <  3.00)  %s MB for %.1f MB\n' "$GOAL3A" "$(mb "$BIG_KB")" "$(awk -v b="$BIG" 'BEGIN { print b / 1e6 }')"
+printf 'goal 3b RSS end/start of a stall     %5s  (flat ~ 1.00)   %s -> %s MB over %s accepted; all emitted: %s\n' "$GOAL3B" \
+  "$(mb "$FIRST_KB")" "$(mb "$LAST_KB")" "$accepted" "$([ "${emitted:-0}" -ge "$accepted" ] && echo yes || echo NO)"
+[ -n "$GOAL4" ] && printf 'goal 4  replay tap/baseline           %5s  (goal >= 0.50)\n' "$GOAL4"
+exit 0
