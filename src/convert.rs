@@ -444,18 +444,38 @@ pub enum FieldAction {
     Unquote,
 }
 
+/// Where RECORD lines are written: a buffer, plus a way to hand over long runs of bytes (a
+/// large field value) that a buffered writer may pass straight through instead of copying, so
+/// that a 20 MB payload is not held twice.
+pub trait Sink {
+    /// The buffer short pieces are appended to.
+    fn buffer(&mut self) -> &mut Vec<u8>;
+
+    /// Appends `bytes` after what the buffer holds.
+    fn append(&mut self, bytes: &[u8]) {
+        self.buffer().extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        self
+    }
+}
+
 /// Appends one RECORD message line (with its newline) to `out`. `action` decides how each
 /// provider field is written.
-pub fn write_record(
-    out: &mut Vec<u8>,
+pub fn write_record<S: Sink + ?Sized>(
+    out: &mut S,
     stream: &str,
     record: &Fields<'_>,
     meta: &RecordMeta<'_>,
     action: impl Fn(&str, &RawValue) -> FieldAction,
 ) {
-    out.extend_from_slice(br#"{"type":"RECORD","stream":"#);
-    write_json_string(out, stream);
-    out.extend_from_slice(br#","record":{"#);
+    let buf = out.buffer();
+    buf.extend_from_slice(br#"{"type":"RECORD","stream":"#);
+    write_json_string(buf, stream);
+    buf.extend_from_slice(br#","record":{"#);
     for (name, value) in &record.fields {
         if meta.sequence_alias == Some(name) || meta.received_at_alias == Some(name) {
             continue;
@@ -464,8 +484,9 @@ pub fn write_record(
         if action == FieldAction::Skip {
             continue;
         }
-        write_json_string(out, name);
-        out.push(b':');
+        let buf = out.buffer();
+        write_json_string(buf, name);
+        buf.push(b':');
         match action {
             FieldAction::Skip => {}
             FieldAction::Raw => write_compact(out, value.get()),
@@ -473,16 +494,18 @@ pub fn write_record(
                 let mut text = Vec::with_capacity(value.get().len());
                 write_compact(&mut text, value.get());
                 let text = String::from_utf8(text).expect("compacted JSON is UTF-8");
-                write_json_string(out, &text);
+                write_json_string(out.buffer(), &text);
             }
             FieldAction::Unquote => match serde_json::from_str::<String>(value.get()) {
-                Ok(inner) => out.extend_from_slice(inner.as_bytes()),
+                Ok(inner) => out.buffer().extend_from_slice(inner.as_bytes()),
                 Err(_) => write_compact(out, value.get()),
             },
         }
-        out.push(b',');
+        out.buffer().push(b',');
     }
-    let sequence = itoa::Buffer::new().format(meta.sequence.get()).to_owned();
+    let out = out.buffer();
+    let mut sequence = itoa::Buffer::new();
+    let sequence = sequence.format(meta.sequence.get());
     for name in meta.sequence_alias.into_iter().chain([SEQUENCE_FIELD]) {
         write_json_string(out, name);
         out.push(b':');
@@ -524,16 +547,15 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
 /// Copies valid JSON text without insignificant whitespace, so that a pretty-printed payload
 /// still gives one line per message. Strings are skipped over with `memchr`, and runs without
 /// whitespace are copied whole: this sits on the path of every record.
-pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
+pub fn write_compact<S: Sink + ?Sized>(out: &mut S, raw: &str) {
     let bytes = raw.as_bytes();
     if !bytes
         .iter()
         .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
     {
-        out.extend_from_slice(bytes);
+        out.append(bytes);
         return;
     }
-    out.reserve(bytes.len());
     let (mut run, mut i) = (0, 0);
     while i < bytes.len() {
         match bytes[i] {
@@ -552,14 +574,14 @@ pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
                 }
             }
             b' ' | b'\n' | b'\r' | b'\t' => {
-                out.extend_from_slice(&bytes[run..i]);
+                out.append(&bytes[run..i]);
                 i += 1;
                 run = i;
             }
             _ => i += 1,
         }
     }
-    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
+    out.append(bytes.get(run..).unwrap_or_default());
 }
 
 #[cfg(test)]

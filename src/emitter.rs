@@ -273,7 +273,7 @@ impl<W: Write> Emitter<W> {
                 received_at_alias: columns.received_at_alias.as_deref(),
             };
             let schema = &self.schema;
-            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name, value| {
+            convert::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
                 schema.action(name, value)
             });
             self.bookmark = origin.place.bookmark(i, sequence);

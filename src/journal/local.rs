@@ -438,7 +438,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            match self.commit(&batch) {
+            match self.commit(&mut batch) {
                 Ok(firsts) => {
                     for (request, first) in batch.drain(..).zip(firsts) {
                         let _ = request.reply.send(Ok(Appended {
@@ -474,7 +474,7 @@ impl Writer {
     }
 
     /// Writes a batch and makes it durable; returns each entry's first sequence.
-    fn commit(&mut self, batch: &[AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
+    fn commit(&mut self, batch: &mut [AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
@@ -494,6 +494,11 @@ impl Writer {
                 metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
                 metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
                 self.active.len = start + written;
+                // The bodies are on disk: free them before the emitter, told below, reads
+                // them back, so that a large body is not held twice.
+                for request in batch.iter_mut() {
+                    request.entry.body = bytes::Bytes::new();
+                }
                 let last = batch
                     .last()
                     .zip(firsts.last())
