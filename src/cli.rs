@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::about::{self, Format};
 use crate::config::{Config, ConfigSource};
-use crate::run::{self, RunError};
+use crate::run::{self, RunError, TokenCommand};
 use crate::singer::State;
 
 #[derive(Debug, Parser)]
@@ -48,14 +48,57 @@ enum Sub {
         #[arg(long, value_name = "FILE", required = true)]
         config: Vec<String>,
     },
+    /// Webhook URLs: create, list and revoke their tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create a webhook URL. It is printed once, as the last line of stdout; at most 2 are
+    /// active at once.
+    New {
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+    },
+    /// List active tokens: id, created, last used. Never the tokens themselves.
+    List {
+        /// A JSON array of {"id", "created_at", "last_used_at"}.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+    },
+    /// Revoke a token: a running listener refuses it from the next request on.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: String,
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+    },
 }
 
 /// A validated command.
 pub enum Command {
-    Sync { config: Config, state: State },
-    Discover { config: Config },
-    About { format: Format },
-    Serve { config: Config },
+    Sync {
+        config: Config,
+        state: State,
+    },
+    Discover {
+        config: Config,
+    },
+    About {
+        format: Format,
+    },
+    Serve {
+        config: Config,
+    },
+    Token {
+        config: Config,
+        command: TokenCommand,
+    },
 }
 
 fn load_config(args: &[String]) -> Result<Config, RunError> {
@@ -74,6 +117,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
     if let Some(Sub::Serve { config }) = &args.command {
         return Ok(Command::Serve {
             config: load_config(config)?,
+        });
+    }
+    if let Some(Sub::Token { action }) = args.command {
+        let (config, command) = match action {
+            TokenAction::New { config } => (config, TokenCommand::New),
+            TokenAction::List { json, config } => (config, TokenCommand::List { json }),
+            TokenAction::Revoke { id, config } => (config, TokenCommand::Revoke { id }),
+        };
+        return Ok(Command::Token {
+            config: load_config(&config)?,
+            command,
         });
     }
     if args.about {
@@ -103,5 +157,6 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             Ok(())
         }
         Command::Serve { config } => run::serve(&config),
+        Command::Token { config, command } => run::token(&config, command),
     }
 }

@@ -17,11 +17,13 @@
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod emitter;
 pub mod fsutil;
+pub mod idempotency;
 pub mod journal;
 pub mod lifecycle;
 pub mod logging;
@@ -30,5 +32,6 @@ pub mod run;
 pub mod schema;
 pub mod sequence;
 pub mod server;
+pub mod signature;
 pub mod singer;
 pub mod tokens;

@@ -114,6 +114,41 @@ pub fn open_reader(data_dir: &Path, after: Option<Sequence>) -> LocalReader {
     LocalReader::new(journal_dir(data_dir), after, None)
 }
 
+/// Calls `f` with the metadata of every entry whose first sequence is at least `since`, in
+/// order, reading headers only (bodies are skipped). For a journal this process has opened for
+/// writing, so that a torn tail has been cut already.
+pub fn scan_entry_heads(
+    data_dir: &Path,
+    since: Sequence,
+    mut f: impl FnMut(format::EntryHead),
+) -> Result<(), JournalError> {
+    let dir = journal_dir(data_dir);
+    let segments = list_segments(&dir)
+        .map_err(|e| JournalError::io(format!("listing {}", dir.display()), e))?;
+    // The segment holding `since` is the last one starting at or before it.
+    let start = segments
+        .iter()
+        .rposition(|(first, _)| *first <= since)
+        .unwrap_or(0);
+    for (_, path) in &segments[start..] {
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(JournalError::io(format!("opening {}", path.display()), e)),
+        };
+        read_segment_header(path, &mut file)?;
+        let mut reader = BufReader::with_capacity(64 << 10, file);
+        while let Some(head) = format::read_entry_head(&mut reader)
+            .map_err(|e| JournalError::io(format!("reading {}", path.display()), e))?
+        {
+            if head.first_sequence >= since {
+                f(head);
+            }
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lock
 
