@@ -116,6 +116,16 @@ impl Harness {
     pub fn run(&self, args: &[&str]) -> Finished {
         Tap::spawn(self.command(args)).wait()
     }
+
+    /// Runs `tap-webhooks token <args> --config <config>`.
+    pub fn token_command(&self, args: &[&str]) -> Finished {
+        let mut cmd = Command::new(bin());
+        cmd.arg("token")
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path);
+        Tap::spawn(cmd).wait()
+    }
 }
 
 fn rand_suffix() -> String {
@@ -154,6 +164,10 @@ pub struct Finished {
 }
 
 impl Finished {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
     pub fn messages(&self) -> Vec<Value> {
         parse_lines(&self.stdout)
     }
