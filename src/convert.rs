@@ -103,13 +103,16 @@ pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<
                 match element {
                     Element::Object(fields) => records.push(fields),
                     Element::Other(found) => {
-                        return Err(PayloadError::ElementNotARecord { index, found });
+                        return Err(too_deep_or(
+                            body,
+                            PayloadError::ElementNotARecord { index, found },
+                        ));
                     }
                 }
             }
             (records, true)
         }
-        Top::Other(found) => return Err(PayloadError::NotARecord(found)),
+        Top::Other(found) => return Err(too_deep_or(body, PayloadError::NotARecord(found))),
     };
     for (index, record) in records.iter().enumerate() {
         for (_, value) in &record.fields {
@@ -120,6 +123,16 @@ pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<
         check_keys(record, rules, is_array.then_some(index))?;
     }
     Ok(Payload { records })
+}
+
+/// A document nested deeper than [`MAX_DEPTH`] is refused as too deep (400) whatever its
+/// shape, so that depth is judged the same everywhere.
+fn too_deep_or(body: &[u8], shape: PayloadError) -> PayloadError {
+    if nesting_depth_bytes(body) > MAX_DEPTH {
+        PayloadError::TooDeep
+    } else {
+        shape
+    }
 }
 
 fn check_keys(
@@ -146,7 +159,11 @@ fn check_keys(
 
 /// Nesting depth of a JSON text (0 for a scalar). Assumes valid JSON.
 fn nesting_depth(raw: &str) -> usize {
-    let bytes = raw.as_bytes();
+    nesting_depth_bytes(raw.as_bytes())
+}
+
+fn nesting_depth_bytes(bytes: &[u8]) -> usize {
+    let bytes = bytes.trim_ascii_start();
     if !matches!(bytes.first(), Some(b'{' | b'[')) {
         return 0;
     }
