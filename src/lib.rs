@@ -4,13 +4,16 @@
 //!
 //! - [`config`]: the `--config` file, validated once into a [`config::Config`].
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
-//! - [`server`]: the accept loop, connection settings and graceful shutdown around the routes.
+//!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
+//!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
+//!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
+//! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
 //! - [`convert`]: the one conversion path, payload bytes → records → RECORD lines.
 //! - [`schema`]: the stream's JSON Schema, inferred from records and persisted.
 //! - [`emitter`]: reads the journal after a bookmark and writes Singer messages.
 //! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
-//! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
+//! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored), followed live.
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
 //! - [`run`]: wires the parts together for each command.
 //! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
