@@ -815,6 +815,51 @@ mod tests {
     }
 
     #[test]
+    fn signature_settings_validate_and_secrets_never_show() {
+        let c = load(
+            r#"{"signature": {"scheme": "stripe", "secrets": ["sk_one_4f2a", "sk_two_9c1b"]},
+                "idempotency_header": "X-GitHub-Delivery"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.signature.as_ref().unwrap().scheme().name(), "stripe");
+        assert_eq!(c.idempotency.as_ref().unwrap().header, "x-github-delivery");
+        assert_eq!(
+            c.idempotency.as_ref().unwrap().window,
+            Duration::from_secs(72 * 3600)
+        );
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("sk_one") && !shown.contains("sk_two"),
+            "{shown}"
+        );
+
+        let e = load(r#"{"signature": {"scheme": "github", "secret": "x", "extra": 1}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `extra`"), "{e}");
+        let e = load(r#"{"token_sha256": ["abc"]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("token_sha256") && e.contains("64 hex"), "{e}");
+        let e = load(r#"{"max_connections": 0}"#).unwrap_err().to_string();
+        assert!(e.contains("max_connections: must be at least 1"), "{e}");
+        let e = load(r#"{"idempotency_header": "bad header"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a header name"), "{e}");
+    }
+
+    #[test]
+    fn the_settings_schema_marks_signing_secrets_secret() {
+        let schema = settings_schema();
+        let signature = &schema["properties"]["signature"]["properties"];
+        for key in ["secret", "secrets"] {
+            assert_eq!(signature[key]["secret"], true, "{key}");
+            assert_eq!(signature[key]["writeOnly"], true, "{key}");
+        }
+    }
+
+    #[test]
     fn snake_case_makes_schema_names() {
         assert_eq!(
             snake_case("Stitch Incoming Webhooks"),

@@ -66,6 +66,10 @@ pub enum PayloadError {
     Malformed(serde_json::Error),
     #[error("JSON nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    #[error(
+        "malformed JSON: a string has an unpaired UTF-16 surrogate escape (\\u{0}), which is not text"
+    )]
+    LoneSurrogate(String),
     #[error("body must be a JSON object or an array of objects, not {0}")]
     NotARecord(&'static str),
     #[error("element {index} of the array must be an object, not {found}")]
@@ -86,7 +90,10 @@ impl PayloadError {
     /// True for documents that are not valid JSON (400); false for valid JSON that cannot be
     /// a record (422).
     pub fn is_malformed(&self) -> bool {
-        matches!(self, PayloadError::Malformed(_) | PayloadError::TooDeep)
+        matches!(
+            self,
+            PayloadError::Malformed(_) | PayloadError::TooDeep | PayloadError::LoneSurrogate(_)
+        )
     }
 }
 
@@ -119,10 +126,56 @@ pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<
             if nesting_depth(value.get()) >= MAX_DEPTH {
                 return Err(PayloadError::TooDeep);
             }
+            check_surrogates(value.get())?;
         }
         check_keys(record, rules, is_array.then_some(index))?;
     }
     Ok(Payload { records })
+}
+
+/// Refuses `\uD800`–`\uDFFF` escapes that do not form a pair: serde_json skips them in raw
+/// values, but they decode to no text, and strict JSON readers (and UTF-8 columns) reject them.
+/// Assumes valid JSON.
+fn check_surrogates(raw: &str) -> Result<(), PayloadError> {
+    let bytes = raw.as_bytes();
+    if !bytes.contains(&b'\\') {
+        return Ok(());
+    }
+    let hex_at = |i: usize| -> Option<u16> {
+        let digits = bytes.get(i..i + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                if bytes.get(i + 1) == Some(&b'u') {
+                    let unit = hex_at(i + 2).unwrap_or(0);
+                    if (0xD800..=0xDBFF).contains(&unit) {
+                        let low = (bytes.get(i + 6..i + 8) == Some(&b"\\u"[..]))
+                            .then(|| hex_at(i + 8))
+                            .flatten();
+                        if !low.is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) {
+                            return Err(PayloadError::LoneSurrogate(format!("{unit:04x}")));
+                        }
+                        i += 12;
+                        continue;
+                    }
+                    if (0xDC00..=0xDFFF).contains(&unit) {
+                        return Err(PayloadError::LoneSurrogate(format!("{unit:04x}")));
+                    }
+                    i += 6;
+                } else {
+                    i += 2;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// A document nested deeper than [`MAX_DEPTH`] is refused as too deep (400) whatever its
@@ -519,6 +572,23 @@ mod tests {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_payload(deep.as_bytes(), &rules(&[])).unwrap_err();
         assert!(matches!(e, PayloadError::TooDeep), "{e}");
+    }
+
+    #[test]
+    fn unpaired_surrogate_escapes_are_malformed_and_pairs_are_fine() {
+        let no_key = RecordRules::default();
+        for body in [
+            r#"{"s":"\ud999 tail"}"#,
+            r#"{"s":"\udc00"}"#,
+            r#"{"s":["\ud83d\u0041"]}"#,
+            r#"{"s":{"k":"x\\\ud800"}}"#,
+        ] {
+            let e = parse_payload(body.as_bytes(), &no_key).unwrap_err();
+            assert!(e.is_malformed(), "{body}: {e}");
+        }
+        for body in [r#"{"s":"\ud83d\ude00 \u00e9 \\ud800"}"#, r#"{"s":"\\\\"}"#] {
+            assert!(parse_payload(body.as_bytes(), &no_key).is_ok(), "{body}");
+        }
         let deep_top = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(parse_payload(deep_top.as_bytes(), &rules(&[])).is_err());
         let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
