@@ -70,6 +70,8 @@ pub enum PayloadError {
         "malformed JSON: a string has an unpaired UTF-16 surrogate escape (\\u{0}), which is not text"
     )]
     LoneSurrogate(String),
+    #[error("malformed JSON: number {0} is beyond the range of a double")]
+    NumberOutOfRange(String),
     #[error("body must be a JSON object or an array of objects, not {0}")]
     NotARecord(&'static str),
     #[error("element {index} of the array must be an object, not {found}")]
@@ -92,7 +94,10 @@ impl PayloadError {
     pub fn is_malformed(&self) -> bool {
         matches!(
             self,
-            PayloadError::Malformed(_) | PayloadError::TooDeep | PayloadError::LoneSurrogate(_)
+            PayloadError::Malformed(_)
+                | PayloadError::TooDeep
+                | PayloadError::LoneSurrogate(_)
+                | PayloadError::NumberOutOfRange(_)
         )
     }
 }
@@ -126,21 +131,18 @@ pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<
             if nesting_depth(value.get()) >= MAX_DEPTH {
                 return Err(PayloadError::TooDeep);
             }
-            check_surrogates(value.get())?;
+            check_scalars(value.get())?;
         }
         check_keys(record, rules, is_array.then_some(index))?;
     }
     Ok(Payload { records })
 }
 
-/// Refuses `\uD800`–`\uDFFF` escapes that do not form a pair: serde_json skips them in raw
-/// values, but they decode to no text, and strict JSON readers (and UTF-8 columns) reject them.
-/// Assumes valid JSON.
-fn check_surrogates(raw: &str) -> Result<(), PayloadError> {
+/// Refuses what serde_json lets through in raw values but decodes to no value: `\uD800`–`\uDFFF`
+/// escapes that do not form a pair (no text), and numbers beyond the range of a double (which
+/// strict readers reject and others read as infinity). Assumes valid JSON.
+fn check_scalars(raw: &str) -> Result<(), PayloadError> {
     let bytes = raw.as_bytes();
-    if !bytes.contains(&b'\\') {
-        return Ok(());
-    }
     let hex_at = |i: usize| -> Option<u16> {
         let digits = bytes.get(i..i + 4)?;
         u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
@@ -150,24 +152,40 @@ fn check_surrogates(raw: &str) -> Result<(), PayloadError> {
         match bytes[i] {
             b'"' => in_string = !in_string,
             b'\\' if in_string => {
-                if bytes.get(i + 1) == Some(&b'u') {
-                    let unit = hex_at(i + 2).unwrap_or(0);
-                    if (0xD800..=0xDBFF).contains(&unit) {
-                        let low = (bytes.get(i + 6..i + 8) == Some(&b"\\u"[..]))
-                            .then(|| hex_at(i + 8))
-                            .flatten();
-                        if !low.is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) {
-                            return Err(PayloadError::LoneSurrogate(format!("{unit:04x}")));
-                        }
-                        i += 12;
-                        continue;
-                    }
-                    if (0xDC00..=0xDFFF).contains(&unit) {
+                if bytes.get(i + 1) != Some(&b'u') {
+                    i += 2;
+                    continue;
+                }
+                let unit = hex_at(i + 2).unwrap_or(0);
+                if (0xD800..=0xDBFF).contains(&unit) {
+                    let low = (bytes.get(i + 6..i + 8) == Some(&b"\\u"[..]))
+                        .then(|| hex_at(i + 8))
+                        .flatten();
+                    if !low.is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) {
                         return Err(PayloadError::LoneSurrogate(format!("{unit:04x}")));
                     }
-                    i += 6;
-                } else {
-                    i += 2;
+                    i += 12;
+                    continue;
+                }
+                if (0xDC00..=0xDFFF).contains(&unit) {
+                    return Err(PayloadError::LoneSurrogate(format!("{unit:04x}")));
+                }
+                i += 6;
+                continue;
+            }
+            b'-' | b'0'..=b'9' if !in_string => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let number = &raw[start..i];
+                let may_overflow =
+                    number.len() > 300 || number.bytes().any(|c| c == b'e' || c == b'E');
+                if may_overflow && !number.parse::<f64>().is_ok_and(f64::is_finite) {
+                    let shown: String = number.chars().take(40).collect();
+                    return Err(PayloadError::NumberOutOfRange(shown));
                 }
                 continue;
             }
@@ -572,27 +590,33 @@ mod tests {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_payload(deep.as_bytes(), &rules(&[])).unwrap_err();
         assert!(matches!(e, PayloadError::TooDeep), "{e}");
+        let deep_top = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_payload(deep_top.as_bytes(), &rules(&[])).is_err());
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(parse_payload(ok.as_bytes(), &rules(&[])).is_ok());
     }
 
     #[test]
-    fn unpaired_surrogate_escapes_are_malformed_and_pairs_are_fine() {
+    fn unpaired_surrogates_and_numbers_beyond_a_double_are_malformed() {
         let no_key = RecordRules::default();
         for body in [
             r#"{"s":"\ud999 tail"}"#,
             r#"{"s":"\udc00"}"#,
             r#"{"s":["\ud83d\u0041"]}"#,
             r#"{"s":{"k":"x\\\ud800"}}"#,
+            r#"{"a":1,"a":56.555E010003}"#,
+            r#"{"n":[-1e309]}"#,
         ] {
             let e = parse_payload(body.as_bytes(), &no_key).unwrap_err();
             assert!(e.is_malformed(), "{body}: {e}");
         }
-        for body in [r#"{"s":"\ud83d\ude00 \u00e9 \\ud800"}"#, r#"{"s":"\\\\"}"#] {
+        for body in [
+            r#"{"s":"\ud83d\ude00 \u00e9 \\ud800"}"#,
+            r#"{"s":"\\\\"}"#,
+            r#"{"n":[1e308,-1.5e-400,123456789012345678901234567890,"1e999"]}"#,
+        ] {
             assert!(parse_payload(body.as_bytes(), &no_key).is_ok(), "{body}");
         }
-        let deep_top = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse_payload(deep_top.as_bytes(), &rules(&[])).is_err());
-        let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
-        assert!(parse_payload(ok.as_bytes(), &rules(&[])).is_ok());
     }
 
     #[test]

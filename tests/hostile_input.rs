@@ -191,7 +191,7 @@ fn json_nested_100000_levels_gets_400_without_a_stack_overflow() {
 }
 
 #[test]
-fn invalid_utf8_and_unpaired_surrogate_escapes_get_400() {
+fn invalid_utf8_unpaired_surrogates_and_numbers_beyond_a_double_get_400() {
     let mut h = Harness::new(json!({}));
     let tap = h.start(&[]);
     for body in [
@@ -202,6 +202,8 @@ fn invalid_utf8_and_unpaired_surrogate_escapes_get_400() {
         b"[{\"a\":1},{\"b\":\"\x80\"}]",
         // Escaped, but no text either: an unpaired UTF-16 surrogate (found by fuzzing).
         b"{\"s\":\"\\ud999 99\"}",
+        // A number no double holds (found by fuzzing too).
+        b"{\"n\":56.555E010003}",
     ] {
         let reply = post_bytes(&tap, None, body.to_vec());
         assert_eq!(reply.status, 400, "{:?}", String::from_utf8_lossy(body));
