@@ -48,7 +48,9 @@ fuzz_target!(|data: &[u8]| {
         };
         out.clear();
         convert::write_record(&mut out, "data", record, &meta, |_| true);
-        let line = out.strip_suffix(b"\n").expect("a RECORD line ends with a newline");
+        let line = out
+            .strip_suffix(b"\n")
+            .expect("a RECORD line ends with a newline");
         let message: serde_json::Value =
             serde_json::from_slice(line).expect("a RECORD line is JSON");
         assert_eq!(message["type"], "RECORD");
