@@ -60,6 +60,7 @@ enum TokenAction {
     /// Create a webhook URL. It is printed once, as the last line of stdout; at most 2 are
     /// active at once.
     New {
+        /// Config file (JSON); repeat to merge several, or `ENV`.
         #[arg(long, value_name = "FILE", required = true)]
         config: Vec<String>,
     },
@@ -68,6 +69,7 @@ enum TokenAction {
         /// A JSON array of {"id", "created_at", "last_used_at"}.
         #[arg(long)]
         json: bool,
+        /// Config file (JSON); repeat to merge several, or `ENV`.
         #[arg(long, value_name = "FILE", required = true)]
         config: Vec<String>,
     },
@@ -75,6 +77,7 @@ enum TokenAction {
     Revoke {
         /// The token's id, as `token list` shows it.
         id: String,
+        /// Config file (JSON); repeat to merge several, or `ENV`.
         #[arg(long, value_name = "FILE", required = true)]
         config: Vec<String>,
     },

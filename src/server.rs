@@ -226,7 +226,7 @@ async fn connection(
                     drop(busy);
                     response
                 }
-                _ => Ok(Refusal::Overloaded.into_response()),
+                _ => Ok(Refusal::TooManyConnections.into_response()),
             }
         }
     });
@@ -251,11 +251,16 @@ async fn connection(
     let _ = tokio::time::timeout(grace, connection).await;
 }
 
-/// Answers a connection beyond `max_connections` when none can be closed for it.
+/// Answers a connection beyond `max_connections` when none can be closed for it. Written by hand:
+/// the connection is not served, so that it costs nothing but this write.
 async fn refuse_connection(mut stream: TcpStream) {
-    let body = serde_json::json!({"error": Refusal::Overloaded.to_string()}).to_string();
+    let refusal = Refusal::TooManyConnections;
+    let status = refusal.status();
+    let body = serde_json::json!({"error": refusal.to_string()}).to_string();
     let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        status.as_str(),
+        status.canonical_reason().unwrap_or(""),
         crate::receiver::OVERLOADED_RETRY_AFTER_SECONDS,
         body.len()
     );

@@ -378,6 +378,7 @@ fn a_connection_beyond_max_connections_gets_503_when_all_are_busy() {
     let response = read_to_end(extra);
     assert!(response.starts_with("HTTP/1.1 503"), "{response}");
     assert!(response.contains("retry-after: 1"), "{response}");
+    assert!(response.contains("too many connections"), "{response}");
     for s in &mut busy {
         s.write_all(body).unwrap();
         assert!(read_head(s).starts_with("HTTP/1.1 200"));
