@@ -216,7 +216,8 @@ impl Receiver {
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
         self.authenticate(token.as_deref(), headers)?;
-        let coding = body::coding(headers).map_err(|e| Refusal::from_body(e, 0))?;
+        let coding =
+            body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
         check_content_type(headers)?;
         let declared_length = content_length(headers)?;
         if declared_length.is_some_and(|n| n > self.max_body_bytes) {

@@ -1,4 +1,5 @@
-//! Wires the parts together for each command: a sync (listening or draining) and `serve`.
+//! Wires the parts together for each command: a sync (listening or draining), `serve`, and the
+//! `token` commands.
 
 use std::io::Stdout;
 use std::net::SocketAddr;
