@@ -429,9 +429,12 @@ impl Config {
                     ),
                 ));
             },
-            metrics_interval: seconds("metrics_interval_seconds", Some(file.metrics_interval_seconds))
-                .map_err(|m| invalid("metrics_interval_seconds", m))?
-                .unwrap_or_default(),
+            metrics_interval: seconds(
+                "metrics_interval_seconds",
+                Some(file.metrics_interval_seconds),
+            )
+            .map_err(|m| invalid("metrics_interval_seconds", m))?
+            .unwrap_or_default(),
             shutdown_grace: seconds("shutdown_grace_seconds", Some(file.shutdown_grace_seconds))
                 .map_err(|m| invalid("shutdown_grace_seconds", m))?
                 .unwrap_or_default(),

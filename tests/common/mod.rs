@@ -341,6 +341,22 @@ impl Drop for Tap {
     }
 }
 
+/// Asserts that a listening sync on `h`'s data_dir is refused as a second writer, with an
+/// error naming the holder (`holder`, e.g. "pid 123 (serve)").
+pub fn assert_second_writer_refused(h: &Harness, holder: &str) {
+    let second = h.run(&[]);
+    assert_eq!(second.status.code(), Some(1), "{}", second.stderr);
+    assert!(second.stderr.contains("CRITICAL"), "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("held by another tap-webhooks process"),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains(holder), "{}", second.stderr);
+}
+
 /// Complete JSON lines of a stdout capture (a line cut by `kill -9` is left out).
 pub fn parse_lines(out: &[u8]) -> Vec<Value> {
     let complete = match out.iter().rposition(|&b| b == b'\n') {
