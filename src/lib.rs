@@ -17,6 +17,7 @@
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
 //! - [`run`]: wires the parts together for each command.
 //! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
+//! - [`ops`]: `/healthz`, `/readyz` and `/metrics`, on the listener or a separate address.
 //! - [`telemetry`]: Prometheus metrics for `/metrics` and Singer `METRIC` lines.
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
@@ -30,6 +31,7 @@ pub mod fsutil;
 pub mod journal;
 pub mod lifecycle;
 pub mod logging;
+pub mod ops;
 pub mod receiver;
 pub mod replay;
 pub mod run;
