@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use chrono::{DateTime, Utc};
+
 use crate::about::{self, Format};
+use crate::catalog::Catalog;
 use crate::config::{Config, ConfigSource};
+use crate::replay::{self, ReplayOptions, ReplaySource};
 use crate::run::{self, RunError, TokenCommand};
 use crate::singer::State;
 
@@ -48,6 +52,31 @@ enum Sub {
         #[arg(long, value_name = "FILE", required = true)]
         config: Vec<String>,
     },
+    /// Replay captured payload files, or this data_dir's journal, as Singer messages.
+    Replay {
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+        /// State file: resume after its bookmark.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Catalog file, as for a sync: field selection and pinned types.
+        #[arg(long, alias = "properties", value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// Re-emit this data_dir's journal (a table reset) instead of files.
+        #[arg(long, conflicts_with_all = ["paths", "received_at"])]
+        journal: bool,
+        /// Log and count invalid payloads and go on, instead of stopping at the first.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// `_sdc_received_at` of every replayed record (RFC 3339), instead of each file's
+        /// capture time.
+        #[arg(long, value_name = "TIME")]
+        received_at: Option<String>,
+        /// .json (one payload), .ndjson or .jsonl (one per line) files, optionally .gz;
+        /// directories (read recursively, sorted by name); `-` for stdin (NDJSON).
+        #[arg(value_name = "PATH", required_unless_present = "journal")]
+        paths: Vec<PathBuf>,
+    },
     /// Webhook URLs: create, list and revoke their tokens.
     Token {
         #[command(subcommand)]
@@ -88,6 +117,7 @@ pub enum Command {
     Sync {
         config: Config,
         state: State,
+        catalog: Catalog,
     },
     Discover {
         config: Config,
@@ -101,6 +131,12 @@ pub enum Command {
     Token {
         config: Config,
         command: TokenCommand,
+    },
+    Replay {
+        config: Config,
+        state: State,
+        catalog: Catalog,
+        options: ReplayOptions,
     },
 }
 
@@ -117,21 +153,60 @@ fn load_config(args: &[String]) -> Result<Config, RunError> {
 /// Parses arguments into a validated command. Usage errors exit through clap (code 2).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunError> {
     let args = Args::parse_from(args);
-    if let Some(Sub::Serve { config }) = &args.command {
-        return Ok(Command::Serve {
-            config: load_config(config)?,
-        });
-    }
-    if let Some(Sub::Token { action }) = args.command {
-        let (config, command) = match action {
-            TokenAction::New { config } => (config, TokenCommand::New),
-            TokenAction::List { json, config } => (config, TokenCommand::List { json }),
-            TokenAction::Revoke { id, config } => (config, TokenCommand::Revoke { id }),
-        };
-        return Ok(Command::Token {
-            config: load_config(&config)?,
-            command,
-        });
+    match args.command {
+        Some(Sub::Serve { config }) => {
+            return Ok(Command::Serve {
+                config: load_config(&config)?,
+            });
+        }
+        Some(Sub::Replay {
+            config,
+            state,
+            catalog,
+            journal,
+            skip_invalid,
+            received_at,
+            paths,
+        }) => {
+            let source = if journal {
+                ReplaySource::Journal
+            } else {
+                let received_at = received_at
+                    .map(|text| {
+                        DateTime::parse_from_rfc3339(&text)
+                            .map(|t| t.with_timezone(&Utc))
+                            .map_err(|e| {
+                                RunError::Usage(format!(
+                                    "--received-at {text:?}: not an RFC 3339 time ({e}); \
+                                     e.g. 2026-05-01T12:00:00Z"
+                                ))
+                            })
+                    })
+                    .transpose()?;
+                ReplaySource::Files { paths, received_at }
+            };
+            return Ok(Command::Replay {
+                config: load_config(&config)?,
+                state: load_state(state)?,
+                catalog: load_catalog(catalog)?,
+                options: ReplayOptions {
+                    source,
+                    skip_invalid,
+                },
+            });
+        }
+        Some(Sub::Token { action }) => {
+            let (config, command) = match action {
+                TokenAction::New { config } => (config, TokenCommand::New),
+                TokenAction::List { json, config } => (config, TokenCommand::List { json }),
+                TokenAction::Revoke { id, config } => (config, TokenCommand::Revoke { id }),
+            };
+            return Ok(Command::Token {
+                config: load_config(&config)?,
+                command,
+            });
+        }
+        None => {}
     }
     if args.about {
         return Ok(Command::About {
@@ -142,18 +217,35 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
     if args.discover {
         return Ok(Command::Discover { config });
     }
-    let state = match args.state {
+    Ok(Command::Sync {
+        config,
+        state: load_state(args.state)?,
+        catalog: load_catalog(args.catalog)?,
+    })
+}
+
+fn load_catalog(path: Option<PathBuf>) -> Result<Catalog, RunError> {
+    Ok(match path {
+        Some(path) => Catalog::load(&path)?,
+        None => Catalog::default(),
+    })
+}
+
+fn load_state(path: Option<PathBuf>) -> Result<State, RunError> {
+    Ok(match path {
         Some(path) => State::load(&path)?,
         None => State::default(),
-    };
-    let _ = args.catalog;
-    Ok(Command::Sync { config, state })
+    })
 }
 
 /// Runs a command to completion.
 pub fn execute(command: Command) -> Result<(), RunError> {
     match command {
-        Command::Sync { config, state } => run::sync(&config, state),
+        Command::Sync {
+            config,
+            state,
+            catalog,
+        } => run::sync(&config, state, catalog),
         Command::Discover { config } => run::discover(&config),
         Command::About { format } => {
             println!("{}", about::render(format));
@@ -161,5 +253,11 @@ pub fn execute(command: Command) -> Result<(), RunError> {
         }
         Command::Serve { config } => run::serve(&config),
         Command::Token { config, command } => run::token(&config, command),
+        Command::Replay {
+            config,
+            state,
+            catalog,
+            options,
+        } => Ok(replay::run(&config, state, catalog, options)?),
     }
 }

@@ -62,9 +62,28 @@ pub struct ConfigFile {
     /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version.
     #[serde(default)]
     pub append_only: bool,
+    /// Also write `_sdc_sequence` under this name, for targets that drop or overwrite `_sdc_`
+    /// columns (meltanolabs-target-postgres and other Meltano SDK targets).
+    #[serde(default)]
+    pub sequence_alias: Option<String>,
+    /// Also write `_sdc_received_at` under this name, for the same targets.
+    #[serde(default)]
+    pub received_at_alias: Option<String>,
     /// Size at which the journal starts a new segment file, in bytes.
     #[serde(default = "defaults::journal_segment_bytes")]
     pub journal_segment_bytes: u64,
+    /// Refuse webhooks with 503 when the journal's disk would have less than this many bytes
+    /// free (0 turns the check off).
+    #[serde(default = "defaults::min_free_disk_bytes")]
+    pub min_free_disk_bytes: u64,
+    /// Journal segments are deleted once a sync's `--state` shows them loaded and they are
+    /// older than this many hours.
+    #[serde(default = "defaults::journal_retention_hours")]
+    pub journal_retention_hours: f64,
+    /// How often a sync logs a Singer `METRIC` line with the records it emitted, in seconds
+    /// (one is always logged at the end).
+    #[serde(default = "defaults::metrics_interval_seconds")]
+    pub metrics_interval_seconds: f64,
     /// How long a stopping listener waits for requests in flight, in seconds.
     #[serde(default = "defaults::shutdown_grace_seconds")]
     pub shutdown_grace_seconds: f64,
@@ -194,6 +213,15 @@ mod defaults {
     pub fn max_fields() -> u32 {
         1000
     }
+    pub fn metrics_interval_seconds() -> f64 {
+        60.0
+    }
+    pub fn min_free_disk_bytes() -> u64 {
+        256_000_000
+    }
+    pub fn journal_retention_hours() -> f64 {
+        168.0
+    }
 }
 
 /// The validated configuration.
@@ -213,7 +241,12 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     pub max_records: Option<u64>,
     pub append_only: bool,
+    pub sequence_alias: Option<String>,
+    pub received_at_alias: Option<String>,
     pub journal_segment_bytes: u64,
+    pub min_free_disk_bytes: u64,
+    pub journal_retention: Duration,
+    pub metrics_interval: Duration,
     pub shutdown_grace: Duration,
     pub signature: Option<Verifier>,
     pub idempotency: Option<IdempotencySettings>,
@@ -419,6 +452,31 @@ impl Config {
             }
         }
 
+        for (key, alias) in [
+            ("sequence_alias", &file.sequence_alias),
+            ("received_at_alias", &file.received_at_alias),
+        ] {
+            let Some(alias) = alias else { continue };
+            let problem = if alias.is_empty() || alias.len() > 63 {
+                Some("must be 1 to 63 characters (a PostgreSQL column name)")
+            } else if alias.starts_with("_sdc") || crate::convert::is_reserved_field(alias) {
+                Some("must not start with _sdc: targets drop or overwrite those columns")
+            } else if primary_key.contains(alias) {
+                Some("is a primary key field")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(key, format!("{alias:?} {problem}")));
+            }
+        }
+        if file.sequence_alias.is_some() && file.sequence_alias == file.received_at_alias {
+            return Err(invalid(
+                "received_at_alias",
+                "is the same as sequence_alias".into(),
+            ));
+        }
+
         let bind = resolve_bind(&file.bind).map_err(|m| invalid("bind", m))?;
 
         let public_url = match file.public_url {
@@ -557,7 +615,29 @@ impl Config {
                 .map_err(|m| invalid("idle_timeout_seconds", m))?,
             max_records: file.max_records,
             append_only: file.append_only,
+            sequence_alias: file.sequence_alias,
+            received_at_alias: file.received_at_alias,
             journal_segment_bytes: file.journal_segment_bytes,
+            min_free_disk_bytes: file.min_free_disk_bytes,
+            journal_retention: if file.journal_retention_hours.is_finite()
+                && (0.0..1e7).contains(&file.journal_retention_hours)
+            {
+                Duration::from_secs_f64(file.journal_retention_hours * 3600.0)
+            } else {
+                return Err(invalid(
+                    "journal_retention_hours",
+                    format!(
+                        "{} is not a number of hours from 0 up",
+                        file.journal_retention_hours
+                    ),
+                ));
+            },
+            metrics_interval: seconds(
+                "metrics_interval_seconds",
+                Some(file.metrics_interval_seconds),
+            )
+            .map_err(|m| invalid("metrics_interval_seconds", m))?
+            .unwrap_or_default(),
             shutdown_grace: seconds("shutdown_grace_seconds", Some(file.shutdown_grace_seconds))
                 .map_err(|m| invalid("shutdown_grace_seconds", m))?
                 .unwrap_or_default(),
@@ -566,6 +646,14 @@ impl Config {
             token_digests,
             limits,
         })
+    }
+
+    /// How the local journal writes.
+    pub fn journal_settings(&self) -> crate::journal::local::JournalSettings {
+        crate::journal::local::JournalSettings {
+            segment_bytes: self.journal_segment_bytes,
+            min_free_bytes: self.min_free_disk_bytes,
+        }
     }
 
     /// The base of printed webhook URLs: `public_url`, else `http://` and the bound address.

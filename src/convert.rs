@@ -420,34 +420,98 @@ impl<'de> Deserialize<'de> for Element<'de> {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct RecordKey([u8; 16]);
 
+const KEY_DOMAIN: &[u8] = b"tap-webhooks record key\0";
+
 impl RecordKey {
     /// The key of the record with `sequence` in the journal `origin`.
     pub fn derive(origin: &[u8], sequence: Sequence) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"tap-webhooks record key\0");
-        hasher.update(origin);
-        hasher.update(sequence.get().to_be_bytes());
-        let digest = hasher.finalize();
+        KeySource::Journal(origin).keys().key(0, sequence)
+    }
+
+    fn from_digest(digest: &[u8]) -> Self {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
         bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
         RecordKey(bytes)
     }
+
+    /// Appends the key in its 36-character hyphenated form.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                out.push(b'-');
+            }
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0x0f)]);
+        }
+    }
 }
 
 impl fmt::Display for RecordKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = hex::encode(self.0);
-        write!(
-            f,
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        let mut out = Vec::with_capacity(36);
+        self.write_to(&mut out);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// What the `__sdc_primary_key` of a payload's records is derived from.
+#[derive(Clone, Copy, Debug)]
+pub enum KeySource<'a> {
+    /// A journal entry: the journal's id, and each record's sequence (unique in a journal).
+    Journal(&'a [u8]),
+    /// A payload replayed from a file: the payload's bytes and the line it starts on, and each
+    /// record's index in the payload. Neither the file's name nor the time matters, so the same
+    /// capture gives the same keys however it is replayed (renamed, gzipped, from stdin).
+    Capture { line: u64, payload: &'a [u8] },
+}
+
+impl KeySource<'_> {
+    /// Prepares the keys of one payload's records (hashing the payload once).
+    pub fn keys(&self) -> PayloadKeys {
+        let mut prefix = Sha256::new();
+        prefix.update(KEY_DOMAIN);
+        match self {
+            KeySource::Journal(id) => {
+                prefix.update(id);
+                PayloadKeys {
+                    prefix,
+                    by_sequence: true,
+                }
+            }
+            KeySource::Capture { line, payload } => {
+                prefix.update(b"capture\0");
+                prefix.update(line.to_be_bytes());
+                prefix.update(Sha256::digest(payload));
+                PayloadKeys {
+                    prefix,
+                    by_sequence: false,
+                }
+            }
+        }
+    }
+}
+
+/// The keys of one payload's records.
+#[derive(Clone)]
+pub struct PayloadKeys {
+    prefix: Sha256,
+    by_sequence: bool,
+}
+
+impl PayloadKeys {
+    /// The key of the record at `index` in the payload, whose sequence is `sequence`.
+    pub fn key(&self, index: usize, sequence: Sequence) -> RecordKey {
+        let n = if self.by_sequence {
+            sequence.get()
+        } else {
+            index as u64
+        };
+        let mut hasher = self.prefix.clone();
+        hasher.update(n.to_be_bytes());
+        RecordKey::from_digest(&hasher.finalize())
     }
 }
 
@@ -457,37 +521,84 @@ pub struct RecordMeta<'a> {
     /// RFC 3339 UTC, already formatted (shared by all records of an entry).
     pub received_at: &'a str,
     pub key: Option<RecordKey>,
+    /// Also write the sequence under this name.
+    pub sequence_alias: Option<&'a str>,
+    /// Also write the received time under this name.
+    pub received_at_alias: Option<&'a str>,
 }
 
-/// Appends one RECORD message line (with its newline) to `out`. `keep` decides which provider
-/// fields are written (catalog field selection).
+/// How one provider field's value is written into a RECORD (decided by the schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldAction {
+    /// Left out (deselected, or a null of a field with no type yet).
+    Skip,
+    /// Copied as it is (compacted).
+    Raw,
+    /// Written as a JSON string holding the value's JSON text.
+    Stringify,
+    /// A string holding a number or boolean, written as that number or boolean.
+    Unquote,
+}
+
+/// Appends one RECORD message line (with its newline) to `out`. `action` decides how each
+/// provider field is written.
 pub fn write_record(
     out: &mut Vec<u8>,
     stream: &str,
     record: &Fields<'_>,
     meta: &RecordMeta<'_>,
-    keep: impl Fn(&str) -> bool,
+    action: impl Fn(&str, &RawValue) -> FieldAction,
 ) {
     out.extend_from_slice(br#"{"type":"RECORD","stream":"#);
     write_json_string(out, stream);
     out.extend_from_slice(br#","record":{"#);
     for (name, value) in &record.fields {
-        if !keep(name) {
+        if meta.sequence_alias == Some(name) || meta.received_at_alias == Some(name) {
+            continue;
+        }
+        let action = action(name, value);
+        if action == FieldAction::Skip {
             continue;
         }
         write_json_string(out, name);
         out.push(b':');
-        write_compact(out, value.get());
+        match action {
+            FieldAction::Skip => {}
+            FieldAction::Raw => write_compact(out, value.get()),
+            FieldAction::Stringify => {
+                let mut text = Vec::with_capacity(value.get().len());
+                write_compact(&mut text, value.get());
+                let text = String::from_utf8(text).expect("compacted JSON is UTF-8");
+                write_json_string(out, &text);
+            }
+            FieldAction::Unquote => match serde_json::from_str::<String>(value.get()) {
+                Ok(inner) => out.extend_from_slice(inner.as_bytes()),
+                Err(_) => write_compact(out, value.get()),
+            },
+        }
         out.push(b',');
     }
-    out.extend_from_slice(br#""_sdc_sequence":"#);
-    out.extend_from_slice(itoa::Buffer::new().format(meta.sequence.get()).as_bytes());
-    out.extend_from_slice(br#","_sdc_received_at":""#);
-    out.extend_from_slice(meta.received_at.as_bytes());
-    out.push(b'"');
+    let sequence = itoa::Buffer::new().format(meta.sequence.get()).to_owned();
+    for name in meta.sequence_alias.into_iter().chain([SEQUENCE_FIELD]) {
+        write_json_string(out, name);
+        out.push(b':');
+        out.extend_from_slice(sequence.as_bytes());
+        out.push(b',');
+    }
+    for name in meta
+        .received_at_alias
+        .into_iter()
+        .chain([RECEIVED_AT_FIELD])
+    {
+        write_json_string(out, name);
+        out.extend_from_slice(b":\"");
+        out.extend_from_slice(meta.received_at.as_bytes());
+        out.extend_from_slice(b"\",");
+    }
+    out.pop();
     if let Some(key) = meta.key {
         out.extend_from_slice(br#","__sdc_primary_key":""#);
-        out.extend_from_slice(key.to_string().as_bytes());
+        key.write_to(out);
         out.push(b'"');
     }
     out.extend_from_slice(br#"},"time_extracted":""#);
@@ -507,7 +618,8 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Copies valid JSON text without insignificant whitespace, so that a pretty-printed payload
-/// still gives one line per message.
+/// still gives one line per message. Strings are skipped over with `memchr`, and runs without
+/// whitespace are copied whole: this sits on the path of every record.
 pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
     let bytes = raw.as_bytes();
     if !bytes
@@ -518,22 +630,32 @@ pub fn write_compact(out: &mut Vec<u8>, raw: &str) {
         return;
     }
     out.reserve(bytes.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in bytes {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // To the closing quote, jumping over escapes.
+                i += 1;
+                while let Some(at) = bytes
+                    .get(i..)
+                    .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                {
+                    i += at + 1;
+                    if bytes[i - 1] == b'"' {
+                        break;
+                    }
+                    i += 1; // the escaped byte
+                }
             }
-        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            out.push(b);
-            in_string = b == b'"';
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.extend_from_slice(&bytes[run..i]);
+                i += 1;
+                run = i;
+            }
+            _ => i += 1,
         }
     }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -637,8 +759,19 @@ mod tests {
             sequence: Sequence::new(1_790_000_000_000_000_007),
             received_at: "2026-09-21T10:00:00.000000Z",
             key: Some(key),
+            sequence_alias: Some("seq"),
+            received_at_alias: None,
         };
-        write_record(&mut out, "data", &p.records[0], &meta, |_| true);
+        write_record(
+            &mut out,
+            "data",
+            &p.records[0],
+            &meta,
+            |name, _| match name {
+                "id" => FieldAction::Stringify,
+                _ => FieldAction::Raw,
+            },
+        );
         let line = String::from_utf8(out).unwrap();
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -646,8 +779,86 @@ mod tests {
         assert_eq!(v["record"]["note"], "a  b\"\n");
         assert_eq!(v["record"]["nested"]["x"][1], 2);
         assert_eq!(v["record"]["_sdc_sequence"], 1_790_000_000_000_000_007u64);
+        assert_eq!(v["record"]["seq"], 1_790_000_000_000_000_007u64);
+        assert_eq!(v["record"]["id"], "1");
         assert_eq!(v["record"]["__sdc_primary_key"], key.to_string());
         assert_eq!(v["time_extracted"], "2026-09-21T10:00:00.000000Z");
+    }
+
+    #[test]
+    fn capture_keys_depend_on_payload_line_and_index_only() {
+        let key = |line, payload: &[u8], index| {
+            KeySource::Capture { line, payload }
+                .keys()
+                .key(index, Sequence::new(9))
+        };
+        let a = key(3, br#"{"id":1}"#, 0);
+        assert_eq!(a, key(3, br#"{"id":1}"#, 0));
+        assert_eq!(
+            a,
+            KeySource::Capture {
+                line: 3,
+                payload: br#"{"id":1}"#
+            }
+            .keys()
+            .key(0, Sequence::new(12345)),
+            "the sequence does not enter a capture key"
+        );
+        assert_ne!(a, key(4, br#"{"id":1}"#, 0));
+        assert_ne!(a, key(3, br#"{"id":2}"#, 0));
+        assert_ne!(a, key(3, br#"{"id":1}"#, 1));
+        assert_ne!(a, RecordKey::derive(b"j", Sequence::new(0)));
+    }
+
+    #[test]
+    fn compact_copy_drops_whitespace_outside_strings_only() {
+        let cases = [
+            ("[1, 2]", "[1,2]"),
+            ("{ \"a b\" : \"c  d\" }", "{\"a b\":\"c  d\"}"),
+            (
+                r#"{"q": "say \"hi there\"", "e": "\\", "n": [ ]}"#,
+                r#"{"q":"say \"hi there\"","e":"\\","n":[]}"#,
+            ),
+            ("\"x \\\\\" ", "\"x \\\\\""),
+            ("\t{\r\n\"k\":\n null}\n", "{\"k\":null}"),
+            ("\"no-space\"", "\"no-space\""),
+        ];
+        for (raw, compact) in cases {
+            let mut out = Vec::new();
+            write_compact(&mut out, raw);
+            assert_eq!(String::from_utf8(out).unwrap(), compact, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn stringify_keeps_the_json_text_and_unquote_restores_numbers() {
+        let p = parse_payload(
+            br#"{"o":{"a": [1, "x"]},"n":"12.5","b":"true"}"#,
+            &rules(&[]),
+        )
+        .unwrap();
+        let meta = RecordMeta {
+            sequence: Sequence::new(1),
+            received_at: "t",
+            key: None,
+            sequence_alias: None,
+            received_at_alias: None,
+        };
+        let mut out = Vec::new();
+        write_record(
+            &mut out,
+            "data",
+            &p.records[0],
+            &meta,
+            |name, _| match name {
+                "o" => FieldAction::Stringify,
+                _ => FieldAction::Unquote,
+            },
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["record"]["o"], r#"{"a":[1,"x"]}"#);
+        assert_eq!(v["record"]["n"], 12.5);
+        assert_eq!(v["record"]["b"], true);
     }
 
     #[test]
@@ -658,6 +869,11 @@ mod tests {
         assert_ne!(a, RecordKey::derive(b"k", Sequence::new(1)));
         let s = a.to_string();
         assert_eq!(s.len(), 36);
+        // Pinned: journal keys must never change, or a reset would duplicate rows.
+        assert_eq!(
+            RecordKey::derive(b"j", Sequence::new(7)).to_string(),
+            "d51d4092-701c-801b-9c9e-87134c04cad4"
+        );
         assert_eq!(&s[14..15], "8");
     }
 }

@@ -1,25 +1,83 @@
-//! The emitter: journal entries after a bookmark → Singer messages.
+//! The emitter: payloads (journal entries or replayed files) → Singer messages.
 //!
 //! It writes the stream's SCHEMA first, then a RECORD per record (a new cumulative SCHEMA
-//! before any record that adds a field or widens a type), a STATE at least every second while
-//! records flow, and always a final STATE. The STATE bookmark is the sequence of the last
-//! record written, so a run started with it emits nothing twice and loses nothing.
+//! before any record that adds a field or widens a type), a STATE as records flow (every
+//! second live; every so many records in a replay, so that replays are deterministic), and
+//! always a final STATE. The STATE bookmark names the last record written, so a run started
+//! with it emits nothing twice and loses nothing.
+//!
+//! Every payload, whatever its origin, goes through [`Emitter::parse`] and
+//! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place) differs.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::watch;
 
-use crate::convert::{self, PayloadError, RecordKey, RecordMeta, RecordRules};
+use crate::convert::{self, KeySource, Payload, PayloadError, RecordMeta, RecordRules};
 use crate::journal::{Entry, JournalError, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::schema::{SchemaError, SchemaTracker};
+use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
-use crate::singer::{Output, STREAM, State};
+use crate::singer::{Bookmark, Output, ReplayPosition, STREAM, State};
+use crate::telemetry;
 
 /// STATE cadence while records flow.
 pub const STATE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// When the emitter writes a STATE while records flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateCadence {
+    /// At least this often (live runs: the target sees progress even when traffic is slow).
+    Interval(Duration),
+    /// After this many records, at the next payload boundary (replays: the output depends on
+    /// the input only, never on timing).
+    Records(u64),
+}
+
+impl Default for StateCadence {
+    fn default() -> Self {
+        StateCadence::Interval(STATE_INTERVAL)
+    }
+}
+
+/// Where the records of one payload come from: everything that decides their `_sdc` columns
+/// and the bookmark after them.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    /// The sequence of the payload's first record; record `i` has `first_sequence + i`.
+    pub first_sequence: Sequence,
+    pub received_at: DateTime<Utc>,
+    pub keys: KeySource<'a>,
+    pub place: Place<'a>,
+    /// Records at the start of the payload an earlier run already emitted.
+    pub skip: usize,
+}
+
+/// Where a payload sits, for the STATE bookmark.
+#[derive(Clone, Copy, Debug)]
+pub enum Place<'a> {
+    /// In the journal: the bookmark is the record's sequence.
+    Journal,
+    /// In a replayed file, starting on `line`.
+    File { file: &'a Arc<str>, line: u64 },
+}
+
+impl Place<'_> {
+    fn bookmark(&self, index: usize, sequence: Sequence) -> Bookmark {
+        match *self {
+            Place::Journal => Bookmark::Journal(Some(sequence)),
+            Place::File { file, line } => Bookmark::Replay(Some(ReplayPosition {
+                file: Arc::clone(file),
+                line,
+                record: u32::try_from(index).unwrap_or(u32::MAX),
+                sequence,
+            })),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
@@ -33,6 +91,14 @@ pub enum EmitError {
         sequence: Sequence,
         error: PayloadError,
     },
+    #[error(
+        "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
+         resumes here"
+    )]
+    Mismatch {
+        sequence: Sequence,
+        mismatch: Mismatch,
+    },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(transparent)]
@@ -44,9 +110,12 @@ pub enum EmitError {
 pub struct EmitterSettings {
     pub rules: RecordRules,
     pub key_properties: Vec<String>,
-    /// Add `__sdc_primary_key` to records.
-    pub generated_key: bool,
+    /// The columns the tap adds (generated key, aliases).
+    pub columns: Columns,
     pub max_records: Option<u64>,
+    pub state_cadence: StateCadence,
+    /// How often a Singer `METRIC` line reports the records written since the last one.
+    pub metric_interval: Duration,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -61,34 +130,73 @@ pub struct Emitter<W: Write> {
     schema: SchemaTracker,
     state: State,
     settings: EmitterSettings,
-    bookmark: Option<Sequence>,
+    bookmark: Bookmark,
     emitted: u64,
     since_state: u64,
     last_state: Instant,
+    since_metric: u64,
+    last_metric: Instant,
     received_at: (i64, String),
 }
 
 impl<W: Write> Emitter<W> {
+    /// An emitter of journal entries, resuming after the state's `sequence` bookmark.
     pub fn new(out: W, schema: SchemaTracker, state: State, settings: EmitterSettings) -> Self {
+        let bookmark = Bookmark::Journal(state.bookmark());
+        Self::with_bookmark(out, schema, state, bookmark, settings)
+    }
+
+    /// An emitter of replayed files: its STATE carries the state's `replay` bookmark forward.
+    pub fn replaying(
+        out: W,
+        schema: SchemaTracker,
+        state: State,
+        settings: EmitterSettings,
+    ) -> Self {
+        let bookmark = Bookmark::Replay(state.replay_position());
+        Self::with_bookmark(out, schema, state, bookmark, settings)
+    }
+
+    fn with_bookmark(
+        out: W,
+        schema: SchemaTracker,
+        state: State,
+        bookmark: Bookmark,
+        settings: EmitterSettings,
+    ) -> Self {
         Emitter {
             out: Output::new(out),
             schema,
-            bookmark: state.bookmark(),
+            bookmark,
             state,
             settings,
             emitted: 0,
             since_state: 0,
             last_state: Instant::now(),
+            since_metric: 0,
+            last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
         }
     }
 
+    /// The journal bookmark: every record up to this sequence has been written.
     pub fn bookmark(&self) -> Option<Sequence> {
-        self.bookmark
+        match &self.bookmark {
+            Bookmark::Journal(sequence) => *sequence,
+            Bookmark::Replay(position) => position.as_ref().map(|p| p.sequence),
+        }
     }
 
     pub fn emitted(&self) -> u64 {
         self.emitted
+    }
+
+    /// Where the file replay this emitter continues stopped, if it does continue one.
+    pub fn replay_position(&self) -> Option<ReplayPosition> {
+        match &self.bookmark {
+            Bookmark::Replay(position) => position.clone(),
+            Bookmark::Journal(_) => None,
+        }
     }
 
     /// Writes the stream's SCHEMA; the first message of every run.
@@ -98,80 +206,141 @@ impl<W: Write> Emitter<W> {
         self.out.flush()
     }
 
-    /// Writes the records of one entry that lie after the bookmark.
+    /// Splits a payload into records under this emitter's rules, exactly as a webhook body is.
+    pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
+        convert::parse_payload(body, &self.settings.rules)
+    }
+
+    /// Writes the records of one journal entry that lie after the bookmark.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Progress, EmitError> {
-        let payload =
-            convert::parse_payload(&entry.body, &self.settings.rules).map_err(|error| {
-                EmitError::Entry {
-                    sequence: entry.first_sequence,
-                    error,
-                }
-            })?;
-        let nanos = entry.received_at.timestamp_nanos_opt().unwrap_or(0);
+        let payload = self.parse(&entry.body).map_err(|error| EmitError::Entry {
+            sequence: entry.first_sequence,
+            error,
+        })?;
+        let skip = match self.bookmark {
+            Bookmark::Journal(Some(b)) if b >= entry.first_sequence => {
+                usize::try_from(b.get() - entry.first_sequence.get() + 1).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        };
+        let origin = Origin {
+            first_sequence: entry.first_sequence,
+            received_at: entry.received_at,
+            keys: KeySource::Journal(&entry.journal_id.0),
+            place: Place::Journal,
+            skip,
+        };
+        self.emit_records(&payload, &origin)
+    }
+
+    /// Writes the records of one parsed payload, after the first `origin.skip`.
+    pub fn emit_records(
+        &mut self,
+        payload: &Payload<'_>,
+        origin: &Origin<'_>,
+    ) -> Result<Progress, EmitError> {
+        let nanos = origin.received_at.timestamp_nanos_opt().unwrap_or(0);
         if self.received_at.0 != nanos {
             self.received_at = (
                 nanos,
-                entry
+                origin
                     .received_at
                     .to_rfc3339_opts(SecondsFormat::Micros, true),
             );
         }
-        for (i, record) in payload.records.iter().enumerate() {
-            let sequence = entry.first_sequence.offset(i as u64);
-            if self.bookmark.is_some_and(|b| sequence <= b) {
-                continue;
-            }
-            if self
-                .settings
-                .max_records
-                .is_some_and(|max| self.emitted >= max)
-            {
+        let keys = (self.settings.columns.generated_key && payload.records.len() > origin.skip)
+            .then(|| origin.keys.keys());
+        for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
+            if self.limit_reached() {
                 return Ok(Progress::LimitReached);
             }
-            if self.schema.observe(record) {
+            let sequence = origin.first_sequence.offset(i as u64);
+            let changed = self
+                .schema
+                .observe(record)
+                .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
+            if changed {
                 self.schema.persist()?;
                 self.out
                     .schema(&self.schema.json_schema(), &self.settings.key_properties);
             }
+            let columns = &self.settings.columns;
             let meta = RecordMeta {
                 sequence,
                 received_at: &self.received_at.1,
-                key: self
-                    .settings
-                    .generated_key
-                    .then(|| RecordKey::derive(&entry.journal_id.0, sequence)),
+                key: keys.as_ref().map(|k| k.key(i, sequence)),
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
             };
             let schema = &self.schema;
-            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name| {
-                schema.is_declared(name)
+            convert::write_record(self.out.buffer(), STREAM, record, &meta, |name, value| {
+                schema.action(name, value)
             });
-            self.bookmark = Some(sequence);
+            self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
             self.since_state += 1;
             self.out.maybe_flush()?;
         }
-        if self
-            .settings
-            .max_records
-            .is_some_and(|max| self.emitted >= max)
-        {
+        let written = payload.records.len().saturating_sub(origin.skip) as u64;
+        metrics::counter!(telemetry::RECORDS_EMITTED).increment(written);
+        self.since_metric += written;
+        if let Bookmark::Journal(Some(sequence)) = self.bookmark {
+            telemetry::progress().set_consumed(sequence.get());
+        }
+        if self.limit_reached() {
             return Ok(Progress::LimitReached);
         }
         Ok(Progress::Continue)
     }
 
-    /// Writes a STATE if records were written and a second has passed since the last one.
+    fn limit_reached(&self) -> bool {
+        self.settings
+            .max_records
+            .is_some_and(|max| self.emitted >= max)
+    }
+
+    /// Writes a STATE if records were written and the cadence says one is due. Call it
+    /// between payloads.
     pub fn tick(&mut self) -> io::Result<()> {
-        if self.since_state > 0 && self.last_state.elapsed() >= STATE_INTERVAL {
+        let due = match self.settings.state_cadence {
+            StateCadence::Interval(every) => {
+                self.since_state > 0 && self.last_state.elapsed() >= every
+            }
+            StateCadence::Records(every) => self.since_state >= every.max(1),
+        };
+        if due {
+            self.checkpoint()?;
+        }
+        if self.since_metric > 0 && self.last_metric.elapsed() >= self.settings.metric_interval {
+            self.report_metric();
+        }
+        Ok(())
+    }
+
+    /// Logs a Singer `METRIC` line with the records written since the last one.
+    fn report_metric(&mut self) {
+        telemetry::singer_counter("record_count", self.since_metric);
+        self.since_metric = 0;
+        self.last_metric = Instant::now();
+    }
+
+    /// Writes a STATE now if records were written since the last one.
+    pub fn checkpoint(&mut self) -> io::Result<()> {
+        if self.since_state > 0 {
             self.write_state();
             self.out.flush()?;
         }
         Ok(())
     }
 
-    /// When the next STATE is due, if records are waiting for one.
+    /// When the next STATE is due by time, if records are waiting for one.
     pub fn state_due(&self) -> Option<Instant> {
-        (self.since_state > 0).then(|| self.last_state + STATE_INTERVAL)
+        match self.settings.state_cadence {
+            StateCadence::Interval(every) => {
+                (self.since_state > 0).then(|| self.last_state + every)
+            }
+            StateCadence::Records(_) => None,
+        }
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -179,13 +348,14 @@ impl<W: Write> Emitter<W> {
     }
 
     fn write_state(&mut self) {
-        self.out.state(&self.state.with_bookmark(self.bookmark));
+        self.out.state(&self.state.value_with(&self.bookmark));
         self.since_state = 0;
         self.last_state = Instant::now();
     }
 
     /// Writes the final STATE and flushes; returns the number of records written.
     pub fn finish(mut self) -> io::Result<u64> {
+        self.report_metric();
         self.write_state();
         self.out.flush()?;
         Ok(self.emitted)
@@ -270,14 +440,18 @@ mod tests {
     fn settings() -> EmitterSettings {
         EmitterSettings {
             key_properties: vec!["__sdc_primary_key".into()],
-            generated_key: true,
+            columns: Columns {
+                generated_key: true,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
 
     fn run(state: State, entries: &[Entry], settings: EmitterSettings) -> Vec<Value> {
         let mut out = Vec::new();
-        let mut e = Emitter::new(&mut out, SchemaTracker::in_memory(true), state, settings);
+        let schema = SchemaTracker::in_memory(settings.columns.clone(), Default::default());
+        let mut e = Emitter::new(&mut out, schema, state, settings);
         e.start().unwrap();
         for entry in entries {
             if e.emit_entry(entry).unwrap() == Progress::LimitReached {
@@ -322,6 +496,50 @@ mod tests {
         let records: Vec<&Value> = msgs.iter().filter(|m| m["type"] == "RECORD").collect();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0]["record"]["id"], 3);
+    }
+
+    #[test]
+    fn replayed_payloads_get_their_origin_and_a_state_every_n_records() {
+        let mut s = settings();
+        s.state_cadence = StateCadence::Records(2);
+        let mut out = Vec::new();
+        let schema = SchemaTracker::in_memory(s.columns.clone(), Default::default());
+        let mut e = Emitter::replaying(&mut out, schema, State::default(), s);
+        e.start().unwrap();
+        let file: Arc<str> = Arc::from("a.ndjson");
+        for (line, body) in [(1, r#"{"a":1}"#), (3, r#"[{"a":2},{"a":3}]"#)] {
+            let payload = e.parse(body.as_bytes()).unwrap();
+            let origin = Origin {
+                first_sequence: Sequence::new(line * 100),
+                received_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+                keys: KeySource::Capture {
+                    line,
+                    payload: body.as_bytes(),
+                },
+                place: Place::File { file: &file, line },
+                skip: 0,
+            };
+            e.emit_records(&payload, &origin).unwrap();
+            e.tick().unwrap();
+        }
+        drop(e);
+        let msgs = lines(&out);
+        let types: Vec<&str> = msgs.iter().map(|m| m["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            ["SCHEMA", "SCHEMA", "RECORD", "RECORD", "RECORD", "STATE"],
+            "no STATE after one record, one after three"
+        );
+        assert_eq!(msgs[4]["record"]["_sdc_sequence"], 301);
+        assert_eq!(
+            msgs[4]["record"]["_sdc_received_at"],
+            "2026-09-21T14:13:20.000000Z"
+        );
+        assert_eq!(
+            msgs[5]["value"],
+            serde_json::json!({"bookmarks": {"data": {"replay":
+                {"file": "a.ndjson", "line": 3, "record": 1, "sequence": 301}}}})
+        );
     }
 
     #[test]

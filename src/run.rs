@@ -10,14 +10,16 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
-use crate::emitter::{self, EmitError, Emitter, EmitterSettings};
+use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::idempotency::SeenIds;
-use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal};
+use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::receiver::{self, Idempotency, Receiver};
-use crate::schema::{SchemaError, SchemaTracker};
+use crate::replay::ReplayError;
+use crate::schema::{Columns, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::server;
 use crate::singer::{State, StateError};
@@ -35,6 +37,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -45,6 +49,8 @@ pub enum RunError {
     Schema(#[from] SchemaError),
     #[error(transparent)]
     Tokens(#[from] TokenError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -61,7 +67,11 @@ impl RunError {
     /// 2 for what the user must fix in the command line, config or state; 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Config(_) | RunError::State(_) | RunError::Usage(_) => 2,
+            RunError::Config(_)
+            | RunError::State(_)
+            | RunError::Catalog(_)
+            | RunError::Usage(_) => 2,
+            RunError::Replay(e) => e.exit_code(),
             RunError::Tokens(e) if e.is_usage() => 2,
             _ => 1,
         }
@@ -78,8 +88,15 @@ pub fn emitter_settings(config: &Config) -> EmitterSettings {
         } else {
             config.primary_key.clone()
         },
-        generated_key,
+        columns: Columns {
+            primary_key: config.primary_key.clone(),
+            generated_key,
+            sequence_alias: config.sequence_alias.clone(),
+            received_at_alias: config.received_at_alias.clone(),
+        },
         max_records: config.max_records,
+        state_cadence: StateCadence::default(),
+        metric_interval: config.metrics_interval,
     }
 }
 
@@ -91,9 +108,19 @@ fn record_rules(config: &Config) -> RecordRules {
 
 /// A sync: SCHEMA, the journal backlog after the state's bookmark, then (with `listen`) the
 /// live stream until a stop condition; always a final STATE.
-pub fn sync(config: &Config, state: State) -> Result<(), RunError> {
+pub fn sync(config: &Config, state: State, catalog: Catalog) -> Result<(), RunError> {
     let settings = emitter_settings(config);
-    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
+    if let Some(bookmark) = state.bookmark() {
+        apply_retention(config, bookmark);
+    }
+    if !catalog.is_stream_selected() {
+        log::warn!("the catalog deselects stream data: nothing to emit");
+        let mut out = crate::singer::Output::new(std::io::stdout());
+        out.state(&state.with_bookmark(state.bookmark()));
+        return out.flush().map_err(|e| RunError::Emit(e.into()));
+    }
+    let catalog = catalog.without_columns(&settings.columns);
+    let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     let emitter = Emitter::new(std::io::stdout(), schema, state.clone(), settings);
     if config.listen {
         listening_run(config, Some((emitter, state.bookmark())), "sync")
@@ -137,9 +164,10 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
     runtime.block_on(async {
         let journal = Arc::new(LocalJournal::open(
             &config.data_dir,
-            config.journal_segment_bytes,
+            config.journal_settings(),
             holder,
         )?);
+        spawn_retention(config);
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| RunError::Bind {
@@ -222,6 +250,53 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
         }
         Ok(())
     })
+}
+
+/// Records `bookmark` as loaded (the orchestrator passes back states its target confirmed)
+/// and deletes the journal segments that retention then allows. Old segments are never
+/// written again, so this is safe while another process holds the journal.
+fn apply_retention(config: &Config, bookmark: Sequence) {
+    let applied = retention::acknowledge(&config.data_dir, bookmark).and_then(|()| {
+        retention::apply(
+            &config.data_dir,
+            config.journal_retention,
+            std::time::SystemTime::now(),
+        )
+    });
+    match applied {
+        Ok(deleted) => {
+            for path in deleted {
+                log::info!("journal retention: deleted {}", path.display());
+            }
+        }
+        Err(e) => log::warn!("journal retention failed: {e}"),
+    }
+}
+
+/// Deletes journal segments the retention policy allows, at start and then every minute.
+fn spawn_retention(config: &Config) {
+    let data_dir = config.data_dir.clone();
+    let keep = config.journal_retention;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let dir = data_dir.clone();
+            let outcome = tokio::task::spawn_blocking(move || {
+                retention::apply(&dir, keep, std::time::SystemTime::now())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(deleted)) => {
+                    for path in deleted {
+                        log::info!("journal retention: deleted {}", path.display());
+                    }
+                }
+                Ok(Err(e)) => log::warn!("journal retention failed: {e}"),
+                Err(e) => log::warn!("journal retention failed: {e}"),
+            }
+        }
+    });
 }
 
 /// The tokens a listener accepts: `token_sha256` from the config, or the token store, where
@@ -474,25 +549,17 @@ pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
 /// `--discover`: the catalog of stream `data` with the persisted schema.
 pub fn discover(config: &Config) -> Result<(), RunError> {
     let settings = emitter_settings(config);
-    let schema = SchemaTracker::load(&config.data_dir, settings.generated_key)?;
-    let catalog = serde_json::json!({
-        "streams": [{
-            "stream": crate::singer::STREAM,
-            "tap_stream_id": crate::singer::STREAM,
-            "schema": schema.json_schema(),
-            "key_properties": settings.key_properties,
-            "metadata": [{
-                "breadcrumb": [],
-                "metadata": {
-                    "inclusion": "available",
-                    "selected-by-default": true,
-                    "table-key-properties": settings.key_properties,
-                    "forced-replication-method": "INCREMENTAL",
-                    "schema-name": config.schema_name,
-                }
-            }]
-        }]
-    });
+    let schema = SchemaTracker::load(
+        &config.data_dir,
+        settings.columns.clone(),
+        Catalog::default(),
+    )?;
+    let catalog = crate::catalog::discover(
+        &schema,
+        &settings.columns,
+        &settings.key_properties,
+        &config.schema_name,
+    );
     println!("{catalog}");
     Ok(())
 }

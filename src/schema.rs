@@ -1,93 +1,169 @@
 //! The stream's JSON Schema: the `_sdc` columns plus every top-level field seen, inferred
-//! from values and only ever widened.
+//! from values, only ever widened, and persisted in `data_dir/schema.json`.
 //!
-//! Targets create a column for each declared property and drop undeclared ones, and some
-//! flush or rename columns when a SCHEMA changes, so the schema changes only when a record
-//! brings a new field or a value the declaration does not accept. The schema is persisted in
-//! `data_dir/schema.json`, so a later run starts from the same declarations.
+//! SQL targets fix a column's type when they create it: pipelinewise-target-postgres renames
+//! the column and starts a new one when a SCHEMA changes its type, meltanolabs-target-postgres
+//! refuses to alter it, and Meltano SDK targets fail on a record that does not validate. So a
+//! field is declared, at its first non-null value, with the widest type that still gives a
+//! useful column, and later values are made to fit where that loses nothing:
+//!
+//! | first value | declared | pipelinewise | meltanolabs |
+//! | --- | --- | --- | --- |
+//! | number (integer or not) | `["null","number"]` | double precision | decimal |
+//! | string | `["null","string"]` | varchar | text |
+//! | boolean | `["null","boolean"]` | boolean | boolean |
+//! | object or array | `["null","object","array"]` | jsonb | jsonb |
+//!
+//! Integers are declared `number` because `integer` → `number` would be a type change (a new
+//! column in pipelinewise, rounding in meltanolabs). Configured primary key fields are
+//! declared `string` before any value arrives, since targets create the key column from the
+//! first SCHEMA; integer keys are then written as text. A value that does not fit its field's
+//! type widens the field to `string` (a new SCHEMA), and from then on every value of that
+//! field is written as a string: JSON text for objects, arrays, numbers and booleans.
+//! `date-time` is never inferred, since no value proves the next one will be a date; a
+//! catalog can pin it (see [`crate::catalog`]). Null values of a field not yet declared are
+//! left out of the record: they load as NULL either way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use crate::convert::{Fields, GENERATED_KEY_FIELD};
+use crate::catalog::{Accept, Catalog};
+pub use crate::convert::FieldAction as Action;
+use crate::convert::{Fields, GENERATED_KEY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
 use crate::fsutil;
 
 /// The JSON Schema of the columns the tap adds (`schemas/sdc.json`).
 pub const SDC_SCHEMA: &str = include_str!("../schemas/sdc.json");
 
-/// A JSON type a field has been declared with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// The type a field is declared with, when inferred from values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum JsonType {
+pub enum Kind {
+    Integer,
+    Number,
     Boolean,
+    String,
+    /// An object or an array, stored as JSON.
+    Json,
+}
+
+/// The JSON type of a raw value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    Null,
+    Boolean,
+    Integer,
     Number,
     String,
     Object,
     Array,
 }
 
-impl JsonType {
-    /// The type of a raw JSON value; `None` for null.
-    pub fn of(raw: &str) -> Option<JsonType> {
-        match raw.as_bytes().first()? {
-            b'n' => None,
-            b't' | b'f' => Some(JsonType::Boolean),
-            b'"' => Some(JsonType::String),
-            b'{' => Some(JsonType::Object),
-            b'[' => Some(JsonType::Array),
-            _ => Some(JsonType::Number),
+impl ValueType {
+    pub fn of(raw: &RawValue) -> ValueType {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'n') => ValueType::Null,
+            Some(b't' | b'f') => ValueType::Boolean,
+            Some(b'"') => ValueType::String,
+            Some(b'{') => ValueType::Object,
+            Some(b'[') => ValueType::Array,
+            _ if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => ValueType::Number,
+            _ => ValueType::Integer,
+        }
+    }
+}
+
+impl Kind {
+    /// The kind a field gets from its first non-null value.
+    fn first(value: ValueType) -> Option<Kind> {
+        Some(match value {
+            ValueType::Null => return None,
+            ValueType::Integer | ValueType::Number => Kind::Number,
+            ValueType::Boolean => Kind::Boolean,
+            ValueType::String => Kind::String,
+            ValueType::Object | ValueType::Array => Kind::Json,
+        })
+    }
+
+    /// Whether a value fits as it is.
+    fn fits(self, value: ValueType) -> bool {
+        matches!(
+            (self, value),
+            (_, ValueType::Null)
+                | (Kind::Integer, ValueType::Integer)
+                | (Kind::Number, ValueType::Integer | ValueType::Number)
+                | (Kind::Boolean, ValueType::Boolean)
+                | (Kind::String, _)
+                | (Kind::Json, ValueType::Object | ValueType::Array)
+        )
+    }
+
+    /// The narrowest kind that accepts both.
+    pub fn join(self, other: Kind) -> Kind {
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Kind::Integer, Kind::Number) | (Kind::Number, Kind::Integer) => Kind::Number,
+            _ => Kind::String,
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The property schema the kind is declared with.
+    pub fn schema(self) -> Value {
         match self {
-            JsonType::Boolean => "boolean",
-            JsonType::Number => "number",
-            JsonType::String => "string",
-            JsonType::Object => "object",
-            JsonType::Array => "array",
+            Kind::Integer => json!({"type": ["null", "integer"]}),
+            Kind::Number => json!({"type": ["null", "number"]}),
+            Kind::Boolean => json!({"type": ["null", "boolean"]}),
+            Kind::String => json!({"type": ["null", "string"]}),
+            Kind::Json => json!({"type": ["null", "object", "array"]}),
         }
+    }
+
+    /// The kind whose declaration `schema` is, if it is one of them exactly (type order and
+    /// a missing "null" aside).
+    pub fn from_schema(schema: &Value) -> Option<Kind> {
+        let obj = schema.as_object()?;
+        if obj.keys().any(|k| k != "type") {
+            return None;
+        }
+        let types: BTreeSet<&str> = match &obj["type"] {
+            Value::String(t) => [t.as_str()].into(),
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return None,
+        };
+        let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
+        Some(match types.as_slice() {
+            ["integer"] => Kind::Integer,
+            ["number"] => Kind::Number,
+            ["boolean"] => Kind::Boolean,
+            ["string"] => Kind::String,
+            ["array", "object"] => Kind::Json,
+            _ => return None,
+        })
     }
 }
 
-/// How one field is declared: the set of JSON types it accepts (besides null).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldType {
-    pub types: Vec<JsonType>,
-}
-
-impl FieldType {
-    /// Widens the declaration to accept `ty`; true if it changed.
-    fn widen(&mut self, ty: JsonType) -> bool {
-        if self.types.contains(&ty) {
-            return false;
-        }
-        self.types.push(ty);
-        self.types.sort();
-        true
-    }
-
-    fn json_schema(&self) -> Value {
-        let mut types = vec![Value::from("null")];
-        types.extend(self.types.iter().map(|t| Value::from(t.name())));
-        let mut schema = Map::new();
-        schema.insert("type".into(), Value::Array(types));
-        if self.types.contains(&JsonType::Array) {
-            schema.insert("items".into(), json!({}));
-        }
-        Value::Object(schema)
-    }
+/// A value that a catalog-pinned type does not accept.
+#[derive(Debug, thiserror::Error)]
+#[error("field {field:?} is pinned by the catalog as {expected}, but a record has {found}")]
+pub struct Mismatch {
+    pub field: String,
+    pub expected: String,
+    pub found: &'static str,
 }
 
 /// The persisted, cumulative schema of stream `data`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SchemaFile {
     version: u32,
-    fields: BTreeMap<String, FieldType>,
+    fields: BTreeMap<String, Kind>,
 }
+
+const SCHEMA_FILE_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -96,7 +172,9 @@ pub enum SchemaError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: the persisted schema is not valid: {source}")]
+    #[error(
+        "{path}: the persisted schema is not valid ({source}); move it aside to start a new one"
+    )]
     Parse {
         path: PathBuf,
         source: serde_json::Error,
@@ -108,78 +186,159 @@ pub enum SchemaError {
     },
 }
 
-/// The schema of the stream as records pass: tracks declarations and says when they change.
+/// Columns the tap adds besides the provider's fields, from the config.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    /// Configured primary key fields.
+    pub primary_key: Vec<String>,
+    /// Add `__sdc_primary_key`.
+    pub generated_key: bool,
+    /// Also write `_sdc_sequence` under this name.
+    pub sequence_alias: Option<String>,
+    /// Also write `_sdc_received_at` under this name.
+    pub received_at_alias: Option<String>,
+}
+
+/// The schema of the stream as records pass: declarations, catalog pins and selection.
 #[derive(Debug)]
 pub struct SchemaTracker {
     path: Option<PathBuf>,
-    file: SchemaFile,
-    generated_key: bool,
+    fields: BTreeMap<String, Kind>,
+    columns: Columns,
+    catalog: Catalog,
     dirty: bool,
 }
 
 impl SchemaTracker {
-    /// Loads the persisted schema of `data_dir` (empty if none). `generated_key` adds the
-    /// `__sdc_primary_key` column.
-    pub fn load(data_dir: &Path, generated_key: bool) -> Result<Self, SchemaError> {
+    /// Loads the persisted schema of `data_dir` (empty if none).
+    pub fn load(data_dir: &Path, columns: Columns, catalog: Catalog) -> Result<Self, SchemaError> {
         let path = data_dir.join("schema.json");
-        let file = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
-                path: path.clone(),
-                source,
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SchemaFile {
-                version: 1,
-                fields: BTreeMap::new(),
-            },
+        let fields = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let file: SchemaFile =
+                    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
+                        path: path.clone(),
+                        source,
+                    })?;
+                file.fields
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
-        Ok(SchemaTracker {
+        let mut tracker = SchemaTracker {
             path: Some(path),
-            file,
-            generated_key,
+            fields,
+            columns,
+            catalog,
             dirty: false,
-        })
+        };
+        tracker.apply_catalog_seeds();
+        Ok(tracker)
     }
 
-    /// A tracker that persists nothing (for tests and dry runs).
-    pub fn in_memory(generated_key: bool) -> Self {
-        SchemaTracker {
+    /// A tracker that persists nothing.
+    pub fn in_memory(columns: Columns, catalog: Catalog) -> Self {
+        let mut tracker = SchemaTracker {
             path: None,
-            file: SchemaFile {
-                version: 1,
-                fields: BTreeMap::new(),
-            },
-            generated_key,
+            fields: BTreeMap::new(),
+            columns,
+            catalog,
             dirty: false,
+        };
+        tracker.apply_catalog_seeds();
+        tracker
+    }
+
+    /// The same declarations, never saved: a replay of files starts from what the data_dir
+    /// knows (so it never declares a column narrower than a sync did) and leaves it unchanged
+    /// (so replaying the same files again gives the same output).
+    pub fn detached(mut self) -> Self {
+        self.path = None;
+        self
+    }
+
+    /// A catalog type that is one of the inferred kinds says "at least this wide"; key fields
+    /// are declared from the start.
+    fn apply_catalog_seeds(&mut self) {
+        for key in self.columns.primary_key.clone() {
+            if !self.fields.contains_key(&key) && self.catalog.pin(&key).is_none() {
+                self.fields.insert(key, Kind::String);
+                self.dirty = true;
+            }
+        }
+        let seeds: Vec<(String, Kind)> =
+            self.catalog.seeds().map(|(k, v)| (k.clone(), *v)).collect();
+        for (name, kind) in seeds {
+            let widened = self.fields.get(&name).map_or(kind, |k| k.join(kind));
+            if self.fields.insert(name, widened) != Some(widened) {
+                self.dirty = true;
+            }
         }
     }
 
+    fn is_key(&self, name: &str) -> bool {
+        // Key fields cannot be deselected.
+        self.columns.primary_key.iter().any(|k| k == name)
+    }
+
+    fn is_selected(&self, name: &str) -> bool {
+        self.is_key(name) || self.catalog.is_field_selected(name)
+    }
+
     /// Widens declarations to accept `record`; true if the schema changed (a new SCHEMA must
-    /// precede the record).
-    pub fn observe(&mut self, record: &Fields<'_>) -> bool {
+    /// precede the record). Fails if a catalog-pinned field gets a value it cannot take.
+    pub fn observe(&mut self, record: &Fields<'_>) -> Result<bool, Mismatch> {
         let mut changed = false;
-        for (name, value) in &record.fields {
-            let Some(ty) = JsonType::of(value.get()) else {
+        for (name, raw) in &record.fields {
+            let name = name.as_ref();
+            if !self.is_selected(name) {
+                continue;
+            }
+            let value = ValueType::of(raw);
+            if let Some(pin) = self.catalog.pin(name) {
+                if pin.accept.action(value, raw) == Action::Skip {
+                    return Err(Mismatch {
+                        field: name.to_owned(),
+                        expected: pin.accept.to_string(),
+                        found: value_name(value),
+                    });
+                }
+                continue;
+            }
+            let Some(kind) = Kind::first(value) else {
                 continue;
             };
-            match self.file.fields.get_mut(name.as_ref()) {
-                Some(field) => changed |= field.widen(ty),
+            match self.fields.get_mut(name) {
+                Some(declared) if declared.fits(value) => {}
+                Some(declared) => {
+                    *declared = declared.join(kind);
+                    changed = true;
+                }
                 None => {
-                    self.file
-                        .fields
-                        .insert(name.to_string(), FieldType { types: vec![ty] });
+                    self.fields.insert(name.to_owned(), kind);
                     changed = true;
                 }
             }
         }
         self.dirty |= changed;
-        changed
+        Ok(changed)
     }
 
-    /// Whether a field has been declared. Null values of undeclared fields are left out of
-    /// records: their type is unknown until a non-null value arrives.
-    pub fn is_declared(&self, name: &str) -> bool {
-        self.file.fields.contains_key(name)
+    /// How the value of `name` is written into a RECORD.
+    pub fn action(&self, name: &str, raw: &RawValue) -> Action {
+        if !self.is_selected(name) {
+            return Action::Skip;
+        }
+        let value = ValueType::of(raw);
+        if let Some(pin) = self.catalog.pin(name) {
+            return pin.accept.action(value, raw);
+        }
+        match self.fields.get(name) {
+            None => Action::Skip,
+            Some(_) if value == ValueType::Null => Action::Raw,
+            Some(Kind::String) if value != ValueType::String => Action::Stringify,
+            Some(_) => Action::Raw,
+        }
     }
 
     /// Saves the schema if it changed since the last save.
@@ -190,7 +349,11 @@ impl SchemaTracker {
         if !self.dirty {
             return Ok(());
         }
-        let bytes = serde_json::to_vec_pretty(&self.file).expect("schema serializes");
+        let file = SchemaFile {
+            version: SCHEMA_FILE_VERSION,
+            fields: self.fields.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
             path: path.clone(),
             source,
@@ -199,26 +362,129 @@ impl SchemaTracker {
         Ok(())
     }
 
+    /// Names of the declared provider fields (persisted or pinned), selected ones only.
+    pub fn field_names(&self) -> BTreeSet<String> {
+        self.fields
+            .keys()
+            .chain(self.catalog.pinned_names())
+            .filter(|n| self.is_selected(n))
+            .cloned()
+            .collect()
+    }
+
     /// The JSON Schema of the stream.
     pub fn json_schema(&self) -> Value {
-        let sdc: Value = serde_json::from_str(SDC_SCHEMA).expect("schemas/sdc.json is valid JSON");
         let mut properties = Map::new();
-        for (name, field) in &self.file.fields {
-            properties.insert(name.clone(), field.json_schema());
+        for name in self.field_names() {
+            let schema = match self.catalog.pin(&name) {
+                Some(pin) => pin.schema.clone(),
+                None => self.fields[&name].schema(),
+            };
+            properties.insert(name, schema);
         }
-        if let Some(sdc_properties) = sdc["properties"].as_object() {
-            for (name, schema) in sdc_properties {
-                if name == GENERATED_KEY_FIELD && !self.generated_key {
-                    continue;
-                }
-                let mut schema = schema.clone();
-                if let Some(obj) = schema.as_object_mut() {
-                    obj.remove("description");
-                }
-                properties.insert(name.clone(), schema);
-            }
+        for (name, schema) in sdc_properties(&self.columns) {
+            properties.insert(name, schema);
         }
         json!({"type": "object", "properties": properties})
+    }
+}
+
+fn value_name(value: ValueType) -> &'static str {
+    match value {
+        ValueType::Null => "null",
+        ValueType::Boolean => "a boolean",
+        ValueType::Integer => "an integer",
+        ValueType::Number => "a number",
+        ValueType::String => "a string",
+        ValueType::Object => "an object",
+        ValueType::Array => "an array",
+    }
+}
+
+/// The `_sdc` columns (from `schemas/sdc.json`) and their aliases, by name.
+pub fn sdc_properties(columns: &Columns) -> Vec<(String, Value)> {
+    let sdc: Value = serde_json::from_str(SDC_SCHEMA).expect("schemas/sdc.json is valid JSON");
+    let mut out = Vec::new();
+    let Some(properties) = sdc["properties"].as_object() else {
+        return out;
+    };
+    for (name, schema) in properties {
+        if name == GENERATED_KEY_FIELD && !columns.generated_key {
+            continue;
+        }
+        let mut schema = schema.clone();
+        if let Some(obj) = schema.as_object_mut() {
+            obj.remove("description");
+        }
+        let alias = match name.as_str() {
+            SEQUENCE_FIELD => columns.sequence_alias.as_ref(),
+            RECEIVED_AT_FIELD => columns.received_at_alias.as_ref(),
+            _ => None,
+        };
+        if let Some(alias) = alias {
+            out.push((alias.clone(), schema.clone()));
+        }
+        out.push((name.clone(), schema));
+    }
+    out
+}
+
+impl Accept {
+    /// How a value of a pinned field is written; `Skip` means it does not fit.
+    pub fn action(&self, value: ValueType, raw: &RawValue) -> Action {
+        if value == ValueType::Null {
+            return Action::Raw;
+        }
+        let text = raw.get();
+        let inner = || serde_json::from_str::<String>(text).ok();
+        match self {
+            Accept::Anything => Action::Raw,
+            Accept::String { also } => {
+                if value == ValueType::String || also.iter().any(|k| k.fits(value)) {
+                    Action::Raw
+                } else {
+                    Action::Stringify
+                }
+            }
+            Accept::Integer => match value {
+                ValueType::Integer => Action::Raw,
+                ValueType::String if inner().is_some_and(|s| s.parse::<i64>().is_ok()) => {
+                    Action::Unquote
+                }
+                _ => Action::Skip,
+            },
+            Accept::Number => match value {
+                ValueType::Integer | ValueType::Number => Action::Raw,
+                ValueType::String
+                    if inner().is_some_and(|s| {
+                        matches!(serde_json::from_str::<Value>(&s), Ok(Value::Number(_)))
+                    }) =>
+                {
+                    Action::Unquote
+                }
+                _ => Action::Skip,
+            },
+            Accept::Boolean => match value {
+                ValueType::Boolean => Action::Raw,
+                ValueType::String if inner().is_some_and(|s| s == "true" || s == "false") => {
+                    Action::Unquote
+                }
+                _ => Action::Skip,
+            },
+            Accept::DateTime => match value {
+                ValueType::String
+                    if inner()
+                        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(&s).is_ok()) =>
+                {
+                    Action::Raw
+                }
+                _ => Action::Skip,
+            },
+            Accept::Json => match value {
+                ValueType::Object | ValueType::Array => Action::Raw,
+                _ => Action::Skip,
+            },
+        }
     }
 }
 
@@ -227,41 +493,142 @@ mod tests {
     use super::*;
     use crate::convert::{RecordRules, parse_payload};
 
+    fn tracker() -> SchemaTracker {
+        SchemaTracker::in_memory(
+            Columns {
+                generated_key: true,
+                ..Default::default()
+            },
+            Catalog::default(),
+        )
+    }
+
     fn observe(t: &mut SchemaTracker, body: &str) -> bool {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-        p.records.iter().fold(false, |c, r| t.observe(r) | c)
+        p.records
+            .iter()
+            .fold(false, |c, r| t.observe(r).unwrap() | c)
+    }
+
+    fn declared(t: &SchemaTracker, field: &str) -> Value {
+        t.json_schema()["properties"][field]["type"].clone()
     }
 
     #[test]
-    fn schema_changes_only_for_new_fields_or_wider_types() {
-        let mut t = SchemaTracker::in_memory(true);
-        assert!(observe(&mut t, r#"{"id":1,"event":"send"}"#));
-        assert!(!observe(&mut t, r#"{"id":2,"event":"click"}"#));
-        assert!(!observe(&mut t, r#"{"id":2.5,"gone":null}"#));
-        assert!(!t.is_declared("gone"));
-        assert!(observe(&mut t, r#"{"url":"http://hi.com"}"#));
-        assert!(observe(&mut t, r#"{"id":"x"}"#));
-        let s = t.json_schema();
-        assert_eq!(
-            s["properties"]["id"]["type"],
-            json!(["null", "number", "string"])
-        );
-        assert_eq!(s["properties"]["_sdc_sequence"]["type"], json!(["integer"]));
-        assert!(s["properties"]["__sdc_primary_key"].is_object());
+    fn integers_and_decimals_share_one_number_declaration() {
+        let mut t = tracker();
+        assert!(observe(&mut t, r#"{"amount":10}"#));
+        assert!(!observe(&mut t, r#"{"amount":10.5}"#));
+        assert!(!observe(&mut t, r#"{"amount":-3e2}"#));
+        assert_eq!(declared(&t, "amount"), json!(["null", "number"]));
     }
 
     #[test]
-    fn schema_persists_between_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut t = SchemaTracker::load(dir.path(), false).unwrap();
-        observe(&mut t, r#"{"amount":1,"tags":["a"]}"#);
-        t.persist().unwrap();
-        let mut again = SchemaTracker::load(dir.path(), false).unwrap();
-        assert!(!observe(&mut again, r#"{"amount":3,"tags":[]}"#));
+    fn objects_and_arrays_are_json_and_a_scalar_after_them_widens_to_string() {
+        let mut t = tracker();
+        observe(&mut t, r#"{"meta":{"a":1},"tags":["x"]}"#);
+        assert_eq!(declared(&t, "meta"), json!(["null", "object", "array"]));
         assert!(
-            again.json_schema()["properties"]
+            !observe(&mut t, r#"{"meta":[1,2]}"#),
+            "an array fits a JSON field"
+        );
+        assert!(observe(&mut t, r#"{"meta":"plain"}"#));
+        assert_eq!(declared(&t, "meta"), json!(["null", "string"]));
+        let raw = RawValue::from_string(r#"{"a":1}"#.into()).unwrap();
+        assert_eq!(t.action("meta", &raw), Action::Stringify);
+    }
+
+    #[test]
+    fn mixed_scalars_widen_to_string_and_nothing_else_changes_the_schema() {
+        let mut t = tracker();
+        observe(&mut t, r#"{"v":1,"flag":true,"s":"x"}"#);
+        assert!(
+            !observe(&mut t, r#"{"s":5}"#),
+            "a number fits a string field as a string"
+        );
+        assert!(observe(&mut t, r#"{"v":"one"}"#));
+        assert!(observe(&mut t, r#"{"flag":"yes"}"#));
+        assert_eq!(declared(&t, "v"), json!(["null", "string"]));
+        assert_eq!(declared(&t, "flag"), json!(["null", "string"]));
+        assert!(!observe(&mut t, r#"{"v":2,"flag":false,"s":null}"#));
+    }
+
+    #[test]
+    fn nulls_of_unknown_fields_are_not_declared_and_left_out() {
+        let mut t = tracker();
+        assert!(!observe(&mut t, r#"{"gone":null}"#));
+        let null = RawValue::from_string("null".into()).unwrap();
+        assert_eq!(t.action("gone", &null), Action::Skip);
+        observe(&mut t, r#"{"gone":"now"}"#);
+        assert_eq!(t.action("gone", &null), Action::Raw);
+    }
+
+    #[test]
+    fn primary_key_fields_are_declared_before_any_value_as_strings() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                primary_key: vec!["id".into()],
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        assert_eq!(declared(&t, "id"), json!(["null", "string"]));
+        assert!(!observe(&mut t, r#"{"id":12345678901234567}"#));
+        let raw = RawValue::from_string("12345678901234567".into()).unwrap();
+        assert_eq!(t.action("id", &raw), Action::Stringify);
+        assert!(
+            t.json_schema()["properties"]
                 .get("__sdc_primary_key")
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn the_persisted_schema_never_narrows_on_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t =
+            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
+        observe(&mut t, r#"{"v":"text","n":1}"#);
+        observe(&mut t, r#"{"v":1}"#);
+        t.persist().unwrap();
+        let mut again =
+            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
+        assert!(!observe(&mut again, r#"{"v":2,"n":3}"#));
+        assert_eq!(declared(&again, "v"), json!(["null", "string"]));
+    }
+
+    #[test]
+    fn sdc_columns_and_aliases_are_declared() {
+        let t = SchemaTracker::in_memory(
+            Columns {
+                generated_key: true,
+                sequence_alias: Some("webhook_sequence".into()),
+                received_at_alias: Some("webhook_received_at".into()),
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        let p = t.json_schema()["properties"].clone();
+        assert_eq!(p["_sdc_sequence"], p["webhook_sequence"]);
+        assert_eq!(p["_sdc_received_at"]["format"], "date-time");
+        assert_eq!(p["webhook_received_at"]["format"], "date-time");
+        assert!(p["__sdc_primary_key"].is_object());
+    }
+
+    #[test]
+    fn canonical_schemas_map_back_to_kinds() {
+        for kind in [
+            Kind::Integer,
+            Kind::Number,
+            Kind::Boolean,
+            Kind::String,
+            Kind::Json,
+        ] {
+            assert_eq!(Kind::from_schema(&kind.schema()), Some(kind));
+        }
+        assert_eq!(
+            Kind::from_schema(&json!({"type": "string", "format": "date-time"})),
+            None
         );
     }
 }

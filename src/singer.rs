@@ -2,12 +2,15 @@
 //!
 //! Types are UPPERCASE and nothing else is ever written to stdout. The STATE value is
 //! `{"bookmarks": {"data": {"sequence": N}}}`: every record with `_sdc_sequence <= N` has been
-//! emitted. Other keys of a state given with `--state` are carried through unchanged.
+//! emitted. A replay of files keeps its own bookmark beside it, `"replay": {"file", "line",
+//! "record", "sequence"}` (see [`ReplayPosition`]), so neither disturbs the other. Other keys
+//! of a state given with `--state` are carried through unchanged.
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::sequence::Sequence;
 
@@ -82,6 +85,70 @@ impl<W: Write> Output<W> {
     }
 }
 
+/// How far a run got: what its STATE records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bookmark {
+    /// `bookmarks.data.sequence`: every journal record up to this sequence has been emitted.
+    Journal(Option<Sequence>),
+    /// `bookmarks.data.replay`: every record of a file replay up to this one has been emitted.
+    Replay(Option<ReplayPosition>),
+}
+
+/// The last record a file replay emitted, by its place in the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayPosition {
+    /// The input file, as named on the command line (`-` for stdin).
+    pub file: Arc<str>,
+    /// The line its payload starts on (1 for a `.json` file).
+    pub line: u64,
+    /// Its index in the payload (an array payload holds several records).
+    pub record: u32,
+    /// Its `_sdc_sequence`; the replay's sequences continue after it.
+    pub sequence: Sequence,
+}
+
+const REPLAY_KEY: &str = "replay";
+
+impl ReplayPosition {
+    fn to_value(&self) -> Value {
+        json!({
+            "file": &*self.file,
+            "line": self.line,
+            "record": self.record,
+            "sequence": self.sequence.get(),
+        })
+    }
+
+    fn from_value(value: &Value) -> Result<Self, String> {
+        let field = |name: &str| {
+            value
+                .get(name)
+                .ok_or_else(|| format!("bookmarks.data.replay.{name} is missing"))
+        };
+        let number = |name: &str| {
+            field(name)?.as_u64().ok_or_else(|| {
+                format!("bookmarks.data.replay.{name} must be a non-negative integer")
+            })
+        };
+        let file = field("file")?
+            .as_str()
+            .ok_or("bookmarks.data.replay.file must be a string")?;
+        Ok(ReplayPosition {
+            file: Arc::from(file),
+            line: number("line")?,
+            record: u32::try_from(number("record")?)
+                .map_err(|_| "bookmarks.data.replay.record is too large".to_owned())?,
+            sequence: Sequence::new(
+                number("sequence")?
+                    .try_into()
+                    .ok()
+                    .and_then(|s: i64| u64::try_from(s).ok())
+                    .ok_or("bookmarks.data.replay.sequence is out of range")?,
+            ),
+        })
+    }
+}
+
 /// The state handed in with `--state`, and the bookmark in it.
 #[derive(Clone, Debug, Default)]
 pub struct State {
@@ -145,6 +212,12 @@ impl State {
                 ));
             }
         }
+        match state.stream_bookmark().and_then(|b| b.get(REPLAY_KEY)) {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                ReplayPosition::from_value(v)?;
+            }
+        }
         Ok(state)
     }
 
@@ -158,6 +231,32 @@ impl State {
             .get("sequence")?
             .as_u64()
             .map(Sequence::new)
+    }
+
+    /// Where a file replay stopped (validated when the state was loaded).
+    pub fn replay_position(&self) -> Option<ReplayPosition> {
+        let value = self.stream_bookmark()?.get(REPLAY_KEY)?;
+        ReplayPosition::from_value(value).ok()
+    }
+
+    /// The state value with `bookmark` set.
+    pub fn value_with(&self, bookmark: &Bookmark) -> Value {
+        match bookmark {
+            Bookmark::Journal(sequence) => self.with_bookmark(*sequence),
+            Bookmark::Replay(position) => {
+                let mut value = self.with_bookmark(None);
+                if let (Some(position), Some(stream)) = (
+                    position,
+                    value
+                        .get_mut("bookmarks")
+                        .and_then(|b| b.get_mut(STREAM))
+                        .and_then(Value::as_object_mut),
+                ) {
+                    stream.insert(REPLAY_KEY.into(), position.to_value());
+                }
+                value
+            }
+        }
     }
 
     /// The state value with the bookmark set to `sequence`.
@@ -218,5 +317,25 @@ mod tests {
             State::default().with_bookmark(None),
             json!({"bookmarks": {"data": {}}})
         );
+    }
+
+    #[test]
+    fn replay_bookmark_sits_beside_the_sequence_and_round_trips() {
+        let s = State::from_value(json!({"bookmarks": {"data": {"sequence": 42}}})).unwrap();
+        let position = ReplayPosition {
+            file: Arc::from("captures/a.ndjson"),
+            line: 7,
+            record: 1,
+            sequence: Sequence::new(1_790_000_000_000_000_001),
+        };
+        let v = s.value_with(&Bookmark::Replay(Some(position.clone())));
+        assert_eq!(v["bookmarks"]["data"]["sequence"], 42);
+        assert_eq!(v["bookmarks"]["data"]["replay"]["line"], 7);
+        let back = State::from_value(v).unwrap();
+        assert_eq!(back.replay_position(), Some(position));
+        assert_eq!(back.bookmark(), Some(Sequence::new(42)));
+        let e = State::from_value(json!({"bookmarks": {"data": {"replay": {"file": "a"}}}}))
+            .unwrap_err();
+        assert!(e.contains("bookmarks.data.replay.line"), "{e}");
     }
 }

@@ -11,7 +11,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use futures_util::future::BoxFuture;
@@ -21,6 +22,7 @@ use super::format::{self, Frame, SEGMENT_HEADER_LEN};
 use super::{Appended, Entry, JournalError, JournalId, JournalReader, JournalWriter, NewEntry};
 use crate::fsutil;
 use crate::sequence::{self, Sequence, SequenceClock};
+use crate::telemetry;
 
 /// Entries at most per commit, and bytes at most per commit (a larger single entry still
 /// goes through alone).
@@ -34,9 +36,21 @@ pub fn journal_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("journal")
 }
 
+/// How a local journal writes.
+#[derive(Clone, Copy, Debug)]
+pub struct JournalSettings {
+    /// Size at which a new segment file is started.
+    pub segment_bytes: u64,
+    /// Writes are refused (so that the receiver answers 503) when the file system holding the
+    /// journal would have less than this many bytes free after them.
+    pub min_free_bytes: u64,
+}
+
 /// The writer handle of a local journal.
 pub struct LocalJournal {
     dir: PathBuf,
+    settings: JournalSettings,
+    poisoned: Arc<AtomicBool>,
     requests: mpsc::Sender<AppendRequest>,
     committed: watch::Receiver<Option<Sequence>>,
 }
@@ -50,23 +64,31 @@ impl LocalJournal {
     /// Opens (creating if needed) the journal of `data_dir` for writing: takes the lock,
     /// recovers from a torn tail and starts the writer thread. `holder` describes this process
     /// in the lock file, for the error another process gets.
-    pub fn open(data_dir: &Path, segment_bytes: u64, holder: &str) -> Result<Self, JournalError> {
+    pub fn open(
+        data_dir: &Path,
+        settings: JournalSettings,
+        holder: &str,
+    ) -> Result<Self, JournalError> {
         let dir = journal_dir(data_dir);
         fsutil::ensure_dir(&dir)
             .map_err(|e| JournalError::io("creating the journal directory", e))?;
         let lock = take_lock(&dir, holder)?;
         let state = recover(&dir)?;
+        if let Some(committed) = state.committed {
+            telemetry::progress().set_committed(committed.get());
+        }
         let (committed_tx, committed) = watch::channel(state.committed);
         let (requests, rx) = mpsc::channel();
+        let poisoned = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             dir: dir.clone(),
             id: state.id,
-            segment_bytes,
+            settings,
             active: state.active,
             clock: state.clock,
             committed: committed_tx,
             scratch: Vec::with_capacity(COPY_BODY_BELOW * 4),
-            poisoned: false,
+            poisoned: Arc::clone(&poisoned),
             _lock: lock,
         };
         thread::Builder::new()
@@ -75,6 +97,8 @@ impl LocalJournal {
             .map_err(|e| JournalError::io("starting the journal writer thread", e))?;
         Ok(LocalJournal {
             dir,
+            settings,
+            poisoned,
             requests,
             committed,
         })
@@ -97,6 +121,13 @@ impl JournalWriter for LocalJournal {
 
     fn committed(&self) -> watch::Receiver<Option<Sequence>> {
         self.committed.clone()
+    }
+
+    fn check_writable(&self) -> Result<(), JournalError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(JournalError::Poisoned);
+        }
+        check_free_space(&self.dir, self.settings.min_free_bytes, 0)
     }
 
     fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
@@ -292,10 +323,15 @@ fn recover(dir: &Path) -> Result<Recovered, JournalError> {
         });
     };
 
-    // Every segment must belong to the same journal.
+    // Every segment must belong to the same journal. (Retention in another process may
+    // delete an old segment meanwhile.)
     let mut id = None;
     for (_, path) in &segments {
-        let mut file = File::open(path).map_err(|e| io_err("opening", path, e))?;
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("opening", path, e)),
+        };
         let (segment_id, _) = read_segment_header(path, &mut file)?;
         match id {
             None => id = Some(segment_id),
@@ -420,18 +456,45 @@ fn create_segment(
     })
 }
 
+/// Fails with [`JournalError::DiskFull`] if writing `extra` bytes in `dir` would leave less
+/// than `min_free` bytes free (0 turns the check off).
+// statvfs field types differ between platforms.
+#[allow(clippy::useless_conversion)]
+fn check_free_space(dir: &Path, min_free: u64, extra: u64) -> Result<(), JournalError> {
+    if min_free == 0 {
+        return Ok(());
+    }
+    let stat = nix::sys::statvfs::statvfs(dir).map_err(|e| {
+        JournalError::io(
+            format!("checking free space of {}", dir.display()),
+            e.into(),
+        )
+    })?;
+    let available =
+        u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+    let required = min_free.saturating_add(extra);
+    if available < required {
+        return Err(JournalError::DiskFull {
+            available,
+            required,
+        });
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer thread
 
 struct Writer {
     dir: PathBuf,
     id: JournalId,
-    segment_bytes: u64,
+    settings: JournalSettings,
     active: ActiveSegment,
     clock: SequenceClock,
     committed: watch::Sender<Option<Sequence>>,
     scratch: Vec<u8>,
-    poisoned: bool,
+    /// Set once a failed write could not be undone; shared with the handle for health checks.
+    poisoned: Arc<AtomicBool>,
     _lock: JournalLock,
 }
 
@@ -460,13 +523,23 @@ impl Writer {
                     }
                 }
                 Err(e) => {
-                    log::error!("{e}");
+                    if matches!(e, JournalError::DiskFull { .. }) {
+                        log::warn!("{e}");
+                    } else {
+                        log::error!("{e}");
+                    }
                     let message = e.to_string();
                     for request in batch.drain(..) {
-                        let error = if self.poisoned {
-                            JournalError::Poisoned
-                        } else {
-                            JournalError::io("appending", io::Error::other(message.clone()))
+                        let error = match &e {
+                            _ if self.is_poisoned() => JournalError::Poisoned,
+                            JournalError::DiskFull {
+                                available,
+                                required,
+                            } => JournalError::DiskFull {
+                                available: *available,
+                                required: *required,
+                            },
+                            _ => JournalError::io("appending", io::Error::other(message.clone())),
                         };
                         let _ = request.reply.send(Err(error));
                     }
@@ -477,25 +550,32 @@ impl Writer {
 
     /// Writes a batch and makes it durable; returns each entry's first sequence.
     fn commit(&mut self, batch: &[AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
-        if self.poisoned {
+        if self.is_poisoned() {
             return Err(JournalError::Poisoned);
         }
+        self.check_free_space(batch)?;
         let now = sequence::now_nanos();
         let firsts: Vec<Sequence> = batch
             .iter()
             .map(|r| self.clock.allocate(u64::from(r.entry.record_count), now))
             .collect();
-        if self.active.len >= self.segment_bytes {
+        if self.active.len >= self.settings.segment_bytes {
             self.active = create_segment(&self.dir, self.id, firsts[0])?;
         }
         let start = self.active.len;
+        let began = std::time::Instant::now();
         match self.write_batch(batch, &firsts) {
             Ok(written) => {
+                metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
+                metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
                 self.active.len = start + written;
                 let last = batch
                     .last()
                     .zip(firsts.last())
                     .map(|(r, first)| first.offset(u64::from(r.entry.record_count.max(1)) - 1));
+                if let Some(last) = last {
+                    telemetry::progress().set_committed(last.get());
+                }
                 self.committed.send_replace(last);
                 Ok(firsts)
             }
@@ -512,7 +592,7 @@ impl Writer {
                         "journal {}: cannot undo a failed write ({undo}); refusing further writes",
                         self.active.path.display()
                     );
-                    self.poisoned = true;
+                    self.poisoned.store(true, Ordering::SeqCst);
                 }
                 Err(JournalError::io(
                     format!("writing {}", self.active.path.display()),
@@ -520,6 +600,16 @@ impl Writer {
                 ))
             }
         }
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Refuses a batch that would leave less than `min_free_bytes` on the journal's disk.
+    fn check_free_space(&self, batch: &[AppendRequest]) -> Result<(), JournalError> {
+        let batch_bytes: u64 = batch.iter().map(|r| r.entry.body.len() as u64 + 256).sum();
+        check_free_space(&self.dir, self.settings.min_free_bytes, batch_bytes)
     }
 
     fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {

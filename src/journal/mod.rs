@@ -12,6 +12,7 @@
 
 pub mod format;
 pub mod local;
+pub mod retention;
 
 use std::path::PathBuf;
 
@@ -109,6 +110,11 @@ pub enum JournalError {
         "journal refused the write: an earlier write failed and could not be undone; restart the tap"
     )]
     Poisoned,
+    #[error(
+        "the disk holding the journal is nearly full: {available} bytes free, {required} needed \
+         (min_free_disk_bytes)"
+    )]
+    DiskFull { available: u64, required: u64 },
     #[error("journal is closed")]
     Closed,
 }
@@ -129,6 +135,9 @@ pub trait JournalWriter: Send + Sync + 'static {
 
     /// The highest record sequence known durable; changes after every commit.
     fn committed(&self) -> watch::Receiver<Option<Sequence>>;
+
+    /// Whether a write could succeed now (for readiness checks).
+    fn check_writable(&self) -> Result<(), JournalError>;
 
     /// A reader of the durable entries with records after `after`.
     fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>;

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod targets;
+
 /// How long any wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -60,6 +62,8 @@ impl Harness {
             "bind": "127.0.0.1:0",
             "data_dir": self.data_dir(),
             "shutdown_grace_seconds": 20,
+            // CI disks may be small; the disk guard has its own test.
+            "min_free_disk_bytes": 0,
         });
         for (k, v) in overrides.as_object().expect("object").iter() {
             config[k] = v.clone();
@@ -81,6 +85,30 @@ impl Harness {
         let mut cmd = Command::new(bin());
         cmd.arg("--config").arg(&self.config_path).args(args);
         cmd
+    }
+
+    /// `tap-webhooks serve --config <config>`.
+    pub fn serve_command(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve").arg("--config").arg(&self.config_path);
+        cmd
+    }
+
+    /// Starts `serve` and waits until it listens.
+    pub fn start_serve(&mut self) -> Tap {
+        self.start_command(self.serve_command())
+    }
+
+    /// Runs a drain (`listen: false` given in the environment) after `state`; returns it.
+    pub fn drain(&self, state: Option<&Value>) -> Finished {
+        let mut cmd = self.command(&[]);
+        cmd.env("TAP_WEBHOOKS_LISTEN", "false");
+        if let Some(state) = state {
+            cmd.arg("--state").arg(self.state_file(state));
+        }
+        let done = Tap::spawn(cmd).wait();
+        assert!(done.status.success(), "drain failed: {}", done.stderr);
+        done
     }
 
     /// Starts a listening sync and waits until it listens.
@@ -325,6 +353,22 @@ impl Drop for Tap {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Asserts that a listening sync on `h`'s data_dir is refused as a second writer, with an
+/// error naming the holder (`holder`, e.g. "pid 123 (serve)").
+pub fn assert_second_writer_refused(h: &Harness, holder: &str) {
+    let second = h.run(&[]);
+    assert_eq!(second.status.code(), Some(1), "{}", second.stderr);
+    assert!(second.stderr.contains("CRITICAL"), "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("held by another tap-webhooks process"),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains(holder), "{}", second.stderr);
 }
 
 /// Complete JSON lines of a stdout capture (a line cut by `kill -9` is left out).

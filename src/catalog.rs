@@ -1,0 +1,316 @@
+//! Catalogs: what `--discover` prints, and what `--catalog` (or `--properties`) changes.
+//!
+//! A catalog given to a sync can deselect fields (`"selected": false` on a field's
+//! breadcrumb; key and `_sdc` columns cannot be deselected) and declare property types. A
+//! property whose schema is one of the inferred declarations (see [`crate::schema`]) only
+//! says "at least this wide": the field starts with that type and still widens. Any other
+//! property schema is a pin: it is declared exactly as given, values are converted to it
+//! where that loses nothing (a number to a string, `"12"` to 12 for an integer), and a value
+//! that cannot be converted stops the sync with an error naming the field.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::convert::{GENERATED_KEY_FIELD, is_reserved_field};
+use crate::schema::{Columns, Kind, SchemaTracker, sdc_properties};
+use crate::singer::STREAM;
+
+/// What values a pinned property accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accept {
+    Anything,
+    /// Strings, plus values of the other listed kinds as they are; anything else becomes a
+    /// string.
+    String {
+        also: Vec<Kind>,
+    },
+    Integer,
+    Number,
+    Boolean,
+    DateTime,
+    Json,
+}
+
+impl fmt::Display for Accept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Accept::Anything => "anything",
+            Accept::String { .. } => "a string",
+            Accept::Integer => "an integer",
+            Accept::Number => "a number",
+            Accept::Boolean => "a boolean",
+            Accept::DateTime => "an RFC 3339 date-time string",
+            Accept::Json => "an object or an array",
+        })
+    }
+}
+
+impl Accept {
+    fn of_schema(schema: &Value) -> Accept {
+        let types: BTreeSet<&str> = match schema.get("type") {
+            Some(Value::String(t)) => [t.as_str()].into(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null")
+                .collect(),
+            _ => return Accept::Anything,
+        };
+        let types: BTreeSet<&str> = types.into_iter().filter(|t| *t != "null").collect();
+        let only =
+            |allowed: &[&str]| !types.is_empty() && types.iter().all(|t| allowed.contains(t));
+        if types.len() == 1 && types.contains("string") {
+            if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+                return Accept::DateTime;
+            }
+            return Accept::String { also: Vec::new() };
+        }
+        if only(&["integer"]) {
+            Accept::Integer
+        } else if only(&["integer", "number"]) {
+            Accept::Number
+        } else if only(&["boolean"]) {
+            Accept::Boolean
+        } else if only(&["object", "array"]) {
+            Accept::Json
+        } else if types.contains("string") {
+            let also = types
+                .iter()
+                .filter_map(|t| match *t {
+                    "integer" => Some(Kind::Integer),
+                    "number" => Some(Kind::Number),
+                    "boolean" => Some(Kind::Boolean),
+                    "object" | "array" => Some(Kind::Json),
+                    _ => None,
+                })
+                .collect();
+            Accept::String { also }
+        } else {
+            Accept::Anything
+        }
+    }
+}
+
+/// A property type pinned by the catalog.
+#[derive(Clone, Debug)]
+pub struct Pin {
+    pub schema: Value,
+    pub accept: Accept,
+}
+
+/// What a `--catalog` asks of stream `data`. The default selects everything and pins nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    stream_deselected: bool,
+    deselected: HashSet<String>,
+    pins: BTreeMap<String, Pin>,
+    seeds: BTreeMap<String, Kind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: cannot read catalog: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: catalog is not valid JSON: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Catalog {
+    pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| CatalogError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|source| CatalogError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
+        Self::from_value(&value).map_err(|message| CatalogError::Invalid {
+            path: shown,
+            message,
+        })
+    }
+
+    pub fn from_value(catalog: &Value) -> Result<Catalog, String> {
+        let streams = catalog["streams"]
+            .as_array()
+            .ok_or("catalog has no \"streams\" array")?;
+        let stream = streams
+            .iter()
+            .find(|s| s["tap_stream_id"] == STREAM || s["stream"] == STREAM)
+            .ok_or_else(|| format!("catalog has no stream {STREAM:?}"))?;
+        let mut out = Catalog::default();
+        for entry in stream["metadata"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let breadcrumb: Vec<&str> = entry["breadcrumb"]
+                .as_array()
+                .map(|b| b.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let selected = entry["metadata"]["selected"].as_bool();
+            match breadcrumb.as_slice() {
+                [] => out.stream_deselected = selected == Some(false),
+                ["properties", field] if selected == Some(false) => {
+                    out.deselected.insert((*field).to_owned());
+                }
+                _ => {}
+            }
+        }
+        if let Some(properties) = stream["schema"]["properties"].as_object() {
+            for (name, schema) in properties {
+                if is_reserved_field(name) {
+                    continue;
+                }
+                match Kind::from_schema(schema) {
+                    Some(kind) => {
+                        out.seeds.insert(name.clone(), kind);
+                    }
+                    None => {
+                        out.pins.insert(
+                            name.clone(),
+                            Pin {
+                                schema: schema.clone(),
+                                accept: Accept::of_schema(schema),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes catalog entries for the tap's own added columns (aliases included).
+    pub fn without_columns(mut self, columns: &Columns) -> Self {
+        for (name, _) in sdc_properties(columns) {
+            self.seeds.remove(&name);
+            self.pins.remove(&name);
+            self.deselected.remove(&name);
+        }
+        self
+    }
+
+    /// False when the catalog deselects the stream itself.
+    pub fn is_stream_selected(&self) -> bool {
+        !self.stream_deselected
+    }
+
+    pub fn is_field_selected(&self, name: &str) -> bool {
+        !self.deselected.contains(name)
+    }
+
+    pub fn pin(&self, name: &str) -> Option<&Pin> {
+        self.pins.get(name)
+    }
+
+    pub fn pinned_names(&self) -> impl Iterator<Item = &String> {
+        self.pins.keys()
+    }
+
+    pub fn seeds(&self) -> impl Iterator<Item = (&String, &Kind)> {
+        self.seeds.iter()
+    }
+}
+
+/// The catalog `--discover` prints: stream `data` with the persisted schema.
+pub fn discover(
+    schema: &SchemaTracker,
+    columns: &Columns,
+    key_properties: &[String],
+    schema_name: &str,
+) -> Value {
+    let json_schema = schema.json_schema();
+    let automatic: HashSet<String> = sdc_properties(columns)
+        .into_iter()
+        .map(|(name, _)| name)
+        .chain(columns.primary_key.iter().cloned())
+        .chain(key_properties.iter().cloned())
+        .chain([GENERATED_KEY_FIELD.to_owned()])
+        .collect();
+    let mut metadata = vec![json!({
+        "breadcrumb": [],
+        "metadata": {
+            "inclusion": "available",
+            "selected-by-default": true,
+            "table-key-properties": key_properties,
+            "forced-replication-method": "INCREMENTAL",
+            "schema-name": schema_name,
+        }
+    })];
+    if let Some(properties) = json_schema["properties"].as_object() {
+        for name in properties.keys() {
+            let inclusion = if automatic.contains(name) {
+                "automatic"
+            } else {
+                "available"
+            };
+            metadata.push(json!({
+                "breadcrumb": ["properties", name],
+                "metadata": {"inclusion": inclusion, "selected-by-default": true}
+            }));
+        }
+    }
+    json!({
+        "streams": [{
+            "tap_stream_id": STREAM,
+            "stream": STREAM,
+            "schema": json_schema,
+            "key_properties": key_properties,
+            "metadata": metadata,
+        }]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_seeds_and_selection_are_read_from_the_catalog() {
+        let catalog = json!({"streams": [{
+            "tap_stream_id": "data", "stream": "data",
+            "schema": {"type": "object", "properties": {
+                "amount": {"type": ["null", "string"]},
+                "created": {"type": ["null", "string"], "format": "date-time"},
+                "count": {"type": ["integer", "null"], "maximum": 2147483647},
+                "_sdc_sequence": {"type": ["integer"]}
+            }},
+            "metadata": [
+                {"breadcrumb": [], "metadata": {"selected": true}},
+                {"breadcrumb": ["properties", "secret"], "metadata": {"selected": false}}
+            ]
+        }]});
+        let c = Catalog::from_value(&catalog).unwrap();
+        assert!(c.is_stream_selected());
+        assert!(!c.is_field_selected("secret"));
+        assert!(c.is_field_selected("amount"));
+        assert_eq!(
+            c.seeds().collect::<Vec<_>>(),
+            [(&"amount".to_owned(), &Kind::String)]
+        );
+        assert_eq!(c.pin("created").unwrap().accept, Accept::DateTime);
+        assert_eq!(c.pin("count").unwrap().accept, Accept::Integer);
+        assert!(c.pin("_sdc_sequence").is_none());
+    }
+
+    #[test]
+    fn a_catalog_without_stream_data_is_refused() {
+        let e = Catalog::from_value(&json!({"streams": [{"tap_stream_id": "other"}]})).unwrap_err();
+        assert!(e.contains("no stream \"data\""), "{e}");
+    }
+}

@@ -1,0 +1,472 @@
+//! `replay`: captured payload files, or this `data_dir`'s journal, → Singer messages, through
+//! the emitter exactly as webhook bodies go (see [`crate::emitter::Emitter::emit_records`]).
+//!
+//! Files are read in order ([`input`]), split into payloads ([`payloads`]) and each payload
+//! gets, as a webhook body would, its records' `_sdc` columns from an [`Origin`]:
+//!
+//! - `_sdc_received_at`: `--received-at` if given, else the file's capture time (the gzip
+//!   header's MTIME when set, else the file's modification time), else (a pipe on stdin) the
+//!   Unix epoch. All payloads of a file share it.
+//! - `_sdc_sequence`: that time in nanoseconds, but never below the previous record's plus
+//!   one, so sequences increase strictly through the replay in input order.
+//! - `__sdc_primary_key`: derived from the payload's bytes, the line it starts on and the
+//!   record's index in it ([`KeySource::Capture`]): the same capture gives the same keys
+//!   whatever the file is called or however it is compressed.
+//!
+//! The schema starts from what `data_dir` has persisted, so a replay never changes the type of
+//! a column a sync declared, and a file replay never saves what it learns: the output depends
+//! on the inputs, the config, the catalog and that persisted schema only, and replaying the
+//! same files again gives byte-identical output. A journal replay is the journal's own
+//! history: it saves the schema and is bookmarked by `sequence`, exactly like a sync.
+//!
+//! STATE: after every [`STATE_EVERY_RECORDS`] records (at a payload boundary), at the end of
+//! each file and at the end, with the last record's place (`bookmarks.data.replay`).
+
+mod input;
+mod meter;
+mod payloads;
+
+use std::io::{self, Stdout};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::convert::{KeySource, PayloadError};
+use crate::emitter::{EmitError, Emitter, Origin, Place, Progress, StateCadence};
+use crate::journal::{self, JournalError};
+use crate::run::emitter_settings;
+use crate::schema::{SchemaError, SchemaTracker};
+use crate::sequence::{Sequence, SequenceClock};
+use crate::singer::{ReplayPosition, State};
+
+use input::Input;
+use meter::Meter;
+use payloads::{Item, Payloads};
+
+/// A replay writes a STATE after this many records (at the next payload boundary).
+pub const STATE_EVERY_RECORDS: u64 = 10_000;
+
+/// What to replay, from the command line.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    pub source: ReplaySource,
+    /// Log and count invalid payloads and go on, instead of stopping at the first.
+    pub skip_invalid: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum ReplaySource {
+    /// `.json`/`.ndjson`/`.jsonl` files (optionally gzipped), directories, `-` for stdin.
+    Files {
+        paths: Vec<PathBuf>,
+        /// Overrides every file's capture time.
+        received_at: Option<DateTime<Utc>>,
+    },
+    /// This `data_dir`'s journal.
+    Journal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{file}: cannot read: {source}")]
+    Open { file: String, source: io::Error },
+    #[error(
+        "{file}: cannot tell the format from the name: use .json (one payload), .ndjson or \
+         .jsonl (one payload per line), optionally with .gz"
+    )]
+    UnknownFormat { file: String },
+    #[error("{file} is given twice (directly or inside a directory)")]
+    Duplicate { file: String },
+    #[error(
+        "--state: bookmarks.data.replay.file is {file:?}, which is not among the inputs; \
+         replay the same inputs to resume, or leave out --state to start over"
+    )]
+    BookmarkNotInInputs { file: String },
+    #[error("{file}:{line}: cannot read: {source}")]
+    Read {
+        file: String,
+        line: u64,
+        source: io::Error,
+    },
+    #[error(
+        "{file}:{line}:{column}: {reason}; nothing after it was emitted: fix it and rerun with \
+         the last STATE to resume, or pass --skip-invalid"
+    )]
+    Invalid {
+        file: String,
+        line: u64,
+        column: u64,
+        reason: String,
+    },
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+impl ReplayError {
+    /// 2 for what the user must fix in the command line or state; 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReplayError::Open { .. }
+            | ReplayError::UnknownFormat { .. }
+            | ReplayError::Duplicate { .. }
+            | ReplayError::BookmarkNotInInputs { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<io::Error> for ReplayError {
+    fn from(e: io::Error) -> Self {
+        ReplayError::Emit(EmitError::Output(e))
+    }
+}
+
+/// Runs a replay to the end of its input; always ends with a STATE (unless stdout failed).
+pub fn run(
+    config: &Config,
+    state: State,
+    catalog: Catalog,
+    options: ReplayOptions,
+) -> Result<(), ReplayError> {
+    let inputs = match &options.source {
+        ReplaySource::Files { paths, .. } => Some(input::expand(paths)?),
+        ReplaySource::Journal => None,
+    };
+    if !catalog.is_stream_selected() {
+        log::warn!("the catalog deselects stream data: nothing to emit");
+        let mut out = crate::singer::Output::new(io::stdout());
+        out.state(&state.with_bookmark(state.bookmark()));
+        return Ok(out.flush()?);
+    }
+    let mut settings = emitter_settings(config);
+    settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
+    let catalog = catalog.without_columns(&settings.columns);
+    let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
+    match (options.source, inputs) {
+        (ReplaySource::Files { received_at, .. }, Some(inputs)) => {
+            let emitter = Emitter::replaying(io::stdout(), schema.detached(), state, settings);
+            replay_files(config, emitter, &inputs, received_at, options.skip_invalid)
+        }
+        _ => {
+            let after = state.bookmark();
+            let emitter = Emitter::new(io::stdout(), schema, state, settings);
+            replay_journal(config, emitter, after, options.skip_invalid)
+        }
+    }
+}
+
+fn replay_files(
+    config: &Config,
+    mut emitter: Emitter<Stdout>,
+    inputs: &[Input],
+    received_at: Option<DateTime<Utc>>,
+    skip_invalid: bool,
+) -> Result<(), ReplayError> {
+    let resume = emitter.replay_position();
+    let start = match &resume {
+        Some(position) => inputs
+            .iter()
+            .position(|i| i.name == position.file)
+            .ok_or_else(|| ReplayError::BookmarkNotInInputs {
+                file: position.file.to_string(),
+            })?,
+        None => 0,
+    };
+    let total = inputs[start..].iter().map(|i| i.size).sum::<Option<u64>>();
+    let mut replay = FileReplay {
+        emitter: &mut emitter,
+        meter: Meter::new(total),
+        clock: SequenceClock::starting_after(resume.as_ref().map(|p| p.sequence)),
+        resume,
+        received_at,
+        skip_invalid,
+        limit: config.max_body_bytes,
+    };
+    let result = replay
+        .emitter
+        .start()
+        .map_err(ReplayError::from)
+        .and_then(|()| replay.all(&inputs[start..]));
+    let summary = replay.meter.finish();
+    let finished = finish(emitter, &result);
+    let files = match summary.files {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
+    log::info!("{}", summary.line(&files));
+    metric(summary.records);
+    result.and(finished)
+}
+
+struct FileReplay<'a> {
+    emitter: &'a mut Emitter<Stdout>,
+    meter: Meter,
+    clock: SequenceClock,
+    /// Where an earlier run stopped, until the replay is past it.
+    resume: Option<ReplayPosition>,
+    received_at: Option<DateTime<Utc>>,
+    skip_invalid: bool,
+    limit: u64,
+}
+
+impl FileReplay<'_> {
+    fn all(&mut self, inputs: &[Input]) -> Result<(), ReplayError> {
+        for (i, input) in inputs.iter().enumerate() {
+            if self.file(input)? == Progress::LimitReached {
+                log::info!("max_records reached; the STATE resumes after the last record");
+                break;
+            }
+            if i + 1 < inputs.len() {
+                // The last file's STATE is the final one.
+                self.emitter.checkpoint()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, input: &Input) -> Result<Progress, ReplayError> {
+        let opened =
+            input::open(input, self.meter.read_counter()).map_err(|source| ReplayError::Open {
+                file: input.name.to_string(),
+                source,
+            })?;
+        self.meter.files += 1;
+        let received_at = match self.received_at.or(opened.captured_at) {
+            Some(at) => at,
+            None => {
+                log::warn!(
+                    "{}: no capture time (a pipe) and no --received-at: its records get \
+                     _sdc_received_at 1970-01-01T00:00:00Z",
+                    input.name
+                );
+                DateTime::UNIX_EPOCH
+            }
+        };
+        let received_nanos = received_at.timestamp_nanos_opt().unwrap_or(0).max(0) as u64;
+        let mut payloads = Payloads::new(opened.reader, input.format, self.limit);
+        let mut resume = self.resume.take();
+        let mut progress = Progress::Continue;
+        loop {
+            let reading = payloads.next_line();
+            let item = payloads.next_item().map_err(|source| ReplayError::Read {
+                file: input.name.to_string(),
+                line: reading,
+                source,
+            })?;
+            let (line, body) = match item {
+                None => break,
+                Some(Item::TooLarge { line, .. }) => {
+                    let reason = format!(
+                        "payload is larger than max_body_bytes ({} bytes)",
+                        self.limit
+                    );
+                    self.invalid(input, line, 1, reason)?;
+                    continue;
+                }
+                Some(Item::Payload { line, body }) => (line, body),
+            };
+            // Resuming: payloads up to the bookmark's were emitted by the earlier run.
+            let mut skip = 0usize;
+            let mut first = None;
+            if let Some(position) = &resume {
+                if line < position.line {
+                    continue;
+                }
+                if line == position.line {
+                    skip = position.record as usize + 1;
+                    first = Some(Sequence::new(
+                        position
+                            .sequence
+                            .get()
+                            .saturating_sub(u64::from(position.record)),
+                    ));
+                }
+                resume = None;
+            }
+            let payload = match self.emitter.parse(body) {
+                Ok(payload) => payload,
+                Err(error) => {
+                    let (at_line, column, reason) = locate(line, body, &error);
+                    self.invalid(input, at_line, column, reason)?;
+                    continue;
+                }
+            };
+            let count = payload.records.len() as u64;
+            let first_sequence = match first {
+                Some(first) => {
+                    self.clock =
+                        SequenceClock::starting_after(Some(first.offset(count.max(1) - 1)));
+                    first
+                }
+                None => self.clock.allocate(count, received_nanos),
+            };
+            let origin = Origin {
+                first_sequence,
+                received_at,
+                keys: KeySource::Capture {
+                    line,
+                    payload: body,
+                },
+                place: Place::File {
+                    file: &input.name,
+                    line,
+                },
+                skip,
+            };
+            let emitted_before = self.emitter.emitted();
+            progress = match self.emitter.emit_records(&payload, &origin) {
+                // A catalog-pinned type refused a value: the records before it are written and
+                // bookmarked, so this stops the replay even with --skip-invalid.
+                Err(EmitError::Mismatch { mismatch, .. }) => {
+                    let (line, column) = start_of(line, body);
+                    return Err(ReplayError::Invalid {
+                        file: input.name.to_string(),
+                        line,
+                        column,
+                        reason: mismatch.to_string(),
+                    });
+                }
+                other => other?,
+            };
+            self.meter.payload(self.emitter.emitted() - emitted_before);
+            if progress == Progress::LimitReached {
+                break;
+            }
+            self.emitter.tick()?;
+        }
+        self.meter.bytes += payloads.bytes();
+        Ok(progress)
+    }
+
+    /// An invalid payload: an error, or with `--skip-invalid` a warning and a count.
+    fn invalid(
+        &mut self,
+        input: &Input,
+        line: u64,
+        column: u64,
+        reason: String,
+    ) -> Result<(), ReplayError> {
+        if !self.skip_invalid {
+            return Err(ReplayError::Invalid {
+                file: input.name.to_string(),
+                line,
+                column,
+                reason,
+            });
+        }
+        self.meter.skipped += 1;
+        self.meter
+            .suspend(|| log::warn!("{}:{line}:{column}: {reason}; skipped", input.name));
+        Ok(())
+    }
+}
+
+/// File line, column and reason of a payload error. A JSON syntax error has its own place in
+/// the payload; any other refusal is placed where the payload starts.
+fn locate(line: u64, body: &[u8], error: &PayloadError) -> (u64, u64, String) {
+    if let PayloadError::Malformed(e) = error
+        && e.line() > 0
+    {
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        return (
+            line + e.line() as u64 - 1,
+            e.column() as u64,
+            format!("malformed JSON: {message}"),
+        );
+    }
+    let (line, column) = start_of(line, body);
+    (line, column, error.to_string())
+}
+
+/// File line and column where a payload starting on `line` begins (past leading whitespace).
+fn start_of(line: u64, body: &[u8]) -> (u64, u64) {
+    let leading = &body[..body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len())];
+    let newlines = leading.iter().filter(|&&b| b == b'\n').count() as u64;
+    let column = leading.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+    (line + newlines, column)
+}
+
+fn replay_journal(
+    config: &Config,
+    mut emitter: Emitter<Stdout>,
+    after: Option<Sequence>,
+    skip_invalid: bool,
+) -> Result<(), ReplayError> {
+    let mut reader = journal::local::open_reader(&config.data_dir, after);
+    let total = journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
+        .ok()
+        .map(|segments| {
+            segments
+                .iter()
+                .filter_map(|(_, path)| std::fs::metadata(path).ok())
+                .map(|m| m.len())
+                .sum()
+        });
+    let mut meter = Meter::new(total);
+    let mut skipped = 0u64;
+    let mut emit_all = || -> Result<(), ReplayError> {
+        emitter.start()?;
+        while let Some(entry) = reader.next_entry_blocking()? {
+            meter.add_read(entry.body.len() as u64);
+            meter.bytes += entry.body.len() as u64;
+            let before = emitter.emitted();
+            match emitter.emit_entry(&entry) {
+                Err(EmitError::Entry { sequence, error }) if skip_invalid => {
+                    skipped += 1;
+                    meter.suspend(|| {
+                        log::warn!("journal entry with sequence {sequence}: {error}; skipped")
+                    });
+                }
+                Err(e) => return Err(e.into()),
+                Ok(Progress::LimitReached) => {
+                    meter.payload(emitter.emitted() - before);
+                    log::info!("max_records reached; the STATE resumes after the last record");
+                    return Ok(());
+                }
+                Ok(Progress::Continue) => {}
+            }
+            meter.payload(emitter.emitted() - before);
+            emitter.tick()?;
+        }
+        Ok(())
+    };
+    let result = emit_all();
+    meter.skipped = skipped;
+    let summary = meter.finish();
+    let finished = finish(emitter, &result);
+    log::info!("{}", summary.line("the journal"));
+    metric(summary.records);
+    result.and(finished)
+}
+
+/// Writes the final STATE, at the last record written, unless stdout itself failed.
+fn finish(emitter: Emitter<Stdout>, result: &Result<(), ReplayError>) -> Result<(), ReplayError> {
+    if matches!(result, Err(ReplayError::Emit(EmitError::Output(_)))) {
+        return Ok(());
+    }
+    emitter.finish().map(drop).map_err(ReplayError::from)
+}
+
+/// The Singer `record_count` metric line.
+fn metric(records: u64) {
+    log::info!(
+        "METRIC: {}",
+        serde_json::json!({
+            "type": "counter",
+            "metric": "record_count",
+            "value": records,
+            "tags": {"endpoint": crate::singer::STREAM},
+        })
+    );
+}
