@@ -5,8 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use tap_webhooks::body::{self, Coding};
+use tap_webhooks::catalog::Catalog;
 use tap_webhooks::convert::{self, RecordKey, RecordMeta, RecordRules};
-use tap_webhooks::schema::SchemaTracker;
+use tap_webhooks::schema::{Columns, SchemaTracker};
 use tap_webhooks::sequence::Sequence;
 
 fuzz_target!(|data: &[u8]| {
@@ -36,18 +37,28 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let mut schema = SchemaTracker::in_memory(rules.primary_key.is_empty());
+    let columns = Columns {
+        generated_key: rules.primary_key.is_empty(),
+        primary_key: rules.primary_key.clone(),
+        sequence_alias: None,
+        received_at_alias: Some("received".to_owned()),
+    };
+    let mut schema = SchemaTracker::in_memory(columns, Catalog::default());
     let mut out = Vec::new();
     for (i, record) in payload.records.iter().enumerate() {
-        schema.observe(record);
+        let _ = schema.observe(record);
         let sequence = Sequence::new(1_700_000_000_000_000_000 + i as u64);
         let meta = RecordMeta {
             sequence,
             received_at: "2026-01-01T00:00:00.000000Z",
             key: Some(RecordKey::derive(b"fuzz", sequence)),
+            sequence_alias: None,
+            received_at_alias: Some("received"),
         };
         out.clear();
-        convert::write_record(&mut out, "data", record, &meta, |_| true);
+        convert::write_record(&mut out, "data", record, &meta, |name, raw| {
+            schema.action(name, raw)
+        });
         let line = out
             .strip_suffix(b"\n")
             .expect("a RECORD line ends with a newline");
