@@ -11,7 +11,7 @@ use crate::about::{self, Format};
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigSource};
 use crate::replay::{self, ReplayOptions, ReplaySource};
-use crate::run::{self, RunError};
+use crate::run::{self, RunError, TokenCommand};
 use crate::singer::State;
 
 #[derive(Debug, Parser)]
@@ -77,6 +77,39 @@ enum Sub {
         #[arg(value_name = "PATH", required_unless_present = "journal")]
         paths: Vec<PathBuf>,
     },
+    /// Webhook URLs: create, list and revoke their tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create a webhook URL. It is printed once, as the last line of stdout; at most 2 are
+    /// active at once.
+    New {
+        /// Config file (JSON); repeat to merge several, or `ENV`.
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+    },
+    /// List active tokens: id, created, last used. Never the tokens themselves.
+    List {
+        /// A JSON array of {"id", "created_at", "last_used_at"}.
+        #[arg(long)]
+        json: bool,
+        /// Config file (JSON); repeat to merge several, or `ENV`.
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+    },
+    /// Revoke a token: a running listener refuses it from the next request on.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: String,
+        /// Config file (JSON); repeat to merge several, or `ENV`.
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+    },
 }
 
 /// A validated command.
@@ -94,6 +127,10 @@ pub enum Command {
     },
     Serve {
         config: Config,
+    },
+    Token {
+        config: Config,
+        command: TokenCommand,
     },
     Replay {
         config: Config,
@@ -158,6 +195,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
                 },
             });
         }
+        Some(Sub::Token { action }) => {
+            let (config, command) = match action {
+                TokenAction::New { config } => (config, TokenCommand::New),
+                TokenAction::List { json, config } => (config, TokenCommand::List { json }),
+                TokenAction::Revoke { id, config } => (config, TokenCommand::Revoke { id }),
+            };
+            return Ok(Command::Token {
+                config: load_config(&config)?,
+                command,
+            });
+        }
         None => {}
     }
     if args.about {
@@ -204,6 +252,7 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             Ok(())
         }
         Command::Serve { config } => run::serve(&config),
+        Command::Token { config, command } => run::token(&config, command),
         Command::Replay {
             config,
             state,

@@ -15,6 +15,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::signature::{Encoding, Scheme, SchemeName, Secret, Verifier};
+
 /// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
 pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";
 
@@ -85,6 +87,74 @@ pub struct ConfigFile {
     /// How long a stopping listener waits for requests in flight, in seconds.
     #[serde(default = "defaults::shutdown_grace_seconds")]
     pub shutdown_grace_seconds: f64,
+    /// Verify each webhook's signature over the raw body:
+    /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
+    /// "hmac-sha256", "secret": "..."}`. Missing, invalid or expired signatures get 401.
+    #[serde(default)]
+    pub signature: Option<SignatureSetting>,
+    /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
+    /// `webhook-id`, ...). A delivery whose id was already journaled is answered 200 and not
+    /// journaled or emitted again.
+    #[serde(default)]
+    pub idempotency_header: Option<String>,
+    /// How long delivery ids are remembered for `idempotency_header`, in hours.
+    #[serde(default = "defaults::idempotency_window_hours")]
+    pub idempotency_window_hours: f64,
+    /// At most this many delivery ids are remembered (about 100 bytes each); the oldest are
+    /// forgotten first.
+    #[serde(default = "defaults::idempotency_max_ids")]
+    pub idempotency_max_ids: u64,
+    /// Accept exactly the tokens with these SHA-256 digests (hex of the SHA-256 of the token
+    /// text) instead of the token store, for immutable deployments. The `token` commands then
+    /// change nothing.
+    #[serde(default)]
+    pub token_sha256: Option<Vec<String>>,
+    /// Seconds a client has to send its request headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[serde(default = "defaults::header_read_timeout_seconds")]
+    pub header_read_timeout_seconds: f64,
+    /// Seconds a client has to send a whole request body once its headers are in; 408 after.
+    #[serde(default = "defaults::body_read_timeout_seconds")]
+    pub body_read_timeout_seconds: f64,
+    /// Webhook requests handled at once; more get 429 with `Retry-After` instead of queueing.
+    #[serde(default = "defaults::max_concurrent_requests")]
+    pub max_concurrent_requests: u32,
+    /// Open connections at most. A connection beyond it closes the longest-idle one, or gets
+    /// 503 with `Retry-After` when every connection is busy.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: u32,
+    /// Top-level fields a record may have (each becomes a column); more get 422.
+    #[serde(default = "defaults::max_fields")]
+    pub max_fields: u32,
+}
+
+/// The `signature` setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSetting {
+    /// The provider's signing scheme.
+    pub scheme: SchemeName,
+    /// The provider's signing secret (Standard Webhooks: `whsec_...`).
+    #[serde(default)]
+    #[schemars(extend("secret" = true, "writeOnly" = true))]
+    pub secret: Option<Secret>,
+    /// Several secrets, any of which may sign: for rotating the secret without downtime.
+    #[serde(default)]
+    #[schemars(extend("secret" = true, "writeOnly" = true))]
+    pub secrets: Vec<Secret>,
+    /// Stripe, Slack and Standard Webhooks: largest accepted distance between the signed
+    /// timestamp and now, in seconds (replay protection).
+    #[serde(default = "defaults::tolerance_seconds")]
+    pub tolerance_seconds: u64,
+    /// `hmac-sha256` only: the header carrying the signature.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// `hmac-sha256` only: text before the encoded MAC, such as `sha256=`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// `hmac-sha256` only: `hex` (default) or `base64`.
+    #[serde(default)]
+    pub encoding: Option<Encoding>,
 }
 
 /// `primary_key` may be one field name or a list of them.
@@ -118,6 +188,30 @@ mod defaults {
     }
     pub fn shutdown_grace_seconds() -> f64 {
         30.0
+    }
+    pub fn tolerance_seconds() -> u64 {
+        300
+    }
+    pub fn idempotency_window_hours() -> f64 {
+        72.0
+    }
+    pub fn idempotency_max_ids() -> u64 {
+        1_000_000
+    }
+    pub fn header_read_timeout_seconds() -> f64 {
+        10.0
+    }
+    pub fn body_read_timeout_seconds() -> f64 {
+        60.0
+    }
+    pub fn max_concurrent_requests() -> u32 {
+        64
+    }
+    pub fn max_connections() -> u32 {
+        512
+    }
+    pub fn max_fields() -> u32 {
+        1000
     }
     pub fn metrics_interval_seconds() -> f64 {
         60.0
@@ -154,6 +248,30 @@ pub struct Config {
     pub journal_retention: Duration,
     pub metrics_interval: Duration,
     pub shutdown_grace: Duration,
+    pub signature: Option<Verifier>,
+    pub idempotency: Option<IdempotencySettings>,
+    /// Token digests from `token_sha256`: the token store is not used.
+    pub token_digests: Option<Vec<[u8; 32]>>,
+    pub limits: Limits,
+}
+
+/// `idempotency_header` and its window.
+#[derive(Debug, Clone)]
+pub struct IdempotencySettings {
+    /// Lower case.
+    pub header: String,
+    pub window: Duration,
+    pub max_ids: usize,
+}
+
+/// Limits that protect the listener from slow, numerous or oversized clients.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_concurrent_requests: usize,
+    pub max_connections: usize,
+    pub max_fields: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -397,6 +515,91 @@ impl Config {
             return Err(invalid("max_records", "must be at least 1".into()));
         }
 
+        let signature = match file.signature {
+            None => None,
+            Some(setting) => {
+                Some(signature_verifier(setting).map_err(|m| invalid("signature", m))?)
+            }
+        };
+        let idempotency = match file.idempotency_header {
+            None => None,
+            Some(header) => {
+                if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    return Err(invalid(
+                        "idempotency_header",
+                        format!("{header:?} is not a header name"),
+                    ));
+                }
+                let window = seconds(
+                    "idempotency_window_hours",
+                    Some(file.idempotency_window_hours * 3600.0),
+                )
+                .map_err(|_| {
+                    invalid(
+                        "idempotency_window_hours",
+                        format!(
+                            "{} is not a positive number of hours",
+                            file.idempotency_window_hours
+                        ),
+                    )
+                })?
+                .unwrap_or_default();
+                if file.idempotency_max_ids == 0 {
+                    return Err(invalid("idempotency_max_ids", "must be at least 1".into()));
+                }
+                Some(IdempotencySettings {
+                    header: header.to_ascii_lowercase(),
+                    window,
+                    max_ids: usize::try_from(file.idempotency_max_ids).unwrap_or(usize::MAX),
+                })
+            }
+        };
+        let token_digests = match file.token_sha256 {
+            None => None,
+            Some(list) => {
+                let mut digests = Vec::with_capacity(list.len());
+                for (i, text) in list.iter().enumerate() {
+                    let mut digest = [0u8; 32];
+                    if hex::decode_to_slice(text.trim(), &mut digest).is_err() {
+                        return Err(invalid(
+                            "token_sha256",
+                            format!("entry {} is not 64 hex digits", i + 1),
+                        ));
+                    }
+                    digests.push(digest);
+                }
+                Some(digests)
+            }
+        };
+        let limit_count = |key: &'static str, n: u32| {
+            if n == 0 {
+                Err(invalid(key, "must be at least 1".into()))
+            } else {
+                Ok(n as usize)
+            }
+        };
+        let limit_seconds = |key: &'static str, s: f64| {
+            seconds(key, Some(s))
+                .map(Option::unwrap_or_default)
+                .map_err(|m| invalid(key, m))
+        };
+        let limits = Limits {
+            header_read_timeout: limit_seconds(
+                "header_read_timeout_seconds",
+                file.header_read_timeout_seconds,
+            )?,
+            body_read_timeout: limit_seconds(
+                "body_read_timeout_seconds",
+                file.body_read_timeout_seconds,
+            )?,
+            max_concurrent_requests: limit_count(
+                "max_concurrent_requests",
+                file.max_concurrent_requests,
+            )?,
+            max_connections: limit_count("max_connections", file.max_connections)?,
+            max_fields: limit_count("max_fields", file.max_fields)?,
+        };
+
         Ok(Config {
             name: file.name,
             schema_name,
@@ -438,6 +641,10 @@ impl Config {
             shutdown_grace: seconds("shutdown_grace_seconds", Some(file.shutdown_grace_seconds))
                 .map_err(|m| invalid("shutdown_grace_seconds", m))?
                 .unwrap_or_default(),
+            signature,
+            idempotency,
+            token_digests,
+            limits,
         })
     }
 
@@ -457,6 +664,46 @@ impl Config {
             None => format!("http://{bound}"),
         }
     }
+}
+
+/// Validates the `signature` setting into a verifier.
+fn signature_verifier(setting: SignatureSetting) -> Result<Verifier, String> {
+    let generic_only = [
+        ("header", setting.header.is_some()),
+        ("prefix", setting.prefix.is_some()),
+        ("encoding", setting.encoding.is_some()),
+    ];
+    let scheme = match setting.scheme {
+        SchemeName::Github => Scheme::Github,
+        SchemeName::Stripe => Scheme::Stripe,
+        SchemeName::Shopify => Scheme::Shopify,
+        SchemeName::Slack => Scheme::Slack,
+        SchemeName::StandardWebhooks => Scheme::StandardWebhooks,
+        SchemeName::HmacSha256 => {
+            let header = setting
+                .header
+                .ok_or("scheme hmac-sha256 needs `header`, the header carrying the signature")?;
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(format!("header: {header:?} is not a header name"));
+            }
+            Scheme::Generic {
+                header: header.to_ascii_lowercase(),
+                prefix: setting.prefix.unwrap_or_default(),
+                encoding: setting.encoding.unwrap_or_default(),
+            }
+        }
+    };
+    if !matches!(scheme, Scheme::Generic { .. })
+        && let Some((key, _)) = generic_only.iter().find(|(_, set)| *set)
+    {
+        return Err(format!(
+            "{key} applies to scheme hmac-sha256 only; {} has fixed headers",
+            scheme.name()
+        ));
+    }
+    let mut secrets = setting.secrets;
+    secrets.extend(setting.secret);
+    Verifier::new(scheme, &secrets, setting.tolerance_seconds)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
@@ -653,6 +900,51 @@ mod tests {
                 .contains("50 characters")
         );
         assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn signature_settings_validate_and_secrets_never_show() {
+        let c = load(
+            r#"{"signature": {"scheme": "stripe", "secrets": ["sk_one_4f2a", "sk_two_9c1b"]},
+                "idempotency_header": "X-GitHub-Delivery"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.signature.as_ref().unwrap().scheme().name(), "stripe");
+        assert_eq!(c.idempotency.as_ref().unwrap().header, "x-github-delivery");
+        assert_eq!(
+            c.idempotency.as_ref().unwrap().window,
+            Duration::from_secs(72 * 3600)
+        );
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("sk_one") && !shown.contains("sk_two"),
+            "{shown}"
+        );
+
+        let e = load(r#"{"signature": {"scheme": "github", "secret": "x", "extra": 1}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `extra`"), "{e}");
+        let e = load(r#"{"token_sha256": ["abc"]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("token_sha256") && e.contains("64 hex"), "{e}");
+        let e = load(r#"{"max_connections": 0}"#).unwrap_err().to_string();
+        assert!(e.contains("max_connections: must be at least 1"), "{e}");
+        let e = load(r#"{"idempotency_header": "bad header"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a header name"), "{e}");
+    }
+
+    #[test]
+    fn the_settings_schema_marks_signing_secrets_secret() {
+        let schema = settings_schema();
+        let signature = &schema["properties"]["signature"]["properties"];
+        for key in ["secret", "secrets"] {
+            assert_eq!(signature[key]["secret"], true, "{key}");
+            assert_eq!(signature[key]["writeOnly"], true, "{key}");
+        }
     }
 
     #[test]

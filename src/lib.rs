@@ -4,7 +4,10 @@
 //!
 //! - [`config`]: the `--config` file, validated once into a [`config::Config`].
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
-//! - [`server`]: the accept loop, connection settings and graceful shutdown around the routes.
+//!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
+//!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
+//!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
+//! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
 //! - [`replay`]: captured payload files, or the journal again, → the emitter (the `replay`
 //!   command): inputs in a stable order, payloads streamed, capture times, resume, progress.
@@ -13,29 +16,34 @@
 //! - [`catalog`]: `--discover` output, and field selection and pinned types from `--catalog`.
 //! - [`emitter`]: payloads (journal entries, replayed files) → Singer messages and bookmarks.
 //! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
-//! - [`tokens`]: webhook URL tokens; only their SHA-256 digests are stored.
+//! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored), followed live.
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
 //! - [`run`]: wires the parts together for each command.
 //! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
+//! - [`ops`]: `/healthz`, `/readyz` and `/metrics`, on the listener or a separate address.
 //! - [`telemetry`]: Prometheus metrics for `/metrics` and Singer `METRIC` lines.
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
+pub mod body;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod emitter;
 pub mod fsutil;
+pub mod idempotency;
 pub mod journal;
 pub mod lifecycle;
 pub mod logging;
+pub mod ops;
 pub mod receiver;
 pub mod replay;
 pub mod run;
 pub mod schema;
 pub mod sequence;
 pub mod server;
+pub mod signature;
 pub mod singer;
 pub mod telemetry;
 pub mod tokens;

@@ -4,25 +4,34 @@
 //! authenticated, limited and validated, split into records with the same code the emitter
 //! uses, appended to the journal, and answered 200 only once the entry is durable. Every
 //! refusal is a [`Refusal`], which maps to exactly one status and a JSON `{"error": ...}` body.
+//!
+//! The order of checks: method, stopping, token, content type and encoding, declared length,
+//! a concurrency permit, the body (deadline, decompression, size), the provider signature,
+//! Slack's `url_verification` challenge, the idempotency id, the records, then the journal.
+//! Nothing is written unless every check passed.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::Utc;
-use futures_util::{Stream, StreamExt};
-use http::header::{
-    ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
-};
+use futures_util::Stream;
+use http::header::{ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::Semaphore;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Buf, Filter};
 
+use crate::body::{self, BodyError};
 use crate::convert::{self, PayloadError, RecordRules};
-use crate::journal::{JournalError, JournalWriter, NewEntry};
+use crate::idempotency::{Claim, SeenIds};
+use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
-use crate::tokens::TokenSet;
+use crate::signature::{SignatureError, Verifier};
+use crate::tokens::LiveTokens;
 
 /// Why a request was not accepted. Each variant is one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -33,34 +42,46 @@ pub enum Refusal {
     MethodNotAllowed,
     #[error("{0}")]
     Unauthorized(&'static str),
+    #[error(transparent)]
+    Signature(SignatureError),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("body is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]
     BadRequest(String),
+    #[error("the body was not received within {0:?}; send it faster or in one go")]
+    Timeout(Duration),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("too many webhooks at once; retry shortly")]
+    Overloaded,
+    #[error("too many connections; retry shortly")]
+    TooManyConnections,
     #[error("the tap is shutting down; retry shortly")]
     ShuttingDown,
     #[error("the webhook could not be stored; retry later")]
     Journal(JournalError),
 }
 
-/// Seconds a sender is asked to wait before retrying a 503.
+/// Seconds a sender is asked to wait before retrying a 503 while stopping.
 const RETRY_AFTER_SECONDS: &str = "5";
+/// Seconds a sender is asked to wait before retrying when the listener is busy.
+pub const OVERLOADED_RETRY_AFTER_SECONDS: &str = "1";
 
 impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
             Refusal::NotFound => StatusCode::NOT_FOUND,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Refusal::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Refusal::Unauthorized(_) | Refusal::Signature(_) => StatusCode::UNAUTHORIZED,
             Refusal::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Refusal::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::TooManyConnections | Refusal::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,6 +95,16 @@ impl Refusal {
             }
             Refusal::ShuttingDown => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            }
+            Refusal::Overloaded | Refusal::TooManyConnections => {
+                headers.insert(
+                    RETRY_AFTER,
+                    HeaderValue::from_static(OVERLOADED_RETRY_AFTER_SECONDS),
+                );
+            }
+            // The rest of the body is not read: the connection cannot be reused.
+            Refusal::Timeout(_) | Refusal::TooLarge { .. } => {
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
@@ -92,6 +123,17 @@ impl From<PayloadError> for Refusal {
     }
 }
 
+impl Refusal {
+    fn from_body(e: BodyError, limit: u64) -> Self {
+        match e {
+            BodyError::TooLarge => Refusal::TooLarge { limit },
+            BodyError::Timeout(after) => Refusal::Timeout(after),
+            BodyError::UnsupportedCoding(_) => Refusal::UnsupportedMediaType(e.to_string()),
+            BodyError::Read(_) | BodyError::Corrupt { .. } => Refusal::BadRequest(e.to_string()),
+        }
+    }
+}
+
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut response = Response::new(serde_json::to_vec(body).expect("JSON serializes").into());
     *response.status_mut() = status;
@@ -104,11 +146,28 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
 /// Everything a request handler needs, shared by all connections.
 pub struct Receiver {
     pub journal: Arc<dyn JournalWriter>,
-    pub tokens: RwLock<TokenSet>,
+    pub tokens: Arc<LiveTokens>,
     pub rules: RecordRules,
     pub max_body_bytes: u64,
     pub lifecycle: Arc<Lifecycle>,
+    pub signature: Option<Verifier>,
+    pub idempotency: Option<Idempotency>,
+    pub body_read_timeout: Duration,
+    /// Top-level fields a record may have.
+    pub max_fields: usize,
+    /// One permit per request handled at once.
+    pub permits: Semaphore,
 }
+
+/// `idempotency_header` and the ids seen.
+pub struct Idempotency {
+    /// Lower case.
+    pub header: String,
+    pub seen: SeenIds,
+}
+
+/// Ids longer than this are not ids: such a header is refused.
+const MAX_IDEMPOTENCY_ID_BYTES: usize = 1024;
 
 /// The HTTP routes of a listener.
 pub fn routes(receiver: Arc<Receiver>) -> BoxedFilter<(Response,)> {
@@ -157,6 +216,8 @@ impl Receiver {
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
         self.authenticate(token.as_deref(), headers)?;
+        let coding =
+            body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
         check_content_type(headers)?;
         let declared_length = content_length(headers)?;
         if declared_length.is_some_and(|n| n > self.max_body_bytes) {
@@ -164,9 +225,56 @@ impl Receiver {
                 limit: self.max_body_bytes,
             });
         }
-        let body = read_body(body, self.max_body_bytes, declared_length).await?;
+        let _permit = self
+            .permits
+            .try_acquire()
+            .map_err(|_| Refusal::Overloaded)?;
+        let body = body::read(
+            body,
+            coding,
+            self.max_body_bytes,
+            declared_length,
+            self.body_read_timeout,
+        )
+        .await
+        .map_err(|e| Refusal::from_body(e, self.max_body_bytes))?;
         let received_at = Utc::now();
-        let record_count = convert::parse_payload(&body, &self.rules)?.records.len();
+        if let Some(verifier) = &self.signature {
+            verifier
+                .verify(headers, &body, received_at.timestamp())
+                .map_err(Refusal::Signature)?;
+        }
+        if let Some(challenge) = url_verification(&body) {
+            return Ok(json_response(
+                StatusCode::OK,
+                &json!({ "challenge": challenge }),
+            ));
+        }
+        let (claim, captured) = match self.delivery_id(headers)? {
+            Some((idempotency, id)) => match idempotency.seen.claim(id).await {
+                Claim::Duplicate => return Ok(duplicate()),
+                Claim::First(claim) => (
+                    Some(claim),
+                    vec![Header {
+                        name: idempotency.header.clone(),
+                        value: Bytes::copy_from_slice(id),
+                    }],
+                ),
+            },
+            None => (None, Vec::new()),
+        };
+        let record_count = {
+            let payload = convert::parse_payload(&body, &self.rules)?;
+            if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
+                && widest > self.max_fields
+            {
+                return Err(Refusal::Unprocessable(format!(
+                    "a record has {widest} top-level fields; at most {} (max_fields)",
+                    self.max_fields
+                )));
+            }
+            payload.records.len()
+        };
         if record_count == 0 {
             return Ok(accepted(0));
         }
@@ -176,13 +284,37 @@ impl Receiver {
             .append(NewEntry {
                 received_at,
                 record_count,
-                headers: Vec::new(),
+                headers: captured,
                 body,
             })
             .await
             .map_err(Refusal::Journal)?;
+        if let Some(claim) = claim {
+            claim.journaled(received_at);
+        }
         self.lifecycle.touch();
         Ok(accepted(record_count))
+    }
+
+    /// The delivery id, when `idempotency_header` is set and the request has one.
+    fn delivery_id<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<(&Idempotency, &'h [u8])>, Refusal> {
+        let Some(idempotency) = &self.idempotency else {
+            return Ok(None);
+        };
+        let Some(value) = headers.get(idempotency.header.as_str()) else {
+            return Ok(None);
+        };
+        let id = value.as_bytes();
+        if id.is_empty() || id.len() > MAX_IDEMPOTENCY_ID_BYTES {
+            return Err(Refusal::BadRequest(format!(
+                "{} must be 1 to {MAX_IDEMPOTENCY_ID_BYTES} bytes",
+                idempotency.header
+            )));
+        }
+        Ok(Some((idempotency, id)))
     }
 
     fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<(), Refusal> {
@@ -190,11 +322,7 @@ impl Receiver {
             Some(token) => token,
             None => bearer_token(headers)?,
         };
-        let tokens = self
-            .tokens
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match tokens.verify(presented) {
+        match self.tokens.verify(presented) {
             Some(_) => Ok(()),
             None => Err(Refusal::Unauthorized("unknown or revoked token")),
         }
@@ -203,6 +331,29 @@ impl Receiver {
 
 fn accepted(records: u32) -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok", "records": records}))
+}
+
+/// A redelivery of a journaled webhook: acknowledged again, stored once.
+fn duplicate() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"status": "ok", "records": 0, "duplicate": true}),
+    )
+}
+
+/// Slack's `{"type": "url_verification", "challenge": "..."}`: the challenge to echo back.
+fn url_verification(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct UrlVerification {
+        #[serde(rename = "type")]
+        kind: String,
+        challenge: String,
+    }
+    if body.len() > 16 << 10 {
+        return None;
+    }
+    let v: UrlVerification = serde_json::from_slice(body).ok()?;
+    (v.kind == "url_verification").then_some(v.challenge)
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
@@ -228,14 +379,6 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
 /// JSON media types: `application/json`, `application/<x>+json`, `text/json`; a missing
 /// Content-Type is accepted and the body parsed as JSON.
 fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
-    if let Some(encoding) = headers.get(CONTENT_ENCODING) {
-        let encoding = encoding.to_str().unwrap_or("").trim();
-        if !encoding.eq_ignore_ascii_case("identity") {
-            return Err(Refusal::UnsupportedMediaType(format!(
-                "Content-Encoding {encoding:?} is not supported"
-            )));
-        }
-    }
     let Some(value) = headers.get(CONTENT_TYPE) else {
         return Ok(());
     };
@@ -268,23 +411,4 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Refusal> {
             .map(Some)
             .ok_or_else(|| Refusal::BadRequest("Content-Length is not a number".into())),
     }
-}
-
-/// Reads a body, refusing it as soon as it exceeds `limit` (whether or not its length was
-/// declared), so that memory never exceeds the limit.
-async fn read_body<S, B>(body: S, limit: u64, declared: Option<u64>) -> Result<Bytes, Refusal>
-where
-    S: Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    let mut body = std::pin::pin!(body);
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(8 << 10).min(limit) as usize);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Refusal::BadRequest(format!("cannot read the body: {e}")))?;
-        if (buf.len() + chunk.remaining()) as u64 > limit {
-            return Err(Refusal::TooLarge { limit });
-        }
-        buf.put(chunk);
-    }
-    Ok(buf.freeze())
 }

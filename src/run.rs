@@ -1,26 +1,34 @@
-//! Wires the parts together for each command: a sync (listening or draining) and `serve`.
+//! Wires the parts together for each command: a sync (listening or draining), `serve`, and the
+//! `token` commands.
 
 use std::io::Stdout;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
+use crate::idempotency::SeenIds;
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::receiver::{self, Receiver};
+use crate::receiver::{self, Idempotency, Receiver};
 use crate::replay::ReplayError;
 use crate::schema::{Columns, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::server;
 use crate::singer::{State, StateError};
-use crate::tokens::{self, TokenError, TokenStore};
+use crate::tokens::{self, LiveTokens, TokenError, TokenSet, TokenStore};
+
+/// How often a listener rereads the token store even if its file stamp did not change.
+const TOKEN_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a listener writes tokens' last-use times back to the store.
+const TOKEN_LAST_USED_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Everything that ends a command with a non-zero exit code.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +72,7 @@ impl RunError {
             | RunError::Catalog(_)
             | RunError::Usage(_) => 2,
             RunError::Replay(e) => e.exit_code(),
+            RunError::Tokens(e) if e.is_usage() => 2,
             _ => 1,
         }
     }
@@ -182,7 +191,8 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             source,
         })?;
         log::info!("listening on http://{bound}");
-        let token_set = prepare_tokens(config, bound)?;
+        let tokens = prepare_tokens(config, bound)?;
+        let idempotency = prepare_idempotency(config)?;
 
         let lifecycle = Arc::new(Lifecycle::new());
         spawn_signal_handler(&lifecycle)?;
@@ -205,21 +215,34 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             None => None,
         };
 
+        let token_upkeep = spawn_token_upkeep(&tokens);
         let receiver = Arc::new(Receiver {
             journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
-            tokens: RwLock::new(token_set),
+            tokens: Arc::clone(&tokens),
             rules: record_rules(config),
             max_body_bytes: config.max_body_bytes,
             lifecycle: Arc::clone(&lifecycle),
+            signature: config.signature.clone(),
+            idempotency,
+            body_read_timeout: config.limits.body_read_timeout,
+            max_fields: config.limits.max_fields,
+            permits: Semaphore::new(config.limits.max_concurrent_requests),
         });
         server::serve(
             listener,
             receiver::routes(receiver),
             Arc::clone(&lifecycle),
             config.shutdown_grace,
+            server::ServerLimits {
+                header_read_timeout: config.limits.header_read_timeout,
+                max_connections: config.limits.max_connections,
+            },
         )
         .await;
         done_tx.send_replace(true);
+        token_upkeep.abort();
+        let flushing = Arc::clone(&tokens);
+        let _ = tokio::task::spawn_blocking(move || flushing.flush_last_used()).await;
 
         match emitter_thread {
             Some(handle) => {
@@ -288,17 +311,73 @@ fn spawn_retention(config: &Config) {
     });
 }
 
-/// On first start (no token yet) creates one and prints its URL, once.
-fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<tokens::TokenSet, RunError> {
-    let store = TokenStore::new(&config.data_dir);
-    let set = store.token_set()?;
-    if !set.is_empty() {
-        return Ok(set);
+/// The tokens a listener accepts: `token_sha256` from the config, or the token store, where
+/// on the very first start (no store yet) a token is created and its URL printed, once.
+fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<Arc<LiveTokens>, RunError> {
+    if let Some(digests) = &config.token_digests {
+        log::info!(
+            "accepting the {} tokens of token_sha256 (the token store is not used)",
+            digests.len()
+        );
+        return Ok(Arc::new(LiveTokens::fixed(TokenSet::from_digests(digests))));
     }
-    let (id, token) = store.create()?;
-    let url = tokens::webhook_url(&config.url_base(bound), &token);
-    log::info!("created webhook URL {id}; it is shown only this once, keep it secret: {url}");
-    Ok(store.token_set()?)
+    let store = TokenStore::new(&config.data_dir);
+    if let Some((id, token)) = store.create_first()? {
+        let url = tokens::webhook_url(&config.url_base(bound), &token);
+        log::info!("created webhook URL {id}; it is shown only this once, keep it secret: {url}");
+    }
+    let live = LiveTokens::follow(store)?;
+    if live.is_empty() {
+        log::warn!(
+            "no active webhook URL: every webhook gets 401 until `tap-webhooks token new` creates one"
+        );
+    }
+    Ok(Arc::new(live))
+}
+
+/// Rereads the token store every second (a backstop to the per-request stamp check) and
+/// writes last-use times back every few seconds.
+fn spawn_token_upkeep(tokens: &Arc<LiveTokens>) -> tokio::task::JoinHandle<()> {
+    let tokens = Arc::clone(tokens);
+    tokio::spawn(async move {
+        let mut reload = tokio::time::interval(TOKEN_RELOAD_INTERVAL);
+        let mut flush = tokio::time::interval(TOKEN_LAST_USED_INTERVAL);
+        loop {
+            let work: fn(&LiveTokens) = tokio::select! {
+                _ = reload.tick() => |t| t.refresh(true),
+                _ = flush.tick() => LiveTokens::flush_last_used,
+            };
+            let tokens = Arc::clone(&tokens);
+            let _ = tokio::task::spawn_blocking(move || work(&tokens)).await;
+        }
+    })
+}
+
+/// The seen-id window of `idempotency_header`, rebuilt from the journal entries received
+/// within it.
+fn prepare_idempotency(config: &Config) -> Result<Option<Idempotency>, RunError> {
+    let Some(settings) = &config.idempotency else {
+        return Ok(None);
+    };
+    let seen = SeenIds::new(settings.window, settings.max_ids);
+    let since = seen.window_start(chrono::Utc::now());
+    let since = Sequence::new(since.timestamp_nanos_opt().unwrap_or(0).max(0) as u64);
+    journal::local::scan_entry_heads(&config.data_dir, since, |head| {
+        if let Some(id) = head.headers.iter().find(|h| h.name == settings.header) {
+            seen.remember(&id.value, head.received_at);
+        }
+    })?;
+    log::info!(
+        "idempotency on {}: {} delivery ids from the journal remembered (window {} h, at most {})",
+        settings.header,
+        seen.len(),
+        settings.window.as_secs_f64() / 3600.0,
+        settings.max_ids
+    );
+    Ok(Some(Idempotency {
+        header: settings.header.clone(),
+        seen,
+    }))
 }
 
 fn spawn_emitter(
@@ -397,6 +476,85 @@ fn spawn_end_conditions(config: &Config, lifecycle: &Arc<Lifecycle>) {
                 tokio::time::sleep_until(deadline.into()).await;
             }
         });
+    }
+}
+
+/// A `token` subcommand.
+#[derive(Debug)]
+pub enum TokenCommand {
+    New,
+    List { json: bool },
+    Revoke { id: String },
+}
+
+/// `token new`: the URL alone on stdout (its last line); `token list`: ids and times, never a
+/// token; `token revoke`: gone for running listeners from their next request.
+pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
+    let store = TokenStore::new(&config.data_dir);
+    match command {
+        TokenCommand::New | TokenCommand::Revoke { .. } if config.token_digests.is_some() => {
+            Err(TokenError::ReadOnly.into())
+        }
+        TokenCommand::New => {
+            let (id, token) = store.create()?;
+            log::info!(
+                "created webhook URL {id}; it is printed on stdout only this once, keep it secret"
+            );
+            println!(
+                "{}",
+                tokens::webhook_url(&config.url_base(config.bind), &token)
+            );
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            let revoked = store.revoke(&id)?;
+            log::info!(
+                "revoked {}; running listeners refuse it from their next request",
+                revoked.id
+            );
+            Ok(())
+        }
+        TokenCommand::List { json } => {
+            let rows: Vec<(String, Option<String>, Option<String>)> = match &config.token_digests {
+                Some(digests) => TokenSet::from_digests(digests)
+                    .ids()
+                    .map(|id| (id.to_string(), None, None))
+                    .collect(),
+                None => store
+                    .list()?
+                    .into_iter()
+                    .map(|t| {
+                        let time = |t: chrono::DateTime<chrono::Utc>| {
+                            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        };
+                        (
+                            t.id.to_string(),
+                            Some(time(t.created_at)),
+                            t.last_used_at.map(time),
+                        )
+                    })
+                    .collect(),
+            };
+            if json {
+                let list: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(id, created, used)| {
+                        serde_json::json!({"id": id, "created_at": created, "last_used_at": used})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{:<14} {:<22} LAST USED", "ID", "CREATED");
+                for (id, created, used) in rows {
+                    println!(
+                        "{id:<14} {:<22} {}",
+                        created.as_deref().unwrap_or("(config)"),
+                        used.as_deref().unwrap_or("never")
+                    );
+                }
+            }
+            Ok(())
+        }
     }
 }
 

@@ -2,10 +2,21 @@
 //!
 //! A token is 256 bits from the OS random source, shown once (in the URL) when created. The
 //! token store `data_dir/tokens.json` keeps only each token's SHA-256 digest, an id, and
-//! when it was created; a listener compares the digest of a presented token against the
-//! stored digests in constant time.
+//! when it was created and last used; a listener compares the digest of a presented token
+//! against the stored digests in constant time.
+//!
+//! The `token` commands and a running listener share the store: every read-modify-write holds
+//! `data_dir/tokens.lock` (`flock`) and replaces the file atomically, so readers never see a
+//! half-written store and no update is lost. A listener ([`LiveTokens`]) checks the store's
+//! file stamp on every request and reloads it when it changed, so a new token works and a
+//! revoked one is refused from the first request after the command returns; it also rereads
+//! the store every second as a backstop. Last use is kept in memory and written back lazily.
 
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -81,21 +92,57 @@ pub enum TokenError {
         "{MAX_ACTIVE_TOKENS} webhook URLs are already active; revoke one first (`tap-webhooks token list`, then `tap-webhooks token revoke ID`)"
     )]
     TooMany,
-    #[error("no active token has id {0}")]
+    #[error("no active token has id {0} (see `tap-webhooks token list`)")]
     UnknownId(String),
+    #[error(
+        "the token store is read-only: this config accepts the tokens listed in token_sha256; edit that list instead"
+    )]
+    ReadOnly,
     #[error("cannot get random bytes from the OS: {0}")]
     Random(String),
+}
+
+impl TokenError {
+    /// True for errors the user fixes by running another command.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            TokenError::TooMany | TokenError::UnknownId(_) | TokenError::ReadOnly
+        )
+    }
+}
+
+/// What identifies one version of the store file: an atomic replace changes the inode, and
+/// any write changes the size or the times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
 }
 
 /// The token store of a `data_dir`.
 pub struct TokenStore {
     path: PathBuf,
+    lock_path: PathBuf,
+}
+
+/// Holds `tokens.lock` while alive.
+struct StoreLock(File);
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
 }
 
 impl TokenStore {
     pub fn new(data_dir: &Path) -> Self {
         TokenStore {
             path: data_dir.join("tokens.json"),
+            lock_path: data_dir.join("tokens.lock"),
         }
     }
 
@@ -108,6 +155,39 @@ impl TokenStore {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Takes the store's lock, waiting for another command or the listener to finish.
+    fn lock(&self) -> Result<StoreLock, TokenError> {
+        if let Some(dir) = self.path.parent() {
+            fsutil::ensure_dir(dir).map_err(|e| self.io(e))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.lock_path)
+            .map_err(|e| self.io(e))?;
+        file.lock().map_err(|e| self.io(e))?;
+        Ok(StoreLock(file))
+    }
+
+    /// Whether a store was ever written (a listener creates the first token only if not).
+    pub fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    /// The stamp of the store file now, `None` if there is none.
+    pub fn stamp(&self) -> Option<FileStamp> {
+        let m = std::fs::metadata(&self.path).ok()?;
+        Some(FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
     }
 
     fn read(&self) -> Result<StoreFile, TokenError> {
@@ -125,9 +205,6 @@ impl TokenStore {
     }
 
     fn write(&self, file: &StoreFile) -> Result<(), TokenError> {
-        if let Some(dir) = self.path.parent() {
-            fsutil::ensure_dir(dir).map_err(|e| self.io(e))?;
-        }
         let bytes = serde_json::to_vec_pretty(file).expect("token store serializes");
         fsutil::write_atomic(&self.path, &bytes).map_err(|e| self.io(e))
     }
@@ -139,6 +216,20 @@ impl TokenStore {
 
     /// Creates a token; refused when [`MAX_ACTIVE_TOKENS`] are active.
     pub fn create(&self) -> Result<(TokenId, Token), TokenError> {
+        let _lock = self.lock()?;
+        self.create_locked()
+    }
+
+    /// Creates the first token if no store was ever written; `None` if one was.
+    pub fn create_first(&self) -> Result<Option<(TokenId, Token)>, TokenError> {
+        let _lock = self.lock()?;
+        if self.exists() {
+            return Ok(None);
+        }
+        self.create_locked().map(Some)
+    }
+
+    fn create_locked(&self) -> Result<(TokenId, Token), TokenError> {
         let mut file = self.read()?;
         if file.tokens.len() >= MAX_ACTIVE_TOKENS {
             return Err(TokenError::TooMany);
@@ -146,9 +237,14 @@ impl TokenStore {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| TokenError::Random(e.to_string()))?;
         let token = Token(hex::encode(secret));
-        let mut id_bytes = [0u8; 4];
-        getrandom::fill(&mut id_bytes).map_err(|e| TokenError::Random(e.to_string()))?;
-        let id = TokenId(format!("tok_{}", hex::encode(id_bytes)));
+        let id = loop {
+            let mut id_bytes = [0u8; 4];
+            getrandom::fill(&mut id_bytes).map_err(|e| TokenError::Random(e.to_string()))?;
+            let id = TokenId(format!("tok_{}", hex::encode(id_bytes)));
+            if !file.tokens.iter().any(|t| t.id == id) {
+                break id;
+            }
+        };
         file.version = 1;
         file.tokens.push(StoredToken {
             id: id.clone(),
@@ -158,6 +254,43 @@ impl TokenStore {
         });
         self.write(&file)?;
         Ok((id, token))
+    }
+
+    /// Revokes the token `id`: once this returns, no listener accepts it.
+    pub fn revoke(&self, id: &str) -> Result<StoredToken, TokenError> {
+        let _lock = self.lock()?;
+        let mut file = self.read()?;
+        let at = file
+            .tokens
+            .iter()
+            .position(|t| t.id.as_str() == id)
+            .ok_or_else(|| TokenError::UnknownId(id.to_owned()))?;
+        let revoked = file.tokens.remove(at);
+        file.version = 1;
+        self.write(&file)?;
+        Ok(revoked)
+    }
+
+    /// Writes last-use times back, for tokens still active; later times win.
+    pub fn record_use(&self, used: &HashMap<TokenId, DateTime<Utc>>) -> Result<(), TokenError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let _lock = self.lock()?;
+        let mut file = self.read()?;
+        let mut changed = false;
+        for token in &mut file.tokens {
+            if let Some(&at) = used.get(&token.id)
+                && token.last_used_at.is_none_or(|before| before < at)
+            {
+                token.last_used_at = Some(at);
+                changed = true;
+            }
+        }
+        if changed {
+            self.write(&file)?;
+        }
+        Ok(())
     }
 
     /// The digests a listener accepts now.
@@ -188,6 +321,17 @@ pub struct TokenSet {
 }
 
 impl TokenSet {
+    /// Tokens given by digest in the config (`token_sha256`); ids are `cfg_` and the start of
+    /// the digest.
+    pub fn from_digests(digests: &[[u8; 32]]) -> Self {
+        TokenSet {
+            entries: digests
+                .iter()
+                .map(|d| (TokenId(format!("cfg_{}", hex::encode(&d[..4]))), *d))
+                .collect(),
+        }
+    }
+
     /// The id of the token `presented`, if it is active. Compares against every digest in
     /// constant time, so timing says nothing about which bytes matched.
     pub fn verify(&self, presented: &str) -> Option<&TokenId> {
@@ -203,6 +347,122 @@ impl TokenSet {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &TokenId> {
+        self.entries.iter().map(|(id, _)| id)
+    }
+}
+
+/// The tokens a running listener accepts: the token store, followed as it changes, or a fixed
+/// set from the config.
+pub struct LiveTokens {
+    store: Option<TokenStore>,
+    current: RwLock<Loaded>,
+    used: Mutex<HashMap<TokenId, DateTime<Utc>>>,
+}
+
+struct Loaded {
+    stamp: Option<FileStamp>,
+    set: Arc<TokenSet>,
+}
+
+impl LiveTokens {
+    /// Follows the store of `data_dir`.
+    pub fn follow(store: TokenStore) -> Result<Self, TokenError> {
+        let stamp = store.stamp();
+        let set = store.token_set()?;
+        Ok(LiveTokens {
+            store: Some(store),
+            current: RwLock::new(Loaded {
+                stamp,
+                set: Arc::new(set),
+            }),
+            used: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A fixed set (from `token_sha256`).
+    pub fn fixed(set: TokenSet) -> Self {
+        LiveTokens {
+            store: None,
+            current: RwLock::new(Loaded {
+                stamp: None,
+                set: Arc::new(set),
+            }),
+            used: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The id of `presented` if it is active now; notes its use.
+    pub fn verify(&self, presented: &str) -> Option<TokenId> {
+        self.refresh(false);
+        let set = Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()).set);
+        let id = set.verify(presented)?.clone();
+        self.used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), Utc::now());
+        Some(id)
+    }
+
+    /// Reloads the store if its file changed since the last load, or always with `force`.
+    /// A store that cannot be read accepts no token until it can (fail closed).
+    pub fn refresh(&self, force: bool) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let stamp = store.stamp();
+        if !force && self.current.read().unwrap_or_else(|p| p.into_inner()).stamp == stamp {
+            return;
+        }
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        // Stamp first, then content: a change after the read is seen next time.
+        let stamp = store.stamp();
+        if !force && current.stamp == stamp {
+            return;
+        }
+        let set = match store.token_set() {
+            Ok(set) => set,
+            Err(e) => {
+                if current.stamp != stamp || !current.set.is_empty() {
+                    log::error!("cannot reload the token store; accepting no token: {e}");
+                }
+                TokenSet::default()
+            }
+        };
+        let changed = {
+            let old: Vec<&TokenId> = current.set.ids().collect();
+            let new: Vec<&TokenId> = set.ids().collect();
+            old != new
+        };
+        if changed {
+            let ids: Vec<&str> = set.ids().map(TokenId::as_str).collect();
+            log::info!("webhook tokens reloaded; active: [{}]", ids.join(", "));
+        }
+        *current = Loaded {
+            stamp,
+            set: Arc::new(set),
+        };
+    }
+
+    /// Writes the last-use times noted since the last call to the store.
+    pub fn flush_last_used(&self) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Err(e) = store.record_use(&used) {
+            log::warn!("cannot record when tokens were last used: {e}");
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .set
+            .is_empty()
     }
 }
 
@@ -236,5 +496,26 @@ mod tests {
         store.create().unwrap();
         store.create().unwrap();
         assert!(matches!(store.create(), Err(TokenError::TooMany)));
+    }
+
+    #[test]
+    fn a_live_set_follows_creation_and_revocation_and_records_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path());
+        let (first_id, first) = store.create().unwrap();
+        let live = LiveTokens::follow(TokenStore::new(dir.path())).unwrap();
+        assert_eq!(live.verify(first.expose()), Some(first_id.clone()));
+        let (second_id, second) = store.create().unwrap();
+        assert_eq!(live.verify(second.expose()), Some(second_id));
+        store.revoke(first_id.as_str()).unwrap();
+        assert_eq!(live.verify(first.expose()), None);
+        live.flush_last_used();
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].last_used_at.is_some());
+        assert!(matches!(
+            store.revoke("tok_nope"),
+            Err(TokenError::UnknownId(_))
+        ));
     }
 }

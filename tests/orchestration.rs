@@ -18,22 +18,7 @@ fn serve_writes_nothing_on_stdout_and_refuses_a_second_writer() {
     assert_eq!(serve.post(r#"{"a":1}"#).status, 200);
 
     // A listening sync on the same data_dir is a second writer.
-    let second = h.run(&[]);
-    assert_eq!(second.status.code(), Some(1));
-    assert!(
-        second
-            .stderr
-            .contains("held by another tap-webhooks process"),
-        "{}",
-        second.stderr
-    );
-    assert!(
-        second
-            .stderr
-            .contains(&format!("pid {} (serve)", serve.pid())),
-        "{}",
-        second.stderr
-    );
+    assert_second_writer_refused(&h, &format!("pid {} (serve)", serve.pid()));
 
     serve.terminate();
     let done = serve.wait();

@@ -443,22 +443,8 @@ fn sigterm_refuses_new_requests_finishes_those_in_flight_and_exits_0_with_state_
 #[test]
 fn a_second_writer_on_the_same_data_dir_is_refused_naming_the_holder() {
     let mut h = Harness::new(json!({}));
-    let _tap = h.start(&[]);
-    let second = h.run(&[]);
-    assert_eq!(second.status.code(), Some(1));
-    assert!(second.stderr.contains("CRITICAL"), "{}", second.stderr);
-    assert!(
-        second
-            .stderr
-            .contains("held by another tap-webhooks process"),
-        "{}",
-        second.stderr
-    );
-    assert!(
-        second.stderr.contains(&format!("pid {}", _tap.pid())),
-        "{}",
-        second.stderr
-    );
+    let tap = h.start(&[]);
+    assert_second_writer_refused(&h, &format!("pid {} (sync)", tap.pid()));
 }
 
 #[test]

@@ -133,23 +133,11 @@ fn a_realistic_mix_loads_completely_into_every_target() {
 
     let pg = pg();
     let db = pg.create_database("mix_pw");
-    run_target(
-        "pipelinewise-target-postgres",
-        "target-postgres",
-        &pg.pipelinewise_config(&db),
-        &stream,
-        h.tmp.path(),
-    );
+    pg.load_pipelinewise(&db, &stream, h.tmp.path());
     check_mix_in_postgres(&db, "_sdc_sequence");
 
     let db = pg.create_database("mix_ml");
-    run_target(
-        "meltanolabs-target-postgres",
-        "target-postgres",
-        &pg.meltanolabs_config(&db),
-        &stream,
-        h.tmp.path(),
-    );
+    pg.load_meltanolabs(&pg.meltanolabs_config(&db), &stream, h.tmp.path());
     check_mix_in_postgres(&db, "webhook_sequence");
 }
 
@@ -164,13 +152,7 @@ fn pipelinewise_keeps_every_version_when_append_only_and_upserts_otherwise() {
         json!(["__sdc_primary_key"])
     );
     let db = pg.create_database("append_pw");
-    run_target(
-        "pipelinewise-target-postgres",
-        "target-postgres",
-        &pg.pipelinewise_config(&db),
-        &stream,
-        h.tmp.path(),
-    );
+    pg.load_pipelinewise(&db, &stream, h.tmp.path());
     assert_eq!(
         pg.psql(
             &db,
@@ -197,13 +179,7 @@ fn pipelinewise_keeps_every_version_when_append_only_and_upserts_otherwise() {
     let stream = capture(&mut h, MIX, MIX_RECORDS);
     assert_eq!(parse_lines(&stream)[0]["key_properties"], json!(["id"]));
     let db = pg.create_database("upsert_pw");
-    run_target(
-        "pipelinewise-target-postgres",
-        "target-postgres",
-        &pg.pipelinewise_config(&db),
-        &stream,
-        h.tmp.path(),
-    );
+    pg.load_pipelinewise(&db, &stream, h.tmp.path());
     let rows = pg.rows(
         &db,
         "SELECT id, amount, status FROM incoming_webhooks.data ORDER BY id",
@@ -223,13 +199,7 @@ fn meltanolabs_users_find_the_latest_version_through_sequence_alias() {
         config["add_record_metadata"] = json!(add_record_metadata);
         // The target refuses activate_version (its default) without record metadata.
         config["activate_version"] = json!(add_record_metadata);
-        run_target(
-            "meltanolabs-target-postgres",
-            "target-postgres",
-            &config,
-            &stream,
-            h.tmp.path(),
-        );
+        pg.load_meltanolabs(&config, &stream, h.tmp.path());
         // The target drops or overwrites _sdc_sequence ...
         let tap_sequences: Vec<String> = records(&parse_lines(&stream))
             .iter()
@@ -274,22 +244,10 @@ fn an_amount_that_widens_from_integer_to_decimal_stays_in_one_pipelinewise_colum
     let mut h = Harness::new(json!({}));
     // First run: only integers; the target creates the table.
     let first = capture(&mut h, &[r#"{"amount":10}"#, r#"{"amount":20}"#], 2);
-    run_target(
-        "pipelinewise-target-postgres",
-        "target-postgres",
-        &pg.pipelinewise_config(&db),
-        &first,
-        h.tmp.path(),
-    );
+    pg.load_pipelinewise(&db, &first, h.tmp.path());
     // A later run: a decimal arrives.
     let second = capture(&mut h, &[r#"{"amount":10.75}"#], 1);
-    run_target(
-        "pipelinewise-target-postgres",
-        "target-postgres",
-        &pg.pipelinewise_config(&db),
-        &second,
-        h.tmp.path(),
-    );
+    pg.load_pipelinewise(&db, &second, h.tmp.path());
     let amounts = pg.rows(
         &db,
         "SELECT amount FROM incoming_webhooks.data ORDER BY _sdc_sequence",
@@ -343,13 +301,7 @@ fn type_conflicts_widen_to_string_and_load_into_pipelinewise_without_crashing() 
 
     let report = run_with_input(&venv_exe("singer-tools", "singer-check-tap"), &[], &stream);
     assert!(report.contains("The output is valid."), "{report}");
-    run_target(
-        "pipelinewise-target-postgres",
-        "target-postgres",
-        &pg.pipelinewise_config(&db),
-        &stream,
-        h.tmp.path(),
-    );
+    pg.load_pipelinewise(&db, &stream, h.tmp.path());
     assert_eq!(
         pg.psql(&db, "SELECT count(*) FROM incoming_webhooks.data"),
         "3"

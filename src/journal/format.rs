@@ -142,6 +142,80 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Frame> {
     Ok(Frame::Payload(Bytes::from(payload)))
 }
 
+/// Header values longer than this are skipped by [`read_entry_head`].
+const MAX_SCANNED_HEADER_LEN: u64 = 64 << 10;
+
+/// An entry's metadata, read without its body.
+pub struct EntryHead {
+    pub first_sequence: Sequence,
+    pub received_at: DateTime<Utc>,
+    pub headers: Vec<Header>,
+}
+
+/// Reads the next frame's metadata and seeks past its body, without checking the checksum:
+/// for scans that only need headers (such as rebuilding the idempotency window) over a journal
+/// whose torn tail the writer has already cut. `Ok(None)` at the end of the segment or at a
+/// frame that does not fit (the rest is left unread).
+pub fn read_entry_head<R: Read + io::Seek>(
+    reader: &mut io::BufReader<R>,
+) -> io::Result<Option<EntryHead>> {
+    let mut header = [0u8; FRAME_HEADER_LEN + PAYLOAD_FIXED_LEN];
+    if read_full(reader, &mut header)? < header.len() {
+        return Ok(None);
+    }
+    let len = u64::from(u32::from_le_bytes(header[..4].try_into().expect("4 bytes")));
+    let p = &header[FRAME_HEADER_LEN..];
+    if len < PAYLOAD_FIXED_LEN as u64 || p[0] != PAYLOAD_VERSION || p[1] != KIND_WEBHOOK {
+        return Ok(None);
+    }
+    let header_count = u16::from_le_bytes([p[2], p[3]]);
+    let first = u64::from_le_bytes(p[4..12].try_into().expect("8 bytes"));
+    let received_ns = i64::from_le_bytes(p[16..24].try_into().expect("8 bytes"));
+    let mut consumed = PAYLOAD_FIXED_LEN as u64;
+    let mut headers = Vec::with_capacity(usize::from(header_count).min(16));
+    for _ in 0..header_count {
+        let mut name_len = [0u8; 2];
+        if read_full(reader, &mut name_len)? < 2 {
+            return Ok(None);
+        }
+        let name_len = u64::from(u16::from_le_bytes(name_len));
+        if consumed + 2 + name_len + 4 > len {
+            return Ok(None);
+        }
+        let mut name = vec![0u8; name_len as usize];
+        let mut value_len = [0u8; 4];
+        if read_full(reader, &mut name)? < name.len() || read_full(reader, &mut value_len)? < 4 {
+            return Ok(None);
+        }
+        let value_len = u64::from(u32::from_le_bytes(value_len));
+        consumed += 2 + name_len + 4;
+        if consumed + value_len > len {
+            return Ok(None);
+        }
+        consumed += value_len;
+        if value_len > MAX_SCANNED_HEADER_LEN {
+            // Not checksummed here: never trust a length enough to allocate it.
+            reader.seek_relative(value_len as i64)?;
+            continue;
+        }
+        let mut value = vec![0u8; value_len as usize];
+        if read_full(reader, &mut value)? < value.len() {
+            return Ok(None);
+        }
+        headers.push(Header {
+            name: String::from_utf8_lossy(&name).into_owned(),
+            value: Bytes::from(value),
+        });
+    }
+    let rest = i64::try_from(len - consumed).map_err(io::Error::other)?;
+    reader.seek_relative(rest)?;
+    Ok(Some(EntryHead {
+        first_sequence: Sequence::new(first),
+        received_at: DateTime::<Utc>::from_timestamp_nanos(received_ns),
+        headers,
+    }))
+}
+
 /// Decodes a checksummed payload into an entry.
 pub fn decode_payload(journal_id: JournalId, payload: Bytes) -> Result<Entry, String> {
     let p = &payload[..];
@@ -239,6 +313,23 @@ mod tests {
         assert_eq!(back.headers, e.headers);
         assert_eq!(back.body, e.body);
         assert_eq!(back.journal_id, id);
+    }
+
+    #[test]
+    fn entry_heads_are_read_without_the_body() {
+        let mut buf = Vec::new();
+        for (i, body) in ["{}", r#"{"a":"a longer body"}"#].iter().enumerate() {
+            let e = entry(body);
+            encode_frame_prefix(&e, Sequence::new(10 + i as u64), &mut buf);
+            buf.extend_from_slice(&e.body);
+        }
+        let mut cursor = io::BufReader::new(io::Cursor::new(&buf));
+        let first = read_entry_head(&mut cursor).unwrap().unwrap();
+        assert_eq!(first.first_sequence, Sequence::new(10));
+        assert_eq!(first.headers, entry("").headers);
+        let second = read_entry_head(&mut cursor).unwrap().unwrap();
+        assert_eq!(second.first_sequence, Sequence::new(11));
+        assert!(read_entry_head(&mut cursor).unwrap().is_none());
     }
 
     #[test]

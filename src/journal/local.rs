@@ -11,7 +11,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use futures_util::future::BoxFuture;
@@ -48,6 +49,8 @@ pub struct JournalSettings {
 /// The writer handle of a local journal.
 pub struct LocalJournal {
     dir: PathBuf,
+    settings: JournalSettings,
+    poisoned: Arc<AtomicBool>,
     requests: mpsc::Sender<AppendRequest>,
     committed: watch::Receiver<Option<Sequence>>,
 }
@@ -76,6 +79,7 @@ impl LocalJournal {
         }
         let (committed_tx, committed) = watch::channel(state.committed);
         let (requests, rx) = mpsc::channel();
+        let poisoned = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             dir: dir.clone(),
             id: state.id,
@@ -84,7 +88,7 @@ impl LocalJournal {
             clock: state.clock,
             committed: committed_tx,
             scratch: Vec::with_capacity(COPY_BODY_BELOW * 4),
-            poisoned: false,
+            poisoned: Arc::clone(&poisoned),
             _lock: lock,
         };
         thread::Builder::new()
@@ -93,6 +97,8 @@ impl LocalJournal {
             .map_err(|e| JournalError::io("starting the journal writer thread", e))?;
         Ok(LocalJournal {
             dir,
+            settings,
+            poisoned,
             requests,
             committed,
         })
@@ -117,6 +123,13 @@ impl JournalWriter for LocalJournal {
         self.committed.clone()
     }
 
+    fn check_writable(&self) -> Result<(), JournalError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(JournalError::Poisoned);
+        }
+        check_free_space(&self.dir, self.settings.min_free_bytes, 0)
+    }
+
     fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
         Ok(Box::new(LocalReader::new(
             self.dir.clone(),
@@ -130,6 +143,41 @@ impl JournalWriter for LocalJournal {
 /// completely written, whether or not another process is appending.
 pub fn open_reader(data_dir: &Path, after: Option<Sequence>) -> LocalReader {
     LocalReader::new(journal_dir(data_dir), after, None)
+}
+
+/// Calls `f` with the metadata of every entry whose first sequence is at least `since`, in
+/// order, reading headers only (bodies are skipped). For a journal this process has opened for
+/// writing, so that a torn tail has been cut already.
+pub fn scan_entry_heads(
+    data_dir: &Path,
+    since: Sequence,
+    mut f: impl FnMut(format::EntryHead),
+) -> Result<(), JournalError> {
+    let dir = journal_dir(data_dir);
+    let segments = list_segments(&dir)
+        .map_err(|e| JournalError::io(format!("listing {}", dir.display()), e))?;
+    // The segment holding `since` is the last one starting at or before it.
+    let start = segments
+        .iter()
+        .rposition(|(first, _)| *first <= since)
+        .unwrap_or(0);
+    for (_, path) in &segments[start..] {
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(JournalError::io(format!("opening {}", path.display()), e)),
+        };
+        read_segment_header(path, &mut file)?;
+        let mut reader = BufReader::with_capacity(64 << 10, file);
+        while let Some(head) = format::read_entry_head(&mut reader)
+            .map_err(|e| JournalError::io(format!("reading {}", path.display()), e))?
+        {
+            if head.first_sequence >= since {
+                f(head);
+            }
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,6 +456,32 @@ fn create_segment(
     })
 }
 
+/// Fails with [`JournalError::DiskFull`] if writing `extra` bytes in `dir` would leave less
+/// than `min_free` bytes free (0 turns the check off).
+// statvfs field types differ between platforms.
+#[allow(clippy::useless_conversion)]
+fn check_free_space(dir: &Path, min_free: u64, extra: u64) -> Result<(), JournalError> {
+    if min_free == 0 {
+        return Ok(());
+    }
+    let stat = nix::sys::statvfs::statvfs(dir).map_err(|e| {
+        JournalError::io(
+            format!("checking free space of {}", dir.display()),
+            e.into(),
+        )
+    })?;
+    let available =
+        u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+    let required = min_free.saturating_add(extra);
+    if available < required {
+        return Err(JournalError::DiskFull {
+            available,
+            required,
+        });
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer thread
 
@@ -419,7 +493,8 @@ struct Writer {
     clock: SequenceClock,
     committed: watch::Sender<Option<Sequence>>,
     scratch: Vec<u8>,
-    poisoned: bool,
+    /// Set once a failed write could not be undone; shared with the handle for health checks.
+    poisoned: Arc<AtomicBool>,
     _lock: JournalLock,
 }
 
@@ -456,7 +531,7 @@ impl Writer {
                     let message = e.to_string();
                     for request in batch.drain(..) {
                         let error = match &e {
-                            _ if self.poisoned => JournalError::Poisoned,
+                            _ if self.is_poisoned() => JournalError::Poisoned,
                             JournalError::DiskFull {
                                 available,
                                 required,
@@ -475,7 +550,7 @@ impl Writer {
 
     /// Writes a batch and makes it durable; returns each entry's first sequence.
     fn commit(&mut self, batch: &mut [AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
-        if self.poisoned {
+        if self.is_poisoned() {
             return Err(JournalError::Poisoned);
         }
         self.check_free_space(batch)?;
@@ -522,7 +597,7 @@ impl Writer {
                         "journal {}: cannot undo a failed write ({undo}); refusing further writes",
                         self.active.path.display()
                     );
-                    self.poisoned = true;
+                    self.poisoned.store(true, Ordering::SeqCst);
                 }
                 Err(JournalError::io(
                     format!("writing {}", self.active.path.display()),
@@ -532,30 +607,14 @@ impl Writer {
         }
     }
 
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
     /// Refuses a batch that would leave less than `min_free_bytes` on the journal's disk.
-    // statvfs field types differ between platforms.
-    #[allow(clippy::useless_conversion)]
     fn check_free_space(&self, batch: &[AppendRequest]) -> Result<(), JournalError> {
-        if self.settings.min_free_bytes == 0 {
-            return Ok(());
-        }
-        let stat = nix::sys::statvfs::statvfs(&self.dir).map_err(|e| {
-            JournalError::io(
-                format!("checking free space of {}", self.dir.display()),
-                e.into(),
-            )
-        })?;
-        let available =
-            u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
         let batch_bytes: u64 = batch.iter().map(|r| r.entry.body.len() as u64 + 256).sum();
-        let required = self.settings.min_free_bytes.saturating_add(batch_bytes);
-        if available < required {
-            return Err(JournalError::DiskFull {
-                available,
-                required,
-            });
-        }
-        Ok(())
+        check_free_space(&self.dir, self.settings.min_free_bytes, batch_bytes)
     }
 
     fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {

@@ -136,6 +136,9 @@ pub trait JournalWriter: Send + Sync + 'static {
     /// The highest record sequence known durable; changes after every commit.
     fn committed(&self) -> watch::Receiver<Option<Sequence>>;
 
+    /// Whether a write could succeed now (for readiness checks).
+    fn check_writable(&self) -> Result<(), JournalError>;
+
     /// A reader of the durable entries with records after `after`.
     fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>;
 }

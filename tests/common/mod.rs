@@ -144,6 +144,16 @@ impl Harness {
     pub fn run(&self, args: &[&str]) -> Finished {
         Tap::spawn(self.command(args)).wait()
     }
+
+    /// Runs `tap-webhooks token <args> --config <config>`.
+    pub fn token_command(&self, args: &[&str]) -> Finished {
+        let mut cmd = Command::new(bin());
+        cmd.arg("token")
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path);
+        Tap::spawn(cmd).wait()
+    }
 }
 
 fn rand_suffix() -> String {
@@ -182,6 +192,10 @@ pub struct Finished {
 }
 
 impl Finished {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
     pub fn messages(&self) -> Vec<Value> {
         parse_lines(&self.stdout)
     }
@@ -339,6 +353,22 @@ impl Drop for Tap {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Asserts that a listening sync on `h`'s data_dir is refused as a second writer, with an
+/// error naming the holder (`holder`, e.g. "pid 123 (serve)").
+pub fn assert_second_writer_refused(h: &Harness, holder: &str) {
+    let second = h.run(&[]);
+    assert_eq!(second.status.code(), Some(1), "{}", second.stderr);
+    assert!(second.stderr.contains("CRITICAL"), "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("held by another tap-webhooks process"),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains(holder), "{}", second.stderr);
 }
 
 /// Complete JSON lines of a stdout capture (a line cut by `kill -9` is left out).

@@ -134,6 +134,28 @@ impl Pg {
             .collect()
     }
 
+    /// Loads a Singer stream into `db` with pipelinewise-target-postgres.
+    pub fn load_pipelinewise(&self, db: &str, stream: &[u8], dir: &Path) -> String {
+        run_target(
+            "pipelinewise-target-postgres",
+            "target-postgres",
+            &self.pipelinewise_config(db),
+            stream,
+            dir,
+        )
+    }
+
+    /// Loads a Singer stream with meltanolabs-target-postgres and `config`.
+    pub fn load_meltanolabs(&self, config: &Value, stream: &[u8], dir: &Path) -> String {
+        run_target(
+            "meltanolabs-target-postgres",
+            "target-postgres",
+            config,
+            stream,
+            dir,
+        )
+    }
+
     /// Config of pipelinewise-target-postgres for `db`.
     pub fn pipelinewise_config(&self, db: &str) -> Value {
         serde_json::json!({

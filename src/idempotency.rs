@@ -1,0 +1,205 @@
+//! Idempotency: a delivery whose id (the `idempotency_header` value) was already journaled is
+//! answered 200 and not journaled again.
+//!
+//! [`SeenIds`] remembers the ids of journaled deliveries for a window (`idempotency_window_hours`,
+//! and at most `idempotency_max_ids` of them, the oldest forgotten first). The id is stored in
+//! the journal entry's headers, so on start the set is rebuilt from the entries received within
+//! the window and survives restarts. Concurrent deliveries with the same id cannot both be
+//! journaled: the first [`claim`](SeenIds::claim)s the id, later ones wait for it to be
+//! journaled (then they are duplicates) or to fail (then the next one claims it).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+/// Ids are kept as 128 bits of their SHA-256: fixed size, whatever a sender puts in the header.
+type IdKey = [u8; 16];
+
+fn key(id: &[u8]) -> IdKey {
+    let digest = Sha256::digest(id);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+enum Slot {
+    /// Being journaled by a request; resolves to whether it was.
+    Pending(watch::Receiver<Option<bool>>),
+    Journaled,
+}
+
+struct Inner {
+    slots: HashMap<IdKey, Slot>,
+    /// Journaled ids, oldest first, with when they were received.
+    order: VecDeque<(IdKey, DateTime<Utc>)>,
+}
+
+/// The ids of recently journaled deliveries.
+pub struct SeenIds {
+    inner: Mutex<Inner>,
+    window: Duration,
+    max_ids: usize,
+}
+
+/// What a claim found.
+pub enum Claim<'a> {
+    /// Nobody journaled this id: journal it, then [`ClaimGuard::journaled`].
+    First(ClaimGuard<'a>),
+    /// Already journaled.
+    Duplicate,
+}
+
+/// The right to journal one id. Dropped without [`journaled`](ClaimGuard::journaled), the id is
+/// released for a retry.
+pub struct ClaimGuard<'a> {
+    seen: &'a SeenIds,
+    key: IdKey,
+    done: Option<watch::Sender<Option<bool>>>,
+}
+
+impl ClaimGuard<'_> {
+    /// The delivery is in the journal: later deliveries with this id are duplicates.
+    pub fn journaled(mut self, received_at: DateTime<Utc>) {
+        let mut inner = self.seen.lock();
+        inner.slots.insert(self.key, Slot::Journaled);
+        inner.order.push_back((self.key, received_at));
+        self.seen.prune(&mut inner, Utc::now());
+        drop(inner);
+        if let Some(done) = self.done.take() {
+            done.send_replace(Some(true));
+        }
+    }
+}
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            self.seen.lock().slots.remove(&self.key);
+            done.send_replace(Some(false));
+        }
+    }
+}
+
+impl SeenIds {
+    pub fn new(window: Duration, max_ids: usize) -> Self {
+        SeenIds {
+            inner: Mutex::new(Inner {
+                slots: HashMap::new(),
+                order: VecDeque::new(),
+            }),
+            window,
+            max_ids: max_ids.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes an id read back from the journal (entries in the order they were journaled).
+    pub fn remember(&self, id: &[u8], received_at: DateTime<Utc>) {
+        let key = key(id);
+        let mut inner = self.lock();
+        if inner.slots.insert(key, Slot::Journaled).is_none() {
+            inner.order.push_back((key, received_at));
+        }
+        self.prune(&mut inner, Utc::now());
+    }
+
+    /// How many ids are remembered.
+    pub fn len(&self) -> usize {
+        self.lock().order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The oldest time still inside the window.
+    pub fn window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX)
+    }
+
+    fn prune(&self, inner: &mut Inner, now: DateTime<Utc>) {
+        let oldest = self.window_start(now);
+        while let Some(&(key, at)) = inner.order.front() {
+            if inner.order.len() <= self.max_ids && at >= oldest {
+                break;
+            }
+            inner.order.pop_front();
+            inner.slots.remove(&key);
+        }
+    }
+
+    /// Claims `id` for journaling, waiting while another request holds it.
+    pub async fn claim(&self, id: &[u8]) -> Claim<'_> {
+        let key = key(id);
+        loop {
+            let mut pending = {
+                let mut inner = self.lock();
+                self.prune(&mut inner, Utc::now());
+                match inner.slots.get(&key) {
+                    Some(Slot::Journaled) => return Claim::Duplicate,
+                    Some(Slot::Pending(rx)) => rx.clone(),
+                    None => {
+                        let (tx, rx) = watch::channel(None);
+                        inner.slots.insert(key, Slot::Pending(rx));
+                        return Claim::First(ClaimGuard {
+                            seen: self,
+                            key,
+                            done: Some(tx),
+                        });
+                    }
+                }
+            };
+            // Journaled → duplicate on the next pass; failed or abandoned → claim it.
+            let _ = pending.wait_for(Option::is_some).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_claim_waits_for_the_first_and_is_a_duplicate() {
+        let seen = SeenIds::new(Duration::from_secs(3600), 10);
+        let Claim::First(first) = seen.claim(b"evt_1").await else {
+            panic!("first claim")
+        };
+        let second = seen.claim(b"evt_1");
+        let mut second = std::pin::pin!(second);
+        assert!(futures_util::FutureExt::now_or_never(second.as_mut()).is_none());
+        first.journaled(Utc::now());
+        assert!(matches!(second.await, Claim::Duplicate));
+    }
+
+    #[tokio::test]
+    async fn a_failed_claim_lets_the_next_delivery_through() {
+        let seen = SeenIds::new(Duration::from_secs(3600), 10);
+        let Claim::First(first) = seen.claim(b"evt_1").await else {
+            panic!("first claim")
+        };
+        drop(first);
+        assert!(matches!(seen.claim(b"evt_1").await, Claim::First(_)));
+    }
+
+    #[tokio::test]
+    async fn the_window_is_bounded_by_count_and_age() {
+        let seen = SeenIds::new(Duration::from_secs(3600), 2);
+        let now = Utc::now();
+        seen.remember(b"old", now - chrono::Duration::hours(2));
+        assert_eq!(seen.len(), 0, "older than the window");
+        for id in [&b"a"[..], b"b", b"c"] {
+            seen.remember(id, now);
+        }
+        assert_eq!(seen.len(), 2);
+        assert!(matches!(seen.claim(b"a").await, Claim::First(_)));
+        assert!(matches!(seen.claim(b"c").await, Claim::Duplicate));
+    }
+}

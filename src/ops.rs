@@ -1,0 +1,80 @@
+//! Operations endpoints: `GET /healthz` (the process is up), `GET /readyz` (the journal can
+//! be written and the run is not stopping) and `GET /metrics` (Prometheus text).
+//!
+//! They take no token. By default they are served on the webhook listener; with `ops_bind`
+//! they move to a separate address (for example `127.0.0.1:9090`), keeping them off the
+//! public interface.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use crate::journal::{JournalWriter, retention};
+use crate::lifecycle::Lifecycle;
+use crate::receiver::json_response;
+use crate::{sequence, telemetry};
+
+/// What the endpoints look at.
+pub struct Ops {
+    pub journal: Arc<dyn JournalWriter>,
+    pub lifecycle: Arc<Lifecycle>,
+    pub data_dir: PathBuf,
+}
+
+impl Ops {
+    fn readiness(&self) -> Response {
+        let problem = match self.lifecycle.stop_reason() {
+            Some(reason) => Some(format!("stopping: {reason}")),
+            None => self.journal.check_writable().err().map(|e| e.to_string()),
+        };
+        match problem {
+            None => json_response(StatusCode::OK, &json!({"status": "ready"})),
+            Some(error) => {
+                let mut response = json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"status": "not ready", "error": error}),
+                );
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+            }
+        }
+    }
+
+    fn metrics(&self) -> Response {
+        // Under `serve`, what the syncs acknowledged is how far the data got.
+        if let Some(acknowledged) = retention::acknowledged(&self.data_dir) {
+            telemetry::progress().set_consumed(acknowledged.get());
+        }
+        let mut response =
+            Response::new(telemetry::render(telemetry::progress(), sequence::now_nanos()).into());
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        response
+    }
+}
+
+/// The routes of the operations endpoints.
+pub fn routes(ops: Arc<Ops>) -> BoxedFilter<(Response,)> {
+    let read = || warp::get().or(warp::head()).unify();
+    let healthz = warp::path!("healthz")
+        .and(read())
+        .map(|| json_response(StatusCode::OK, &json!({"status": "ok"})));
+    let ready = Arc::clone(&ops);
+    let readyz = warp::path!("readyz")
+        .and(read())
+        .map(move || ready.readiness());
+    let metrics = warp::path!("metrics")
+        .and(read())
+        .map(move || ops.metrics());
+    healthz.or(readyz).unify().or(metrics).unify().boxed()
+}
