@@ -87,7 +87,7 @@ wait_for_line() {
 start_tap() {
   local name=$1 out=$2 dir="$WORK/$1"
   rm -rf "$dir"; mkdir -p "$dir"
-  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5}\n' \
+  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "max_concurrent_requests": 256, "shutdown_grace_seconds": 5}\n' \
     "$dir" > "$dir/config.json"
   "$TAP" --config "$dir/config.json" > "$out" 2> "$dir/stderr" &
   TAP_PID=$!; PIDS+=("$TAP_PID")

@@ -4,10 +4,10 @@
 //! while requests already in flight finish (and are journaled); once none is left the listener
 //! closes and the emitter drains what was committed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
@@ -36,7 +36,10 @@ impl std::fmt::Display for StopReason {
 
 pub struct Lifecycle {
     stop: watch::Sender<Option<StopReason>>,
-    in_flight: watch::Sender<usize>,
+    /// Requests in flight: an atomic (not a watch) because every request changes it twice;
+    /// `idle` is notified when it drops to zero.
+    in_flight: AtomicUsize,
+    idle: Notify,
     started: Instant,
     /// Nanoseconds after `started` of the last accepted webhook.
     last_webhook: AtomicU64,
@@ -52,7 +55,8 @@ impl Lifecycle {
     pub fn new() -> Self {
         Lifecycle {
             stop: watch::channel(None).0,
-            in_flight: watch::channel(0).0,
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
             started: Instant::now(),
             last_webhook: AtomicU64::new(0),
         }
@@ -90,7 +94,7 @@ impl Lifecycle {
     /// Registers a request in flight, or `None` if the run is stopping (answer 503).
     pub fn begin_request(&self) -> Option<InFlight<'_>> {
         // Count first, then check: a stop that waits for zero in flight cannot miss us.
-        self.in_flight.send_modify(|n| *n += 1);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let guard = InFlight(self);
         if self.stop.borrow().is_some() {
             return None;
@@ -100,9 +104,20 @@ impl Lifecycle {
 
     /// Resolves when no request is in flight, or after `grace`; returns how many were left.
     pub async fn drained(&self, grace: Duration) -> usize {
-        let mut rx = self.in_flight.subscribe();
-        let _ = tokio::time::timeout(grace, rx.wait_for(|n| *n == 0)).await;
-        *self.in_flight.borrow()
+        let idle = async {
+            loop {
+                let notified = self.idle.notified();
+                let mut notified = std::pin::pin!(notified);
+                // Registered before the check, so a drop to zero in between is not missed.
+                notified.as_mut().enable();
+                if self.in_flight.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, idle).await;
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// Records that a webhook was accepted (for `idle_timeout_seconds`).
@@ -122,7 +137,9 @@ pub struct InFlight<'a>(&'a Lifecycle);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.send_modify(|n| *n -= 1);
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 

@@ -399,10 +399,14 @@ impl LiveTokens {
         self.refresh(false);
         let set = Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()).set);
         let id = set.verify(presented)?.clone();
-        self.used
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), Utc::now());
+        let now = Utc::now();
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        match used.get_mut(&id) {
+            Some(last) => *last = now,
+            None => {
+                used.insert(id.clone(), now);
+            }
+        }
         Some(id)
     }
 
