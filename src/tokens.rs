@@ -123,6 +123,35 @@ pub struct FileStamp {
     ctime: (i64, i64),
 }
 
+impl FileStamp {
+    fn of(m: &std::fs::Metadata) -> Self {
+        FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+}
+
+/// The store file as last loaded, held open: whether it is still the store, unchanged, is one
+/// `fstat` away, where a stamp of the path costs a path lookup on every request. Every change
+/// shows on the open file: a write changes its size or times, and the atomic replace (or a
+/// removal, or a rename) unlinks it or changes its ctime.
+struct Watched {
+    file: File,
+    stamp: FileStamp,
+}
+
+impl Watched {
+    fn unchanged(&self) -> bool {
+        self.file
+            .metadata()
+            .is_ok_and(|m| m.nlink() > 0 && FileStamp::of(&m) == self.stamp)
+    }
+}
+
 /// The token store of a `data_dir`.
 pub struct TokenStore {
     path: PathBuf,
@@ -180,14 +209,16 @@ impl TokenStore {
 
     /// The stamp of the store file now, `None` if there is none.
     pub fn stamp(&self) -> Option<FileStamp> {
-        let m = std::fs::metadata(&self.path).ok()?;
-        Some(FileStamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            len: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| FileStamp::of(&m))
+    }
+
+    /// Opens the store file and stamps what was opened.
+    fn watch(&self) -> Option<Watched> {
+        let file = File::open(&self.path).ok()?;
+        let stamp = FileStamp::of(&file.metadata().ok()?);
+        Some(Watched { file, stamp })
     }
 
     fn read(&self) -> Result<StoreFile, TokenError> {
@@ -364,18 +395,22 @@ pub struct LiveTokens {
 
 struct Loaded {
     stamp: Option<FileStamp>,
+    /// The file `stamp` was taken from, when there is one.
+    watched: Option<Watched>,
     set: Arc<TokenSet>,
 }
 
 impl LiveTokens {
     /// Follows the store of `data_dir`.
     pub fn follow(store: TokenStore) -> Result<Self, TokenError> {
-        let stamp = store.stamp();
+        let watched = store.watch();
+        let stamp = watched.as_ref().map(|w| w.stamp);
         let set = store.token_set()?;
         Ok(LiveTokens {
             store: Some(store),
             current: RwLock::new(Loaded {
                 stamp,
+                watched,
                 set: Arc::new(set),
             }),
             used: Mutex::new(HashMap::new()),
@@ -388,6 +423,7 @@ impl LiveTokens {
             store: None,
             current: RwLock::new(Loaded {
                 stamp: None,
+                watched: None,
                 set: Arc::new(set),
             }),
             used: Mutex::new(HashMap::new()),
@@ -416,14 +452,20 @@ impl LiveTokens {
         let Some(store) = &self.store else {
             return;
         };
-        let stamp = store.stamp();
-        if !force && self.current.read().unwrap_or_else(|p| p.into_inner()).stamp == stamp {
-            return;
+        if !force {
+            let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+            if current.watched.as_ref().is_some_and(Watched::unchanged)
+                || (current.watched.is_none() && current.stamp == store.stamp())
+            {
+                return;
+            }
         }
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         // Stamp first, then content: a change after the read is seen next time.
-        let stamp = store.stamp();
+        let watched = store.watch();
+        let stamp = watched.as_ref().map(|w| w.stamp);
         if !force && current.stamp == stamp {
+            current.watched = watched;
             return;
         }
         let set = match store.token_set() {
@@ -446,6 +488,7 @@ impl LiveTokens {
         }
         *current = Loaded {
             stamp,
+            watched,
             set: Arc::new(set),
         };
     }
