@@ -20,7 +20,7 @@
 #
 # Settings (environment): BENCH_QUICK=1 (a short run that checks the harness works, for CI;
 # its figures mean little), BENCH_ROUNDS (alternating rounds, default 5), BENCH_SECONDS
-# (per run, default 10), BENCH_CONNECTIONS (default 64), BENCH_SCALING (1/0), BENCH_REPLAY
+# (per run, default 10), BENCH_CONNECTIONS (default 128: where both servers reach their maximum), BENCH_SCALING (1/0), BENCH_REPLAY
 # (1/0), BENCH_DIR (default target/bench). Figures are medians over the rounds. Nothing here
 # asserts a speed: it reports.
 set -euo pipefail
@@ -34,7 +34,7 @@ else
   ROUNDS=${BENCH_ROUNDS:-5}; SECONDS_PER_RUN=${BENCH_SECONDS:-10}; WARMUP=2
   SCALING=${BENCH_SCALING:-1}; REPLAY_MB=${BENCH_REPLAY_MB:-128}; STALL=15; SCALE_SECONDS=5
 fi
-CONNECTIONS=${BENCH_CONNECTIONS:-64}
+CONNECTIONS=${BENCH_CONNECTIONS:-128}
 REPLAY=${BENCH_REPLAY:-1}
 WORK=${BENCH_DIR:-target/bench}
 
