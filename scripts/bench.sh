@@ -38,9 +38,14 @@ CONNECTIONS=${BENCH_CONNECTIONS:-128}
 REPLAY=${BENCH_REPLAY:-1}
 WORK=${BENCH_DIR:-target/bench}
 
-for tool in awk sed grep curl; do
-  command -v "$tool" >/dev/null || { echo "bench.sh needs $tool (Debian: apt-get install $tool)" >&2; exit 1; }
+for tool in awk sed grep dd mkfifo; do
+  command -v "$tool" >/dev/null || { echo "bench.sh needs $tool" >&2; exit 1; }
 done
+# scripts/bench-replay.sh measures peak memory with GNU time.
+if [ "$REPLAY" = 1 ] && [ ! -x /usr/bin/time ]; then
+  echo "bench.sh needs /usr/bin/time for the replay goal (Debian: apt-get install time), or BENCH_REPLAY=0" >&2
+  exit 1
+fi
 
 cargo build --release --locked --bin tap-webhooks \
   --example minimal_server --example loadgen --example gen_payload >&2
@@ -137,8 +142,10 @@ echo "payload: $(stat -c %s "$WORK/payload.json") bytes (Stripe-style event); $C
 start_tap tap /dev/null
 start_minimal minimal /dev/null
 # Both answer before anything is measured.
-curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/payload.json" "$TAP_URL" > /dev/null
-curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/payload.json" "$MIN_URL" > /dev/null
+for url in "$TAP_URL" "$MIN_URL"; do
+  result=$("$LOADGEN" "$url" "$WORK/payload.json" --connections 1 --warmup 0 --duration 10 --max-requests 1)
+  [ "$(field "$result" errors)" = 0 ] || { echo "$url does not answer 200: $result" >&2; exit 1; }
+done
 
 # ---------------------------------------------------------------------------------------------
 echo
