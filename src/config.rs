@@ -38,6 +38,10 @@ pub struct ConfigFile {
     /// Listen address, `host:port`.
     #[serde(default = "defaults::bind")]
     pub bind: String,
+    /// Serve `/healthz`, `/readyz` and `/metrics` on this separate `host:port` (for example
+    /// `127.0.0.1:9090`) instead of the webhook listener, keeping them off the public interface.
+    #[serde(default)]
+    pub ops_bind: Option<String>,
     /// Base URL printed in webhook URLs (for a proxy or a public host name). Default: from `bind`.
     #[serde(default)]
     pub public_url: Option<String>,
@@ -233,6 +237,7 @@ pub struct Config {
     /// Configured key fields; empty when records are keyed by `__sdc_primary_key`.
     pub primary_key: Vec<String>,
     pub bind: SocketAddr,
+    pub ops_bind: Option<SocketAddr>,
     pub public_url: Option<String>,
     pub data_dir: PathBuf,
     pub max_body_bytes: u64,
@@ -478,6 +483,13 @@ impl Config {
         }
 
         let bind = resolve_bind(&file.bind).map_err(|m| invalid("bind", m))?;
+        let ops_bind = match &file.ops_bind {
+            None => None,
+            Some(ops) => Some(resolve_bind(ops).map_err(|m| invalid("ops_bind", m))?),
+        };
+        if ops_bind.is_some_and(|ops| ops == bind && bind.port() != 0) {
+            return Err(invalid("ops_bind", "is the same address as bind".into()));
+        }
 
         let public_url = match file.public_url {
             None => None,
@@ -605,6 +617,7 @@ impl Config {
             schema_name,
             primary_key,
             bind,
+            ops_bind,
             public_url,
             data_dir: file.data_dir,
             max_body_bytes: file.max_body_bytes,

@@ -340,14 +340,17 @@ impl<W: Write> Emitter<W> {
         Ok(())
     }
 
-    /// When the next STATE is due by time, if records are waiting for one.
-    pub fn state_due(&self) -> Option<Instant> {
-        match self.settings.state_cadence {
+    /// When the next STATE or METRIC line is due by time, if records are waiting for one.
+    pub fn next_due(&self) -> Option<Instant> {
+        let state = match self.settings.state_cadence {
             StateCadence::Interval(every) => {
                 (self.since_state > 0).then(|| self.last_state + every)
             }
             StateCadence::Records(_) => None,
-        }
+        };
+        let metric =
+            (self.since_metric > 0).then(|| self.last_metric + self.settings.metric_interval);
+        state.into_iter().chain(metric).min()
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -404,7 +407,7 @@ pub async fn follow<W: Write>(
         if finished {
             return Ok(());
         }
-        let due = emitter.state_due();
+        let due = emitter.next_due();
         tokio::select! {
             _ = committed.changed() => {
                 tokio::time::sleep_until((drained_at + FOLLOW_INTERVAL).into()).await;

@@ -31,6 +31,7 @@ use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
 use crate::signature::{SignatureError, Verifier};
+use crate::telemetry;
 use crate::tokens::LiveTokens;
 
 /// Why a request was not accepted. Each variant is one HTTP status.
@@ -60,14 +61,24 @@ pub enum Refusal {
     TooManyConnections,
     #[error("the tap is shutting down; retry shortly")]
     ShuttingDown,
-    #[error("the webhook could not be stored; retry later")]
+    #[error("{}", journal_message(.0))]
     Journal(JournalError),
 }
 
 /// Seconds a sender is asked to wait before retrying a 503 while stopping.
 const RETRY_AFTER_SECONDS: &str = "5";
+/// Seconds a sender is asked to wait before retrying while the disk is nearly full.
+const DISK_FULL_RETRY_AFTER_SECONDS: &str = "30";
 /// Seconds a sender is asked to wait before retrying when the listener is busy.
 pub const OVERLOADED_RETRY_AFTER_SECONDS: &str = "1";
+
+/// What a sender is told about a journal failure (details go to the log, not the sender).
+fn journal_message(e: &JournalError) -> &'static str {
+    match e {
+        JournalError::DiskFull { .. } => "the tap's disk is nearly full; retry later",
+        _ => "the webhook could not be stored; retry later",
+    }
+}
 
 impl Refusal {
     pub fn status(&self) -> StatusCode {
@@ -81,7 +92,9 @@ impl Refusal {
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::TooManyConnections | Refusal::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::TooManyConnections
+            | Refusal::ShuttingDown
+            | Refusal::Journal(JournalError::DiskFull { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +118,12 @@ impl Refusal {
             // The rest of the body is not read: the connection cannot be reused.
             Refusal::Timeout(_) | Refusal::TooLarge { .. } => {
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Refusal::Journal(JournalError::DiskFull { .. }) => {
+                headers.insert(
+                    RETRY_AFTER,
+                    HeaderValue::from_static(DISK_FULL_RETRY_AFTER_SECONDS),
+                );
             }
             Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
@@ -169,8 +188,12 @@ pub struct Idempotency {
 /// Ids longer than this are not ids: such a header is refused.
 const MAX_IDEMPOTENCY_ID_BYTES: usize = 1024;
 
-/// The HTTP routes of a listener.
-pub fn routes(receiver: Arc<Receiver>) -> BoxedFilter<(Response,)> {
+/// The HTTP routes of a listener: the webhook routes, then `extra` (the operations endpoints,
+/// when they share this listener), then 404 for anything else.
+pub fn routes(
+    receiver: Arc<Receiver>,
+    extra: Option<BoxedFilter<(Response,)>>,
+) -> BoxedFilter<(Response,)> {
     let token_in_path = warp::path!("webhooks" / String).map(Some);
     let no_token_in_path = warp::path!("webhooks").map(|| None);
     let webhook = token_in_path
@@ -183,17 +206,28 @@ pub fn routes(receiver: Arc<Receiver>) -> BoxedFilter<(Response,)> {
             move |token: Option<String>, method: Method, headers: HeaderMap, body| {
                 let receiver = Arc::clone(&receiver);
                 async move {
-                    match receiver.receive(token, &method, &headers, body).await {
+                    let response = match receiver.receive(token, &method, &headers, body).await {
                         Ok(response) => response,
                         Err(refusal) => refusal.into_response(),
-                    }
+                    };
+                    metrics::counter!(telemetry::REQUESTS, "status" => response.status().as_u16().to_string())
+                        .increment(1);
+                    response
                 }
             },
-        );
-    let healthz =
-        warp::path!("healthz").map(|| json_response(StatusCode::OK, &json!({"status": "ok"})));
+        )
+        .boxed();
+    let webhook = match extra {
+        Some(extra) => webhook.or(extra).unify().boxed(),
+        None => webhook,
+    };
+    not_found_after(webhook)
+}
+
+/// `routes`, then a JSON 404 for any other path.
+pub fn not_found_after(routes: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
     let not_found = warp::any().map(|| Refusal::NotFound.into_response());
-    webhook.or(healthz).unify().or(not_found).unify().boxed()
+    routes.or(not_found).unify().boxed()
 }
 
 impl Receiver {
@@ -280,6 +314,7 @@ impl Receiver {
         }
         let record_count = u32::try_from(record_count)
             .map_err(|_| Refusal::Unprocessable("too many records in one body".into()))?;
+        let body_len = body.len();
         self.journal
             .append(NewEntry {
                 received_at,
@@ -292,6 +327,8 @@ impl Receiver {
         if let Some(claim) = claim {
             claim.journaled(received_at);
         }
+        metrics::counter!(telemetry::RECORDS_RECEIVED).increment(u64::from(record_count));
+        metrics::counter!(telemetry::BYTES_RECEIVED).increment(body_len as u64);
         self.lifecycle.touch();
         Ok(accepted(record_count))
     }
@@ -358,7 +395,8 @@ fn url_verification(body: &[u8]) -> Option<String> {
         kind: String,
         challenge: String,
     }
-    if body.len() > 16 << 10 {
+    // Cheap test first: almost no body is a challenge, and a parse costs a scan of the body.
+    if body.len() > 16 << 10 || memchr::memmem::find(body, b"url_verification").is_none() {
         return None;
     }
     // Without escapes the type can only be spelled one way: most bodies are ruled out without

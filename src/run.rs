@@ -17,6 +17,7 @@ use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::idempotency::SeenIds;
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::ops::{self, Ops};
 use crate::receiver::{self, Idempotency, Receiver};
 use crate::replay::ReplayError;
 use crate::schema::{Columns, SchemaError, SchemaTracker};
@@ -173,6 +174,7 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             context: "starting the async runtime",
             source,
         })?;
+    crate::telemetry::install();
     runtime.block_on(async {
         let journal = Arc::new(LocalJournal::open(
             &config.data_dir,
@@ -191,6 +193,7 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             source,
         })?;
         log::info!("listening on http://{bound}");
+        set_backlog_baseline(config, emit.as_ref().and_then(|(_, after)| *after));
         let tokens = prepare_tokens(config, bound)?;
         let idempotency = prepare_idempotency(config)?;
 
@@ -228,17 +231,60 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             max_fields: config.limits.max_fields,
             permits: Semaphore::new(config.limits.max_concurrent_requests),
         });
-        server::serve(
-            listener,
-            receiver::routes(receiver),
-            Arc::clone(&lifecycle),
-            config.shutdown_grace,
-            server::ServerLimits {
-                header_read_timeout: config.limits.header_read_timeout,
-                max_connections: config.limits.max_connections,
-            },
-        )
-        .await;
+        let ops = ops::routes(Arc::new(Ops {
+            journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+            lifecycle: Arc::clone(&lifecycle),
+            data_dir: config.data_dir.clone(),
+        }));
+        let limits = server::ServerLimits {
+            header_read_timeout: config.limits.header_read_timeout,
+            max_connections: config.limits.max_connections,
+        };
+        match config.ops_bind {
+            None => {
+                let routes = receiver::routes(receiver, Some(ops));
+                server::serve(
+                    listener,
+                    routes,
+                    Arc::clone(&lifecycle),
+                    config.shutdown_grace,
+                    limits,
+                )
+                .await;
+            }
+            Some(ops_addr) => {
+                let ops_listener =
+                    TcpListener::bind(ops_addr)
+                        .await
+                        .map_err(|source| RunError::Bind {
+                            addr: ops_addr,
+                            source,
+                        })?;
+                if let Ok(addr) = ops_listener.local_addr() {
+                    log::info!("operations endpoints on http://{addr}");
+                }
+                let ops_limits = server::ServerLimits {
+                    max_connections: 64,
+                    ..limits.clone()
+                };
+                tokio::join!(
+                    server::serve(
+                        listener,
+                        receiver::routes(receiver, None),
+                        Arc::clone(&lifecycle),
+                        config.shutdown_grace,
+                        limits,
+                    ),
+                    server::serve(
+                        ops_listener,
+                        receiver::not_found_after(ops),
+                        Arc::clone(&lifecycle),
+                        config.shutdown_grace,
+                        ops_limits,
+                    ),
+                );
+            }
+        }
         done_tx.send_replace(true);
         token_upkeep.abort();
         let flushing = Arc::clone(&tokens);
@@ -262,6 +308,23 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
         }
         Ok(())
     })
+}
+
+/// Where the backlog gauges count from until records are emitted or acknowledged: the run's
+/// bookmark, else what a sync acknowledged, else the start of the journal.
+fn set_backlog_baseline(config: &Config, bookmark: Option<Sequence>) {
+    let journal_start = || {
+        journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
+            .ok()?
+            .first()
+            .map(|(first, _)| Sequence::new(first.get().saturating_sub(1)))
+    };
+    if let Some(baseline) = bookmark
+        .or_else(|| retention::acknowledged(&config.data_dir))
+        .or_else(journal_start)
+    {
+        crate::telemetry::progress().set_consumed(baseline.get());
+    }
 }
 
 /// Records `bookmark` as loaded (the orchestrator passes back states its target confirmed)

@@ -559,7 +559,7 @@ fn first_start_prints_the_url_once_and_later_starts_never_do() {
     let done = tap.wait();
     assert!(!done.stderr.contains("/webhooks/"), "{}", done.stderr);
     // Only the digest is stored.
-    for entry in walk(&h.data_dir()) {
+    for entry in files_under(&h.data_dir()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
             !String::from_utf8_lossy(&bytes).contains(&token),
@@ -567,17 +567,4 @@ fn first_start_prints_the_url_once_and_later_starts_never_do() {
             entry.display()
         );
     }
-}
-
-pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

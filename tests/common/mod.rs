@@ -371,6 +371,20 @@ pub fn assert_second_writer_refused(h: &Harness, holder: &str) {
     assert!(second.stderr.contains(holder), "{}", second.stderr);
 }
 
+/// Every file below `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// Complete JSON lines of a stdout capture (a line cut by `kill -9` is left out).
 pub fn parse_lines(out: &[u8]) -> Vec<Value> {
     let complete = match out.iter().rposition(|&b| b == b'\n') {

@@ -1,0 +1,225 @@
+//! `/healthz`, `/readyz`, `/metrics` (on the listener or `ops_bind`), the disk-space guard,
+//! and Singer METRIC lines.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+fn get(tap: &Tap, url: String) -> Reply {
+    tap.send(tap.client().get(url))
+}
+
+/// The value of a Prometheus sample line `name{labels} value`.
+fn sample(metrics: &str, name_and_labels: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name_and_labels))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn metrics_count_requests_records_bytes_commits_and_emitted_records() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    let bodies = [r#"{"a":1}"#, r#"[{"a":2},{"a":3}]"#];
+    for body in bodies {
+        assert_eq!(tap.post(body).status, 200);
+    }
+    assert_eq!(tap.post("{bad").status, 400);
+    tap.wait_for_records(3);
+    let metrics = wait_for("the emitted records in /metrics", || {
+        let reply = get(&tap, format!("{}/metrics", tap.base));
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.headers["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let text = reply.body.as_str().unwrap().to_owned();
+        (sample(&text, "tap_webhooks_records_emitted_total") == Some(3.0)).then_some(text)
+    });
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"tap_webhooks_http_requests_total{status="200"}"#
+        ),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"tap_webhooks_http_requests_total{status="400"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "tap_webhooks_records_received_total"),
+        Some(3.0),
+        "{metrics}"
+    );
+    let bytes: usize = bodies.iter().map(|b| b.len()).sum();
+    assert_eq!(
+        sample(&metrics, "tap_webhooks_received_bytes_total"),
+        Some(bytes as f64),
+        "{metrics}"
+    );
+    let commits = sample(&metrics, "tap_webhooks_journal_fsync_seconds_count").unwrap();
+    assert!((1.0..=2.0).contains(&commits), "{metrics}");
+    assert!(
+        metrics.contains("tap_webhooks_journal_fsync_seconds_bucket{le=\"0.001\"}"),
+        "{metrics}"
+    );
+    // Caught up: no backlog, no lag.
+    assert_eq!(
+        sample(&metrics, "tap_webhooks_journal_backlog_seconds"),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "tap_webhooks_emitter_lag_seconds"),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert!(sample(&metrics, "tap_webhooks_journal_committed_sequence").unwrap() > 1.7e18);
+}
+
+#[test]
+fn under_serve_the_backlog_is_what_no_sync_has_acknowledged() {
+    let mut h = Harness::new(json!({}));
+    let serve = h.start_serve();
+    assert_eq!(serve.post(r#"{"a":1}"#).status, 200);
+    assert_eq!(serve.post(r#"{"a":2}"#).status, 200);
+    let backlog = |tap: &Tap| {
+        let text = get(tap, format!("{}/metrics", tap.base))
+            .body
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (
+            sample(&text, "tap_webhooks_journal_backlog_seconds").unwrap(),
+            sample(&text, "tap_webhooks_emitter_lag_seconds").unwrap(),
+        )
+    };
+    let (before, lag) = backlog(&serve);
+    assert!(before > 0.0 && lag > 0.0, "{before} {lag}");
+    // A sync that starts from the state after both records acknowledges them.
+    let all = h.drain(None);
+    h.drain(last_state(&all.messages()).as_ref());
+    assert_eq!(backlog(&serve), (0.0, 0.0));
+}
+
+#[test]
+fn readyz_says_ready_and_why_not() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    let health = get(&tap, format!("{}/healthz", tap.base));
+    assert_eq!(
+        (health.status, health.body["status"].clone()),
+        (200, json!("ok"))
+    );
+    let ready = get(&tap, format!("{}/readyz", tap.base));
+    assert_eq!(
+        (ready.status, ready.body["status"].clone()),
+        (200, json!("ready"))
+    );
+    tap.terminate();
+    assert!(tap.wait().status.success());
+
+    // The disk guard: not ready, and webhooks get 503 with Retry-After and are not written.
+    h.set_config(json!({"min_free_disk_bytes": u64::MAX / 2}));
+    let tap = h.start(&[]);
+    let ready = get(&tap, format!("{}/readyz", tap.base));
+    assert_eq!(ready.status, 503);
+    assert!(
+        ready.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nearly full"),
+        "{:?}",
+        ready.body
+    );
+    let refused = tap.post(r#"{"a":1}"#);
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert_eq!(refused.headers["retry-after"], "30");
+    assert!(
+        refused.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("disk is nearly full")
+    );
+    tap.terminate();
+    let done = tap.wait();
+    assert!(done.records().is_empty());
+}
+
+#[test]
+fn ops_bind_moves_the_operations_endpoints_off_the_webhook_listener() {
+    let mut h = Harness::new(json!({"ops_bind": "127.0.0.1:0"}));
+    let tap = h.start(&[]);
+    let ops_base = wait_for("the operations address", || {
+        let err = tap.stderr();
+        let at = err.find("operations endpoints on ")?;
+        let rest = &err[at + "operations endpoints on ".len()..];
+        Some(rest[..rest.find('\n')?].to_owned())
+    });
+    for path in ["healthz", "readyz", "metrics"] {
+        assert_eq!(
+            get(&tap, format!("{}/{path}", tap.base)).status,
+            404,
+            "{path} on the webhook port"
+        );
+        assert_eq!(
+            get(&tap, format!("{ops_base}/{path}")).status,
+            200,
+            "{path} on the ops port"
+        );
+    }
+    // Webhooks are not taken on the operations port.
+    let on_ops = tap.send(
+        tap.client()
+            .post(format!("{ops_base}/webhooks/{}", tap.token))
+            .body("{}"),
+    );
+    assert_eq!(on_ops.status, 404);
+    assert_eq!(tap.post("{}").status, 200);
+}
+
+#[test]
+fn syncs_log_singer_metric_lines_that_add_up_to_the_records_emitted() {
+    let mut h = Harness::new(json!({"metrics_interval_seconds": 0.05}));
+    let tap = h.start(&[]);
+    for i in 0..3 {
+        assert_eq!(tap.post(&format!(r#"{{"i":{i}}}"#)).status, 200);
+    }
+    // Records are flowing: a METRIC line comes within the interval, without waiting for more.
+    wait_for("a METRIC line", || {
+        tap.stderr().contains("INFO METRIC: ").then_some(())
+    });
+    for i in 3..5 {
+        assert_eq!(tap.post(&format!(r#"{{"i":{i}}}"#)).status, 200);
+    }
+    tap.wait_for_records(5);
+    tap.terminate();
+    let done = tap.wait();
+    let counts: Vec<u64> = done
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("INFO METRIC: "))
+        .map(|m| serde_json::from_str::<serde_json::Value>(m).unwrap())
+        .inspect(|m| {
+            assert_eq!(m["type"], "counter");
+            assert_eq!(m["metric"], "record_count");
+            assert_eq!(m["tags"]["endpoint"], "data");
+        })
+        .map(|m| m["value"].as_u64().unwrap())
+        .collect();
+    assert!(counts.len() >= 2, "{}", done.stderr);
+    assert_eq!(counts.iter().sum::<u64>(), 5);
+
+    // A drain logs one at the end.
+    let drained = h.drain(None);
+    assert!(drained.stderr.contains(r#"INFO METRIC: {"metric":"record_count","tags":{"endpoint":"data"},"type":"counter","value":5}"#), "{}", drained.stderr);
+}
