@@ -289,7 +289,7 @@ impl<W: Write> Emitter<W> {
             self.out.maybe_flush()?;
         }
         let written = payload.records.len().saturating_sub(origin.skip) as u64;
-        metrics::counter!(telemetry::RECORDS_EMITTED).increment(written);
+        telemetry::per_request().records_emitted.increment(written);
         self.since_metric += written;
         if let Bookmark::Journal(Some(sequence)) = self.bookmark {
             telemetry::progress().set_consumed(sequence.get());
