@@ -14,6 +14,9 @@ MB=${BENCH_MB:-128}
 RUNS=${BENCH_RUNS:-3}
 WORK=${BENCH_DIR:-target/bench-replay}
 
+# Peak memory comes from GNU time (a small binary, so its fork does not inflate the figure).
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian: apt-get install time)" >&2; exit 1; }
+
 cargo build --release --locked --bin tap-webhooks --example ndjson_baseline --example gen_capture >&2
 
 mkdir -p "$WORK"

@@ -43,8 +43,14 @@ for tool in awk sed grep dd mkfifo; do
 done
 # scripts/bench-replay.sh measures peak memory with GNU time.
 if [ "$REPLAY" = 1 ] && [ ! -x /usr/bin/time ]; then
-  echo "bench.sh needs /usr/bin/time for the replay goal (Debian: apt-get install time), or BENCH_REPLAY=0" >&2
-  exit 1
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing GNU time (Debian package time) for the replay goal's peak memory" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq time >/dev/null
+  fi
+  [ -x /usr/bin/time ] || {
+    echo "bench.sh needs /usr/bin/time for the replay goal (Debian: apt-get install time), or BENCH_REPLAY=0" >&2
+    exit 1
+  }
 fi
 
 cargo build --release --locked --bin tap-webhooks \
