@@ -103,10 +103,6 @@ impl LocalJournal {
             committed,
         })
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 impl JournalWriter for LocalJournal {
