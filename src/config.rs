@@ -93,7 +93,8 @@ pub struct ConfigFile {
     pub shutdown_grace_seconds: f64,
     /// Verify each webhook's signature over the raw body:
     /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
-    /// "hmac-sha256", "secret": "..."}`. Missing, invalid or expired signatures get 401.
+    /// "hmac-sha256" | "twilio" | "zoom" | "mailgun" | "sendgrid", "secret": "..."}`. Missing,
+    /// invalid or expired signatures get 401.
     #[serde(default)]
     pub signature: Option<SignatureSetting>,
     /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
@@ -146,7 +147,7 @@ pub struct SignatureSetting {
     #[serde(default)]
     #[schemars(extend("secret" = true, "writeOnly" = true))]
     pub secrets: Vec<Secret>,
-    /// Stripe, Slack and Standard Webhooks: largest accepted distance between the signed
+    /// Stripe, Slack, Standard Webhooks, Zoom, Mailgun and SendGrid: largest accepted distance between the signed
     /// timestamp and now, in seconds (replay protection).
     #[serde(default = "defaults::tolerance_seconds")]
     pub tolerance_seconds: u64,
@@ -159,6 +160,9 @@ pub struct SignatureSetting {
     /// `hmac-sha256` only: `hex` (default) or `base64`.
     #[serde(default)]
     pub encoding: Option<Encoding>,
+    /// `sendgrid` only: the Verification Key SendGrid shows (base64), instead of a secret.
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// `primary_key` may be one field name or a list of them.
@@ -692,6 +696,10 @@ fn signature_verifier(setting: SignatureSetting) -> Result<Verifier, String> {
         SchemeName::Shopify => Scheme::Shopify,
         SchemeName::Slack => Scheme::Slack,
         SchemeName::StandardWebhooks => Scheme::StandardWebhooks,
+        SchemeName::Twilio => Scheme::Twilio,
+        SchemeName::Zoom => Scheme::Zoom,
+        SchemeName::Mailgun => Scheme::Mailgun,
+        SchemeName::Sendgrid => Scheme::Sendgrid,
         SchemeName::HmacSha256 => {
             let header = setting
                 .header
@@ -716,6 +724,14 @@ fn signature_verifier(setting: SignatureSetting) -> Result<Verifier, String> {
     }
     let mut secrets = setting.secrets;
     secrets.extend(setting.secret);
+    if scheme == Scheme::Sendgrid {
+        if !secrets.is_empty() {
+            return Err("scheme sendgrid verifies with `public_key`, not a secret".into());
+        }
+        secrets.extend(setting.public_key.map(Secret::new));
+    } else if setting.public_key.is_some() {
+        return Err("public_key applies to scheme sendgrid only".into());
+    }
     Verifier::new(scheme, &secrets, setting.tolerance_seconds)
 }
 

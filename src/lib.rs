@@ -5,6 +5,9 @@
 //! - [`config`]: the `--config` file, validated once into a [`config::Config`].
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
+//!   - [`media`]: the body's media type (JSON, NDJSON, form, multipart) → JSON text; used by
+//!     the emitter and replay too.
+//!   - [`handshake`]: URL checks (Slack, Zoom, Okta) answered and never recorded.
 //!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
@@ -32,10 +35,12 @@ pub mod config;
 pub mod convert;
 pub mod emitter;
 pub mod fsutil;
+pub mod handshake;
 pub mod idempotency;
 pub mod journal;
 pub mod lifecycle;
 pub mod logging;
+pub mod media;
 pub mod ops;
 pub mod receiver;
 pub mod replay;
