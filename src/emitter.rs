@@ -17,8 +17,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::watch;
 
 use crate::convert::{self, KeySource, Payload, PayloadError, RecordMeta, RecordRules};
+use crate::handshake;
 use crate::journal::{Entry, JournalError, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::media;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::singer::{Bookmark, Output, ReplayPosition, STREAM, State};
@@ -97,6 +99,14 @@ pub enum EmitError {
     Entry {
         sequence: Sequence,
         error: PayloadError,
+    },
+    #[error(
+        "journal entry with sequence {sequence} cannot be read: {error}; the STATE before it \
+         resumes here"
+    )]
+    Media {
+        sequence: Sequence,
+        error: crate::media::MediaError,
     },
     #[error(
         "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
@@ -213,17 +223,32 @@ impl<W: Write> Emitter<W> {
         self.out.flush()
     }
 
-    /// Splits a payload into records under this emitter's rules, exactly as a webhook body is.
+    /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
+    /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
+        if handshake::detect(body).is_some() {
+            return Ok(Payload {
+                records: Vec::new(),
+            });
+        }
         convert::parse_payload(body, &self.settings.rules)
     }
 
-    /// Writes the records of one journal entry that lie after the bookmark.
+    /// Writes the records of one journal entry that lie after the bookmark. The body is read
+    /// as the media type kept with it (none: JSON), exactly as the receiver read it.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Progress, EmitError> {
-        let payload = self.parse(&entry.body).map_err(|error| EmitError::Entry {
-            sequence: entry.first_sequence,
-            error,
-        })?;
+        let sequence = entry.first_sequence;
+        let json = media::kind_of_entry(
+            entry
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_ref())),
+        )
+        .and_then(|kind| media::to_json(&kind, &entry.body))
+        .map_err(|error| EmitError::Media { sequence, error })?;
+        let payload = self
+            .parse(&json)
+            .map_err(|error| EmitError::Entry { sequence, error })?;
         let skip = match self.bookmark {
             Bookmark::Journal(Some(b)) if b >= entry.first_sequence => {
                 usize::try_from(b.get() - entry.first_sequence.get() + 1).unwrap_or(usize::MAX)

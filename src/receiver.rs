@@ -6,9 +6,10 @@
 //! refusal is a [`Refusal`], which maps to exactly one status and a JSON `{"error": ...}` body.
 //!
 //! The order of checks: method, stopping, token, content type and encoding, declared length,
-//! a concurrency permit, the body (deadline, decompression, size), the provider signature,
-//! Slack's `url_verification` challenge, the idempotency id, the records, then the journal.
-//! Nothing is written unless every check passed.
+//! a concurrency permit, the body (deadline, decompression, size), its conversion to JSON
+//! ([`media`]), the provider signature, handshakes ([`handshake`]), the idempotency id, the
+//! records, then the journal. Nothing is written unless every check passed. `HEAD` (a URL
+//! check) is answered 200 once the token is known, and `GET` only for Okta's challenge.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,10 +28,12 @@ use warp::{Buf, Filter};
 
 use crate::body::{self, BodyError};
 use crate::convert::{self, PayloadError, RecordRules};
+use crate::handshake::{self, Handshake};
 use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
-use crate::signature::{SignatureError, Verifier};
+use crate::media::{self, MediaError};
+use crate::signature::{SignatureError, Signed, Verifier};
 use crate::telemetry;
 use crate::tokens::LiveTokens;
 
@@ -41,6 +44,10 @@ pub enum Refusal {
     NotFound,
     #[error("method not allowed: webhooks must be sent with POST")]
     MethodNotAllowed,
+    #[error(
+        "Zoom's URL validation needs the webhook's secret token: set signature {{\"scheme\": \"zoom\", \"secret\": ...}}"
+    )]
+    NoZoomSecret,
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error(transparent)]
@@ -88,7 +95,7 @@ impl Refusal {
             Refusal::Unauthorized(_) | Refusal::Signature(_) => StatusCode::UNAUTHORIZED,
             Refusal::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Refusal::BadRequest(_) | Refusal::NoZoomSecret => StatusCode::BAD_REQUEST,
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
@@ -104,7 +111,7 @@ impl Refusal {
         let headers = response.headers_mut();
         match self {
             Refusal::MethodNotAllowed => {
-                headers.insert(ALLOW, HeaderValue::from_static("POST"));
+                headers.insert(ALLOW, HeaderValue::from_static("POST, HEAD"));
             }
             Refusal::ShuttingDown => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
@@ -138,6 +145,16 @@ impl From<PayloadError> for Refusal {
             Refusal::BadRequest(e.to_string())
         } else {
             Refusal::Unprocessable(e.to_string())
+        }
+    }
+}
+
+impl From<MediaError> for Refusal {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::Unsupported(_) => Refusal::UnsupportedMediaType(e.to_string()),
+            MediaError::Malformed(_) => Refusal::BadRequest(e.to_string()),
+            MediaError::TooManyFields(_) => Refusal::Unprocessable(e.to_string()),
         }
     }
 }
@@ -176,6 +193,8 @@ pub struct Receiver {
     pub max_fields: usize,
     /// One permit per request handled at once.
     pub permits: Semaphore,
+    /// The base of the URLs senders call (`public_url`, else from `bind`): Twilio signs the URL.
+    pub public_url: String,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -196,17 +215,32 @@ pub fn routes(
 ) -> BoxedFilter<(Response,)> {
     let token_in_path = warp::path!("webhooks" / String).map(Some);
     let no_token_in_path = warp::path!("webhooks").map(|| None);
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let webhook = token_in_path
         .or(no_token_in_path)
         .unify()
         .and(warp::method())
         .and(warp::header::headers_cloned())
+        .and(warp::path::full())
+        .and(query)
         .and(warp::body::stream())
         .then(
-            move |token: Option<String>, method: Method, headers: HeaderMap, body| {
+            move |token: Option<String>,
+                  method: Method,
+                  headers: HeaderMap,
+                  path: warp::path::FullPath,
+                  query: String,
+                  body| {
                 let receiver = Arc::clone(&receiver);
                 async move {
-                    let response = match receiver.receive(token, &method, &headers, body).await {
+                    let target = Target {
+                        path: path.as_str(),
+                        query: &query,
+                    };
+                    let response = match receiver
+                        .receive(token, &method, &headers, target, body)
+                        .await
+                    {
                         Ok(response) => response,
                         Err(refusal) => refusal.into_response(),
                     };
@@ -234,20 +268,44 @@ pub fn not_found_after(routes: BoxedFilter<(Response,)>) -> BoxedFilter<(Respons
     routes.or(not_found).unify().boxed()
 }
 
+/// The request's path and query, as the sender called them.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    path: &'a str,
+    query: &'a str,
+}
+
 impl Receiver {
     async fn receive<S, B>(
         &self,
         token: Option<String>,
         method: &Method,
         headers: &HeaderMap,
+        target: Target<'_>,
         body: S,
     ) -> Result<Response, Refusal>
     where
         S: Stream<Item = Result<B, warp::Error>>,
         B: Buf,
     {
-        if method != Method::POST {
-            return Err(Refusal::MethodNotAllowed);
+        match *method {
+            Method::POST => {}
+            // A provider checking the URL first (Mandrill): the token must be a live one.
+            Method::HEAD => {
+                self.authenticate(token.as_deref(), headers)?;
+                return Ok(Response::new(Vec::new().into()));
+            }
+            Method::GET => {
+                let challenge = headers
+                    .get(handshake::OKTA_CHALLENGE_HEADER)
+                    .ok_or(Refusal::MethodNotAllowed)?;
+                self.authenticate(token.as_deref(), headers)?;
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &handshake::okta_reply(challenge.as_bytes()),
+                ));
+            }
+            _ => return Err(Refusal::MethodNotAllowed),
         }
         let _in_flight = self
             .lifecycle
@@ -256,7 +314,8 @@ impl Receiver {
         self.authenticate(token.as_deref(), headers)?;
         let coding =
             body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
-        check_content_type(headers)?;
+        let content_type = headers.get(CONTENT_TYPE);
+        let kind = media::kind(content_type.map(HeaderValue::as_bytes))?;
         let declared_length = content_length(headers)?;
         if declared_length.is_some_and(|n| n > self.max_body_bytes) {
             return Err(Refusal::TooLarge {
@@ -277,18 +336,26 @@ impl Receiver {
         .await
         .map_err(|e| Refusal::from_body(e, self.max_body_bytes))?;
         let received_at = Utc::now();
+        let json = media::to_json(&kind, &body)?;
         if let Some(verifier) = &self.signature {
+            let url = match target.query {
+                "" => format!("{}{}", self.public_url, target.path),
+                query => format!("{}{}?{query}", self.public_url, target.path),
+            };
+            let signed = Signed {
+                url: Some(&url),
+                json: Some(&json),
+                form: kind == media::Kind::Form,
+            };
             verifier
-                .verify(headers, &body, received_at.timestamp())
+                .verify_request(headers, &body, &signed, received_at.timestamp())
                 .map_err(Refusal::Signature)?;
         }
-        if let Some(challenge) = url_verification(&body) {
-            return Ok(json_response(
-                StatusCode::OK,
-                &json!({ "challenge": challenge }),
-            ));
+        if let Some(handshake) = handshake::detect(&json) {
+            return self.answer(&handshake);
         }
-        let (claim, captured) = match self.delivery_id(headers)? {
+        sns_subscription(&json);
+        let (claim, mut captured) = match self.delivery_id(headers)? {
             Some((idempotency, id)) => match idempotency.seen.claim(id).await {
                 Claim::Duplicate => return Ok(duplicate()),
                 Claim::First(claim) => (
@@ -302,7 +369,7 @@ impl Receiver {
             None => (None, Vec::new()),
         };
         let record_count = {
-            let payload = convert::parse_payload(&body, &self.rules)?;
+            let payload = convert::parse_payload(&json, &self.rules)?;
             if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
                 && widest > self.max_fields
             {
@@ -318,6 +385,13 @@ impl Receiver {
         }
         let record_count = u32::try_from(record_count)
             .map_err(|_| Refusal::Unprocessable("too many records in one body".into()))?;
+        if let (true, Some(value)) = (kind.needs_content_type(), content_type) {
+            captured.push(Header {
+                name: media::CONTENT_TYPE_HEADER.to_owned(),
+                value: Bytes::copy_from_slice(value.as_bytes()),
+            });
+        }
+        drop(json);
         let body_len = body.len();
         self.journal
             .append(NewEntry {
@@ -338,6 +412,13 @@ impl Receiver {
         Ok(accepted(record_count))
     }
 
+    /// The reply to a handshake; nothing is journaled.
+    fn answer(&self, handshake: &Handshake) -> Result<Response, Refusal> {
+        let zoom_secret = self.signature.as_ref().and_then(Verifier::zoom_secret);
+        let reply = handshake.reply(zoom_secret).ok_or(Refusal::NoZoomSecret)?;
+        Ok(json_response(StatusCode::OK, &reply))
+    }
+
     /// The delivery id, when `idempotency_header` is set and the request has one.
     fn delivery_id<'h>(
         &self,
@@ -346,7 +427,10 @@ impl Receiver {
         let Some(idempotency) = &self.idempotency else {
             return Ok(None);
         };
-        let Some(value) = headers.get(idempotency.header.as_str()) else {
+        let Some(value) = headers
+            .get(idempotency.header.as_str())
+            .or_else(|| headers.get(shopify_alias(&idempotency.header)?.as_str()))
+        else {
             return Ok(None);
         };
         let id = value.as_bytes();
@@ -392,20 +476,41 @@ fn duplicate() -> Response {
     )
 }
 
-/// Slack's `{"type": "url_verification", "challenge": "..."}`: the challenge to echo back.
-fn url_verification(body: &[u8]) -> Option<String> {
+/// AWS SNS asks to confirm a subscription with a URL to visit: the user must see it. The
+/// message is recorded too, like any other.
+fn sns_subscription(json: &[u8]) {
     #[derive(Deserialize)]
-    struct UrlVerification {
-        #[serde(rename = "type")]
+    struct Confirmation {
+        #[serde(rename = "Type")]
         kind: String,
-        challenge: String,
+        #[serde(rename = "SubscribeURL")]
+        subscribe_url: String,
+        #[serde(rename = "TopicArn", default)]
+        topic_arn: String,
     }
-    // Cheap test first: almost no body is a challenge, and a parse costs a scan of the body.
-    if body.len() > 16 << 10 || memchr::memmem::find(body, b"url_verification").is_none() {
-        return None;
+    if json.len() > 64 << 10 || memchr::memmem::find(json, b"SubscriptionConfirmation").is_none() {
+        return;
     }
-    let v: UrlVerification = serde_json::from_slice(body).ok()?;
-    (v.kind == "url_verification").then_some(v.challenge)
+    if let Ok(c) = serde_json::from_slice::<Confirmation>(json)
+        && c.kind == "SubscriptionConfirmation"
+    {
+        log::warn!(
+            "AWS SNS subscription to {:?} awaits confirmation: visit its SubscribeURL {}",
+            c.topic_arn,
+            c.subscribe_url
+        );
+    }
+}
+
+/// Shopify's headers are sent as `X-Shopify-*` or, newer, `Shopify-*`: the other name of
+/// `name` (lower case), if it is a Shopify header.
+pub fn shopify_alias(name: &str) -> Option<String> {
+    match name.strip_prefix("x-shopify-") {
+        Some(rest) => Some(format!("shopify-{rest}")),
+        None => name
+            .strip_prefix("shopify-")
+            .map(|rest| format!("x-shopify-{rest}")),
+    }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
@@ -425,35 +530,6 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
         _ => Err(Refusal::Unauthorized(
             "Authorization must be: Bearer <token>",
         )),
-    }
-}
-
-/// JSON media types: `application/json`, `application/<x>+json`, `text/json`; a missing
-/// Content-Type is accepted and the body parsed as JSON.
-fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let value = value.to_str().unwrap_or("");
-    let essence = value.split(';').next().unwrap_or("").trim().as_bytes();
-    let starts = |prefix: &[u8]| {
-        essence
-            .get(..prefix.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
-    };
-    let ends = |suffix: &[u8]| {
-        essence.len() >= suffix.len()
-            && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
-    let json = essence.eq_ignore_ascii_case(b"application/json")
-        || essence.eq_ignore_ascii_case(b"text/json")
-        || (starts(b"application/") && ends(b"+json"));
-    if json {
-        Ok(())
-    } else {
-        Err(Refusal::UnsupportedMediaType(format!(
-            "Content-Type {value:?} is not JSON; send application/json"
-        )))
     }
 }
 

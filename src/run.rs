@@ -230,6 +230,7 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             body_read_timeout: config.limits.body_read_timeout,
             max_fields: config.limits.max_fields,
             permits: Semaphore::new(config.limits.max_concurrent_requests),
+            public_url: config.url_base(bound),
         });
         let ops = ops::routes(Arc::new(Ops {
             journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
