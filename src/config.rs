@@ -661,9 +661,10 @@ impl Config {
         })
     }
 
-    /// How the local journal writes.
-    pub fn journal_settings(&self) -> crate::journal::local::JournalSettings {
-        crate::journal::local::JournalSettings {
+    /// Where and how the journal is kept.
+    pub fn journal_config(&self) -> crate::journal::JournalConfig {
+        crate::journal::JournalConfig::Local {
+            data_dir: self.data_dir.clone(),
             segment_bytes: self.journal_segment_bytes,
             min_free_bytes: self.min_free_disk_bytes,
         }

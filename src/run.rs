@@ -15,7 +15,7 @@ use crate::config::{Config, ConfigError};
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::idempotency::SeenIds;
-use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
+use crate::journal::{Journal, JournalError, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
 use crate::receiver::{self, Idempotency, Receiver};
@@ -153,9 +153,9 @@ fn drain_run(
     config: &Config,
 ) -> Result<(), RunError> {
     let runtime = current_thread_runtime()?;
-    let mut reader = journal::local::open_reader(&config.data_dir, after);
+    let mut reader = Journal::new(config.journal_config()).reader(after)?;
     emitter.start().map_err(EmitError::from)?;
-    let drained = runtime.block_on(emitter::drain(&mut emitter, &mut reader));
+    let drained = runtime.block_on(emitter::drain(&mut emitter, reader.as_mut()));
     let emitted = emitter.emitted();
     let finished = emitter.finish();
     drained?;
@@ -176,11 +176,8 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
         })?;
     crate::telemetry::install();
     runtime.block_on(async {
-        let journal = Arc::new(LocalJournal::open(
-            &config.data_dir,
-            config.journal_settings(),
-            holder,
-        )?);
+        let store = Journal::new(config.journal_config());
+        let journal = store.open_writer(holder)?;
         spawn_retention(config);
         let listener = TcpListener::bind(config.bind)
             .await
@@ -220,7 +217,7 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
 
         let token_upkeep = spawn_token_upkeep(&tokens);
         let receiver = Arc::new(Receiver {
-            journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+            journal: Arc::clone(&journal),
             tokens: Arc::clone(&tokens),
             rules: record_rules(config),
             max_body_bytes: config.max_body_bytes,
@@ -232,9 +229,9 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             permits: Semaphore::new(config.limits.max_concurrent_requests),
         });
         let ops = ops::routes(Arc::new(Ops {
-            journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+            journal: Arc::clone(&journal),
             lifecycle: Arc::clone(&lifecycle),
-            data_dir: config.data_dir.clone(),
+            store: store.clone(),
         }));
         let limits = server::ServerLimits {
             header_read_timeout: config.limits.header_read_timeout,
@@ -313,14 +310,16 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
 /// Where the backlog gauges count from until records are emitted or acknowledged: the run's
 /// bookmark, else what a sync acknowledged, else the start of the journal.
 fn set_backlog_baseline(config: &Config, bookmark: Option<Sequence>) {
+    let journal = Journal::new(config.journal_config());
     let journal_start = || {
-        journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
-            .ok()?
-            .first()
-            .map(|(first, _)| Sequence::new(first.get().saturating_sub(1)))
+        journal
+            .first_sequence()
+            .ok()
+            .flatten()
+            .map(|first| Sequence::new(first.get().saturating_sub(1)))
     };
     if let Some(baseline) = bookmark
-        .or_else(|| retention::acknowledged(&config.data_dir))
+        .or_else(|| journal.acknowledged())
         .or_else(journal_start)
     {
         crate::telemetry::progress().set_consumed(baseline.get());
@@ -331,17 +330,14 @@ fn set_backlog_baseline(config: &Config, bookmark: Option<Sequence>) {
 /// and deletes the journal segments that retention then allows. Old segments are never
 /// written again, so this is safe while another process holds the journal.
 fn apply_retention(config: &Config, bookmark: Sequence) {
-    let applied = retention::acknowledge(&config.data_dir, bookmark).and_then(|()| {
-        retention::apply(
-            &config.data_dir,
-            config.journal_retention,
-            std::time::SystemTime::now(),
-        )
+    let journal = Journal::new(config.journal_config());
+    let applied = journal.acknowledge(bookmark).and_then(|()| {
+        journal.apply_retention(config.journal_retention, std::time::SystemTime::now())
     });
     match applied {
         Ok(deleted) => {
-            for path in deleted {
-                log::info!("journal retention: deleted {}", path.display());
+            for deleted in deleted {
+                log::info!("journal retention: deleted {deleted}");
             }
         }
         Err(e) => log::warn!("journal retention failed: {e}"),
@@ -350,21 +346,21 @@ fn apply_retention(config: &Config, bookmark: Sequence) {
 
 /// Deletes journal segments the retention policy allows, at start and then every minute.
 fn spawn_retention(config: &Config) {
-    let data_dir = config.data_dir.clone();
+    let journal = Journal::new(config.journal_config());
     let keep = config.journal_retention;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let dir = data_dir.clone();
+            let journal = journal.clone();
             let outcome = tokio::task::spawn_blocking(move || {
-                retention::apply(&dir, keep, std::time::SystemTime::now())
+                journal.apply_retention(keep, std::time::SystemTime::now())
             })
             .await;
             match outcome {
                 Ok(Ok(deleted)) => {
-                    for path in deleted {
-                        log::info!("journal retention: deleted {}", path.display());
+                    for deleted in deleted {
+                        log::info!("journal retention: deleted {deleted}");
                     }
                 }
                 Ok(Err(e)) => log::warn!("journal retention failed: {e}"),
@@ -425,7 +421,7 @@ fn prepare_idempotency(config: &Config) -> Result<Option<Idempotency>, RunError>
     let seen = SeenIds::new(settings.window, settings.max_ids);
     let since = seen.window_start(chrono::Utc::now());
     let since = Sequence::new(since.timestamp_nanos_opt().unwrap_or(0).max(0) as u64);
-    journal::local::scan_entry_heads(&config.data_dir, since, |head| {
+    Journal::new(config.journal_config()).scan_entry_heads(since, |head| {
         if let Some(id) = head.headers.iter().find(|h| h.name == settings.header) {
             seen.remember(&id.value, head.received_at);
         }

@@ -29,9 +29,6 @@ pub const FRAME_HEADER_LEN: usize = 8;
 const PAYLOAD_VERSION: u8 = 1;
 const KIND_WEBHOOK: u8 = 0;
 const PAYLOAD_FIXED_LEN: usize = 1 + 1 + 2 + 8 + 4 + 8;
-/// Frames longer than this are corrupt: bodies are limited to `u32::MAX` by config and far
-/// below that in practice.
-pub const MAX_PAYLOAD_LEN: u64 = u32::MAX as u64;
 
 /// The file name of the segment whose first sequence is `first`.
 pub fn segment_file_name(first: Sequence) -> String {

@@ -14,12 +14,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{oneshot, watch};
 
-use super::format::{self, Frame, SEGMENT_HEADER_LEN};
-use super::{Appended, Entry, JournalError, JournalId, JournalReader, JournalWriter, NewEntry};
+use super::format::{self, EntryHead, Frame, SEGMENT_HEADER_LEN};
+use super::retention;
+use super::{
+    Appended, Backend, Entry, JournalError, JournalId, JournalReader, JournalWriter, NewEntry,
+};
 use crate::fsutil;
 use crate::sequence::{self, Sequence, SequenceClock};
 use crate::telemetry;
@@ -32,13 +36,107 @@ const MAX_BATCH_BYTES: usize = 32 << 20;
 const COPY_BODY_BELOW: usize = 64 << 10;
 
 /// The journal directory inside a `data_dir`.
-pub fn journal_dir(data_dir: &Path) -> PathBuf {
+fn journal_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("journal")
+}
+
+/// The local backend of [`super::Journal`]: the journal directory of a `data_dir`.
+pub(super) struct LocalBackend {
+    dir: PathBuf,
+    settings: JournalSettings,
+}
+
+impl LocalBackend {
+    pub(super) fn new(data_dir: &Path, settings: JournalSettings) -> Self {
+        LocalBackend {
+            dir: journal_dir(data_dir),
+            settings,
+        }
+    }
+
+    fn list_segments(&self) -> Result<Vec<(Sequence, PathBuf)>, JournalError> {
+        list_segments(&self.dir)
+            .map_err(|e| JournalError::io(format!("listing {}", self.dir.display()), e))
+    }
+}
+
+impl Backend for LocalBackend {
+    fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError> {
+        Ok(Arc::new(LocalJournal::open(
+            self.dir.clone(),
+            self.settings,
+            holder,
+        )?))
+    }
+
+    fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
+        Ok(Box::new(LocalReader::new(self.dir.clone(), after, None)))
+    }
+
+    fn scan_entry_heads(
+        &self,
+        since: Sequence,
+        f: &mut dyn FnMut(EntryHead),
+    ) -> Result<(), JournalError> {
+        scan_entry_heads(&self.dir, since, f)
+    }
+
+    fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
+        retention::acknowledge(&self.dir, bookmark).map_err(|e| {
+            JournalError::io(
+                format!(
+                    "recording the acknowledged bookmark in {}",
+                    self.dir.display()
+                ),
+                e,
+            )
+        })
+    }
+
+    fn acknowledged(&self) -> Option<Sequence> {
+        retention::acknowledged(&self.dir)
+    }
+
+    fn apply_retention(
+        &self,
+        keep: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<String>, JournalError> {
+        let deleted = retention::apply(&self.dir, keep, now).map_err(|e| {
+            JournalError::io(
+                format!("deleting old segments of {}", self.dir.display()),
+                e,
+            )
+        })?;
+        Ok(deleted
+            .into_iter()
+            .map(|path| path.display().to_string())
+            .collect())
+    }
+
+    fn first_sequence(&self) -> Result<Option<Sequence>, JournalError> {
+        Ok(self.list_segments()?.first().map(|(first, _)| *first))
+    }
+
+    fn size_on_disk(&self) -> Result<u64, JournalError> {
+        let mut total = 0;
+        for (_, path) in self.list_segments()? {
+            match fs::metadata(&path) {
+                Ok(metadata) => total += metadata.len(),
+                // Deleted by retention since the listing.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(JournalError::io(format!("reading {}", path.display()), e));
+                }
+            }
+        }
+        Ok(total)
+    }
 }
 
 /// How a local journal writes.
 #[derive(Clone, Copy, Debug)]
-pub struct JournalSettings {
+pub(super) struct JournalSettings {
     /// Size at which a new segment file is started.
     pub segment_bytes: u64,
     /// Writes are refused (so that the receiver answers 503) when the file system holding the
@@ -47,7 +145,7 @@ pub struct JournalSettings {
 }
 
 /// The writer handle of a local journal.
-pub struct LocalJournal {
+struct LocalJournal {
     dir: PathBuf,
     settings: JournalSettings,
     poisoned: Arc<AtomicBool>,
@@ -61,15 +159,10 @@ struct AppendRequest {
 }
 
 impl LocalJournal {
-    /// Opens (creating if needed) the journal of `data_dir` for writing: takes the lock,
+    /// Opens (creating if needed) the journal in `dir` for writing: takes the lock,
     /// recovers from a torn tail and starts the writer thread. `holder` describes this process
     /// in the lock file, for the error another process gets.
-    pub fn open(
-        data_dir: &Path,
-        settings: JournalSettings,
-        holder: &str,
-    ) -> Result<Self, JournalError> {
-        let dir = journal_dir(data_dir);
+    fn open(dir: PathBuf, settings: JournalSettings, holder: &str) -> Result<Self, JournalError> {
         fsutil::ensure_dir(&dir)
             .map_err(|e| JournalError::io("creating the journal directory", e))?;
         let lock = take_lock(&dir, holder)?;
@@ -135,22 +228,15 @@ impl JournalWriter for LocalJournal {
     }
 }
 
-/// Opens a reader of the journal in `data_dir` without taking the lock: it sees every entry
-/// completely written, whether or not another process is appending.
-pub fn open_reader(data_dir: &Path, after: Option<Sequence>) -> LocalReader {
-    LocalReader::new(journal_dir(data_dir), after, None)
-}
-
 /// Calls `f` with the metadata of every entry whose first sequence is at least `since`, in
 /// order, reading headers only (bodies are skipped). For a journal this process has opened for
 /// writing, so that a torn tail has been cut already.
-pub fn scan_entry_heads(
-    data_dir: &Path,
+fn scan_entry_heads(
+    dir: &Path,
     since: Sequence,
-    mut f: impl FnMut(format::EntryHead),
+    f: &mut dyn FnMut(EntryHead),
 ) -> Result<(), JournalError> {
-    let dir = journal_dir(data_dir);
-    let segments = list_segments(&dir)
+    let segments = list_segments(dir)
         .map_err(|e| JournalError::io(format!("listing {}", dir.display()), e))?;
     // The segment holding `since` is the last one starting at or before it.
     let start = segments
@@ -241,7 +327,7 @@ struct Recovered {
 }
 
 /// Segment files of a journal directory, ordered by first sequence.
-pub fn list_segments(dir: &Path) -> io::Result<Vec<(Sequence, PathBuf)>> {
+pub(super) fn list_segments(dir: &Path) -> io::Result<Vec<(Sequence, PathBuf)>> {
     let mut segments = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -645,7 +731,7 @@ impl Writer {
 /// sequence) it delivers only durable entries; without one it delivers every entry whose frame
 /// is complete and valid, and treats an incomplete frame at the end of the last segment as
 /// "not written yet".
-pub struct LocalReader {
+struct LocalReader {
     dir: PathBuf,
     after: Option<Sequence>,
     bound: Option<watch::Receiver<Option<Sequence>>>,
@@ -675,7 +761,7 @@ impl LocalReader {
     }
 
     /// Blocking version of [`JournalReader::next_entry`].
-    pub fn next_entry_blocking(&mut self) -> Result<Option<Entry>, JournalError> {
+    fn next_entry_blocking(&mut self) -> Result<Option<Entry>, JournalError> {
         let bound = match &self.bound {
             None => None,
             Some(bound) => match *bound.borrow() {
