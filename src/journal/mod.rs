@@ -15,9 +15,7 @@
 //! [`Sequence`] (record `i` of the entry has `first_sequence + i`), the time it was received,
 //! the captured headers and the raw body bytes.
 
-mod format;
 mod local;
-mod retention;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,8 +27,6 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
 use crate::sequence::Sequence;
-
-pub use format::EntryHead;
 
 /// Where and how a journal is kept, built from the config
 /// ([`crate::config::Config::journal_config`]): one variant per backend.
@@ -200,6 +196,13 @@ impl Entry {
         self.first_sequence
             .offset(u64::from(self.record_count.max(1)) - 1)
     }
+}
+
+/// An entry's metadata, read without its body (see [`Journal::scan_entry_heads`]).
+pub struct EntryHead {
+    pub first_sequence: Sequence,
+    pub received_at: DateTime<Utc>,
+    pub headers: Vec<Header>,
 }
 
 /// What a durable append returns.

@@ -8,11 +8,13 @@
 //! On open, the writer scans the last segment; a torn tail left by a crash (a frame cut short
 //! or failing its checksum) is copied aside to `torn-<segment>-<offset>.bin` and truncated.
 //!
-//! Here: the backend, the writer handle, the lock and segment files; [`recover`] (on open),
-//! [`writer`] (the thread) and [`reader`].
+//! Here: the backend, the writer handle, the lock and segment files; [`format`] (bytes on
+//! disk), [`recover`] (on open), [`writer`] (the thread), [`reader`] and [`retention`].
 
+mod format;
 mod reader;
 mod recover;
+mod retention;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -27,12 +29,13 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::BoxFuture;
 use tokio::sync::{oneshot, watch};
 
-use super::format::{self, EntryHead, SEGMENT_HEADER_LEN};
-use super::retention;
-use super::{Appended, Backend, JournalError, JournalId, JournalReader, JournalWriter, NewEntry};
+use super::{
+    Appended, Backend, EntryHead, JournalError, JournalId, JournalReader, JournalWriter, NewEntry,
+};
 use crate::fsutil;
 use crate::sequence::Sequence;
 use crate::telemetry;
+use format::SEGMENT_HEADER_LEN;
 use reader::LocalReader;
 use writer::{AppendRequest, Faults};
 

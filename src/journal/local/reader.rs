@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
+use super::format::{self, Frame, SEGMENT_HEADER_LEN};
 use super::{list_segments, read_segment_header};
-use crate::journal::format::{self, Frame, SEGMENT_HEADER_LEN};
 use crate::journal::{Entry, JournalError, JournalId, JournalReader};
 use crate::sequence::Sequence;
 

@@ -9,8 +9,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::format::{self, Frame, SEGMENT_HEADER_LEN};
 use super::{ActiveSegment, create_segment, list_segments, read_segment_header};
-use crate::journal::format::{self, Frame, SEGMENT_HEADER_LEN};
 use crate::journal::{JournalError, JournalId};
 use crate::sequence::{self, Sequence, SequenceClock};
 

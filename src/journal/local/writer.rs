@@ -9,9 +9,9 @@ use std::thread;
 
 use tokio::sync::{oneshot, watch};
 
+use super::format;
 use super::recover::Recovered;
 use super::{ActiveSegment, JournalLock, JournalSettings, check_free_space, create_segment};
-use crate::journal::format;
 use crate::journal::{Appended, JournalError, JournalId, NewEntry};
 use crate::sequence::{self, Sequence, SequenceClock};
 use crate::telemetry;

@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use super::{Entry, Header, JournalId, NewEntry};
+use crate::journal::{Entry, EntryHead, Header, JournalId, NewEntry};
 use crate::sequence::Sequence;
 
 pub const SEGMENT_MAGIC: &[u8; 8] = b"TWHJSEG1";
@@ -141,13 +141,6 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Frame> {
 
 /// Header values longer than this are skipped by [`read_entry_head`].
 const MAX_SCANNED_HEADER_LEN: u64 = 64 << 10;
-
-/// An entry's metadata, read without its body.
-pub struct EntryHead {
-    pub first_sequence: Sequence,
-    pub received_at: DateTime<Utc>,
-    pub headers: Vec<Header>,
-}
 
 /// Reads the next frame's metadata and seeks past its body, without checking the checksum:
 /// for scans that only need headers (such as rebuilding the idempotency window) over a journal

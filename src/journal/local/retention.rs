@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::local::list_segments;
+use super::list_segments;
 use crate::fsutil;
 use crate::sequence::Sequence;
 
@@ -61,7 +61,7 @@ pub(super) fn apply(dir: &Path, keep: Duration, now: SystemTime) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::format;
+    use crate::journal::local::format;
 
     fn segment(dir: &Path, first: u64) -> PathBuf {
         let path = dir.join(format::segment_file_name(Sequence::new(first)));
