@@ -8,7 +8,7 @@
 //! Everything else about a journal goes through one handle, [`Journal`], built from a
 //! [`JournalConfig`]: opening the writer, readers that take no lock (drains, replay), the header
 //! scan that rebuilds the idempotency window, retention and size. Each backend is a private
-//! module implementing [`Backend`]; today there is one, `local` (segment files in
+//! module implementing `Backend`; today there is one, `local` (segment files in
 //! `data_dir/journal`). Nothing outside this module knows a backend's files or names.
 //!
 //! An entry keeps what is needed to re-emit exactly the same records later: its first record
