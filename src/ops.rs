@@ -5,7 +5,6 @@
 //! they move to a separate address (for example `127.0.0.1:9090`), keeping them off the
 //! public interface.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use http::header::CONTENT_TYPE;
@@ -15,7 +14,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::journal::{JournalWriter, retention};
+use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
 use crate::reply::{RetryAfter, json_response};
 use crate::{sequence, telemetry};
@@ -24,7 +23,8 @@ use crate::{sequence, telemetry};
 pub struct Ops {
     pub journal: Arc<dyn JournalWriter>,
     pub lifecycle: Arc<Lifecycle>,
-    pub data_dir: PathBuf,
+    /// The journal's handle, for what the syncs acknowledged.
+    pub store: Journal,
 }
 
 impl Ops {
@@ -48,7 +48,7 @@ impl Ops {
 
     fn metrics(&self) -> Response {
         // Under `serve`, what the syncs acknowledged is how far the data got.
-        if let Some(acknowledged) = retention::acknowledged(&self.data_dir) {
+        if let Some(acknowledged) = self.store.acknowledged() {
             telemetry::progress().set_consumed(acknowledged.get());
         }
         let mut response =

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use super::RunError;
 use crate::config::Config;
-use crate::journal::retention;
+use crate::journal::JournalError;
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::sequence::Sequence;
 use crate::tokens::LiveTokens;
@@ -84,20 +84,17 @@ pub fn end_conditions(tasks: &mut JoinSet<()>, config: &Config, lifecycle: &Arc<
 /// and deletes the journal segments that retention then allows. Old segments are never
 /// written again, so this is safe while another process holds the journal.
 pub fn apply_retention(config: &Config, bookmark: Sequence) {
-    let applied = retention::acknowledge(&config.data_dir, bookmark).and_then(|()| {
-        retention::apply(
-            &config.data_dir,
-            config.journal_retention,
-            SystemTime::now(),
-        )
-    });
+    let journal = config.journal();
+    let applied = journal
+        .acknowledge(bookmark)
+        .and_then(|()| journal.apply_retention(config.journal_retention, SystemTime::now()));
     log_retention(applied);
 }
 
 /// Deletes journal segments the retention policy allows, at start and then every minute,
 /// until the run stops.
 pub fn retention(tasks: &mut JoinSet<()>, config: &Config, lifecycle: &Arc<Lifecycle>) {
-    let data_dir = config.data_dir.clone();
+    let journal = config.journal();
     let keep = config.journal_retention;
     let lifecycle = Arc::clone(lifecycle);
     tasks.spawn(async move {
@@ -107,23 +104,27 @@ pub fn retention(tasks: &mut JoinSet<()>, config: &Config, lifecycle: &Arc<Lifec
                 _ = lifecycle.stopped() => return,
                 _ = tick.tick() => {}
             }
-            let dir = data_dir.clone();
+            let journal = journal.clone();
             let outcome = tokio::task::spawn_blocking(move || {
-                retention::apply(&dir, keep, SystemTime::now())
+                journal.apply_retention(keep, SystemTime::now())
             })
             .await
-            .map_err(std::io::Error::other)
-            .and_then(|applied| applied);
+            .unwrap_or_else(|e| {
+                Err(JournalError::io(
+                    "journal retention",
+                    std::io::Error::other(e),
+                ))
+            });
             log_retention(outcome);
         }
     });
 }
 
-fn log_retention(outcome: std::io::Result<Vec<std::path::PathBuf>>) {
+fn log_retention(outcome: Result<Vec<String>, JournalError>) {
     match outcome {
         Ok(deleted) => {
-            for path in deleted {
-                log::info!("journal retention: deleted {}", path.display());
+            for deleted in deleted {
+                log::info!("journal retention: deleted {deleted}");
             }
         }
         Err(e) => log::warn!("journal retention failed: {e}"),

@@ -18,7 +18,7 @@ use super::{RunError, background, current_thread_runtime};
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::idempotency::SeenIds;
-use crate::journal::{self, JournalReader, JournalWriter, LocalJournal, retention};
+use crate::journal::{Journal, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
 use crate::receiver::{self, Idempotency, WebhookHandler};
@@ -133,11 +133,8 @@ async fn run(
     lifecycle: Arc<Lifecycle>,
     started: mpsc::SyncSender<Started>,
 ) -> Result<(), RunError> {
-    let journal = Arc::new(LocalJournal::open(
-        &config.data_dir,
-        config.journal_settings(),
-        options.holder,
-    )?);
+    let store = config.journal();
+    let journal = store.open_writer(options.holder)?;
     let mut tasks = JoinSet::new();
     background::retention(&mut tasks, config, &lifecycle);
     let listener = bind(config.bind).await?;
@@ -151,9 +148,9 @@ async fn run(
     if let Some(ops_addr) = ops_addr {
         log::info!("operations endpoints on http://{ops_addr}");
     }
-    set_backlog_baseline(config, options.emit.as_ref().and_then(|(_, after)| *after));
+    set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url) = prepare_tokens(config, addr)?;
-    let idempotency = prepare_idempotency(config)?;
+    let idempotency = prepare_idempotency(config, &store)?;
 
     if options.signals {
         background::handle_signals(&mut tasks, &lifecycle)?;
@@ -174,7 +171,7 @@ async fn run(
     background::token_upkeep(&mut tasks, &tokens, &lifecycle);
 
     let handler = Arc::new(WebhookHandler {
-        journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+        journal: Arc::clone(&journal),
         tokens,
         rules: config.record_rules(),
         max_body_bytes: config.max_body_bytes,
@@ -186,9 +183,9 @@ async fn run(
         permits: Semaphore::new(config.limits.max_concurrent_requests),
     });
     let ops = ops::routes(Arc::new(Ops {
-        journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+        journal: Arc::clone(&journal),
         lifecycle: Arc::clone(&lifecycle),
-        data_dir: config.data_dir.clone(),
+        store: store.clone(),
     }));
     let limits = server::ServerLimits {
         header_read_timeout: config.limits.header_read_timeout,
@@ -266,15 +263,16 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, RunError> {
 
 /// Where the backlog gauges count from until records are emitted or acknowledged: the run's
 /// bookmark, else what a sync acknowledged, else the start of the journal.
-fn set_backlog_baseline(config: &Config, bookmark: Option<Sequence>) {
+fn set_backlog_baseline(journal: &Journal, bookmark: Option<Sequence>) {
     let journal_start = || {
-        journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
-            .ok()?
-            .first()
-            .map(|(first, _)| Sequence::new(first.get().saturating_sub(1)))
+        journal
+            .first_sequence()
+            .ok()
+            .flatten()
+            .map(|first| Sequence::new(first.get().saturating_sub(1)))
     };
     if let Some(baseline) = bookmark
-        .or_else(|| retention::acknowledged(&config.data_dir))
+        .or_else(|| journal.acknowledged())
         .or_else(journal_start)
     {
         crate::telemetry::progress().set_consumed(baseline.get());
@@ -317,14 +315,17 @@ fn prepare_tokens(
 
 /// The seen-id window of `idempotency_header`, rebuilt from the journal entries received
 /// within it.
-fn prepare_idempotency(config: &Config) -> Result<Option<Idempotency>, RunError> {
+fn prepare_idempotency(
+    config: &Config,
+    journal: &Journal,
+) -> Result<Option<Idempotency>, RunError> {
     let Some(settings) = &config.idempotency else {
         return Ok(None);
     };
     let seen = SeenIds::new(settings.window, settings.max_ids);
     let since = seen.window_start(chrono::Utc::now());
     let since = Sequence::new(since.timestamp_nanos_opt().unwrap_or(0).max(0) as u64);
-    journal::local::scan_entry_heads(&config.data_dir, since, |head| {
+    journal.scan_entry_heads(since, |head| {
         if let Some(id) = head.headers.iter().find(|h| h.name == settings.header) {
             seen.remember(&id.value, head.received_at);
         }

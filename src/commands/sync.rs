@@ -46,9 +46,9 @@ fn drain(
     config: &Config,
 ) -> Result<(), RunError> {
     let runtime = current_thread_runtime()?;
-    let mut reader = crate::journal::local::open_reader(&config.data_dir, after);
+    let mut reader = config.journal().reader(after)?;
     emitter.start().map_err(EmitError::from)?;
-    let drained = runtime.block_on(emitter::drain(&mut emitter, &mut reader));
+    let drained = runtime.block_on(emitter::drain(&mut emitter, reader.as_mut()));
     let emitted = emitter.emitted();
     let finished = emitter.finish();
     drained?;

@@ -21,6 +21,7 @@ pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
 use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{EmitterSettings, StateCadence};
+use crate::journal::{Journal, JournalConfig};
 use crate::schema::Columns;
 use crate::signature::Verifier;
 use parts::{Addresses, Invalid};
@@ -291,12 +292,18 @@ impl Config {
         }
     }
 
-    /// How the local journal writes.
-    pub fn journal_settings(&self) -> crate::journal::local::JournalSettings {
-        crate::journal::local::JournalSettings {
+    /// Where and how the journal is kept.
+    pub fn journal_config(&self) -> JournalConfig {
+        JournalConfig::Local {
+            data_dir: self.data_dir.clone(),
             segment_bytes: self.journal_segment_bytes,
             min_free_bytes: self.min_free_disk_bytes,
         }
+    }
+
+    /// The journal's handle (opening it takes no lock; a writer does).
+    pub fn journal(&self) -> Journal {
+        Journal::new(self.journal_config())
     }
 
     /// The base of printed webhook URLs: `public_url`, else `http://` and the bound address.
