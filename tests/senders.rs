@@ -687,3 +687,88 @@ fn a_standard_webhooks_secret_without_padding_is_accepted() {
     );
     assert_eq!(stop(tap).records().len(), 1);
 }
+
+/// Peak resident memory of a process (VmHWM), in bytes.
+fn peak_rss_bytes(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[test]
+fn hostile_forms_and_multipart_bodies_get_4xx_quickly_with_bounded_memory() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    let baseline = peak_rss_bytes(tap.pid());
+    let mut many_parts = Vec::new();
+    for i in 0..100_000 {
+        many_parts.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nv\r\n")
+                .as_bytes(),
+        );
+    }
+    many_parts.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let huge_header = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Pad: {}\r\n\r\nv\r\n--{BOUNDARY}--\r\n",
+        "p".repeat(1 << 20)
+    );
+    let unclosed = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n{}",
+        "v".repeat(5 << 20)
+    );
+    let million_fields = "a=1&".repeat(1_000_000);
+    let million_names: String = (0..1_000_000).map(|i| format!("f{i}=1&")).collect();
+    let cases: Vec<(&str, String, Vec<u8>, u16)> = vec![
+        ("100k multipart parts", multipart_type(), many_parts, 422),
+        (
+            "a 1 MB part header",
+            multipart_type(),
+            huge_header.into_bytes(),
+            400,
+        ),
+        (
+            "a boundary never closed",
+            multipart_type(),
+            unclosed.into_bytes(),
+            400,
+        ),
+        (
+            "1M form fields, one name",
+            "application/x-www-form-urlencoded".into(),
+            million_fields.into_bytes(),
+            422,
+        ),
+        (
+            "1M form fields, distinct names",
+            "application/x-www-form-urlencoded".into(),
+            million_names.into_bytes(),
+            422,
+        ),
+    ];
+    for (what, content_type, body, status) in cases {
+        let size = body.len();
+        let started = std::time::Instant::now();
+        let reply = post_as(&tap, &content_type, &[], &body);
+        let took = started.elapsed();
+        eprintln!(
+            "{what}: {size} bytes -> {} in {took:?}: {}",
+            reply.status, reply.body
+        );
+        assert_eq!(reply.status, status, "{what}: {:?}", reply.body);
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{what}: took {took:?}"
+        );
+        assert_eq!(tap.post(r#"{"alive":true}"#).status, 200, "{what}");
+    }
+    let peak = peak_rss_bytes(tap.pid());
+    eprintln!(
+        "peak RSS {} MB (baseline {} MB)",
+        peak >> 20,
+        baseline >> 20
+    );
+    assert!(peak < 200 << 20, "peak RSS {} MB", peak >> 20);
+    let done = stop(tap);
+    assert_eq!(done.records().len(), 5);
+}

@@ -17,6 +17,10 @@ use sha2::{Digest, Sha256};
 use super::form::{Fields, Value};
 use super::{MediaError, push_json_string};
 
+/// The headers of one part (`Content-Disposition`, `Content-Type`...) take a few hundred
+/// bytes; more is not a form.
+pub const MAX_PART_HEADER_BYTES: usize = 16 << 10;
+
 /// A multipart body as JSON text.
 pub fn to_json(body: &[u8], boundary: &str) -> Result<Vec<u8>, MediaError> {
     let chunk = Bytes::copy_from_slice(body);
@@ -25,6 +29,17 @@ pub fn to_json(body: &[u8], boundary: &str) -> Result<Vec<u8>, MediaError> {
     let parse = async move {
         let mut fields = Fields::default();
         while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+            let header_bytes: usize = field
+                .headers()
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len())
+                .sum();
+            if header_bytes > MAX_PART_HEADER_BYTES {
+                return Err(MediaError::Malformed(format!(
+                    "malformed multipart body: a part's headers are {header_bytes} bytes; at \
+                     most {MAX_PART_HEADER_BYTES}"
+                )));
+            }
             let name = Cow::Owned(field.name().unwrap_or("").to_owned());
             let value = match field.file_name() {
                 Some(filename) => {
@@ -147,6 +162,14 @@ mod tests {
     fn a_sole_json_part_is_unwrapped_like_a_form_field() {
         let b = body(&[("payload", None, r#"{"a":1}"#)]);
         assert_eq!(to_json(&b, "XyZ").unwrap(), br#"{"a":1}"#);
+    }
+
+    #[test]
+    fn huge_part_headers_are_refused() {
+        let name = "n".repeat(MAX_PART_HEADER_BYTES);
+        let b = body(&[(&name, None, "x")]);
+        let e = to_json(&b, "XyZ").unwrap_err();
+        assert!(e.to_string().contains("headers are"), "{e}");
     }
 
     #[test]
