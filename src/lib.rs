@@ -10,6 +10,7 @@
 //!   - [`handshake`]: URL checks (Slack, Zoom, Okta) answered and never recorded.
 //!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
+//!   - [`cors`]: preflights and `Access-Control-Allow-Origin` for browser forms.
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
@@ -35,6 +36,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod convert;
+pub mod cors;
 pub mod emitter;
 pub mod fsutil;
 pub mod handshake;

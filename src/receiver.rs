@@ -28,6 +28,7 @@ use warp::{Buf, Filter};
 
 use crate::body::{self, BodyError};
 use crate::convert::{self, PayloadError, RecordRules};
+use crate::cors::Cors;
 use crate::handshake::{self, Handshake};
 use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
@@ -168,6 +169,8 @@ pub struct WebhookHandler {
     pub permits: Semaphore,
     /// The base of the URLs senders call (`public_url`, else from `bind`): Twilio signs the URL.
     pub public_url: String,
+    /// `cors_origins`.
+    pub cors: Option<Cors>,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -210,13 +213,19 @@ pub fn routes(
                         path: path.as_str(),
                         query: &query,
                     };
-                    let response = match handler
+                    if let Some(cors) = handler.cors.as_ref().filter(|_| method == Method::OPTIONS) {
+                        return cors.preflight(&headers);
+                    }
+                    let mut response = match handler
                         .receive(token, &method, &headers, target, body)
                         .await
                     {
                         Ok(response) => response,
                         Err(refusal) => refusal.into_response(),
                     };
+                    if let Some(cors) = &handler.cors {
+                        cors.decorate(&headers, &mut response);
+                    }
                     if response.status() == StatusCode::OK {
                         telemetry::per_request().ok.increment(1);
                     } else {

@@ -772,3 +772,60 @@ fn hostile_forms_and_multipart_bodies_get_4xx_quickly_with_bounded_memory() {
     let done = stop(tap);
     assert_eq!(done.records().len(), 5);
 }
+
+#[test]
+fn cors_preflights_are_answered_for_listed_origins_only() {
+    let site = "https://www.example.com";
+    let mut h = Harness::new(json!({"cors_origins": [site]}));
+    let tap = h.start(&[]);
+    let preflight = |origin: &str| {
+        tap.send(
+            tap.client()
+                .request(reqwest::Method::OPTIONS, tap.url())
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "content-type"),
+        )
+    };
+    let allowed = preflight(site);
+    assert_eq!(allowed.status, 204);
+    assert_eq!(allowed.headers["access-control-allow-origin"], site);
+    assert_eq!(allowed.headers["access-control-allow-methods"], "POST");
+    assert_eq!(
+        allowed.headers["access-control-allow-headers"],
+        "content-type"
+    );
+    assert!(allowed.headers.contains_key("access-control-max-age"));
+    let denied = preflight("https://evil.example.net");
+    assert_eq!(denied.status, 403);
+    assert!(!denied.headers.contains_key("access-control-allow-origin"));
+    // The form post itself: its reply names the origin, so the page can read it.
+    let post = |origin: &str| {
+        tap.send(
+            tap.client()
+                .post(tap.url())
+                .header("Origin", origin)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("email=a%40example.com&plan=pro"),
+        )
+    };
+    let reply = post(site);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["access-control-allow-origin"], site);
+    let other = post("https://evil.example.net");
+    assert!(!other.headers.contains_key("access-control-allow-origin"));
+    let done = stop(tap);
+    assert_eq!(done.records().len(), 2);
+
+    // Without cors_origins: no CORS.
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    let r = tap.send(
+        tap.client()
+            .request(reqwest::Method::OPTIONS, tap.url())
+            .header("Origin", site),
+    );
+    assert_eq!(r.status, 405);
+    assert!(!r.headers.contains_key("access-control-allow-origin"));
+    stop(tap);
+}

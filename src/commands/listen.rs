@@ -182,6 +182,7 @@ async fn run(
         max_fields: config.limits.max_fields,
         permits: Semaphore::new(config.limits.max_concurrent_requests),
         public_url: config.url_base(addr),
+        cors: config.cors.clone(),
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),
