@@ -446,7 +446,7 @@ impl Config {
                     format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}"),
                 ));
             }
-            if crate::convert::is_reserved_field(key) {
+            if crate::payload::is_reserved_field(key) {
                 return Err(invalid(
                     "primary_key",
                     format!("{key:?} is a column the tap adds itself"),
@@ -464,7 +464,7 @@ impl Config {
             let Some(alias) = alias else { continue };
             let problem = if alias.is_empty() || alias.len() > 63 {
                 Some("must be 1 to 63 characters (a PostgreSQL column name)")
-            } else if alias.starts_with("_sdc") || crate::convert::is_reserved_field(alias) {
+            } else if alias.starts_with("_sdc") || crate::payload::is_reserved_field(alias) {
                 Some("must not start with _sdc: targets drop or overwrite those columns")
             } else if primary_key.contains(alias) {
                 Some("is a primary key field")

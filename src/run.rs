@@ -10,17 +10,16 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
-use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{self, EmitError, Emitter, EmitterSettings, StateCadence};
 use crate::idempotency::SeenIds;
 use crate::journal::{self, JournalError, JournalReader, JournalWriter, LocalJournal, retention};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
+use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::receiver::{self, Idempotency, Receiver};
 use crate::replay::ReplayError;
-use crate::schema::{Columns, SchemaError, SchemaTracker};
+use crate::schema::{Catalog, CatalogError, Columns, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::server;
 use crate::singer::{State, StateError};
@@ -629,8 +628,8 @@ pub fn discover(config: &Config) -> Result<(), RunError> {
         settings.columns.clone(),
         Catalog::default(),
     )?;
-    let catalog = crate::catalog::discover(
-        &schema,
+    let catalog = crate::schema::catalog::discover(
+        schema.json_schema(),
         &settings.columns,
         &settings.key_properties,
         &config.schema_name,
