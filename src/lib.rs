@@ -12,11 +12,15 @@
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
 //! - [`replay`]: captured payload files, or the journal again, → the emitter (the `replay`
 //!   command): inputs in a stable order, payloads streamed, capture times, resume, progress.
-//! - [`convert`]: the one conversion path, payload bytes → records → RECORD lines.
-//! - [`schema`]: the stream's JSON Schema, inferred from records and persisted.
-//! - [`catalog`]: `--discover` output, and field selection and pinned types from `--catalog`.
+//! - [`payload`]: the one parser, payload bytes → records of raw top-level fields; the `_sdc`
+//!   field names.
+//! - [`keys`]: `__sdc_primary_key`, derived from a record's journal entry or capture.
+//! - [`schema`]: the stream's JSON Schema, inferred from records and persisted:
+//!   [`schema::kinds`] (types, what a pin accepts), [`schema::columns`] (the `_sdc` columns),
+//!   [`schema::catalog`] (`--catalog` selection and pins, `--discover`), the tracker itself.
 //! - [`emitter`]: payloads (journal entries, replayed files) → Singer messages and bookmarks.
-//! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
+//! - [`singer`]: every Singer line on stdout ([`singer::output`]: SCHEMA, RECORD, STATE) and
+//!   the `--state` bookmark ([`singer::state`]).
 //! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored), followed live.
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
 //! - [`commands`]: wires the parts together for each command (sync, listen, serve, token).
@@ -27,18 +31,18 @@
 
 pub mod about;
 pub mod body;
-pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod convert;
 pub mod emitter;
 pub mod fsutil;
 pub mod idempotency;
 pub mod journal;
+pub mod keys;
 pub mod lifecycle;
 pub mod logging;
 pub mod ops;
+pub mod payload;
 pub mod receiver;
 pub mod replay;
 pub mod reply;

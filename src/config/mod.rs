@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, env_overrides, settings_schema};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
-use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
+use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
 use crate::signature::Verifier;
 use parts::{Addresses, Invalid};
