@@ -27,13 +27,13 @@ use warp::reply::Response;
 use warp::{Buf, Filter};
 
 use crate::body::{self, BodyError};
-use crate::convert::{self, PayloadError, RecordRules};
 use crate::cors::Cors;
 use crate::handshake::{self, Handshake};
 use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
 use crate::media::{self, MediaError};
+use crate::payload::{self, PayloadError, RecordRules};
 use crate::reply::{RetryAfter, error_response, json_response, not_found_after};
 use crate::signature::{SignatureError, Signed, Verifier};
 use crate::telemetry;
@@ -345,7 +345,7 @@ impl WebhookHandler {
             None => (None, Vec::new()),
         };
         let record_count = {
-            let payload = convert::parse_payload(&json, &self.rules)?;
+            let payload = payload::parse_payload(&json, &self.rules)?;
             if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
                 && widest > self.max_fields
             {
