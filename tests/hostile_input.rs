@@ -1,13 +1,11 @@
 //! Hostile input against the real binary: compressed bodies and bombs, deep nesting, invalid
 //! UTF-8, huge field counts, slow clients, floods of requests and of idle connections.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use flate2::Compression;
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use serde_json::{Value, json};

@@ -1,9 +1,7 @@
 //! `/healthz`, `/readyz`, `/metrics` (on the listener or `ops_bind`), the disk-space guard,
 //! and Singer METRIC lines.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn get(tap: &Tap, url: String) -> Reply {

@@ -1,12 +1,10 @@
 //! The tap end to end: real binary, real HTTP on port 0, real journal on disk.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 #[test]
