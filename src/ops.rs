@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use warp::Filter;
@@ -17,7 +17,7 @@ use warp::reply::Response;
 
 use crate::journal::{JournalWriter, retention};
 use crate::lifecycle::Lifecycle;
-use crate::receiver::json_response;
+use crate::reply::{RetryAfter, json_response};
 use crate::{sequence, telemetry};
 
 /// What the endpoints look at.
@@ -40,9 +40,7 @@ impl Ops {
                     StatusCode::SERVICE_UNAVAILABLE,
                     &json!({"status": "not ready", "error": error}),
                 );
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                RetryAfter::Stopping.apply(&mut response);
                 response
             }
         }

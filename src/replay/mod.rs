@@ -36,7 +36,6 @@ use crate::config::Config;
 use crate::convert::{KeySource, PayloadError};
 use crate::emitter::{EmitError, Emitter, Origin, Place, Progress, StateCadence};
 use crate::journal::{self, JournalError};
-use crate::run::emitter_settings;
 use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};
 use crate::singer::{ReplayPosition, State};
@@ -144,7 +143,7 @@ pub fn run(
         out.state(&state.with_bookmark(state.bookmark()));
         return Ok(out.flush()?);
     }
-    let mut settings = emitter_settings(config);
+    let mut settings = config.emitter_settings();
     settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
     let catalog = catalog.without_columns(&settings.columns);
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
