@@ -1,4 +1,5 @@
-//! Test harness: runs the real `tap-webhooks` binary on port 0 and talks HTTP to it.
+//! Test harness: runs the real `tap-webhooks` binary on port 0 ([`Tap`]), or the listener in
+//! this process ([`InProcess`]), and talks HTTP to it ([`Listener`]).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -10,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod in_process;
 pub mod targets;
+
+pub use in_process::InProcess;
 
 /// How long any wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
