@@ -2,14 +2,12 @@
 //! tap as a custom extractor and target-jsonl as loader: `serve` runs continuously as a
 //! plugin command while `meltano run` syncs twice, state saved and passed back by Meltano.
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::targets::venv_exe;
-use common::*;
+use crate::common::targets::venv_exe;
+use crate::common::*;
 use serde_json::Value;
 
 fn meltano(project: &Path, args: &[&str]) -> Command {
