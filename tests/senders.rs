@@ -5,11 +5,9 @@
 //! Signatures are computed here with the `hmac`/`sha1`/`p256` crates directly, following each
 //! provider's documentation, or taken from the providers' own library tests.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::*;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
