@@ -13,6 +13,7 @@
 //!     Twilio, Zoom, Mailgun, SendGrid).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
 //!   - [`cors`]: preflights and `Access-Control-Allow-Origin` for browser forms.
+//!   - [`rejections`]: refused requests as records of the `_rejections` stream.
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200,
@@ -55,6 +56,7 @@ pub mod media;
 pub mod ops;
 pub mod payload;
 pub mod receiver;
+pub mod rejections;
 pub mod replay;
 pub mod reply;
 pub mod schema;

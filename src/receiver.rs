@@ -34,10 +34,11 @@ use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
 use crate::media::{self, MediaError};
 use crate::payload::{self, PayloadError, RecordRules};
-use crate::reply::{RetryAfter, error_response, json_response, not_found_after};
+use crate::rejections::{self, Refused, Rejections};
+use crate::reply::{RemoteAddr, RetryAfter, error_response, json_response, not_found_after};
 use crate::signature::{SignatureError, Signed, Verifier};
 use crate::telemetry;
-use crate::tokens::LiveTokens;
+use crate::tokens::{LiveTokens, TokenId};
 
 /// Why a request was not accepted. Each variant is one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +172,8 @@ pub struct WebhookHandler {
     pub public_url: String,
     /// `cors_origins`.
     pub cors: Option<Cors>,
+    /// `rejections: true`: refusals are journaled as `_rejections` records.
+    pub rejections: Option<Rejections>,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -199,6 +202,7 @@ pub fn routes(
         .and(warp::header::headers_cloned())
         .and(warp::path::full())
         .and(query)
+        .and(warp::ext::optional::<RemoteAddr>())
         .and(warp::body::stream())
         .then(
             move |token: Option<String>,
@@ -206,6 +210,7 @@ pub fn routes(
                   headers: HeaderMap,
                   path: warp::path::FullPath,
                   query: String,
+                  remote: Option<RemoteAddr>,
                   body| {
                 let handler = Arc::clone(&handler);
                 async move {
@@ -216,12 +221,30 @@ pub fn routes(
                     if let Some(cors) = handler.cors.as_ref().filter(|_| method == Method::OPTIONS) {
                         return cors.preflight(&headers);
                     }
+                    let mut seen = Seen::default();
                     let mut response = match handler
-                        .receive(token, &method, &headers, target, body)
+                        .receive(token.as_deref(), &method, &headers, target, body, &mut seen)
                         .await
                     {
                         Ok(response) => response,
-                        Err(refusal) => refusal.into_response(),
+                        Err(refusal) => {
+                            if let Some(r) = &handler.rejections
+                                && rejections::recorded(refusal.status())
+                            {
+                                let refused = Refused {
+                                    status: refusal.status(),
+                                    reason: &refusal.to_string(),
+                                    remote_addr: remote.map(|r| r.0),
+                                    token_id: seen.token_id.as_ref(),
+                                    headers: &headers,
+                                    body: seen.body.as_ref(),
+                                    declared_length: content_length(&headers).ok().flatten(),
+                                    token: token.as_deref(),
+                                };
+                                handler.record_rejection(r, &refused).await;
+                            }
+                            refusal.into_response()
+                        }
                     };
                     if let Some(cors) = &handler.cors {
                         cors.decorate(&headers, &mut response);
@@ -244,6 +267,13 @@ pub fn routes(
     not_found_after(webhook)
 }
 
+/// What a request had shown before it was refused, for its rejection record.
+#[derive(Default)]
+struct Seen {
+    token_id: Option<TokenId>,
+    body: Option<Bytes>,
+}
+
 /// The request's path and query, as the sender called them.
 #[derive(Clone, Copy)]
 struct Target<'a> {
@@ -252,13 +282,25 @@ struct Target<'a> {
 }
 
 impl WebhookHandler {
+    /// Journals a refusal as a `_rejections` record, within the rate limit. Failures are
+    /// logged: the sender gets its refusal either way.
+    async fn record_rejection(&self, rejections: &Rejections, refused: &Refused<'_>) {
+        let Some(entry) = rejections.entry(refused, Utc::now()) else {
+            return;
+        };
+        if let Err(e) = self.journal.append(entry).await {
+            log::warn!("a refused request could not be recorded in _rejections: {e}");
+        }
+    }
+
     async fn receive<S, B>(
         &self,
-        token: Option<String>,
+        token: Option<&str>,
         method: &Method,
         headers: &HeaderMap,
         target: Target<'_>,
         body: S,
+        seen: &mut Seen,
     ) -> Result<Response, Refusal>
     where
         S: Stream<Item = Result<B, warp::Error>>,
@@ -268,14 +310,14 @@ impl WebhookHandler {
             Method::POST => {}
             // A provider checking the URL first (Mandrill): the token must be a live one.
             Method::HEAD => {
-                self.authenticate(token.as_deref(), headers)?;
+                self.authenticate(token, headers)?;
                 return Ok(Response::new(Vec::new().into()));
             }
             Method::GET => {
                 let challenge = headers
                     .get(handshake::OKTA_CHALLENGE_HEADER)
                     .ok_or(Refusal::MethodNotAllowed)?;
-                self.authenticate(token.as_deref(), headers)?;
+                self.authenticate(token, headers)?;
                 return Ok(json_response(
                     StatusCode::OK,
                     &handshake::okta_reply(challenge.as_bytes()),
@@ -287,7 +329,7 @@ impl WebhookHandler {
             .lifecycle
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
-        self.authenticate(token.as_deref(), headers)?;
+        seen.token_id = Some(self.authenticate(token, headers)?);
         let coding =
             body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
         let content_type = headers.get(CONTENT_TYPE);
@@ -311,6 +353,9 @@ impl WebhookHandler {
         )
         .await
         .map_err(|e| Refusal::from_body(e, self.max_body_bytes))?;
+        if self.rejections.is_some() {
+            seen.body = Some(body.clone());
+        }
         let received_at = Utc::now();
         let json = media::to_json(&kind, &body)?;
         if let Some(verifier) = &self.signature {
@@ -419,15 +464,14 @@ impl WebhookHandler {
         Ok(Some((idempotency, id)))
     }
 
-    fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<(), Refusal> {
+    fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<TokenId, Refusal> {
         let presented = match in_path {
             Some(token) => token,
             None => bearer_token(headers)?,
         };
-        match self.tokens.verify(presented) {
-            Some(_) => Ok(()),
-            None => Err(Refusal::Unauthorized("unknown or revoked token")),
-        }
+        self.tokens
+            .verify(presented)
+            .ok_or(Refusal::Unauthorized("unknown or revoked token"))
     }
 }
 

@@ -827,3 +827,139 @@ fn cors_preflights_are_answered_for_listed_origins_only() {
     assert!(!r.headers.contains_key("access-control-allow-origin"));
     stop(tap);
 }
+
+#[test]
+fn refusals_become_rate_limited_rejection_records_without_the_token() {
+    let secret = "gh-secret";
+    let mut h = Harness::new(json!({
+        "signature": {"scheme": "github", "secret": secret},
+        "rejections": true,
+        "rejections_per_second": 3
+    }));
+    let tap = h.start(&[]);
+    let body = r#"{"action":"opened","number":1}"#;
+    let good = format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]))
+    );
+    let forged = format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(b"rotated", &[body.as_bytes()]))
+    );
+    let post = |sig: &str| {
+        post_as(
+            &tap,
+            "application/json",
+            &[
+                ("X-Hub-Signature-256", sig.to_owned()),
+                ("User-Agent", "GitHub-Hookshot/abc".to_owned()),
+            ],
+            body.as_bytes(),
+        )
+    };
+    assert_eq!(post(&good).status, 200);
+    // An unknown token: recorded without it.
+    let bogus = "cd".repeat(32);
+    let r = tap.send(
+        tap.client()
+            .post(format!("{}/webhooks/{bogus}", tap.base))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"echo":"{bogus}"}}"#)),
+    );
+    assert_eq!(r.status, 401);
+    let mut refused = 1u64;
+    for _ in 0..10 {
+        assert_eq!(post(&forged).status, 401, "a refusal stays a refusal");
+        refused += 1;
+    }
+    // Keep refusing, one at a time, until a record carries the count of those not recorded.
+    let rejection_records = |tap: &Tap| -> Vec<Value> {
+        tap.messages()
+            .into_iter()
+            .filter(|m| m["type"] == "RECORD" && m["stream"] == "_rejections")
+            .map(|m| m["record"].clone())
+            .collect()
+    };
+    wait_for("a record with suppressed > 0", || {
+        let records = rejection_records(&tap);
+        let seen: u64 = records.len() as u64
+            + records
+                .iter()
+                .map(|r| r["suppressed"].as_u64().unwrap())
+                .sum::<u64>();
+        if seen == refused && records.iter().any(|r| r["suppressed"].as_u64() > Some(0)) {
+            return Some(());
+        }
+        assert_eq!(post(&forged).status, 401);
+        refused += 1;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        None
+    });
+    let done = stop(tap);
+    let messages = done.messages();
+    let schema = messages
+        .iter()
+        .find(|m| m["type"] == "SCHEMA" && m["stream"] == "_rejections")
+        .expect("a _rejections SCHEMA");
+    assert_eq!(schema["key_properties"], json!(["__sdc_primary_key"]));
+    let records: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == "_rejections")
+        .map(|m| &m["record"])
+        .collect();
+    let total: u64 = records.len() as u64
+        + records
+            .iter()
+            .map(|r| r["suppressed"].as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(total, refused, "every refusal recorded or counted");
+    assert!(
+        records.len() < refused as usize,
+        "the rate limit left some out"
+    );
+    let list: Value = serde_json::from_slice(&h.token_command(&["list", "--json"]).stdout).unwrap();
+    let token_id = list[0]["id"].as_str().unwrap();
+    // The first refusal of a second is always recorded.
+    assert!(records[0]["token_id"].is_null());
+    let first = records[1];
+    assert_eq!(first["status"], 401);
+    assert!(
+        first["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid signature")
+    );
+    assert_eq!(first["token_id"], token_id);
+    assert_eq!(first["body_size"], body.len());
+    assert_eq!(
+        first["body_sha256"],
+        hex::encode(Sha256::digest(body.as_bytes()))
+    );
+    assert_eq!(first["body_prefix"], body);
+    assert_eq!(first["_sdc_headers"]["user-agent"], "GitHub-Hookshot/abc");
+    assert!(
+        !first["_sdc_headers"]["x-hub-signature-256"]
+            .as_str()
+            .unwrap()
+            .contains(&forged[7..])
+    );
+    assert!(first["_sdc_sequence"].is_u64() && first["_sdc_received_at"].is_string());
+    let unknown = records
+        .iter()
+        .find(|r| r["token_id"].is_null())
+        .expect("the unknown token's refusal");
+    assert_eq!(unknown["reason"], "unknown or revoked token");
+    let out = done.stdout_text();
+    assert!(!out.contains(&bogus), "a presented token is never recorded");
+    assert!(
+        !out.contains(h.token.as_deref().unwrap()),
+        "the token is never recorded"
+    );
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m["type"] == "RECORD" && m["stream"] == "data")
+            .count(),
+        1
+    );
+}

@@ -183,6 +183,9 @@ async fn run(
         permits: Semaphore::new(config.limits.max_concurrent_requests),
         public_url: config.url_base(addr),
         cors: config.cors.clone(),
+        rejections: config
+            .rejections_per_second
+            .map(crate::rejections::Rejections::new),
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),
