@@ -185,8 +185,9 @@ fn every_body_kind_of_the_contract_becomes_the_same_records_live_and_from_the_jo
     assert_eq!(post_as(&tap, &multipart_type(), &[], cut).status, 400);
     assert_eq!(post_as(&tap, "image/png", &[], b"\x89PNG").status, 415);
 
-    let live = tap.wait_for_records(11);
+    tap.wait_for_records(12);
     let done = stop(tap);
+    let live = done.records();
     assert!(
         done.stderr.contains("WARN")
             && done
