@@ -375,7 +375,12 @@ impl WebhookHandler {
         if let Some(handshake) = handshake::detect(&json) {
             return self.answer(&handshake);
         }
-        sns_subscription(&json);
+        if headers
+            .get("x-amz-sns-message-type")
+            .is_some_and(|v| v.as_bytes() == b"SubscriptionConfirmation")
+        {
+            sns_subscription(&json);
+        }
         let (claim, mut captured) = match self.delivery_id(headers)? {
             Some((idempotency, id)) => match idempotency.seen.claim(id).await {
                 Claim::Duplicate => return Ok(duplicate()),
@@ -496,8 +501,8 @@ fn duplicate() -> Response {
     )
 }
 
-/// AWS SNS asks to confirm a subscription with a URL to visit: the user must see it. The
-/// message is recorded too, like any other.
+/// AWS SNS asks to confirm a subscription (`x-amz-sns-message-type: SubscriptionConfirmation`)
+/// with a URL to visit: the user must see it. The message is recorded too, like any other.
 fn sns_subscription(json: &[u8]) {
     #[derive(Deserialize)]
     struct Confirmation {
@@ -507,9 +512,6 @@ fn sns_subscription(json: &[u8]) {
         subscribe_url: String,
         #[serde(rename = "TopicArn", default)]
         topic_arn: String,
-    }
-    if json.len() > 64 << 10 || memchr::memmem::find(json, b"SubscriptionConfirmation").is_none() {
-        return;
     }
     if let Ok(c) = serde_json::from_slice::<Confirmation>(json)
         && c.kind == "SubscriptionConfirmation"

@@ -128,7 +128,15 @@ fn every_body_kind_of_the_contract_becomes_the_same_records_live_and_from_the_jo
         1,
     );
     let confirm = r#"{"Type":"SubscriptionConfirmation","MessageId":"m-2","TopicArn":"arn:aws:sns:us-west-2:123456789012:MyTopic","SubscribeURL":"https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37"}"#;
-    ok(post_as(&tap, "text/plain", &[], confirm.as_bytes()), 1);
+    ok(
+        post_as(
+            &tap,
+            "text/plain",
+            &[("x-amz-sns-message-type", "SubscriptionConfirmation".into())],
+            confirm.as_bytes(),
+        ),
+        1,
+    );
     // curl -d '{...}': form-typed but wholly JSON.
     ok(
         post_as(
