@@ -59,10 +59,11 @@ fn run_ok(what: &str, cmd: &mut Command) -> Output {
     out
 }
 
-/// A new venv at `dir`, made by the system's python3.
+/// A new venv at `dir`, made by the system's python3. Without pip (ensurepip takes seconds):
+/// pip installs into it from outside, with `--python`.
 fn clean_venv(dir: &Path) -> PathBuf {
     let out = Command::new("python3")
-        .args(["-m", "venv"])
+        .args(["-m", "venv", "--without-pip"])
         .arg(dir)
         .output()
         .unwrap_or_else(|e| {
@@ -100,7 +101,9 @@ fn a_wheel_built_by_maturin_installs_tap_webhooks_of_the_crates_version_into_a_c
     let bin_dir = clean_venv(&tmp.path().join("venv"));
     run_ok(
         "pip install of the wheel",
-        Command::new(bin_dir.join("pip"))
+        Command::new(venv_exe("maturin", "python"))
+            .args(["-m", "pip", "--python"])
+            .arg(bin_dir.join("python"))
             .args(["install", "--no-index", "--disable-pip-version-check"])
             .arg(wheel),
     );
