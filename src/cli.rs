@@ -7,11 +7,12 @@ use clap::{Parser, Subcommand};
 
 use chrono::{DateTime, Utc};
 
-use crate::about::{self, Format};
-use crate::catalog::Catalog;
+use crate::about::{self, AboutFormat};
+use crate::commands::token::TokenCommand;
+use crate::commands::{RunError, serve, sync, token};
 use crate::config::{Config, ConfigSource};
 use crate::replay::{self, ReplayOptions, ReplaySource};
-use crate::run::{self, RunError, TokenCommand};
+use crate::schema::Catalog;
 use crate::singer::State;
 
 #[derive(Debug, Parser)]
@@ -39,8 +40,8 @@ struct Args {
     #[arg(long)]
     about: bool,
     /// Format of --about.
-    #[arg(long, value_enum, default_value_t = Format::Text, requires = "about")]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = AboutFormat::Text, requires = "about")]
+    format: AboutFormat,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -123,7 +124,7 @@ pub enum Command {
         config: Config,
     },
     About {
-        format: Format,
+        format: AboutFormat,
     },
     Serve {
         config: Config,
@@ -245,14 +246,14 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             config,
             state,
             catalog,
-        } => run::sync(&config, state, catalog),
-        Command::Discover { config } => run::discover(&config),
+        } => sync::run(&config, state, catalog),
+        Command::Discover { config } => sync::discover(&config),
         Command::About { format } => {
             println!("{}", about::render(format));
             Ok(())
         }
-        Command::Serve { config } => run::serve(&config),
-        Command::Token { config, command } => run::token(&config, command),
+        Command::Serve { config } => serve::run(&config),
+        Command::Token { config, command } => token::run(&config, command),
         Command::Replay {
             config,
             state,
