@@ -15,3 +15,4 @@ mod receive_and_emit;
 mod replay;
 mod security;
 mod targets;
+mod types;
