@@ -231,8 +231,9 @@ impl<W: Write> Emitter<W> {
                 Err(_) => break,
             };
             let skip = records_before(after, entry.first_sequence);
-            for record in payload.records.iter().skip(skip) {
-                if budget == 0 || self.schema.observe(record).is_err() {
+            for (i, record) in payload.records.iter().enumerate().skip(skip) {
+                let sequence = entry.first_sequence.offset(i as u64);
+                if budget == 0 || self.schema.observe(record, sequence).is_err() {
                     break 'entries;
                 }
                 budget -= 1;
@@ -298,7 +299,7 @@ impl<W: Write> Emitter<W> {
             let sequence = origin.first_sequence.offset(i as u64);
             let changed = self
                 .schema
-                .observe(record)
+                .observe(record, sequence)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
                 self.schema.persist()?;
@@ -315,7 +316,7 @@ impl<W: Write> Emitter<W> {
             };
             let schema = &self.schema;
             singer::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
-                schema.action(name, value, record)
+                schema.action(name, value, record, sequence)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;

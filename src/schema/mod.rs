@@ -49,6 +49,7 @@ use serde_json::{Map, Value, json};
 
 use crate::fsutil;
 use crate::payload::Fields;
+use crate::sequence::Sequence;
 use crate::singer::FieldAction;
 use columns::sdc_properties;
 use kinds::{Sibling, ValueType, value_name};
@@ -58,6 +59,9 @@ use kinds::{Sibling, ValueType, value_name};
 struct SchemaFile {
     version: u32,
     fields: BTreeMap<String, Kind>,
+    /// The sequence of the record that declared each field (absent: declared before any).
+    #[serde(default)]
+    declared_at: BTreeMap<String, u64>,
 }
 
 const SCHEMA_FILE_VERSION: u32 = 2;
@@ -112,6 +116,9 @@ impl Placement {
 pub struct SchemaTracker {
     path: Option<PathBuf>,
     fields: BTreeMap<String, Kind>,
+    /// The sequence of the record that declared a field; a null of the field in an earlier
+    /// record is left out, as it was when that record was first written.
+    declared_at: BTreeMap<String, u64>,
     columns: Columns,
     catalog: Catalog,
     dirty: bool,
@@ -121,21 +128,18 @@ impl SchemaTracker {
     /// Loads the persisted schema of `data_dir` (empty if none).
     pub fn load(data_dir: &Path, columns: Columns, catalog: Catalog) -> Result<Self, SchemaError> {
         let path = data_dir.join("schema.json");
-        let fields = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let file: SchemaFile =
-                    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
-                        path: path.clone(),
-                        source,
-                    })?;
-                file.fields
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
+                path: path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SchemaFile::default(),
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
         let mut tracker = SchemaTracker {
             path: Some(path),
-            fields,
+            fields: file.fields,
+            declared_at: file.declared_at,
             columns,
             catalog,
             dirty: false,
@@ -149,6 +153,7 @@ impl SchemaTracker {
         let mut tracker = SchemaTracker {
             path: None,
             fields: BTreeMap::new(),
+            declared_at: BTreeMap::new(),
             columns,
             catalog,
             dirty: false,
@@ -200,10 +205,10 @@ impl SchemaTracker {
         self.is_key(name) || self.catalog.is_field_selected(name)
     }
 
-    /// Declares what `record` needs (new fields, new siblings); true if the schema changed (a
-    /// new SCHEMA must precede the record). Fails if a catalog-pinned field gets a value it
-    /// cannot take.
-    pub fn observe(&mut self, record: &Fields<'_>) -> Result<bool, Mismatch> {
+    /// Declares what `record` (with sequence `sequence`) needs (new fields, new siblings); true
+    /// if the schema changed (a new SCHEMA must precede the record). Fails if a catalog-pinned
+    /// field gets a value it cannot take.
+    pub fn observe(&mut self, record: &Fields<'_>, sequence: Sequence) -> Result<bool, Mismatch> {
         let mut changed = false;
         for (name, raw) in &record.fields {
             let name = name.as_ref();
@@ -230,6 +235,7 @@ impl SchemaTracker {
                 ..
             }) = self.place(name, value, record)
             {
+                self.declared_at.insert(column.clone(), sequence.get());
                 self.fields.insert(column, kind);
                 changed = true;
             }
@@ -280,8 +286,17 @@ impl SchemaTracker {
         None
     }
 
-    /// How the value of `name` in `record` is written into a RECORD.
-    pub fn action(&self, name: &str, raw: &RawValue, record: &Fields<'_>) -> FieldAction {
+    /// How the value of `name` in `record` (with sequence `sequence`) is written into a
+    /// RECORD. It depends only on the record and the declarations, so a replay writes what
+    /// the first run wrote: a null is written only in records from the one that declared the
+    /// field on.
+    pub fn action(
+        &self,
+        name: &str,
+        raw: &RawValue,
+        record: &Fields<'_>,
+        sequence: Sequence,
+    ) -> FieldAction {
         if !self.is_selected(name) {
             return FieldAction::Skip;
         }
@@ -292,7 +307,10 @@ impl SchemaTracker {
         let declared = self.fields.get(name);
         match declared {
             None => FieldAction::Skip,
-            Some(_) if value == ValueType::Null => FieldAction::Raw,
+            Some(_) if value == ValueType::Null => match self.declared_at.get(name) {
+                Some(at) if *at > sequence.get() => FieldAction::Skip,
+                _ => FieldAction::Raw,
+            },
             Some(Kind::String) if self.is_key(name) && value != ValueType::String => {
                 FieldAction::Stringify
             }
@@ -319,6 +337,7 @@ impl SchemaTracker {
         let file = SchemaFile {
             version: SCHEMA_FILE_VERSION,
             fields: self.fields.clone(),
+            declared_at: self.declared_at.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
@@ -360,8 +379,14 @@ impl SchemaTracker {
 mod tests {
     use super::*;
     use crate::payload::{RecordRules, parse_payload};
-    use crate::sequence::Sequence;
     use crate::singer::{RecordMeta, write_record};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Sequences for the test records, increasing.
+    fn next_sequence() -> Sequence {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Sequence::new(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 
     fn tracker() -> SchemaTracker {
         SchemaTracker::in_memory(
@@ -377,15 +402,22 @@ mod tests {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
         p.records
             .iter()
-            .fold(false, |c, r| t.observe(r).unwrap() | c)
+            .fold(false, |c, r| t.observe(r, next_sequence()).unwrap() | c)
     }
 
     /// Observes a one-record body and returns its provider fields as written in the RECORD.
     fn emit(t: &mut SchemaTracker, body: &str) -> Map<String, Value> {
-        observe(t, body);
+        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
+        let sequence = next_sequence();
+        t.observe(&p.records[0], sequence).unwrap();
+        emit_again(t, body, sequence)
+    }
+
+    /// Writes a record again, as a replay does, without observing it.
+    fn emit_again(t: &SchemaTracker, body: &str, sequence: Sequence) -> Map<String, Value> {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
         let meta = RecordMeta {
-            sequence: Sequence::new(1),
+            sequence,
             received_at: "t",
             key: None,
             sequence_alias: None,
@@ -394,7 +426,7 @@ mod tests {
         let mut out = Vec::new();
         let record = &p.records[0];
         write_record(&mut out, "data", record, &meta, |name, raw| {
-            t.action(name, raw, record)
+            t.action(name, raw, record, sequence)
         });
         let line: Value = serde_json::from_slice(&out).unwrap();
         let mut fields = line["record"].as_object().unwrap().clone();
@@ -520,14 +552,20 @@ mod tests {
     }
 
     #[test]
-    fn nulls_of_unknown_fields_are_not_declared_and_left_out() {
+    fn nulls_before_a_field_is_declared_are_left_out_and_stay_so_in_a_replay() {
         let mut t = tracker();
         assert!(!observe(&mut t, r#"{"gone":null}"#));
-        assert_eq!(emit(&mut t, r#"{"gone":null}"#), Map::new());
+        let before = next_sequence();
+        assert_eq!(emit_again(&t, r#"{"gone":null}"#, before), Map::new());
         emit(&mut t, r#"{"gone":"now"}"#);
         assert_eq!(
             emit(&mut t, r#"{"gone":null}"#),
             fields(json!({"gone":null}))
+        );
+        assert_eq!(
+            emit_again(&t, r#"{"gone":null}"#, before),
+            Map::new(),
+            "a replay of the earlier record writes it as it was"
         );
     }
 
