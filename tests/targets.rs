@@ -264,7 +264,7 @@ fn a_decimal_after_integers_goes_to_amount_nu_in_a_later_run_without_renaming_a_
          WHERE table_schema = 'incoming_webhooks' AND column_name LIKE 'amount%'",
     );
     assert_eq!(
-        columns, "amount bigint,amount__nu double precision",
-        "no renamed amount_<date> column"
+        columns, "amount numeric,amount__nu double precision",
+        "exact integers, and no renamed amount_<date> column"
     );
 }

@@ -294,6 +294,7 @@ fn assert_found(
         }
         let base = folded(name);
         let found = row.iter().any(|(column, stored)| {
+            let column = folded(column);
             let rest = match column.strip_prefix(&base) {
                 Some(rest) => rest,
                 None => return false,
@@ -310,7 +311,7 @@ fn assert_found(
             "{what}: field {name:?} = {} not found in {:?}",
             raw[name].get(),
             row.iter()
-                .filter(|(c, _)| c.starts_with(&base))
+                .filter(|(c, _)| folded(c).starts_with(&base))
                 .collect::<Vec<_>>()
         );
     }

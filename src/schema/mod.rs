@@ -8,7 +8,7 @@
 //!
 //! | first value | declared | pipelinewise | meltanolabs |
 //! | --- | --- | --- | --- |
-//! | integer | `["null","integer"]` | bigint | bigint |
+//! | integer | `["null","integer"]` | numeric (exact) | bigint |
 //! | other number | `["null","number"]` | double precision | numeric |
 //! | string | `["null","string"]` | varchar | text |
 //! | boolean | `["null","boolean"]` | boolean | boolean |
