@@ -16,3 +16,4 @@ mod replay;
 mod security;
 mod senders;
 mod targets;
+mod types;

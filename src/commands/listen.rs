@@ -154,10 +154,11 @@ async fn run(
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
+            let backlog = journal.reader(after)?;
             let reader = journal.reader(after)?;
             Some(spawn_emitter(
                 emitter,
-                reader,
+                [backlog, reader],
                 journal.committed(),
                 Arc::clone(&lifecycle),
             )?)
@@ -349,10 +350,11 @@ fn prepare_idempotency(
     }))
 }
 
-/// The emitter of a listening sync, on its own thread (stdout writes block).
+/// The emitter of a listening sync, on its own thread (stdout writes block). It reads the
+/// backlog twice: once to declare its columns (one SCHEMA), then to write it and follow.
 fn spawn_emitter(
     mut emitter: Emitter<Stdout>,
-    mut reader: Box<dyn JournalReader>,
+    [mut backlog, mut reader]: [Box<dyn JournalReader>; 2],
     committed: tokio::sync::watch::Receiver<Option<Sequence>>,
     lifecycle: Arc<Lifecycle>,
 ) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
@@ -361,6 +363,8 @@ fn spawn_emitter(
         .spawn(move || {
             let runtime = current_thread_runtime()?;
             let followed = runtime.block_on(async {
+                emitter.declare_backlog(backlog.as_mut(), false).await?;
+                drop(backlog);
                 emitter.start()?;
                 emitter::follow(&mut emitter, reader.as_mut(), committed, &lifecycle).await
             });

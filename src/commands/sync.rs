@@ -46,7 +46,10 @@ fn drain(
     config: &Config,
 ) -> Result<(), RunError> {
     let runtime = current_thread_runtime()?;
-    let mut reader = config.journal().reader(after)?;
+    let journal = config.journal();
+    let mut backlog = journal.reader(after)?;
+    runtime.block_on(emitter.declare_backlog(backlog.as_mut(), false))?;
+    let mut reader = journal.reader(after)?;
     emitter.start().map_err(EmitError::from)?;
     let drained = runtime.block_on(emitter::drain(&mut emitter, reader.as_mut()));
     let emitted = emitter.emitted();
