@@ -130,6 +130,19 @@ pub struct ConfigFile {
     /// Top-level fields a record may have (each becomes a column); more get 422.
     #[serde(default = "defaults::max_fields")]
     pub max_fields: u32,
+    /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
+    /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
+    /// replicated NATS JetStream stream shared by many receivers).
+    #[serde(default)]
+    pub journal: Option<JournalSetting>,
+}
+
+/// The `journal` setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JournalSetting {
+    Local {},
+    Nats(crate::journal::nats::NatsSetting),
 }
 
 /// The `signature` setting.
@@ -258,6 +271,8 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
+    /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
+    pub nats: Option<crate::journal::nats::NatsSettings>,
 }
 
 /// `idempotency_header` and its window.
@@ -612,6 +627,20 @@ impl Config {
             max_fields: limit_count("max_fields", file.max_fields)?,
         };
 
+        let nats = match file.journal {
+            None | Some(JournalSetting::Local {}) => None,
+            Some(JournalSetting::Nats(setting)) => Some(
+                crate::journal::nats::settings::validate(
+                    setting,
+                    file.max_body_bytes,
+                    idempotency
+                        .as_ref()
+                        .map(|i| (i.header.as_str(), i.window)),
+                )
+                .map_err(|m| invalid("journal", m))?,
+            ),
+        };
+
         Ok(Config {
             name: file.name,
             schema_name,
@@ -658,6 +687,7 @@ impl Config {
             idempotency,
             token_digests,
             limits,
+            nats,
         })
     }
 

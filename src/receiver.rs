@@ -76,6 +76,8 @@ pub const OVERLOADED_RETRY_AFTER_SECONDS: &str = "1";
 fn journal_message(e: &JournalError) -> &'static str {
     match e {
         JournalError::DiskFull { .. } => "the tap's disk is nearly full; retry later",
+        JournalError::Unavailable(_) => "the journal cannot be reached; retry shortly",
+        JournalError::Rejected(_) => "the webhook cannot be stored by this journal",
         _ => "the webhook could not be stored; retry later",
     }
 }
@@ -94,7 +96,10 @@ impl Refusal {
             Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
             Refusal::TooManyConnections
             | Refusal::ShuttingDown
-            | Refusal::Journal(JournalError::DiskFull { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            | Refusal::Journal(JournalError::DiskFull { .. } | JournalError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Refusal::Journal(JournalError::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +129,16 @@ impl Refusal {
                     RETRY_AFTER,
                     HeaderValue::from_static(DISK_FULL_RETRY_AFTER_SECONDS),
                 );
+            }
+            Refusal::Journal(JournalError::Unavailable(e)) => {
+                log::warn!("refusing a webhook with 503: {e}");
+                headers.insert(
+                    RETRY_AFTER,
+                    HeaderValue::from_static(OVERLOADED_RETRY_AFTER_SECONDS),
+                );
+            }
+            Refusal::Journal(JournalError::Rejected(e)) => {
+                log::warn!("refusing a webhook with 422: {e}");
             }
             Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
@@ -319,7 +334,8 @@ impl Receiver {
         let record_count = u32::try_from(record_count)
             .map_err(|_| Refusal::Unprocessable("too many records in one body".into()))?;
         let body_len = body.len();
-        self.journal
+        let appended = self
+            .journal
             .append(NewEntry {
                 received_at,
                 record_count,
@@ -330,6 +346,9 @@ impl Receiver {
             .map_err(Refusal::Journal)?;
         if let Some(claim) = claim {
             claim.journaled(received_at);
+        }
+        if appended.duplicate {
+            return Ok(duplicate());
         }
         let counters = telemetry::per_request();
         counters.records_received.increment(u64::from(record_count));

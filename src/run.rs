@@ -153,9 +153,15 @@ fn drain_run(
     config: &Config,
 ) -> Result<(), RunError> {
     let runtime = current_thread_runtime()?;
-    let mut reader = journal::local::open_reader(&config.data_dir, after);
+    let mut reader: Box<dyn JournalReader> = match &config.nats {
+        Some(settings) => {
+            let connection = runtime.block_on(journal::nats::connect(settings, "sync"))?;
+            Box::new(journal::nats::NatsReader::new(connection, after))
+        }
+        None => Box::new(journal::local::open_reader(&config.data_dir, after)),
+    };
     emitter.start().map_err(EmitError::from)?;
-    let drained = runtime.block_on(emitter::drain(&mut emitter, &mut reader));
+    let drained = runtime.block_on(emitter::drain(&mut emitter, reader.as_mut()));
     let emitted = emitter.emitted();
     let finished = emitter.finish();
     drained?;
@@ -176,12 +182,20 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
         })?;
     crate::telemetry::install();
     runtime.block_on(async {
-        let journal = Arc::new(LocalJournal::open(
-            &config.data_dir,
-            config.journal_settings(),
-            holder,
-        )?);
-        spawn_retention(config);
+        let mut nats = None;
+        let journal: Arc<dyn JournalWriter> = match &config.nats {
+            Some(settings) => {
+                let connection = journal::nats::connect(settings, holder).await?;
+                journal::nats::state::spawn_retention(&connection, config.journal_retention);
+                nats = Some(connection.clone());
+                Arc::new(journal::nats::NatsJournal::new(connection))
+            }
+            None => {
+                let journal = LocalJournal::open(&config.data_dir, config.journal_settings(), holder)?;
+                spawn_retention(config);
+                Arc::new(journal)
+            }
+        };
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| RunError::Bind {
@@ -194,7 +208,16 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
         })?;
         log::info!("listening on http://{bound}");
         set_backlog_baseline(config, emit.as_ref().and_then(|(_, after)| *after));
-        let tokens = prepare_tokens(config, bound)?;
+        let (tokens, token_upkeep) = match &nats {
+            Some(connection) if config.token_digests.is_none() => {
+                shared_tokens(config, connection, bound).await?
+            }
+            _ => {
+                let tokens = prepare_tokens(config, bound)?;
+                let upkeep = spawn_token_upkeep(&tokens);
+                (tokens, upkeep)
+            }
+        };
         let idempotency = prepare_idempotency(config)?;
 
         let lifecycle = Arc::new(Lifecycle::new());
@@ -218,9 +241,8 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             None => None,
         };
 
-        let token_upkeep = spawn_token_upkeep(&tokens);
         let receiver = Arc::new(Receiver {
-            journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+            journal: Arc::clone(&journal),
             tokens: Arc::clone(&tokens),
             rules: record_rules(config),
             max_body_bytes: config.max_body_bytes,
@@ -232,7 +254,7 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
             permits: Semaphore::new(config.limits.max_concurrent_requests),
         });
         let ops = ops::routes(Arc::new(Ops {
-            journal: Arc::clone(&journal) as Arc<dyn JournalWriter>,
+            journal: Arc::clone(&journal),
             lifecycle: Arc::clone(&lifecycle),
             data_dir: config.data_dir.clone(),
         }));
@@ -331,6 +353,10 @@ fn set_backlog_baseline(config: &Config, bookmark: Option<Sequence>) {
 /// and deletes the journal segments that retention then allows. Old segments are never
 /// written again, so this is safe while another process holds the journal.
 fn apply_retention(config: &Config, bookmark: Sequence) {
+    if let Some(settings) = &config.nats {
+        journal::nats::state::acknowledge(settings, bookmark);
+        return;
+    }
     let applied = retention::acknowledge(&config.data_dir, bookmark).and_then(|()| {
         retention::apply(
             &config.data_dir,
@@ -398,6 +424,28 @@ fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<Arc<LiveTokens>,
     Ok(Arc::new(live))
 }
 
+/// The tokens of the NATS state bucket, followed by a watch; on the very first start of any
+/// receiver (no token ever made), one is created and its URL printed, once.
+async fn shared_tokens(
+    config: &Config,
+    connection: &journal::nats::Connection,
+    bound: SocketAddr,
+) -> Result<(Arc<LiveTokens>, tokio::task::JoinHandle<()>), RunError> {
+    let bucket = journal::nats::state::StateBucket::open(connection).await?;
+    if let Some((id, token)) = bucket.create_first().await? {
+        let url = tokens::webhook_url(&config.url_base(bound), &token);
+        log::info!("created webhook URL {id}; it is shown only this once, keep it secret: {url}");
+    }
+    let live = Arc::new(LiveTokens::fixed(bucket.token_set().await?));
+    if live.is_empty() {
+        log::warn!(
+            "no active webhook URL: every webhook gets 401 until `tap-webhooks token new` creates one"
+        );
+    }
+    let upkeep = bucket.follow(Arc::clone(&live));
+    Ok((live, upkeep))
+}
+
 /// Rereads the token store every second (a backstop to the per-request stamp check) and
 /// writes last-use times back every few seconds.
 fn spawn_token_upkeep(tokens: &Arc<LiveTokens>) -> tokio::task::JoinHandle<()> {
@@ -422,6 +470,14 @@ fn prepare_idempotency(config: &Config) -> Result<Option<Idempotency>, RunError>
     let Some(settings) = &config.idempotency else {
         return Ok(None);
     };
+    if config.nats.is_some() {
+        // The stream's duplicate window dedupes across receivers (and restarts); the set here
+        // only answers this receiver's own redeliveries without a round trip.
+        return Ok(Some(Idempotency {
+            header: settings.header.clone(),
+            seen: SeenIds::new(settings.window, settings.max_ids),
+        }));
+    }
     let seen = SeenIds::new(settings.window, settings.max_ids);
     let since = seen.window_start(chrono::Utc::now());
     let since = Sequence::new(since.timestamp_nanos_opt().unwrap_or(0).max(0) as u64);
@@ -478,7 +534,7 @@ fn spawn_emitter(
 
 fn current_thread_runtime() -> Result<tokio::runtime::Runtime, RunError> {
     tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|source| RunError::Io {
             context: "starting the async runtime",
@@ -554,12 +610,18 @@ pub enum TokenCommand {
 /// token; `token revoke`: gone for running listeners from their next request.
 pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
     let store = TokenStore::new(&config.data_dir);
+    let shared = config.nats.as_ref().filter(|_| config.token_digests.is_none());
     match command {
         TokenCommand::New | TokenCommand::Revoke { .. } if config.token_digests.is_some() => {
             Err(TokenError::ReadOnly.into())
         }
         TokenCommand::New => {
-            let (id, token) = store.create()?;
+            let (id, token) = match shared {
+                Some(settings) => {
+                    journal::nats::state::with_bucket(settings, async |b| b.create().await)?
+                }
+                None => store.create()?,
+            };
             log::info!(
                 "created webhook URL {id}; it is printed on stdout only this once, keep it secret"
             );
@@ -570,7 +632,12 @@ pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
             Ok(())
         }
         TokenCommand::Revoke { id } => {
-            let revoked = store.revoke(&id)?;
+            let revoked = match shared {
+                Some(settings) => {
+                    journal::nats::state::with_bucket(settings, async |b| b.revoke(&id).await)?
+                }
+                None => store.revoke(&id)?,
+            };
             log::info!(
                 "revoked {}; running listeners refuse it from their next request",
                 revoked.id
@@ -583,9 +650,13 @@ pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
                     .ids()
                     .map(|id| (id.to_string(), None, None))
                     .collect(),
-                None => store
-                    .list()?
-                    .into_iter()
+                None => match shared {
+                    Some(settings) => {
+                        journal::nats::state::with_bucket(settings, async |b| b.list().await)?
+                    }
+                    None => store.list()?,
+                }
+                .into_iter()
                     .map(|t| {
                         let time = |t: chrono::DateTime<chrono::Utc>| {
                             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -12,6 +12,7 @@
 
 pub mod format;
 pub mod local;
+pub mod nats;
 pub mod retention;
 
 use std::path::PathBuf;
@@ -85,6 +86,9 @@ impl Entry {
 pub struct Appended {
     pub first_sequence: Sequence,
     pub record_count: u32,
+    /// The journal already held this delivery (a shared journal's own dedupe by delivery id):
+    /// nothing new was stored.
+    pub duplicate: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +121,18 @@ pub enum JournalError {
     DiskFull { available: u64, required: u64 },
     #[error("journal is closed")]
     Closed,
+    /// A shared journal (NATS) cannot be reached or did not acknowledge in time.
+    #[error("journal unavailable: {0}")]
+    Unavailable(String),
+    /// The journal cannot take this entry, whatever the retries.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("journal is corrupt: stream {stream}: message {sequence}: {reason}")]
+    CorruptMessage {
+        stream: String,
+        sequence: u64,
+        reason: String,
+    },
 }
 
 impl JournalError {

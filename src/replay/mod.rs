@@ -397,13 +397,30 @@ fn start_of(line: u64, body: &[u8]) -> (u64, u64) {
     (line + newlines, column)
 }
 
+enum JournalSource {
+    Local(journal::local::LocalReader),
+    Nats(journal::nats::BlockingReader),
+}
+
+impl JournalSource {
+    fn next_entry_blocking(&mut self) -> Result<Option<journal::Entry>, JournalError> {
+        match self {
+            JournalSource::Local(reader) => reader.next_entry_blocking(),
+            JournalSource::Nats(reader) => reader.next_entry_blocking(),
+        }
+    }
+}
+
 fn replay_journal(
     config: &Config,
     mut emitter: Emitter<Stdout>,
     after: Option<Sequence>,
     skip_invalid: bool,
 ) -> Result<(), ReplayError> {
-    let mut reader = journal::local::open_reader(&config.data_dir, after);
+    let mut reader = match &config.nats {
+        Some(settings) => JournalSource::Nats(journal::nats::BlockingReader::open(settings, after)?),
+        None => JournalSource::Local(journal::local::open_reader(&config.data_dir, after)),
+    };
     let total = journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
         .ok()
         .map(|segments| {
