@@ -142,7 +142,7 @@ pub struct ConfigFile {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum JournalSetting {
     Local {},
-    Nats(crate::journal::nats::NatsSetting),
+    Nats(Box<crate::journal::nats::NatsSetting>),
 }
 
 /// The `signature` setting.
@@ -631,11 +631,9 @@ impl Config {
             None | Some(JournalSetting::Local {}) => None,
             Some(JournalSetting::Nats(setting)) => Some(
                 crate::journal::nats::settings::validate(
-                    setting,
+                    *setting,
                     file.max_body_bytes,
-                    idempotency
-                        .as_ref()
-                        .map(|i| (i.header.as_str(), i.window)),
+                    idempotency.as_ref().map(|i| (i.header.as_str(), i.window)),
                 )
                 .map_err(|m| invalid("journal", m))?,
             ),

@@ -123,6 +123,13 @@ fn record_rules(config: &Config) -> RecordRules {
 /// live stream until a stop condition; always a final STATE.
 pub fn sync(config: &Config, state: State, catalog: Catalog) -> Result<(), RunError> {
     let settings = emitter_settings(config);
+    if config.nats.is_some() {
+        // The local journal makes `data_dir`; with NATS it holds only the persisted schema.
+        crate::fsutil::ensure_dir(&config.data_dir).map_err(|source| RunError::Io {
+            context: "creating data_dir",
+            source,
+        })?;
+    }
     if let Some(bookmark) = state.bookmark() {
         apply_retention(config, bookmark);
     }
@@ -191,7 +198,8 @@ fn listening_run(config: &Config, emit: Option<EmitterJob>, holder: &str) -> Res
                 Arc::new(journal::nats::NatsJournal::new(connection))
             }
             None => {
-                let journal = LocalJournal::open(&config.data_dir, config.journal_settings(), holder)?;
+                let journal =
+                    LocalJournal::open(&config.data_dir, config.journal_settings(), holder)?;
                 spawn_retention(config);
                 Arc::new(journal)
             }
@@ -610,7 +618,10 @@ pub enum TokenCommand {
 /// token; `token revoke`: gone for running listeners from their next request.
 pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
     let store = TokenStore::new(&config.data_dir);
-    let shared = config.nats.as_ref().filter(|_| config.token_digests.is_none());
+    let shared = config
+        .nats
+        .as_ref()
+        .filter(|_| config.token_digests.is_none());
     match command {
         TokenCommand::New | TokenCommand::Revoke { .. } if config.token_digests.is_some() => {
             Err(TokenError::ReadOnly.into())
@@ -657,17 +668,17 @@ pub fn token(config: &Config, command: TokenCommand) -> Result<(), RunError> {
                     None => store.list()?,
                 }
                 .into_iter()
-                    .map(|t| {
-                        let time = |t: chrono::DateTime<chrono::Utc>| {
-                            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                        };
-                        (
-                            t.id.to_string(),
-                            Some(time(t.created_at)),
-                            t.last_used_at.map(time),
-                        )
-                    })
-                    .collect(),
+                .map(|t| {
+                    let time = |t: chrono::DateTime<chrono::Utc>| {
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    };
+                    (
+                        t.id.to_string(),
+                        Some(time(t.created_at)),
+                        t.last_used_at.map(time),
+                    )
+                })
+                .collect(),
             };
             if json {
                 let list: Vec<serde_json::Value> = rows

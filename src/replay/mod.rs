@@ -147,6 +147,15 @@ pub fn run(
     let mut settings = emitter_settings(config);
     settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
     let catalog = catalog.without_columns(&settings.columns);
+    if config.nats.is_some() {
+        // With the journal on NATS, `data_dir` holds only the persisted schema.
+        crate::fsutil::ensure_dir(&config.data_dir).map_err(|e| {
+            ReplayError::Journal(JournalError::io(
+                format!("creating {}", config.data_dir.display()),
+                e,
+            ))
+        })?;
+    }
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     match (options.source, inputs) {
         (ReplaySource::Files { received_at, .. }, Some(inputs)) => {
@@ -399,7 +408,7 @@ fn start_of(line: u64, body: &[u8]) -> (u64, u64) {
 
 enum JournalSource {
     Local(journal::local::LocalReader),
-    Nats(journal::nats::BlockingReader),
+    Nats(Box<journal::nats::BlockingReader>),
 }
 
 impl JournalSource {
@@ -418,7 +427,9 @@ fn replay_journal(
     skip_invalid: bool,
 ) -> Result<(), ReplayError> {
     let mut reader = match &config.nats {
-        Some(settings) => JournalSource::Nats(journal::nats::BlockingReader::open(settings, after)?),
+        Some(settings) => JournalSource::Nats(Box::new(journal::nats::BlockingReader::open(
+            settings, after,
+        )?)),
         None => JournalSource::Local(journal::local::open_reader(&config.data_dir, after)),
     };
     let total = journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))

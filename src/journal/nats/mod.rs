@@ -154,7 +154,19 @@ pub async fn connect(settings: &NatsSettings, role: &str) -> Result<Connection, 
     let client = connect_client(settings, role).await?;
     let mut js = jetstream::new(client.clone());
     js.set_timeout(settings.publish_timeout);
-    let (stream, layout) = ensure_stream(&js, settings).await?;
+    // A cluster that is starting (no meta leader yet) answers "temporarily unavailable":
+    // keep asking for as long as a connection may take.
+    let deadline = std::time::Instant::now() + settings.connect_timeout;
+    let (stream, layout) = loop {
+        match ensure_stream(&js, settings).await {
+            Ok(found) => break found,
+            Err(e) if std::time::Instant::now() < deadline => {
+                log::debug!("{e}; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     Ok(Connection {
         client,
         js,
@@ -383,7 +395,10 @@ mod tests {
         // 10^14 messages still fit in 19 digits and in a signed 64-bit column.
         let far = layout.first_sequence(100_000_000_000_000);
         assert!(far.get() < i64::MAX as u64 && far.get() >= 1_000_000_000_000_000_000);
-        assert_ne!(layout.journal_id(), Layout::new("T", layout.base).journal_id());
+        assert_ne!(
+            layout.journal_id(),
+            Layout::new("T", layout.base).journal_id()
+        );
     }
 
     #[test]

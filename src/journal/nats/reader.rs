@@ -115,7 +115,10 @@ impl NatsReader {
                 let Some(message) = message? else { continue };
                 largest = largest.max(message.payload.len());
                 let entry = self.connection.layout.decode(stream, n, message.payload)?;
-                if self.after.is_some_and(|after| entry.last_sequence() <= after) {
+                if self
+                    .after
+                    .is_some_and(|after| entry.last_sequence() <= after)
+                {
                     continue;
                 }
                 self.after = Some(entry.last_sequence());

@@ -99,7 +99,9 @@ pub fn validate(
     idempotency: Option<(&str, Duration)>,
 ) -> Result<NatsSettings, String> {
     if setting.servers.is_empty() {
-        return Err("servers: list at least one NATS server URL, e.g. nats://127.0.0.1:4222".into());
+        return Err(
+            "servers: list at least one NATS server URL, e.g. nats://127.0.0.1:4222".into(),
+        );
     }
     for server in &setting.servers {
         if server.trim().is_empty() || server.contains(char::is_whitespace) {
@@ -131,7 +133,9 @@ pub fn validate(
         if value.is_finite() && value > 0.0 && value < 1e7 {
             Ok(Duration::from_secs_f64(value))
         } else {
-            Err(format!("{key}: {value} is not a positive number of seconds"))
+            Err(format!(
+                "{key}: {value} is not a positive number of seconds"
+            ))
         }
     };
     let connect_timeout = seconds("connect_timeout_seconds", setting.connect_timeout_seconds)?;
@@ -219,7 +223,10 @@ mod tests {
             (r#"{"servers": ["a"], "stream": "a.b"}"#, "stream"),
             (r#"{"servers": ["a"], "subject": "a.*"}"#, "subject"),
             (r#"{"servers": ["a"], "replicas": 2}"#, "replicas"),
-            (r#"{"servers": ["a"], "publish_timeout_seconds": 0}"#, "publish_timeout"),
+            (
+                r#"{"servers": ["a"], "publish_timeout_seconds": 0}"#,
+                "publish_timeout",
+            ),
         ] {
             let e = validate(setting(bad), 1000, None).unwrap_err();
             assert!(e.starts_with(key), "{bad}: {e}");

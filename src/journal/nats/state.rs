@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::kv;
+use async_nats::jetstream::{kv, stream};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -45,27 +45,38 @@ impl StateBucket {
         if let Ok(kv) = connection.js.get_key_value(&name).await {
             return Ok(StateBucket { kv, name });
         }
+        // The bucket's stream, as `create_key_value` would make it: that call first reads the
+        // account info in a shape nats-server 2.9 does not send, so the stream is created here.
         let created = connection
             .js
-            .create_key_value(kv::Config {
-                bucket: name.clone(),
-                description: "tap-webhooks tokens and acknowledged bookmarks".into(),
-                history: 1,
+            .create_stream(stream::Config {
+                name: format!("KV_{name}"),
+                description: Some("tap-webhooks tokens and acknowledged bookmarks".into()),
+                subjects: vec![format!("$KV.{name}.>")],
+                max_messages_per_subject: 1,
+                max_bytes: -1,
+                max_messages: -1,
+                max_message_size: 64 << 10,
+                storage: stream::StorageType::File,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
                 num_replicas: settings.replicas,
-                storage: async_nats::jetstream::stream::StorageType::File,
-                max_value_size: 64 << 10,
+                discard: stream::DiscardPolicy::New,
                 ..Default::default()
             })
             .await;
-        let kv = match created {
-            Ok(kv) => kv,
-            // Another tap created it at the same moment: read it back.
-            Err(_) => connection
-                .js
-                .get_key_value(&name)
-                .await
-                .map_err(|e| unavailable(&format!("opening key-value bucket {name}"), e))?,
-        };
+        // Created now, or by another tap at the same moment: open it.
+        let kv = connection.js.get_key_value(&name).await.map_err(|e| {
+            let created = created.err().map(|c| format!(" (creating it: {c})"));
+            unavailable(
+                &format!(
+                    "opening key-value bucket {name}{}",
+                    created.unwrap_or_default()
+                ),
+                e,
+            )
+        })?;
         Ok(StateBucket { kv, name })
     }
 
@@ -117,7 +128,10 @@ impl StateBucket {
             .create(format!("{TOKEN_PREFIX}{}", stored.id), Bytes::from(value))
             .await
             .map_err(|e| shared(&format!("storing a token in bucket {}", self.name), e))?;
-        let _ = self.kv.put(TOKENS_INITIALIZED, Bytes::from_static(b"1")).await;
+        let _ = self
+            .kv
+            .put(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
+            .await;
         Ok((stored.id, token))
     }
 
@@ -153,8 +167,7 @@ impl StateBucket {
         let Some(value) = value else {
             return Err(TokenError::UnknownId(id.to_owned()));
         };
-        let stored: StoredToken =
-            serde_json::from_slice(&value).map_err(|e| shared(&format!("{key}"), e))?;
+        let stored: StoredToken = serde_json::from_slice(&value).map_err(|e| shared(&key, e))?;
         self.kv
             .purge(&key)
             .await
@@ -180,7 +193,10 @@ impl StateBucket {
             }
             stored.last_used_at = Some(*at);
             if let Ok(value) = serde_json::to_vec(&stored) {
-                let _ = self.kv.update(&key, Bytes::from(value), entry.revision).await;
+                let _ = self
+                    .kv
+                    .update(&key, Bytes::from(value), entry.revision)
+                    .await;
             }
         }
     }
@@ -192,7 +208,14 @@ impl StateBucket {
             .get(ACKNOWLEDGED)
             .await
             .map_err(|e| unavailable(&format!("reading bucket {}", self.name), e))?;
-        Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse().ok().map(Sequence::new)))
+        Ok(value.and_then(|v| {
+            std::str::from_utf8(&v)
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+                .map(Sequence::new)
+        }))
     }
 
     /// Records that everything up to `bookmark` was loaded (kept if newer than the current).
@@ -362,7 +385,12 @@ pub async fn apply_retention(
     let old_enough = async |n: u64| -> Result<bool, JournalError> {
         match connection.stream.get_raw_message(n).await {
             Ok(message) => Ok(message.time <= cutoff),
-            Err(e) if e.kind() == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound => Ok(true),
+            Err(e)
+                if e.kind()
+                    == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
+            {
+                Ok(true)
+            }
             Err(e) => Err(unavailable("reading the stream", e)),
         }
     };
