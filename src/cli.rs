@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 
 use crate::about::{self, Format};
 use crate::catalog::Catalog;
+use crate::commands::token::TokenCommand;
+use crate::commands::{RunError, serve, sync, token};
 use crate::config::{Config, ConfigSource};
 use crate::replay::{self, ReplayOptions, ReplaySource};
-use crate::run::{self, RunError, TokenCommand};
 use crate::singer::State;
 
 #[derive(Debug, Parser)]
@@ -245,14 +246,14 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             config,
             state,
             catalog,
-        } => run::sync(&config, state, catalog),
-        Command::Discover { config } => run::discover(&config),
+        } => sync::run(&config, state, catalog),
+        Command::Discover { config } => sync::discover(&config),
         Command::About { format } => {
             println!("{}", about::render(format));
             Ok(())
         }
-        Command::Serve { config } => run::serve(&config),
-        Command::Token { config, command } => run::token(&config, command),
+        Command::Serve { config } => serve::run(&config),
+        Command::Token { config, command } => token::run(&config, command),
         Command::Replay {
             config,
             state,

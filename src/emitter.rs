@@ -388,16 +388,15 @@ pub async fn drain<W: Write>(
 }
 
 /// Follows the journal while the listener runs: emits entries as they are committed, until
-/// `receiver_done` is set and everything committed before it has been emitted.
+/// the listener has closed and everything committed before that has been emitted.
 pub async fn follow<W: Write>(
     emitter: &mut Emitter<W>,
     reader: &mut dyn JournalReader,
     mut committed: watch::Receiver<Option<Sequence>>,
-    mut receiver_done: watch::Receiver<bool>,
     lifecycle: &Lifecycle,
 ) -> Result<(), EmitError> {
     loop {
-        let finished = *receiver_done.borrow_and_update();
+        let finished = lifecycle.is_closed();
         committed.borrow_and_update();
         let drained_at = Instant::now();
         if drain(emitter, reader).await? == Progress::LimitReached {
@@ -412,7 +411,7 @@ pub async fn follow<W: Write>(
             _ = committed.changed() => {
                 tokio::time::sleep_until((drained_at + FOLLOW_INTERVAL).into()).await;
             }
-            _ = receiver_done.changed() => {}
+            _ = lifecycle.closed() => {}
             _ = sleep_until(due) => emitter.tick()?,
         }
     }

@@ -7,6 +7,7 @@
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
 //!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
+//! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
 //! - [`replay`]: captured payload files, or the journal again, → the emitter (the `replay`
@@ -18,7 +19,7 @@
 //! - [`singer`]: Singer message framing (SCHEMA/RECORD/STATE) and the `--state` bookmark.
 //! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored), followed live.
 //! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
-//! - [`run`]: wires the parts together for each command.
+//! - [`commands`]: wires the parts together for each command (sync, listen, serve, token).
 //! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
 //! - [`ops`]: `/healthz`, `/readyz` and `/metrics`, on the listener or a separate address.
 //! - [`telemetry`]: Prometheus metrics for `/metrics` and Singer `METRIC` lines.
@@ -28,6 +29,7 @@ pub mod about;
 pub mod body;
 pub mod catalog;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod convert;
 pub mod emitter;
@@ -39,7 +41,7 @@ pub mod logging;
 pub mod ops;
 pub mod receiver;
 pub mod replay;
-pub mod run;
+pub mod reply;
 pub mod schema;
 pub mod sequence;
 pub mod server;

@@ -1,8 +1,10 @@
-//! The stop signal and in-flight accounting shared by the receiver, the emitter and the run.
+//! The one shutdown mechanism of a run, shared by the receiver, the emitter and every
+//! background task: the stop signal, in-flight accounting and the listener's closing.
 //!
 //! A run stops for one [`StopReason`]. From then on the receiver refuses new requests with 503
 //! while requests already in flight finish (and are journaled); once none is left the listener
-//! closes and the emitter drains what was committed.
+//! closes ([`Lifecycle::close`]): nothing more is appended, the emitter drains what was
+//! committed, and the background tasks (token upkeep, retention, signals) end and are joined.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -19,6 +21,8 @@ pub enum StopReason {
     EmitterStopped,
     /// The listener failed.
     ListenerFailed,
+    /// The program embedding the listener asked it to stop.
+    Requested,
 }
 
 impl std::fmt::Display for StopReason {
@@ -30,12 +34,15 @@ impl std::fmt::Display for StopReason {
             StopReason::MaxRecords => f.write_str("max_records reached"),
             StopReason::EmitterStopped => f.write_str("the emitter stopped"),
             StopReason::ListenerFailed => f.write_str("the listener failed"),
+            StopReason::Requested => f.write_str("stop requested"),
         }
     }
 }
 
 pub struct Lifecycle {
     stop: watch::Sender<Option<StopReason>>,
+    /// Set once the listener has closed: no entry is appended after it.
+    closed: watch::Sender<bool>,
     /// Requests in flight: an atomic (not a watch) because every request changes it twice;
     /// `idle` is notified when it drops to zero.
     in_flight: AtomicUsize,
@@ -55,6 +62,7 @@ impl Lifecycle {
     pub fn new() -> Self {
         Lifecycle {
             stop: watch::channel(None).0,
+            closed: watch::channel(false).0,
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             started: Instant::now(),
@@ -89,6 +97,23 @@ impl Lifecycle {
             .await
             .map(|r| r.expect("waited for Some"));
         reason.unwrap_or(StopReason::ListenerFailed)
+    }
+
+    /// Marks the listener as closed: every request has been answered, nothing more is
+    /// appended to the journal.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Resolves once the listener has closed (at once if it has).
+    pub async fn closed(&self) {
+        let mut rx = self.closed.subscribe();
+        let _ = rx.wait_for(|closed| *closed).await;
+    }
+
+    /// Whether the listener has closed.
+    pub fn is_closed(&self) -> bool {
+        *self.closed.borrow()
     }
 
     /// Registers a request in flight, or `None` if the run is stopping (answer 503).

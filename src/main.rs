@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    tap_webhooks::run::return_large_buffers_to_the_os();
+    tap_webhooks::commands::return_large_buffers_to_the_os();
     tap_webhooks::logging::init();
     let result = tap_webhooks::cli::parse(std::env::args_os()).and_then(tap_webhooks::cli::execute);
     match result {

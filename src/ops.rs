@@ -5,26 +5,26 @@
 //! they move to a separate address (for example `127.0.0.1:9090`), keeping them off the
 //! public interface.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::journal::{JournalWriter, retention};
+use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
-use crate::receiver::json_response;
+use crate::reply::{RetryAfter, json_response};
 use crate::{sequence, telemetry};
 
 /// What the endpoints look at.
 pub struct Ops {
     pub journal: Arc<dyn JournalWriter>,
     pub lifecycle: Arc<Lifecycle>,
-    pub data_dir: PathBuf,
+    /// The journal's handle, for what the syncs acknowledged.
+    pub store: Journal,
 }
 
 impl Ops {
@@ -40,9 +40,7 @@ impl Ops {
                     StatusCode::SERVICE_UNAVAILABLE,
                     &json!({"status": "not ready", "error": error}),
                 );
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                RetryAfter::Stopping.apply(&mut response);
                 response
             }
         }
@@ -50,7 +48,7 @@ impl Ops {
 
     fn metrics(&self) -> Response {
         // Under `serve`, what the syncs acknowledged is how far the data got.
-        if let Some(acknowledged) = retention::acknowledged(&self.data_dir) {
+        if let Some(acknowledged) = self.store.acknowledged() {
             telemetry::progress().set_consumed(acknowledged.get());
         }
         let mut response =

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::Stream;
-use http::header::{ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -30,6 +30,7 @@ use crate::convert::{self, PayloadError, RecordRules};
 use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
+use crate::reply::{RetryAfter, error_response, json_response, not_found_after};
 use crate::signature::{SignatureError, Verifier};
 use crate::telemetry;
 use crate::tokens::LiveTokens;
@@ -37,8 +38,6 @@ use crate::tokens::LiveTokens;
 /// Why a request was not accepted. Each variant is one HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    #[error("not found: webhooks are posted to /webhooks/<token>")]
-    NotFound,
     #[error("method not allowed: webhooks must be sent with POST")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -57,27 +56,20 @@ pub enum Refusal {
     Unprocessable(String),
     #[error("too many webhooks at once; retry shortly")]
     Overloaded,
-    #[error("too many connections; retry shortly")]
-    TooManyConnections,
     #[error("the tap is shutting down; retry shortly")]
     ShuttingDown,
     #[error("{}", journal_message(.0))]
     Journal(JournalError),
 }
 
-/// Seconds a sender is asked to wait before retrying a 503 while stopping.
-const RETRY_AFTER_SECONDS: &str = "5";
-/// Seconds a sender is asked to wait before retrying while the disk is nearly full.
-const DISK_FULL_RETRY_AFTER_SECONDS: &str = "30";
-/// Seconds a sender is asked to wait before retrying when the listener is busy.
-pub const OVERLOADED_RETRY_AFTER_SECONDS: &str = "1";
-
 /// What a sender is told about a journal failure (details go to the log, not the sender).
 fn journal_message(e: &JournalError) -> &'static str {
     match e {
         JournalError::DiskFull { .. } => "the tap's disk is nearly full; retry later",
         JournalError::Unavailable(_) => "the journal cannot be reached; retry shortly",
-        JournalError::Rejected(_) => "the webhook cannot be stored by this journal",
+        JournalError::Rejected(_) => {
+            "the webhook has more records than the journal takes in one request; split it"
+        }
         _ => "the webhook could not be stored; retry later",
     }
 }
@@ -85,7 +77,6 @@ fn journal_message(e: &JournalError) -> &'static str {
 impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
-            Refusal::NotFound => StatusCode::NOT_FOUND,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::Unauthorized(_) | Refusal::Signature(_) => StatusCode::UNAUTHORIZED,
             Refusal::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -94,8 +85,7 @@ impl Refusal {
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::TooManyConnections
-            | Refusal::ShuttingDown
+            Refusal::ShuttingDown
             | Refusal::Journal(JournalError::DiskFull { .. } | JournalError::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -105,40 +95,30 @@ impl Refusal {
     }
 
     pub fn into_response(self) -> Response {
-        let mut response = json_response(self.status(), &json!({"error": self.to_string()}));
-        let headers = response.headers_mut();
+        let mut response = error_response(self.status(), &self.to_string());
         match self {
             Refusal::MethodNotAllowed => {
-                headers.insert(ALLOW, HeaderValue::from_static("POST"));
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Refusal::ShuttingDown => {
-                headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
-            }
-            Refusal::Overloaded | Refusal::TooManyConnections => {
-                headers.insert(
-                    RETRY_AFTER,
-                    HeaderValue::from_static(OVERLOADED_RETRY_AFTER_SECONDS),
-                );
-            }
+            Refusal::ShuttingDown => RetryAfter::Stopping.apply(&mut response),
+            Refusal::Overloaded => RetryAfter::Overloaded.apply(&mut response),
             // The rest of the body is not read: the connection cannot be reused.
             Refusal::Timeout(_) | Refusal::TooLarge { .. } => {
-                headers.insert(CONNECTION, HeaderValue::from_static("close"));
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Refusal::Journal(JournalError::DiskFull { .. }) => {
-                headers.insert(
-                    RETRY_AFTER,
-                    HeaderValue::from_static(DISK_FULL_RETRY_AFTER_SECONDS),
-                );
+                RetryAfter::DiskFull.apply(&mut response)
             }
             Refusal::Journal(JournalError::Unavailable(e)) => {
                 log::warn!("refusing a webhook with 503: {e}");
-                headers.insert(
-                    RETRY_AFTER,
-                    HeaderValue::from_static(OVERLOADED_RETRY_AFTER_SECONDS),
-                );
+                RetryAfter::Overloaded.apply(&mut response)
             }
             Refusal::Journal(JournalError::Rejected(e)) => {
-                log::warn!("refusing a webhook with 422: {e}");
+                log::warn!("refusing a webhook with 422: {e}")
             }
             Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
@@ -168,17 +148,8 @@ impl Refusal {
     }
 }
 
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = Response::new(serde_json::to_vec(body).expect("JSON serializes").into());
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
 /// Everything a request handler needs, shared by all connections.
-pub struct Receiver {
+pub struct WebhookHandler {
     pub journal: Arc<dyn JournalWriter>,
     pub tokens: Arc<LiveTokens>,
     pub rules: RecordRules,
@@ -206,7 +177,7 @@ const MAX_IDEMPOTENCY_ID_BYTES: usize = 1024;
 /// The HTTP routes of a listener: the webhook routes, then `extra` (the operations endpoints,
 /// when they share this listener), then 404 for anything else.
 pub fn routes(
-    receiver: Arc<Receiver>,
+    handler: Arc<WebhookHandler>,
     extra: Option<BoxedFilter<(Response,)>>,
 ) -> BoxedFilter<(Response,)> {
     let token_in_path = warp::path!("webhooks" / String).map(Some);
@@ -219,9 +190,9 @@ pub fn routes(
         .and(warp::body::stream())
         .then(
             move |token: Option<String>, method: Method, headers: HeaderMap, body| {
-                let receiver = Arc::clone(&receiver);
+                let handler = Arc::clone(&handler);
                 async move {
-                    let response = match receiver.receive(token, &method, &headers, body).await {
+                    let response = match handler.receive(token, &method, &headers, body).await {
                         Ok(response) => response,
                         Err(refusal) => refusal.into_response(),
                     };
@@ -243,13 +214,7 @@ pub fn routes(
     not_found_after(webhook)
 }
 
-/// `routes`, then a JSON 404 for any other path.
-pub fn not_found_after(routes: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
-    let not_found = warp::any().map(|| Refusal::NotFound.into_response());
-    routes.or(not_found).unify().boxed()
-}
-
-impl Receiver {
+impl WebhookHandler {
     async fn receive<S, B>(
         &self,
         token: Option<String>,

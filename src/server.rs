@@ -25,7 +25,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use crate::lifecycle::Lifecycle;
-use crate::receiver::Refusal;
+use crate::reply;
 
 /// How long open connections get to finish once the listener has closed.
 const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -226,7 +226,7 @@ async fn connection(
                     drop(busy);
                     response
                 }
-                _ => Ok(Refusal::TooManyConnections.into_response()),
+                _ => Ok(reply::too_many_connections()),
             }
         }
     });
@@ -254,18 +254,9 @@ async fn connection(
 /// Answers a connection beyond `max_connections` when none can be closed for it. Written by hand:
 /// the connection is not served, so that it costs nothing but this write.
 async fn refuse_connection(mut stream: TcpStream) {
-    let refusal = Refusal::TooManyConnections;
-    let status = refusal.status();
-    let body = serde_json::json!({"error": refusal.to_string()}).to_string();
-    let response = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        status.as_str(),
-        status.canonical_reason().unwrap_or(""),
-        crate::receiver::OVERLOADED_RETRY_AFTER_SECONDS,
-        body.len()
-    );
+    let response = reply::too_many_connections_http1();
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.write_all(&response).await;
         let _ = stream.shutdown().await;
     })
     .await;

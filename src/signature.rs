@@ -61,6 +61,82 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The `signature` setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSetting {
+    /// The provider's signing scheme.
+    pub scheme: SchemeName,
+    /// The provider's signing secret (Standard Webhooks: `whsec_...`).
+    #[serde(default)]
+    #[schemars(extend("secret" = true, "writeOnly" = true))]
+    pub secret: Option<Secret>,
+    /// Several secrets, any of which may sign: for rotating the secret without downtime.
+    #[serde(default)]
+    #[schemars(extend("secret" = true, "writeOnly" = true))]
+    pub secrets: Vec<Secret>,
+    /// Stripe, Slack and Standard Webhooks: largest accepted distance between the signed
+    /// timestamp and now, in seconds (replay protection).
+    #[serde(default = "default_tolerance_seconds")]
+    pub tolerance_seconds: u64,
+    /// `hmac-sha256` only: the header carrying the signature.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// `hmac-sha256` only: text before the encoded MAC, such as `sha256=`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// `hmac-sha256` only: `hex` (default) or `base64`.
+    #[serde(default)]
+    pub encoding: Option<Encoding>,
+}
+
+fn default_tolerance_seconds() -> u64 {
+    300
+}
+
+impl SignatureSetting {
+    /// Validates the setting into a verifier; the error is the message after `signature: `.
+    pub fn verifier(self) -> Result<Verifier, String> {
+        let setting = self;
+        let generic_only = [
+            ("header", setting.header.is_some()),
+            ("prefix", setting.prefix.is_some()),
+            ("encoding", setting.encoding.is_some()),
+        ];
+        let scheme = match setting.scheme {
+            SchemeName::Github => Scheme::Github,
+            SchemeName::Stripe => Scheme::Stripe,
+            SchemeName::Shopify => Scheme::Shopify,
+            SchemeName::Slack => Scheme::Slack,
+            SchemeName::StandardWebhooks => Scheme::StandardWebhooks,
+            SchemeName::HmacSha256 => {
+                let header = setting.header.ok_or(
+                    "scheme hmac-sha256 needs `header`, the header carrying the signature",
+                )?;
+                if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    return Err(format!("header: {header:?} is not a header name"));
+                }
+                Scheme::Generic {
+                    header: header.to_ascii_lowercase(),
+                    prefix: setting.prefix.unwrap_or_default(),
+                    encoding: setting.encoding.unwrap_or_default(),
+                }
+            }
+        };
+        if !matches!(scheme, Scheme::Generic { .. })
+            && let Some((key, _)) = generic_only.iter().find(|(_, set)| *set)
+        {
+            return Err(format!(
+                "{key} applies to scheme hmac-sha256 only; {} has fixed headers",
+                scheme.name()
+            ));
+        }
+        let mut secrets = setting.secrets;
+        secrets.extend(setting.secret);
+        Verifier::new(scheme, &secrets, setting.tolerance_seconds)
+    }
+}
+
 /// The header names each scheme reads (lower case, as HTTP/1 header maps store them).
 pub const GITHUB_HEADER: &str = "x-hub-signature-256";
 pub const STRIPE_HEADER: &str = "stripe-signature";

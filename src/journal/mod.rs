@@ -3,19 +3,25 @@
 //! The receiver appends one [`NewEntry`] per accepted request and answers 200 only once
 //! [`JournalWriter::append`] has resolved, which means the entry is on disk. The emitter and
 //! replay read entries back with a [`JournalReader`] positioned after a bookmark. Both sides
-//! see only these two traits, so another backend (say a replicated stream) can slot in beside
-//! [`local`] without touching the receiver or the emitter.
+//! see only these two traits.
+//!
+//! Everything else about a journal goes through one handle, [`Journal`], built from a
+//! [`JournalConfig`]: opening the writer, readers that take no lock (drains, replay), the header
+//! scan that rebuilds the idempotency window, retention and size. Each backend is a private
+//! module implementing `Backend`: `local` (segment files in `data_dir/journal`) and `nats` (a
+//! replicated NATS JetStream stream shared by many receivers). Nothing outside this module
+//! knows a backend's files or names.
 //!
 //! An entry keeps what is needed to re-emit exactly the same records later: its first record
 //! [`Sequence`] (record `i` of the entry has `first_sequence + i`), the time it was received,
 //! the captured headers and the raw body bytes.
 
-pub mod format;
-pub mod local;
+mod local;
 pub mod nats;
-pub mod retention;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -24,7 +30,123 @@ use tokio::sync::watch;
 
 use crate::sequence::Sequence;
 
-pub use local::LocalJournal;
+/// Where and how a journal is kept, built from the config
+/// ([`crate::config::Config::journal_config`]): one variant per backend.
+#[derive(Clone, Debug)]
+pub enum JournalConfig {
+    /// Segment files in `data_dir/journal`.
+    Local {
+        data_dir: PathBuf,
+        /// Size at which a new segment file is started.
+        segment_bytes: u64,
+        /// Writes are refused (so that the receiver answers 503) when the file system holding
+        /// the journal would have less than this many bytes free after them.
+        min_free_bytes: u64,
+    },
+    /// A replicated NATS JetStream stream (see [`nats`]).
+    Nats(Box<nats::NatsSettings>),
+}
+
+/// One journal, whatever its backend. Cheap to clone. Building it touches nothing; the
+/// methods do.
+#[derive(Clone)]
+pub struct Journal {
+    backend: Arc<dyn Backend>,
+}
+
+impl Journal {
+    pub fn new(config: JournalConfig) -> Self {
+        let backend: Arc<dyn Backend> = match config {
+            JournalConfig::Local {
+                data_dir,
+                segment_bytes,
+                min_free_bytes,
+            } => Arc::new(local::LocalBackend::new(
+                &data_dir,
+                local::JournalSettings {
+                    segment_bytes,
+                    min_free_bytes,
+                },
+            )),
+            JournalConfig::Nats(settings) => Arc::new(nats::NatsBackend::new(*settings)),
+        };
+        Journal { backend }
+    }
+
+    /// Opens the journal for writing (creating it if needed). One writer per journal:
+    /// another process holding it gives [`JournalError::Locked`]. `holder` describes this
+    /// process to that other one.
+    pub fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError> {
+        self.backend.open_writer(holder)
+    }
+
+    /// A reader of the entries with records after `after`, taking no lock: it sees every
+    /// entry completely written, whether or not another process is appending. For drains
+    /// and replay; a writer's own [`JournalWriter::reader`] sees only durable entries.
+    pub fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
+        self.backend.reader(after)
+    }
+
+    /// Calls `f` with the metadata of every entry whose first sequence is at least `since`,
+    /// in order, without reading bodies. Call it after [`Journal::open_writer`], so that a
+    /// torn tail has been dealt with.
+    pub fn scan_entry_heads(
+        &self,
+        since: Sequence,
+        mut f: impl FnMut(EntryHead),
+    ) -> Result<(), JournalError> {
+        self.backend.scan_entry_heads(since, &mut f)
+    }
+
+    /// Records that a sync's target has loaded everything up to `bookmark` (kept only if
+    /// newer than what is recorded). Nothing is deleted before some sync acknowledged it.
+    pub fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
+        self.backend.acknowledge(bookmark)
+    }
+
+    /// The newest bookmark a sync has acknowledged, if any.
+    pub fn acknowledged(&self) -> Option<Sequence> {
+        self.backend.acknowledged()
+    }
+
+    /// Deletes what retention allows: acknowledged, and untouched for `keep` at `now`.
+    /// Returns a description of each piece deleted, for the log.
+    pub fn apply_retention(
+        &self,
+        keep: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<String>, JournalError> {
+        self.backend.apply_retention(keep, now)
+    }
+
+    /// The lowest sequence the journal may still hold (everything before it is gone), or
+    /// `None` while it has never been written.
+    pub fn first_sequence(&self) -> Result<Option<Sequence>, JournalError> {
+        self.backend.first_sequence()
+    }
+
+    /// Bytes the journal takes in storage.
+    pub fn size_on_disk(&self) -> Result<u64, JournalError> {
+        self.backend.size_on_disk()
+    }
+}
+
+/// What a backend implements; [`Journal`] documents each method.
+trait Backend: Send + Sync + 'static {
+    fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError>;
+    fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>;
+    fn scan_entry_heads(
+        &self,
+        since: Sequence,
+        f: &mut dyn FnMut(EntryHead),
+    ) -> Result<(), JournalError>;
+    fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError>;
+    fn acknowledged(&self) -> Option<Sequence>;
+    fn apply_retention(&self, keep: Duration, now: SystemTime)
+    -> Result<Vec<String>, JournalError>;
+    fn first_sequence(&self) -> Result<Option<Sequence>, JournalError>;
+    fn size_on_disk(&self) -> Result<u64, JournalError>;
+}
 
 /// Identifies one journal; mixed into generated record keys so that two journals never
 /// generate the same `__sdc_primary_key`.
@@ -81,6 +203,13 @@ impl Entry {
     }
 }
 
+/// An entry's metadata, read without its body (see [`Journal::scan_entry_heads`]).
+pub struct EntryHead {
+    pub first_sequence: Sequence,
+    pub received_at: DateTime<Utc>,
+    pub headers: Vec<Header>,
+}
+
 /// What a durable append returns.
 #[derive(Clone, Copy, Debug)]
 pub struct Appended {
@@ -124,7 +253,7 @@ pub enum JournalError {
     /// A shared journal (NATS) cannot be reached or did not acknowledge in time.
     #[error("journal unavailable: {0}")]
     Unavailable(String),
-    /// The journal cannot take this entry, whatever the retries.
+    /// The journal cannot take this entry, however often it is retried.
     #[error("{0}")]
     Rejected(String),
     #[error("journal is corrupt: stream {stream}: message {sequence}: {reason}")]

@@ -35,8 +35,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::convert::{KeySource, PayloadError};
 use crate::emitter::{EmitError, Emitter, Origin, Place, Progress, StateCadence};
-use crate::journal::{self, JournalError};
-use crate::run::emitter_settings;
+use crate::journal::{Journal, JournalError};
 use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};
 use crate::singer::{ReplayPosition, State};
@@ -144,7 +143,7 @@ pub fn run(
         out.state(&state.with_bookmark(state.bookmark()));
         return Ok(out.flush()?);
     }
-    let mut settings = emitter_settings(config);
+    let mut settings = config.emitter_settings();
     settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
     let catalog = catalog.without_columns(&settings.columns);
     if config.nats.is_some() {
@@ -406,46 +405,24 @@ fn start_of(line: u64, body: &[u8]) -> (u64, u64) {
     (line + newlines, column)
 }
 
-enum JournalSource {
-    Local(journal::local::LocalReader),
-    Nats(Box<journal::nats::BlockingReader>),
-}
-
-impl JournalSource {
-    fn next_entry_blocking(&mut self) -> Result<Option<journal::Entry>, JournalError> {
-        match self {
-            JournalSource::Local(reader) => reader.next_entry_blocking(),
-            JournalSource::Nats(reader) => reader.next_entry_blocking(),
-        }
-    }
-}
-
 fn replay_journal(
     config: &Config,
     mut emitter: Emitter<Stdout>,
     after: Option<Sequence>,
     skip_invalid: bool,
 ) -> Result<(), ReplayError> {
-    let mut reader = match &config.nats {
-        Some(settings) => JournalSource::Nats(Box::new(journal::nats::BlockingReader::open(
-            settings, after,
-        )?)),
-        None => JournalSource::Local(journal::local::open_reader(&config.data_dir, after)),
-    };
-    let total = journal::local::list_segments(&journal::local::journal_dir(&config.data_dir))
-        .ok()
-        .map(|segments| {
-            segments
-                .iter()
-                .filter_map(|(_, path)| std::fs::metadata(path).ok())
-                .map(|m| m.len())
-                .sum()
-        });
+    let journal = Journal::new(config.journal_config());
+    let mut reader = journal.reader(after)?;
+    let total = journal.size_on_disk().ok();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| JournalError::io("starting the async runtime", e))?;
     let mut meter = Meter::new(total);
     let mut skipped = 0u64;
     let mut emit_all = || -> Result<(), ReplayError> {
         emitter.start()?;
-        while let Some(entry) = reader.next_entry_blocking()? {
+        while let Some(entry) = runtime.block_on(reader.next_entry())? {
             meter.add_read(entry.body.len() as u64);
             meter.bytes += entry.body.len() as u64;
             let before = emitter.emitted();

@@ -24,24 +24,33 @@
 //! The journal id mixed into generated `__sdc_primary_key`s is derived from the stream name and
 //! the base, so it too is the same on every re-read.
 
+//!
+//! Everything here runs its network I/O on one process-wide runtime ([`runtime`]), so that
+//! the journal's synchronous face ([`super::Journal`]) works from blocking and async code
+//! alike, and one connection per stream serves the whole process.
+
 mod reader;
-pub mod settings;
-pub mod state;
+mod settings;
+mod state;
 mod writer;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::format::FRAME_HEADER_LEN;
-use super::{Entry, JournalError, JournalId};
+use super::local::format::FRAME_HEADER_LEN;
+use super::{Backend, Entry, EntryHead, JournalError, JournalId, JournalReader, JournalWriter};
 use crate::sequence::{self, Sequence};
 
-pub use reader::{BlockingReader, NatsReader};
-pub use settings::{NatsSetting, NatsSettings};
-pub use writer::NatsJournal;
+use reader::NatsReader;
+pub use settings::{NatsSetting, NatsSettings, validate};
+pub use state::SharedTokens;
+use writer::NatsJournal;
 
 /// Record sequences reserved per stream message: the most records one message may hold.
 pub const RECORDS_PER_MESSAGE: u64 = 1 << 16;
@@ -50,7 +59,7 @@ const BASE_MARKER: &str = "sdc_sequence_base=";
 
 /// How stream messages map to record sequences and which journal id they carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Layout {
+struct Layout {
     base: u64,
     id: JournalId,
 }
@@ -93,6 +102,7 @@ impl Layout {
         (s.get() >= self.base).then(|| (s.get() - self.base) / RECORDS_PER_MESSAGE + 1)
     }
 
+    #[cfg(test)]
     pub fn journal_id(&self) -> JournalId {
         self.id
     }
@@ -121,8 +131,9 @@ impl Layout {
         if crc32fast::hash(&payload[FRAME_HEADER_LEN..]) != crc {
             return Err(corrupt("checksum mismatch".into()));
         }
-        let mut entry = super::format::decode_payload(self.id, payload.slice(FRAME_HEADER_LEN..))
-            .map_err(corrupt)?;
+        let mut entry =
+            super::local::format::decode_payload(self.id, payload.slice(FRAME_HEADER_LEN..))
+                .map_err(corrupt)?;
         if u64::from(entry.record_count) > RECORDS_PER_MESSAGE {
             return Err(corrupt(format!(
                 "{} records, more than {RECORDS_PER_MESSAGE}",
@@ -134,9 +145,167 @@ impl Layout {
     }
 }
 
+/// The runtime that drives every NATS connection of the process (never dropped).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("nats")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| {
+                // Without threads nothing else in the process could run either.
+                log::error!("cannot start the NATS runtime: {e}");
+                std::process::exit(1)
+            })
+    })
+}
+
+/// Runs `work` on the NATS runtime and waits for it, from blocking or async code alike (for
+/// the journal's synchronous methods, used at start-up and from blocking tasks).
+fn block_on<T: Send + 'static>(
+    work: impl Future<Output = Result<T, JournalError>> + Send + 'static,
+) -> Result<T, JournalError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    runtime().spawn(async move {
+        let _ = tx.send(work.await);
+    });
+    rx.recv()
+        .unwrap_or_else(|_| Err(JournalError::Unavailable("the NATS runtime stopped".into())))
+}
+
+/// The process's connection for these settings, made on first use.
+fn shared_connection(settings: &NatsSettings) -> Result<Connection, JournalError> {
+    static CONNECTIONS: OnceLock<Mutex<HashMap<String, Connection>>> = OnceLock::new();
+    let key = format!(
+        "{}|{}|{}",
+        settings.servers.join(","),
+        settings.stream,
+        settings.subject
+    );
+    let connections = CONNECTIONS.get_or_init(Default::default);
+    if let Some(connection) = connections.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(connection);
+    }
+    let owned = settings.clone();
+    let connection = block_on(async move { connect(&owned).await })?;
+    if let Ok(mut connections) = connections.lock() {
+        connections.insert(key, connection.clone());
+    }
+    Ok(connection)
+}
+
+/// The NATS backend of [`super::Journal`].
+pub(super) struct NatsBackend {
+    settings: NatsSettings,
+}
+
+impl NatsBackend {
+    pub(super) fn new(settings: NatsSettings) -> Self {
+        NatsBackend { settings }
+    }
+
+    fn connection(&self) -> Result<Connection, JournalError> {
+        shared_connection(&self.settings)
+    }
+}
+
+impl Backend for NatsBackend {
+    /// Any number of writers may publish to one stream: nothing is locked.
+    fn open_writer(&self, _holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError> {
+        Ok(Arc::new(NatsJournal::new(self.connection()?)))
+    }
+
+    fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
+        Ok(Box::new(NatsReader::new(self.connection()?, after)))
+    }
+
+    /// Nothing to scan: the stream's duplicate window dedupes delivery ids across receivers
+    /// and restarts (a redelivery is acknowledged as a duplicate and not stored).
+    fn scan_entry_heads(
+        &self,
+        _since: Sequence,
+        _f: &mut dyn FnMut(EntryHead),
+    ) -> Result<(), JournalError> {
+        Ok(())
+    }
+
+    fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
+        let connection = self.connection()?;
+        block_on(async move {
+            state::StateBucket::open(&connection)
+                .await?
+                .acknowledge(bookmark)
+                .await
+        })
+    }
+
+    fn acknowledged(&self) -> Option<Sequence> {
+        let connection = self.connection().ok()?;
+        block_on(async move {
+            let read = async {
+                state::StateBucket::open(&connection)
+                    .await?
+                    .acknowledged()
+                    .await
+            };
+            tokio::time::timeout(Duration::from_secs(1), read)
+                .await
+                .unwrap_or(Ok(None))
+        })
+        .ok()
+        .flatten()
+    }
+
+    fn apply_retention(
+        &self,
+        keep: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<String>, JournalError> {
+        let connection = self.connection()?;
+        let stream = connection.settings.stream.clone();
+        let below = block_on(async move {
+            state::apply_retention(&connection, keep, chrono::DateTime::from(now)).await
+        })?;
+        Ok(if below > 0 {
+            vec![format!(
+                "messages of stream {stream} below sequence {below}"
+            )]
+        } else {
+            Vec::new()
+        })
+    }
+
+    fn first_sequence(&self) -> Result<Option<Sequence>, JournalError> {
+        let connection = self.connection()?;
+        block_on(async move {
+            let info = connection
+                .stream
+                .get_info()
+                .await
+                .map_err(|e| unavailable("reading the stream", e))?;
+            Ok((info.state.messages > 0)
+                .then(|| connection.layout.first_sequence(info.state.first_sequence)))
+        })
+    }
+
+    fn size_on_disk(&self) -> Result<u64, JournalError> {
+        let connection = self.connection()?;
+        block_on(async move {
+            let info = connection
+                .stream
+                .get_info()
+                .await
+                .map_err(|e| unavailable("reading the stream", e))?;
+            Ok(info.state.bytes)
+        })
+    }
+}
+
 /// A connection to NATS with the journal's stream ready.
 #[derive(Clone)]
-pub struct Connection {
+struct Connection {
     pub client: async_nats::Client,
     pub js: jetstream::Context,
     pub stream: stream::Stream,
@@ -150,8 +319,8 @@ pub(crate) fn unavailable(what: &str, e: impl std::fmt::Display) -> JournalError
 }
 
 /// Connects to NATS (failing after `connect_timeout`), then creates or checks the stream.
-pub async fn connect(settings: &NatsSettings, role: &str) -> Result<Connection, JournalError> {
-    let client = connect_client(settings, role).await?;
+async fn connect(settings: &NatsSettings) -> Result<Connection, JournalError> {
+    let client = connect_client(settings).await?;
     let mut js = jetstream::new(client.clone());
     js.set_timeout(settings.publish_timeout);
     // A cluster that is starting (no meta leader yet) answers "temporarily unavailable":
@@ -176,13 +345,10 @@ pub async fn connect(settings: &NatsSettings, role: &str) -> Result<Connection, 
     })
 }
 
-async fn connect_client(
-    settings: &NatsSettings,
-    role: &str,
-) -> Result<async_nats::Client, JournalError> {
+async fn connect_client(settings: &NatsSettings) -> Result<async_nats::Client, JournalError> {
     let servers = settings.servers.join(", ");
     let mut options = async_nats::ConnectOptions::new()
-        .name(format!("tap-webhooks {role}"))
+        .name(format!("tap-webhooks {}", std::process::id()))
         .connection_timeout(settings.connect_timeout)
         .request_timeout(Some(settings.publish_timeout))
         // Reconnect forever, quickly: a receiver answers 503 meanwhile and must be back as

@@ -25,7 +25,7 @@ const LARGE_MESSAGE: usize = 1 << 20;
 /// restarting node) before it fails.
 const READ_PATIENCE: Duration = Duration::from_secs(30);
 
-pub struct NatsReader {
+pub(super) struct NatsReader {
     connection: Connection,
     after: Option<Sequence>,
     /// The next stream sequence to read.
@@ -133,32 +133,5 @@ impl NatsReader {
 impl JournalReader for NatsReader {
     fn next_entry(&mut self) -> BoxFuture<'_, Result<Option<Entry>, JournalError>> {
         Box::pin(self.next())
-    }
-}
-
-/// A reader for blocking code (`replay --journal`), with its own runtime.
-pub struct BlockingReader {
-    runtime: tokio::runtime::Runtime,
-    reader: NatsReader,
-}
-
-impl BlockingReader {
-    pub fn open(
-        settings: &super::NatsSettings,
-        after: Option<Sequence>,
-    ) -> Result<Self, JournalError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| JournalError::io("starting the async runtime", e))?;
-        let connection = runtime.block_on(super::connect(settings, "reader"))?;
-        Ok(BlockingReader {
-            runtime,
-            reader: NatsReader::new(connection, after),
-        })
-    }
-
-    pub fn next_entry_blocking(&mut self) -> Result<Option<Entry>, JournalError> {
-        self.runtime.block_on(self.reader.next())
     }
 }

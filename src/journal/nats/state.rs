@@ -7,6 +7,7 @@
 //! ever prints a first URL), `acknowledged` → the acknowledged bookmark in decimal.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +24,6 @@ use crate::tokens::{self, LiveTokens, StoredToken, Token, TokenError, TokenId, T
 const TOKEN_PREFIX: &str = "tokens.";
 const TOKENS_INITIALIZED: &str = "tokens-initialized";
 const ACKNOWLEDGED: &str = "acknowledged";
-/// How often receivers apply retention.
-const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The state bucket.
 #[derive(Clone)]
@@ -252,26 +251,24 @@ impl StateBucket {
         )))
     }
 
-    /// Keeps `live` equal to the bucket's tokens: a watch reloads them on every change (a
-    /// revoke reaches every receiver within milliseconds), and a full reload runs every few
-    /// seconds and after a reconnect. Last-use times are written back every 10 s.
-    pub fn follow(self, live: Arc<LiveTokens>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut flush = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                let watch = self.kv.watch(format!("{TOKEN_PREFIX}>")).await;
-                self.reload(&live).await;
-                let mut watch = match watch {
-                    Ok(watch) => watch,
-                    Err(e) => {
-                        log::warn!("cannot watch the tokens in bucket {}: {e}", self.name);
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        continue;
-                    }
-                };
-                let mut full = tokio::time::interval(Duration::from_secs(5));
-                loop {
+    /// Keeps `live` equal to the bucket's tokens until `stop` resolves: a watch reloads them
+    /// on every change (a revoke reaches every receiver within milliseconds), a full reload
+    /// runs every 5 s and after a reconnect, and last-use times are written back every 10 s
+    /// and once more at the end.
+    async fn follow(self, live: Arc<LiveTokens>, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut flush = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            let watch = self.kv.watch(format!("{TOKEN_PREFIX}>")).await;
+            self.reload(&live).await;
+            let mut full = tokio::time::interval(Duration::from_secs(5));
+            match watch {
+                Ok(mut watch) => loop {
                     tokio::select! {
+                        _ = &mut stop => {
+                            self.record_use(&live.take_used()).await;
+                            return;
+                        }
                         event = watch.next() => match event {
                             Some(Ok(_)) => self.reload(&live).await,
                             Some(Err(e)) => {
@@ -283,74 +280,83 @@ impl StateBucket {
                         _ = full.tick() => self.reload(&live).await,
                         _ = flush.tick() => self.record_use(&live.take_used()).await,
                     }
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                },
+                Err(e) => log::warn!("cannot watch the tokens in bucket {}: {e}", self.name),
             }
-        })
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
     }
 
     async fn reload(&self, live: &LiveTokens) {
         match self.token_set().await {
             Ok(set) => live.replace(set),
-            // Keep the last known set: while NATS cannot be reached, nothing is accepted
-            // anyway (publishing fails), and a revoke cannot be missed, as it needs NATS too.
+            // Keep the last known set: while NATS cannot be reached nothing is accepted anyway
+            // (publishing fails), and a revoke cannot be missed, as it needs NATS too.
             Err(e) => log::warn!("cannot reload the tokens: {e}"),
         }
     }
 }
 
-/// Runs `f` with the state bucket on a short-lived connection (for the CLI and syncs).
-pub fn with_bucket<T>(
-    settings: &NatsSettings,
-    f: impl AsyncFnOnce(&StateBucket) -> Result<T, TokenError>,
-) -> Result<T, TokenError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| shared("starting the async runtime", e))?;
-    runtime.block_on(async {
-        let connection = super::connect(settings, "cli")
-            .await
-            .map_err(|e| TokenError::Shared(e.to_string()))?;
-        let bucket = StateBucket::open(&connection)
-            .await
-            .map_err(|e| TokenError::Shared(e.to_string()))?;
-        f(&bucket).await
-    })
+/// The webhook tokens of a NATS journal (its state bucket), shared by every receiver: for
+/// the `token` commands and for listeners, which follow them live.
+#[derive(Clone)]
+pub struct SharedTokens {
+    bucket: StateBucket,
 }
 
-/// Records a sync's bookmark as acknowledged (failures are logged: retention just waits).
-pub fn acknowledge(settings: &NatsSettings, bookmark: Sequence) {
-    let result = with_bucket(settings, async |bucket| {
-        bucket
-            .acknowledge(bookmark)
-            .await
-            .map_err(|e| TokenError::Shared(e.to_string()))
-    });
-    if let Err(e) = result {
-        log::warn!("cannot record the acknowledged bookmark for retention: {e}");
+fn token_error(e: JournalError) -> TokenError {
+    TokenError::Shared(e.to_string())
+}
+
+impl SharedTokens {
+    /// Connects (or reuses the process's connection) and opens the bucket.
+    pub fn open(settings: &NatsSettings) -> Result<Self, TokenError> {
+        let connection = super::shared_connection(settings).map_err(token_error)?;
+        let bucket = super::block_on(async move { StateBucket::open(&connection).await })
+            .map_err(token_error)?;
+        Ok(SharedTokens { bucket })
     }
-}
 
-/// Purges, every minute, the stream messages retention allows: those whose records are all
-/// at or before the acknowledged bookmark and that are older than `keep`, as for the local
-/// journal. Several receivers may do it at once: a purge up to a sequence is idempotent.
-pub fn spawn_retention(connection: &Connection, keep: Duration) {
-    let connection = connection.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RETENTION_INTERVAL);
-        loop {
-            tick.tick().await;
-            match apply_retention(&connection, keep, Utc::now()).await {
-                Ok(0) => {}
-                Ok(below) => log::info!(
-                    "journal retention: purged stream {} below message {below}",
-                    connection.settings.stream
-                ),
-                Err(e) => log::warn!("journal retention failed: {e}"),
-            }
-        }
-    });
+    /// Active tokens, oldest first.
+    pub fn list(&self) -> Result<Vec<StoredToken>, TokenError> {
+        let bucket = self.bucket.clone();
+        super::block_on(async move { Ok(bucket.list().await) }).map_err(token_error)?
+    }
+
+    /// Creates a token; refused when two are active.
+    pub fn create(&self) -> Result<(TokenId, Token), TokenError> {
+        let bucket = self.bucket.clone();
+        super::block_on(async move { Ok(bucket.create().await) }).map_err(token_error)?
+    }
+
+    /// Creates the first token if none was ever made (by any receiver); `None` if one was.
+    pub fn create_first(&self) -> Result<Option<(TokenId, Token)>, TokenError> {
+        let bucket = self.bucket.clone();
+        super::block_on(async move { Ok(bucket.create_first().await) }).map_err(token_error)?
+    }
+
+    /// Revokes a token; every listener refuses it within milliseconds.
+    pub fn revoke(&self, id: &str) -> Result<StoredToken, TokenError> {
+        let bucket = self.bucket.clone();
+        let id = id.to_owned();
+        super::block_on(async move { Ok(bucket.revoke(&id).await) }).map_err(token_error)?
+    }
+
+    /// The tokens accepted now, as a set a listener keeps up to date with [`Self::follow`].
+    pub fn live(&self) -> Result<LiveTokens, TokenError> {
+        let bucket = self.bucket.clone();
+        let set =
+            super::block_on(async move { Ok(bucket.token_set().await) }).map_err(token_error)??;
+        Ok(LiveTokens::fixed(set))
+    }
+
+    /// Keeps `live` equal to the bucket's tokens until `stop` resolves.
+    pub async fn follow(self, live: Arc<LiveTokens>, stop: impl Future<Output = ()>) {
+        self.bucket.follow(live, stop).await
+    }
 }
 
 /// Applies retention once; returns the sequence purged below (0: nothing purged).

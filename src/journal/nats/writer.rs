@@ -10,8 +10,8 @@ use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use super::{Connection, Layout, NatsReader, RECORDS_PER_MESSAGE};
-use crate::journal::format;
+use super::{Connection, NatsReader, RECORDS_PER_MESSAGE};
+use crate::journal::local::format;
 use crate::journal::{Appended, JournalError, JournalReader, JournalWriter, NewEntry};
 use crate::sequence::Sequence;
 use crate::telemetry;
@@ -22,7 +22,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// The writer handle of a NATS journal; any number of them may publish to one stream.
-pub struct NatsJournal {
+pub(super) struct NatsJournal {
     connection: Connection,
     committed: watch::Sender<Option<Sequence>>,
     /// Why the last poll of the stream failed, if it did.
@@ -49,7 +49,7 @@ impl NatsJournal {
     pub fn new(connection: Connection) -> Self {
         let (committed, _) = watch::channel(None);
         let poll_error = Arc::new(Mutex::new(None));
-        let poller = tokio::spawn(poll(
+        let poller = super::runtime().spawn(poll(
             connection.clone(),
             committed.clone(),
             Arc::clone(&poll_error),
@@ -60,14 +60,6 @@ impl NatsJournal {
             poll_error,
             poller,
         }
-    }
-
-    pub fn layout(&self) -> Layout {
-        self.connection.layout
-    }
-
-    pub fn connection(&self) -> &Connection {
-        &self.connection
     }
 
     /// The `Nats-Msg-Id`: the delivery's idempotency id (hashed: any bytes, bounded length),

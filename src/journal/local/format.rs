@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use super::{Entry, Header, JournalId, NewEntry};
+use crate::journal::{Entry, EntryHead, Header, JournalId, NewEntry};
 use crate::sequence::Sequence;
 
 pub const SEGMENT_MAGIC: &[u8; 8] = b"TWHJSEG1";
@@ -29,9 +29,6 @@ pub const FRAME_HEADER_LEN: usize = 8;
 const PAYLOAD_VERSION: u8 = 1;
 const KIND_WEBHOOK: u8 = 0;
 const PAYLOAD_FIXED_LEN: usize = 1 + 1 + 2 + 8 + 4 + 8;
-/// Frames longer than this are corrupt: bodies are limited to `u32::MAX` by config and far
-/// below that in practice.
-pub const MAX_PAYLOAD_LEN: u64 = u32::MAX as u64;
 
 /// The file name of the segment whose first sequence is `first`.
 pub fn segment_file_name(first: Sequence) -> String {
@@ -144,13 +141,6 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Frame> {
 
 /// Header values longer than this are skipped by [`read_entry_head`].
 const MAX_SCANNED_HEADER_LEN: u64 = 64 << 10;
-
-/// An entry's metadata, read without its body.
-pub struct EntryHead {
-    pub first_sequence: Sequence,
-    pub received_at: DateTime<Utc>,
-    pub headers: Vec<Header>,
-}
 
 /// Reads the next frame's metadata and seeks past its body, without checking the checksum:
 /// for scans that only need headers (such as rebuilding the idempotency window) over a journal

@@ -12,34 +12,32 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::local::{journal_dir, list_segments};
+use super::list_segments;
 use crate::fsutil;
 use crate::sequence::Sequence;
 
 const ACKNOWLEDGED: &str = "ACKNOWLEDGED";
 
-/// The newest bookmark a sync has reported as loaded, if any.
-pub fn acknowledged(data_dir: &Path) -> Option<Sequence> {
-    let text = fs::read_to_string(journal_dir(data_dir).join(ACKNOWLEDGED)).ok()?;
+/// The newest bookmark a sync has reported as loaded, if any, in the journal directory `dir`.
+pub(super) fn acknowledged(dir: &Path) -> Option<Sequence> {
+    let text = fs::read_to_string(dir.join(ACKNOWLEDGED)).ok()?;
     text.trim().parse().ok().map(Sequence::new)
 }
 
 /// Records that everything up to `bookmark` has been loaded (kept if newer than the current).
-pub fn acknowledge(data_dir: &Path, bookmark: Sequence) -> std::io::Result<()> {
-    let dir = journal_dir(data_dir);
-    if !dir.is_dir() || acknowledged(data_dir).is_some_and(|current| current >= bookmark) {
+pub(super) fn acknowledge(dir: &Path, bookmark: Sequence) -> std::io::Result<()> {
+    if !dir.is_dir() || acknowledged(dir).is_some_and(|current| current >= bookmark) {
         return Ok(());
     }
     fsutil::write_atomic(&dir.join(ACKNOWLEDGED), bookmark.to_string().as_bytes())
 }
 
 /// Deletes the segments the policy allows; returns their paths.
-pub fn apply(data_dir: &Path, keep: Duration, now: SystemTime) -> std::io::Result<Vec<PathBuf>> {
-    let Some(acked) = acknowledged(data_dir) else {
+pub(super) fn apply(dir: &Path, keep: Duration, now: SystemTime) -> std::io::Result<Vec<PathBuf>> {
+    let Some(acked) = acknowledged(dir) else {
         return Ok(Vec::new());
     };
-    let dir = journal_dir(data_dir);
-    let segments = list_segments(&dir)?;
+    let segments = list_segments(dir)?;
     let mut deleted = Vec::new();
     for pair in segments.windows(2) {
         let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
@@ -55,7 +53,7 @@ pub fn apply(data_dir: &Path, keep: Duration, now: SystemTime) -> std::io::Resul
         deleted.push(path.clone());
     }
     if !deleted.is_empty() {
-        fsutil::sync_dir(&dir)?;
+        fsutil::sync_dir(dir)?;
     }
     Ok(deleted)
 }
@@ -63,7 +61,7 @@ pub fn apply(data_dir: &Path, keep: Duration, now: SystemTime) -> std::io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::format;
+    use crate::journal::local::format;
 
     fn segment(dir: &Path, first: u64) -> PathBuf {
         let path = dir.join(format::segment_file_name(Sequence::new(first)));
@@ -74,7 +72,7 @@ mod tests {
     #[test]
     fn only_acknowledged_old_segments_before_the_last_are_deleted() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = journal_dir(tmp.path());
+        let dir = tmp.path().join("journal");
         fs::create_dir_all(&dir).unwrap();
         let a = segment(&dir, 100);
         let b = segment(&dir, 200);
@@ -83,26 +81,24 @@ mod tests {
         let keep = Duration::from_secs(60);
 
         // Nothing acknowledged: nothing deleted.
-        assert!(apply(tmp.path(), keep, later).unwrap().is_empty());
+        assert!(apply(&dir, keep, later).unwrap().is_empty());
 
         // Acknowledged up to 250: segment a (records 100..=199) only; b holds 250.
-        acknowledge(tmp.path(), Sequence::new(250)).unwrap();
+        acknowledge(&dir, Sequence::new(250)).unwrap();
         assert!(
-            apply(tmp.path(), keep, SystemTime::now())
-                .unwrap()
-                .is_empty(),
+            apply(&dir, keep, SystemTime::now()).unwrap().is_empty(),
             "too young"
         );
-        assert_eq!(apply(tmp.path(), keep, later).unwrap(), [a]);
+        assert_eq!(apply(&dir, keep, later).unwrap(), [a]);
         assert!(b.exists() && c.exists());
 
         // An older bookmark never moves the acknowledgement back.
-        acknowledge(tmp.path(), Sequence::new(150)).unwrap();
-        assert_eq!(acknowledged(tmp.path()), Some(Sequence::new(250)));
+        acknowledge(&dir, Sequence::new(150)).unwrap();
+        assert_eq!(acknowledged(&dir), Some(Sequence::new(250)));
 
         // Everything acknowledged: the last segment stays.
-        acknowledge(tmp.path(), Sequence::new(10_000)).unwrap();
-        assert_eq!(apply(tmp.path(), keep, later).unwrap(), [b]);
+        acknowledge(&dir, Sequence::new(10_000)).unwrap();
+        assert_eq!(apply(&dir, keep, later).unwrap(), [b]);
         assert!(c.exists());
     }
 }

@@ -1,0 +1,391 @@
+//! The listener of a listening sync or of `serve`: journal, routes, background tasks and (for
+//! a sync) the emitter thread, started together and stopped by one [`Lifecycle`].
+//!
+//! [`start`] returns once the listener is bound, with its address and the webhook URL created
+//! on a first start, so a program (or a test) can run it in-process on port 0 and stop it
+//! with [`Listening::stop`]. The command line waits on it with [`Listening::wait`].
+
+use std::io::Stdout;
+use std::net::SocketAddr;
+use std::sync::{Arc, mpsc};
+use std::thread;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{RunError, background, current_thread_runtime};
+use crate::config::Config;
+use crate::emitter::{self, EmitError, Emitter};
+use crate::idempotency::SeenIds;
+use crate::journal::nats::SharedTokens;
+use crate::journal::{Journal, JournalReader};
+use crate::lifecycle::{Lifecycle, StopReason};
+use crate::ops::{self, Ops};
+use crate::receiver::{self, Idempotency, WebhookHandler};
+use crate::reply::not_found_after;
+use crate::sequence::Sequence;
+use crate::server;
+use crate::tokens::{self, LiveTokens, TokenSet, TokenStore};
+
+/// The emitter of a listening sync and the bookmark it starts after.
+pub type EmitterJob = (Emitter<Stdout>, Option<Sequence>);
+
+/// How a listener runs.
+pub struct ListenOptions {
+    /// The emitter of a listening sync; `None` for `serve` (nothing on stdout).
+    pub emit: Option<EmitterJob>,
+    /// What holds the journal, named in the error another writer gets.
+    pub holder: &'static str,
+    /// SIGTERM and SIGINT stop the run (the command line). Off for a program that embeds the
+    /// listener and stops it with [`Listening::stop`].
+    pub signals: bool,
+}
+
+impl ListenOptions {
+    /// The command line's: signals handled, no emitter.
+    pub fn command(holder: &'static str) -> Self {
+        ListenOptions {
+            emit: None,
+            holder,
+            signals: true,
+        }
+    }
+}
+
+/// What a started listener reports once it is bound.
+struct Started {
+    addr: SocketAddr,
+    ops_addr: Option<SocketAddr>,
+    created_url: Option<String>,
+}
+
+/// A running listener.
+pub struct Listening {
+    /// The webhook listener's address (the real port when `bind` asked for port 0).
+    pub addr: SocketAddr,
+    /// The operations endpoints' address, with `ops_bind`.
+    pub ops_addr: Option<SocketAddr>,
+    /// The webhook URL created on the first start of this `data_dir`, if this start made one.
+    pub created_url: Option<String>,
+    lifecycle: Arc<Lifecycle>,
+    thread: thread::JoinHandle<Result<(), RunError>>,
+}
+
+impl Listening {
+    /// Stops the run as SIGTERM would (requests in flight finish, the emitter drains) and
+    /// waits for it to end.
+    pub fn stop(self) -> Result<(), RunError> {
+        self.lifecycle.request_stop(StopReason::Requested);
+        self.wait()
+    }
+
+    /// Waits for the run to end by itself (a signal, an end condition, an error).
+    pub fn wait(self) -> Result<(), RunError> {
+        join(self.thread)
+    }
+}
+
+fn join(thread: thread::JoinHandle<Result<(), RunError>>) -> Result<(), RunError> {
+    thread
+        .join()
+        .map_err(|_| RunError::io("the listener thread", std::io::Error::other("panicked")))?
+}
+
+/// Starts a listener on its own thread and returns once it is bound (or failed to start).
+pub fn start(config: &Config, options: ListenOptions) -> Result<Listening, RunError> {
+    let config = config.clone();
+    let lifecycle = Arc::new(Lifecycle::new());
+    let (started_tx, started_rx) = mpsc::sync_channel(1);
+    let run_lifecycle = Arc::clone(&lifecycle);
+    let thread = thread::Builder::new()
+        .name("listener".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| RunError::io("starting the async runtime", source))?;
+            crate::telemetry::install();
+            runtime.block_on(run(&config, options, run_lifecycle, started_tx))
+        })
+        .map_err(|source| RunError::io("starting the listener thread", source))?;
+    match started_rx.recv() {
+        Ok(started) => Ok(Listening {
+            addr: started.addr,
+            ops_addr: started.ops_addr,
+            created_url: started.created_url,
+            lifecycle,
+            thread,
+        }),
+        // The thread ended before it was bound: its result says why.
+        Err(_) => match join(thread) {
+            Err(e) => Err(e),
+            Ok(()) => Err(RunError::io(
+                "starting the listener",
+                std::io::Error::other("it ended before it was bound"),
+            )),
+        },
+    }
+}
+
+async fn run(
+    config: &Config,
+    options: ListenOptions,
+    lifecycle: Arc<Lifecycle>,
+    started: mpsc::SyncSender<Started>,
+) -> Result<(), RunError> {
+    let store = config.journal();
+    let journal = store.open_writer(options.holder)?;
+    let mut tasks = JoinSet::new();
+    background::retention(&mut tasks, config, &lifecycle);
+    let listener = bind(config.bind).await?;
+    let addr = local_addr(&listener)?;
+    log::info!("listening on http://{addr}");
+    let ops_listener = match config.ops_bind {
+        Some(ops_addr) => Some(bind(ops_addr).await?),
+        None => None,
+    };
+    let ops_addr = ops_listener.as_ref().map(local_addr).transpose()?;
+    if let Some(ops_addr) = ops_addr {
+        log::info!("operations endpoints on http://{ops_addr}");
+    }
+    set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
+    let (tokens, created_url, shared_tokens) = prepare_tokens(config, addr)?;
+    let idempotency = prepare_idempotency(config, &store)?;
+
+    if options.signals {
+        background::handle_signals(&mut tasks, &lifecycle)?;
+    }
+    let emitter_thread = match options.emit {
+        Some((emitter, after)) => {
+            background::end_conditions(&mut tasks, config, &lifecycle);
+            let reader = journal.reader(after)?;
+            Some(spawn_emitter(
+                emitter,
+                reader,
+                journal.committed(),
+                Arc::clone(&lifecycle),
+            )?)
+        }
+        None => None,
+    };
+    match shared_tokens {
+        Some(shared) => {
+            let (live, lifecycle) = (Arc::clone(&tokens), Arc::clone(&lifecycle));
+            tasks.spawn(async move { shared.follow(live, lifecycle.closed()).await });
+        }
+        None => background::token_upkeep(&mut tasks, &tokens, &lifecycle),
+    }
+
+    let handler = Arc::new(WebhookHandler {
+        journal: Arc::clone(&journal),
+        tokens,
+        rules: config.record_rules(),
+        max_body_bytes: config.max_body_bytes,
+        lifecycle: Arc::clone(&lifecycle),
+        signature: config.signature.clone(),
+        idempotency,
+        body_read_timeout: config.limits.body_read_timeout,
+        max_fields: config.limits.max_fields,
+        permits: Semaphore::new(config.limits.max_concurrent_requests),
+    });
+    let ops = ops::routes(Arc::new(Ops {
+        journal: Arc::clone(&journal),
+        lifecycle: Arc::clone(&lifecycle),
+        store: store.clone(),
+    }));
+    let limits = server::ServerLimits {
+        header_read_timeout: config.limits.header_read_timeout,
+        max_connections: config.limits.max_connections,
+    };
+    let _ = started.send(Started {
+        addr,
+        ops_addr,
+        created_url,
+    });
+    match ops_listener {
+        None => {
+            let routes = receiver::routes(handler, Some(ops));
+            server::serve(
+                listener,
+                routes,
+                Arc::clone(&lifecycle),
+                config.shutdown_grace,
+                limits,
+            )
+            .await;
+        }
+        Some(ops_listener) => {
+            let ops_limits = server::ServerLimits {
+                max_connections: 64,
+                ..limits.clone()
+            };
+            tokio::join!(
+                server::serve(
+                    listener,
+                    receiver::routes(handler, None),
+                    Arc::clone(&lifecycle),
+                    config.shutdown_grace,
+                    limits,
+                ),
+                server::serve(
+                    ops_listener,
+                    not_found_after(ops),
+                    Arc::clone(&lifecycle),
+                    config.shutdown_grace,
+                    ops_limits,
+                ),
+            );
+        }
+    }
+    lifecycle.close();
+    while tasks.join_next().await.is_some() {}
+
+    match emitter_thread {
+        Some(handle) => {
+            let joined = tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .map_err(|e| RunError::io("waiting for the emitter", std::io::Error::other(e)))?;
+            let emitted = joined.map_err(|_| {
+                RunError::io("the emitter thread", std::io::Error::other("panicked"))
+            })??;
+            log::info!("emitted {emitted} records");
+        }
+        None => log::info!("stopped"),
+    }
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, RunError> {
+    listener
+        .local_addr()
+        .map_err(|source| RunError::io("reading the bound address", source))
+}
+
+/// Where the backlog gauges count from until records are emitted or acknowledged: the run's
+/// bookmark, else what a sync acknowledged, else the start of the journal.
+fn set_backlog_baseline(journal: &Journal, bookmark: Option<Sequence>) {
+    let journal_start = || {
+        journal
+            .first_sequence()
+            .ok()
+            .flatten()
+            .map(|first| Sequence::new(first.get().saturating_sub(1)))
+    };
+    if let Some(baseline) = bookmark
+        .or_else(|| journal.acknowledged())
+        .or_else(journal_start)
+    {
+        crate::telemetry::progress().set_consumed(baseline.get());
+    }
+}
+
+/// The accepted tokens, the URL created on a first start, and a shared store to follow.
+type PreparedTokens = (Arc<LiveTokens>, Option<String>, Option<SharedTokens>);
+
+/// The tokens a listener accepts: `token_sha256` from the config, or the token store (with
+/// a NATS journal, the shared one in its bucket, returned to be followed), where on the very
+/// first start (no token ever made) a token is created and its URL printed, once.
+fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<PreparedTokens, RunError> {
+    if let Some(digests) = &config.token_digests {
+        log::info!(
+            "accepting the {} tokens of token_sha256 (the token store is not used)",
+            digests.len()
+        );
+        let fixed = LiveTokens::fixed(TokenSet::from_digests(digests));
+        return Ok((Arc::new(fixed), None, None));
+    }
+    let (created, shared) = match &config.nats {
+        Some(settings) => {
+            let shared = SharedTokens::open(settings)?;
+            (shared.create_first()?, Some(shared))
+        }
+        None => (TokenStore::new(&config.data_dir).create_first()?, None),
+    };
+    let created_url = match created {
+        Some((id, token)) => {
+            let url = tokens::webhook_url(&config.url_base(bound), &token);
+            log::info!(
+                "created webhook URL {id}; it is shown only this once, keep it secret: {url}"
+            );
+            Some(url)
+        }
+        None => None,
+    };
+    let live = match &shared {
+        Some(shared) => shared.live()?,
+        None => LiveTokens::follow(TokenStore::new(&config.data_dir))?,
+    };
+    if live.is_empty() {
+        log::warn!(
+            "no active webhook URL: every webhook gets 401 until `tap-webhooks token new` creates one"
+        );
+    }
+    Ok((Arc::new(live), created_url, shared))
+}
+
+/// The seen-id window of `idempotency_header`, rebuilt from the journal entries received
+/// within it.
+fn prepare_idempotency(
+    config: &Config,
+    journal: &Journal,
+) -> Result<Option<Idempotency>, RunError> {
+    let Some(settings) = &config.idempotency else {
+        return Ok(None);
+    };
+    let seen = SeenIds::new(settings.window, settings.max_ids);
+    let since = seen.window_start(chrono::Utc::now());
+    let since = Sequence::new(since.timestamp_nanos_opt().unwrap_or(0).max(0) as u64);
+    journal.scan_entry_heads(since, |head| {
+        if let Some(id) = head.headers.iter().find(|h| h.name == settings.header) {
+            seen.remember(&id.value, head.received_at);
+        }
+    })?;
+    log::info!(
+        "idempotency on {}: {} delivery ids from the journal remembered (window {} h, at most {})",
+        settings.header,
+        seen.len(),
+        settings.window.as_secs_f64() / 3600.0,
+        settings.max_ids
+    );
+    Ok(Some(Idempotency {
+        header: settings.header.clone(),
+        seen,
+    }))
+}
+
+/// The emitter of a listening sync, on its own thread (stdout writes block).
+fn spawn_emitter(
+    mut emitter: Emitter<Stdout>,
+    mut reader: Box<dyn JournalReader>,
+    committed: tokio::sync::watch::Receiver<Option<Sequence>>,
+    lifecycle: Arc<Lifecycle>,
+) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
+    thread::Builder::new()
+        .name("emitter".into())
+        .spawn(move || {
+            let runtime = current_thread_runtime()?;
+            let followed = runtime.block_on(async {
+                emitter.start()?;
+                emitter::follow(&mut emitter, reader.as_mut(), committed, &lifecycle).await
+            });
+            match followed {
+                Ok(()) => Ok(emitter.finish().map_err(EmitError::from)?),
+                Err(e) => {
+                    lifecycle.request_stop(StopReason::EmitterStopped);
+                    if !matches!(e, EmitError::Output(_)) {
+                        // Leave a STATE at the last record written, so a fixed run resumes there.
+                        let _ = emitter.finish();
+                    }
+                    Err(e.into())
+                }
+            }
+        })
+        .map_err(|source| RunError::io("starting the emitter thread", source))
+}

@@ -1,0 +1,248 @@
+//! The settings as the user writes them: [`ConfigFile`] is the single definition of the accepted
+//! settings (field docs, serde defaults, `deny_unknown_fields`). The parser, the JSON Schema
+//! printed by `--about` ([`settings_schema`]) and the environment overrides
+//! ([`env_overrides`]) all come from it, so the settings listed are exactly those accepted.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::ConfigError;
+use crate::signature::SignatureSetting;
+
+/// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
+pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";
+
+/// The settings file as written by the user. Every key not listed here is an error.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "tap-webhooks settings")]
+pub struct ConfigFile {
+    /// Integration name; its snake_case form is the schema name offered to targets.
+    #[serde(default = "defaults::name")]
+    pub name: String,
+    /// A top-level field name (at most 50 characters) or a list of them. Absent: each record
+    /// gets a generated `__sdc_primary_key`.
+    #[serde(default)]
+    pub primary_key: Option<PrimaryKeySetting>,
+    /// Listen address, `host:port`.
+    #[serde(default = "defaults::bind")]
+    pub bind: String,
+    /// Serve `/healthz`, `/readyz` and `/metrics` on this separate `host:port` (for example
+    /// `127.0.0.1:9090`) instead of the webhook listener, keeping them off the public interface.
+    #[serde(default)]
+    pub ops_bind: Option<String>,
+    /// Base URL printed in webhook URLs (for a proxy or a public host name). Default: from `bind`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Directory of the journal, token store and persisted schema.
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// Largest accepted request body, in bytes (after decompression).
+    #[serde(default = "defaults::max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Run the HTTP listener during a sync. `false`: emit the journal backlog and exit.
+    #[serde(default = "defaults::listen")]
+    pub listen: bool,
+    /// End a listening sync cleanly after this many seconds.
+    #[serde(default)]
+    pub max_run_seconds: Option<f64>,
+    /// End a listening sync cleanly when no webhook has arrived for this many seconds.
+    #[serde(default)]
+    pub idle_timeout_seconds: Option<f64>,
+    /// End a sync cleanly after emitting this many records.
+    #[serde(default)]
+    pub max_records: Option<u64>,
+    /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version.
+    #[serde(default)]
+    pub append_only: bool,
+    /// Also write `_sdc_sequence` under this name, for targets that drop or overwrite `_sdc_`
+    /// columns (meltanolabs-target-postgres and other Meltano SDK targets).
+    #[serde(default)]
+    pub sequence_alias: Option<String>,
+    /// Also write `_sdc_received_at` under this name, for the same targets.
+    #[serde(default)]
+    pub received_at_alias: Option<String>,
+    /// Size at which the journal starts a new segment file, in bytes.
+    #[serde(default = "defaults::journal_segment_bytes")]
+    pub journal_segment_bytes: u64,
+    /// Refuse webhooks with 503 when the journal's disk would have less than this many bytes
+    /// free (0 turns the check off).
+    #[serde(default = "defaults::min_free_disk_bytes")]
+    pub min_free_disk_bytes: u64,
+    /// Journal segments are deleted once a sync's `--state` shows them loaded and they are
+    /// older than this many hours.
+    #[serde(default = "defaults::journal_retention_hours")]
+    pub journal_retention_hours: f64,
+    /// How often a sync logs a Singer `METRIC` line with the records it emitted, in seconds
+    /// (one is always logged at the end).
+    #[serde(default = "defaults::metrics_interval_seconds")]
+    pub metrics_interval_seconds: f64,
+    /// How long a stopping listener waits for requests in flight, in seconds.
+    #[serde(default = "defaults::shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: f64,
+    /// Verify each webhook's signature over the raw body:
+    /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
+    /// "hmac-sha256", "secret": "..."}`. Missing, invalid or expired signatures get 401.
+    #[serde(default)]
+    pub signature: Option<SignatureSetting>,
+    /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
+    /// `webhook-id`, ...). A delivery whose id was already journaled is answered 200 and not
+    /// journaled or emitted again.
+    #[serde(default)]
+    pub idempotency_header: Option<String>,
+    /// How long delivery ids are remembered for `idempotency_header`, in hours.
+    #[serde(default = "defaults::idempotency_window_hours")]
+    pub idempotency_window_hours: f64,
+    /// At most this many delivery ids are remembered (about 100 bytes each); the oldest are
+    /// forgotten first.
+    #[serde(default = "defaults::idempotency_max_ids")]
+    pub idempotency_max_ids: u64,
+    /// Accept exactly the tokens with these SHA-256 digests (hex of the SHA-256 of the token
+    /// text) instead of the token store, for immutable deployments. The `token` commands then
+    /// change nothing.
+    #[serde(default)]
+    pub token_sha256: Option<Vec<String>>,
+    /// Seconds a client has to send its request headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[serde(default = "defaults::header_read_timeout_seconds")]
+    pub header_read_timeout_seconds: f64,
+    /// Seconds a client has to send a whole request body once its headers are in; 408 after.
+    #[serde(default = "defaults::body_read_timeout_seconds")]
+    pub body_read_timeout_seconds: f64,
+    /// Webhook requests handled at once; more get 429 with `Retry-After` instead of queueing.
+    #[serde(default = "defaults::max_concurrent_requests")]
+    pub max_concurrent_requests: u32,
+    /// Open connections at most. A connection beyond it closes the longest-idle one, or gets
+    /// 503 with `Retry-After` when every connection is busy.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: u32,
+    /// Top-level fields a record may have (each becomes a column); more get 422.
+    #[serde(default = "defaults::max_fields")]
+    pub max_fields: u32,
+    /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
+    /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
+    /// replicated NATS JetStream stream shared by many receivers; README "Scaling out").
+    #[serde(default)]
+    pub journal: Option<JournalSetting>,
+}
+
+/// The `journal` setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JournalSetting {
+    Local {},
+    Nats(Box<crate::journal::nats::NatsSetting>),
+}
+
+/// `primary_key` may be one field name or a list of them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PrimaryKeySetting {
+    One(String),
+    Many(Vec<String>),
+}
+
+mod defaults {
+    use std::path::PathBuf;
+
+    pub fn name() -> String {
+        "Incoming Webhooks".to_owned()
+    }
+    pub fn bind() -> String {
+        "127.0.0.1:8080".to_owned()
+    }
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from(".tap-webhooks")
+    }
+    pub fn max_body_bytes() -> u64 {
+        20_000_000
+    }
+    pub fn listen() -> bool {
+        true
+    }
+    pub fn journal_segment_bytes() -> u64 {
+        64 * 1024 * 1024
+    }
+    pub fn shutdown_grace_seconds() -> f64 {
+        30.0
+    }
+    pub fn idempotency_window_hours() -> f64 {
+        72.0
+    }
+    pub fn idempotency_max_ids() -> u64 {
+        1_000_000
+    }
+    pub fn header_read_timeout_seconds() -> f64 {
+        10.0
+    }
+    pub fn body_read_timeout_seconds() -> f64 {
+        60.0
+    }
+    pub fn max_concurrent_requests() -> u32 {
+        64
+    }
+    pub fn max_connections() -> u32 {
+        512
+    }
+    pub fn max_fields() -> u32 {
+        1000
+    }
+    pub fn metrics_interval_seconds() -> f64 {
+        60.0
+    }
+    pub fn min_free_disk_bytes() -> u64 {
+        256_000_000
+    }
+    pub fn journal_retention_hours() -> f64 {
+        168.0
+    }
+}
+
+/// The JSON Schema of the settings (draft 7, subschemas inlined), as `--about` prints it.
+pub fn settings_schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft07()
+        .with(|s| {
+            s.meta_schema = None;
+            s.inline_subschemas = true;
+        })
+        .into_generator();
+    generator.into_root_schema_for::<ConfigFile>().to_value()
+}
+
+/// Settings given as `TAP_WEBHOOKS_<SETTING>` variables, as JSON values. A setting whose type
+/// is only "string" takes the text as is; others are read as JSON (`true`, `5`,
+/// `["a","b"]`, `{...}`) and fall back to the text.
+pub fn env_overrides(
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Map<String, Value>, ConfigError> {
+    let schema = settings_schema();
+    let properties = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Map::new();
+    for (name, value) in vars {
+        let Some(setting) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let key = setting.to_lowercase();
+        let Some(property) = properties.get(&key) else {
+            continue;
+        };
+        let string_only = match &property["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(ts) => ts.iter().all(|t| t == "string" || t == "null"),
+            _ => false,
+        };
+        let parsed = if string_only {
+            Value::String(value)
+        } else {
+            serde_json::from_str(&value).unwrap_or(Value::String(value))
+        };
+        out.insert(key, parsed);
+    }
+    Ok(out)
+}

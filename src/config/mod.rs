@@ -1,0 +1,504 @@
+//! Configuration: `--config` files and `TAP_WEBHOOKS_<SETTING>` environment variables,
+//! validated once on load.
+//!
+//! - [`file`]: the settings as written ([`ConfigFile`]), the single definition behind the
+//!   parser, `--about` and the environment overrides;
+//! - [`parts`]: each part of a [`Config`] built and validated in its own function;
+//! - here: [`Config`], what the rest of the program sees (validated, defaults applied, types
+//!   that cannot be misread), and the settings of the parts built on it.
+
+pub mod file;
+mod parts;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use file::{
+    ConfigFile, ENV_PREFIX, JournalSetting, PrimaryKeySetting, env_overrides, settings_schema,
+};
+pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
+
+use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
+use crate::emitter::{EmitterSettings, StateCadence};
+use crate::journal::{Journal, JournalConfig};
+use crate::schema::Columns;
+use crate::signature::Verifier;
+use parts::{Addresses, Invalid};
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub name: String,
+    /// `name` in snake_case: the schema name offered to targets.
+    pub schema_name: String,
+    /// Configured key fields; empty when records are keyed by `__sdc_primary_key`.
+    pub primary_key: Vec<String>,
+    pub bind: SocketAddr,
+    pub ops_bind: Option<SocketAddr>,
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub max_body_bytes: u64,
+    pub listen: bool,
+    pub max_run: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub max_records: Option<u64>,
+    pub append_only: bool,
+    pub sequence_alias: Option<String>,
+    pub received_at_alias: Option<String>,
+    pub journal_segment_bytes: u64,
+    pub min_free_disk_bytes: u64,
+    pub journal_retention: Duration,
+    pub metrics_interval: Duration,
+    pub shutdown_grace: Duration,
+    pub signature: Option<Verifier>,
+    pub idempotency: Option<IdempotencySettings>,
+    /// Token digests from `token_sha256`: the token store is not used.
+    pub token_digests: Option<Vec<[u8; 32]>>,
+    pub limits: Limits,
+    /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
+    pub nats: Option<crate::journal::nats::NatsSettings>,
+}
+
+/// `idempotency_header` and its window.
+#[derive(Debug, Clone)]
+pub struct IdempotencySettings {
+    /// Lower case.
+    pub header: String,
+    pub window: Duration,
+    pub max_ids: usize,
+}
+
+/// Limits that protect the listener from slow, numerous or oversized clients.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_concurrent_requests: usize,
+    pub max_connections: usize,
+    pub max_fields: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config file: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: &'static str,
+        message: String,
+    },
+}
+
+/// Where settings come from: a JSON file, or the environment alone (`--config ENV`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Env,
+}
+
+impl ConfigSource {
+    /// `ENV` names the environment; anything else is a file path.
+    pub fn parse(arg: &str) -> Self {
+        if arg == "ENV" {
+            ConfigSource::Env
+        } else {
+            ConfigSource::File(PathBuf::from(arg))
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates one config file (environment overrides included).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_sources(&[ConfigSource::File(path.to_owned())])
+    }
+
+    /// Reads config files in order (later keys win), then applies `TAP_WEBHOOKS_<SETTING>`
+    /// environment variables on top, and validates the result.
+    pub fn load_sources(sources: &[ConfigSource]) -> Result<Config, ConfigError> {
+        let env = env_overrides(std::env::vars())?;
+        let files: Vec<&PathBuf> = sources
+            .iter()
+            .filter_map(|s| match s {
+                ConfigSource::File(path) => Some(path),
+                ConfigSource::Env => None,
+            })
+            .collect();
+        for key in env.keys() {
+            log::info!(
+                "setting {key} from the environment ({ENV_PREFIX}{})",
+                key.to_uppercase()
+            );
+        }
+        // One file and no overrides: parse it directly, so that errors give line and column.
+        if let ([path], true) = (files.as_slice(), env.is_empty()) {
+            let shown = path.display().to_string();
+            let text = read(path)?;
+            return Self::from_json(&text, &shown);
+        }
+        let mut merged = Map::new();
+        let mut origin = Vec::new();
+        for path in files {
+            let shown = path.display().to_string();
+            let text = read(path)?;
+            match serde_json::from_slice::<Value>(&text) {
+                Ok(Value::Object(map)) => merged.extend(map),
+                Ok(_) => {
+                    return Err(ConfigError::Parse {
+                        path: shown,
+                        message: "config must be a JSON object".into(),
+                    });
+                }
+                Err(e) => {
+                    return Err(ConfigError::Parse {
+                        path: shown,
+                        message: e.to_string(),
+                    });
+                }
+            }
+            origin.push(shown);
+        }
+        if !env.is_empty() {
+            origin.push("environment".into());
+        }
+        merged.extend(env);
+        let origin = if origin.is_empty() {
+            "environment".to_owned()
+        } else {
+            origin.join(" + ")
+        };
+        Self::from_json(
+            &serde_json::to_vec(&merged).expect("JSON serializes"),
+            &origin,
+        )
+    }
+
+    /// Parses and validates config JSON; `origin` names the source in errors.
+    pub fn from_json(text: &[u8], origin: &str) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let file: ConfigFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let at = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if at == "." || at.is_empty() {
+                inner.to_string()
+            } else {
+                format!("{at}: {inner}")
+            };
+            ConfigError::Parse {
+                path: origin.to_owned(),
+                message,
+            }
+        })?;
+        de.end().map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::validate(file, origin)
+    }
+
+    fn validate(file: ConfigFile, origin: &str) -> Result<Config, ConfigError> {
+        Self::build(file).map_err(|Invalid { key, message }| ConfigError::Invalid {
+            path: origin.to_owned(),
+            key,
+            message,
+        })
+    }
+
+    fn build(mut file: ConfigFile) -> Result<Config, Invalid> {
+        let schema_name = parts::schema_name(&file.name)?;
+        let primary_key = parts::primary_key(file.primary_key.take())?;
+        parts::aliases(&file, &primary_key)?;
+        let Addresses {
+            bind,
+            ops_bind,
+            public_url,
+        } = Addresses::from_file(&file)?;
+        parts::check_sizes(&file)?;
+        let limits = Limits::from_file(&file)?;
+        let idempotency = IdempotencySettings::from_file(&file)?;
+        let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
+        let nats = match file.journal.take() {
+            None | Some(JournalSetting::Local {}) => None,
+            Some(JournalSetting::Nats(setting)) => Some(
+                crate::journal::nats::validate(
+                    *setting,
+                    file.max_body_bytes,
+                    idempotency.as_ref().map(|i| (i.header.as_str(), i.window)),
+                )
+                .map_err(|message| Invalid {
+                    key: "journal",
+                    message,
+                })?,
+            ),
+        };
+        let signature = match file.signature {
+            None => None,
+            Some(setting) => Some(setting.verifier().map_err(|message| Invalid {
+                key: "signature",
+                message,
+            })?),
+        };
+        Ok(Config {
+            name: file.name,
+            schema_name,
+            primary_key,
+            bind,
+            ops_bind,
+            public_url,
+            data_dir: file.data_dir,
+            max_body_bytes: file.max_body_bytes,
+            listen: file.listen,
+            max_run: parts::optional_interval("max_run_seconds", file.max_run_seconds)?,
+            idle_timeout: parts::optional_interval(
+                "idle_timeout_seconds",
+                file.idle_timeout_seconds,
+            )?,
+            max_records: file.max_records,
+            append_only: file.append_only,
+            sequence_alias: file.sequence_alias,
+            received_at_alias: file.received_at_alias,
+            journal_segment_bytes: file.journal_segment_bytes,
+            min_free_disk_bytes: file.min_free_disk_bytes,
+            journal_retention: parts::retention(file.journal_retention_hours)?,
+            metrics_interval: parts::interval(
+                "metrics_interval_seconds",
+                file.metrics_interval_seconds,
+            )?,
+            shutdown_grace: parts::interval("shutdown_grace_seconds", file.shutdown_grace_seconds)?,
+            signature,
+            idempotency,
+            token_digests,
+            limits,
+            nats,
+        })
+    }
+
+    /// What the emitter needs: record rules, key properties, the `_sdc` columns, limits.
+    pub fn emitter_settings(&self) -> EmitterSettings {
+        let generated_key = self.primary_key.is_empty() || self.append_only;
+        EmitterSettings {
+            rules: self.record_rules(),
+            key_properties: if generated_key {
+                vec![GENERATED_KEY_FIELD.to_owned()]
+            } else {
+                self.primary_key.clone()
+            },
+            columns: Columns {
+                primary_key: self.primary_key.clone(),
+                generated_key,
+                sequence_alias: self.sequence_alias.clone(),
+                received_at_alias: self.received_at_alias.clone(),
+            },
+            max_records: self.max_records,
+            state_cadence: StateCadence::default(),
+            metric_interval: self.metrics_interval,
+        }
+    }
+
+    /// How a payload becomes records (the receiver and the emitter apply the same rules).
+    pub fn record_rules(&self) -> RecordRules {
+        RecordRules {
+            primary_key: self.primary_key.clone(),
+        }
+    }
+
+    /// Where and how the journal is kept.
+    pub fn journal_config(&self) -> JournalConfig {
+        match &self.nats {
+            Some(settings) => JournalConfig::Nats(Box::new(settings.clone())),
+            None => JournalConfig::Local {
+                data_dir: self.data_dir.clone(),
+                segment_bytes: self.journal_segment_bytes,
+                min_free_bytes: self.min_free_disk_bytes,
+            },
+        }
+    }
+
+    /// The journal's handle (opening it takes no lock; a writer does).
+    pub fn journal(&self) -> Journal {
+        Journal::new(self.journal_config())
+    }
+
+    /// The base of printed webhook URLs: `public_url`, else `http://` and the bound address.
+    pub fn url_base(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(json: &str) -> Result<Config, ConfigError> {
+        Config::from_json(json.as_bytes(), "c.json")
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = load("{}").unwrap();
+        assert_eq!(c.name, "Incoming Webhooks");
+        assert_eq!(c.schema_name, "incoming_webhooks");
+        assert!(c.primary_key.is_empty());
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from(".tap-webhooks"));
+        assert_eq!(c.max_body_bytes, 20_000_000);
+        assert!(c.listen);
+        assert!(!c.append_only);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = load(r#"{"primry_key": "id"}"#).unwrap_err().to_string();
+        assert!(e.starts_with("c.json: "), "{e}");
+        assert!(e.contains("unknown field `primry_key`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = load(r#"{"max_body_bytes": "big"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_body_bytes: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn primary_key_longer_than_50_characters_is_refused() {
+        let long = "k".repeat(51);
+        let e = load(&format!(r#"{{"primary_key": "{long}"}}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("primary_key") && e.contains("51 characters; at most 50"),
+            "{e}"
+        );
+        assert!(load(&format!(r#"{{"primary_key": "{}"}}"#, "k".repeat(50))).is_ok());
+    }
+
+    #[test]
+    fn primary_key_may_be_a_list() {
+        let c = load(r#"{"primary_key": ["account", "id"]}"#).unwrap();
+        assert_eq!(c.primary_key, ["account", "id"]);
+        assert!(load(r#"{"primary_key": []}"#).is_err());
+        assert!(load(r#"{"primary_key": ["id", "id"]}"#).is_err());
+        assert!(load(r#"{"primary_key": "_sdc_sequence"}"#).is_err());
+    }
+
+    #[test]
+    fn bad_bind_and_trailing_garbage_are_refused() {
+        assert!(
+            load(r#"{"bind": "nonsense"}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("bind")
+        );
+        assert!(load(r#"{} x"#).is_err());
+    }
+
+    #[test]
+    fn environment_overrides_use_the_settings_types() {
+        let vars = [
+            ("TAP_WEBHOOKS_NAME", "123"),
+            ("TAP_WEBHOOKS_MAX_RECORDS", "5"),
+            ("TAP_WEBHOOKS_LISTEN", "false"),
+            ("TAP_WEBHOOKS_PRIMARY_KEY", "id"),
+            ("TAP_WEBHOOKS_LOG_LEVEL", "debug"),
+            ("OTHER", "x"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let env = env_overrides(vars.into_iter()).unwrap();
+        assert_eq!(env["name"], "123");
+        assert_eq!(env["max_records"], 5);
+        assert_eq!(env["listen"], false);
+        assert_eq!(env["primary_key"], "id");
+        assert_eq!(env.len(), 4, "only known settings: {env:?}");
+    }
+
+    #[test]
+    fn the_settings_schema_lists_every_setting_with_its_default() {
+        let schema = settings_schema();
+        let props = schema["properties"].as_object().unwrap();
+        assert_eq!(props["max_body_bytes"]["default"], 20_000_000);
+        assert_eq!(props["bind"]["default"], "127.0.0.1:8080");
+        assert!(
+            props["primary_key"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("50 characters")
+        );
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn signature_settings_validate_and_secrets_never_show() {
+        let c = load(
+            r#"{"signature": {"scheme": "stripe", "secrets": ["sk_one_4f2a", "sk_two_9c1b"]},
+                "idempotency_header": "X-GitHub-Delivery"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.signature.as_ref().unwrap().scheme().name(), "stripe");
+        assert_eq!(c.idempotency.as_ref().unwrap().header, "x-github-delivery");
+        assert_eq!(
+            c.idempotency.as_ref().unwrap().window,
+            Duration::from_secs(72 * 3600)
+        );
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("sk_one") && !shown.contains("sk_two"),
+            "{shown}"
+        );
+
+        let e = load(r#"{"signature": {"scheme": "github", "secret": "x", "extra": 1}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `extra`"), "{e}");
+        let e = load(r#"{"token_sha256": ["abc"]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("token_sha256") && e.contains("64 hex"), "{e}");
+        let e = load(r#"{"max_connections": 0}"#).unwrap_err().to_string();
+        assert!(e.contains("max_connections: must be at least 1"), "{e}");
+        let e = load(r#"{"idempotency_header": "bad header"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a header name"), "{e}");
+    }
+
+    #[test]
+    fn the_settings_schema_marks_signing_secrets_secret() {
+        let schema = settings_schema();
+        let signature = &schema["properties"]["signature"]["properties"];
+        for key in ["secret", "secrets"] {
+            assert_eq!(signature[key]["secret"], true, "{key}");
+            assert_eq!(signature[key]["writeOnly"], true, "{key}");
+        }
+    }
+
+    #[test]
+    fn snake_case_makes_schema_names() {
+        assert_eq!(
+            snake_case("Stitch Incoming Webhooks"),
+            "stitch_incoming_webhooks"
+        );
+        assert_eq!(snake_case("  My-Hooks (prod) "), "my_hooks_prod");
+    }
+}

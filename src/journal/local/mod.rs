@@ -1,0 +1,405 @@
+//! The journal as segment files in `data_dir/journal`, written by one thread with group commit.
+//!
+//! Appends go over a channel to a writer thread. It takes every request waiting, writes them
+//! in one go, calls `fdatasync` once and only then completes their futures: many concurrent
+//! requests share one fsync, and a batch is as large as what queued up during the last one.
+//! A `LOCK` file (`flock`) ensures one writer per journal; readers need no lock.
+//!
+//! On open, the writer scans the last segment; a torn tail left by a crash (a frame cut short
+//! or failing its checksum) is copied aside to `torn-<segment>-<offset>.bin` and truncated.
+//!
+//! Here: the backend, the writer handle, the lock and segment files; [`format`] (bytes on
+//! disk), [`recover`] (on open), [`writer`] (the thread), [`reader`] and [`retention`].
+
+pub(super) mod format;
+mod reader;
+mod recover;
+mod retention;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, SystemTime};
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{oneshot, watch};
+
+use super::{
+    Appended, Backend, EntryHead, JournalError, JournalId, JournalReader, JournalWriter, NewEntry,
+};
+use crate::fsutil;
+use crate::sequence::Sequence;
+use crate::telemetry;
+use format::SEGMENT_HEADER_LEN;
+use reader::LocalReader;
+use writer::{AppendRequest, Faults};
+
+/// The journal directory inside a `data_dir`.
+fn journal_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("journal")
+}
+
+/// The local backend of [`super::Journal`]: the journal directory of a `data_dir`.
+pub(super) struct LocalBackend {
+    dir: PathBuf,
+    settings: JournalSettings,
+}
+
+impl LocalBackend {
+    pub(super) fn new(data_dir: &Path, settings: JournalSettings) -> Self {
+        LocalBackend {
+            dir: journal_dir(data_dir),
+            settings,
+        }
+    }
+
+    fn list_segments(&self) -> Result<Vec<(Sequence, PathBuf)>, JournalError> {
+        list_segments(&self.dir)
+            .map_err(|e| JournalError::io(format!("listing {}", self.dir.display()), e))
+    }
+}
+
+impl Backend for LocalBackend {
+    fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError> {
+        Ok(Arc::new(LocalJournal::open(
+            self.dir.clone(),
+            self.settings,
+            holder,
+        )?))
+    }
+
+    fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
+        Ok(Box::new(LocalReader::new(self.dir.clone(), after, None)))
+    }
+
+    fn scan_entry_heads(
+        &self,
+        since: Sequence,
+        f: &mut dyn FnMut(EntryHead),
+    ) -> Result<(), JournalError> {
+        scan_entry_heads(&self.dir, since, f)
+    }
+
+    fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
+        retention::acknowledge(&self.dir, bookmark).map_err(|e| {
+            JournalError::io(
+                format!(
+                    "recording the acknowledged bookmark in {}",
+                    self.dir.display()
+                ),
+                e,
+            )
+        })
+    }
+
+    fn acknowledged(&self) -> Option<Sequence> {
+        retention::acknowledged(&self.dir)
+    }
+
+    fn apply_retention(
+        &self,
+        keep: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<String>, JournalError> {
+        let deleted = retention::apply(&self.dir, keep, now).map_err(|e| {
+            JournalError::io(
+                format!("deleting old segments of {}", self.dir.display()),
+                e,
+            )
+        })?;
+        Ok(deleted
+            .into_iter()
+            .map(|path| path.display().to_string())
+            .collect())
+    }
+
+    fn first_sequence(&self) -> Result<Option<Sequence>, JournalError> {
+        Ok(self.list_segments()?.first().map(|(first, _)| *first))
+    }
+
+    fn size_on_disk(&self) -> Result<u64, JournalError> {
+        let mut total = 0;
+        for (_, path) in self.list_segments()? {
+            match fs::metadata(&path) {
+                Ok(metadata) => total += metadata.len(),
+                // Deleted by retention since the listing.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(JournalError::io(format!("reading {}", path.display()), e));
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// How a local journal writes.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct JournalSettings {
+    /// Size at which a new segment file is started.
+    pub segment_bytes: u64,
+    /// Writes are refused (so that the receiver answers 503) when the file system holding the
+    /// journal would have less than this many bytes free after them.
+    pub min_free_bytes: u64,
+}
+
+/// The writer handle of a local journal.
+struct LocalJournal {
+    dir: PathBuf,
+    settings: JournalSettings,
+    poisoned: Arc<AtomicBool>,
+    requests: mpsc::Sender<AppendRequest>,
+    committed: watch::Receiver<Option<Sequence>>,
+}
+
+impl LocalJournal {
+    /// Opens (creating if needed) the journal in `dir` for writing: takes the lock,
+    /// recovers from a torn tail and starts the writer thread. `holder` describes this process
+    /// in the lock file, for the error another process gets.
+    fn open(dir: PathBuf, settings: JournalSettings, holder: &str) -> Result<Self, JournalError> {
+        Self::open_with(dir, settings, holder, Arc::default())
+    }
+
+    /// [`LocalJournal::open`], with failures for a test to inject.
+    fn open_with(
+        dir: PathBuf,
+        settings: JournalSettings,
+        holder: &str,
+        faults: Arc<Faults>,
+    ) -> Result<Self, JournalError> {
+        fsutil::ensure_dir(&dir)
+            .map_err(|e| JournalError::io("creating the journal directory", e))?;
+        let lock = take_lock(&dir, holder)?;
+        let recovered = recover::recover(&dir)?;
+        if let Some(committed) = recovered.committed {
+            telemetry::progress().set_committed(committed.get());
+        }
+        let started = writer::start(dir.clone(), settings, lock, recovered, faults)?;
+        Ok(LocalJournal {
+            dir,
+            settings,
+            poisoned: started.poisoned,
+            requests: started.requests,
+            committed: started.committed,
+        })
+    }
+}
+
+impl JournalWriter for LocalJournal {
+    fn append(&self, entry: NewEntry) -> BoxFuture<'static, Result<Appended, JournalError>> {
+        let (reply, done) = oneshot::channel();
+        let sent = self.requests.send(AppendRequest { entry, reply });
+        Box::pin(async move {
+            sent.map_err(|_| JournalError::Closed)?;
+            done.await.map_err(|_| JournalError::Closed)?
+        })
+    }
+
+    fn committed(&self) -> watch::Receiver<Option<Sequence>> {
+        self.committed.clone()
+    }
+
+    fn check_writable(&self) -> Result<(), JournalError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(JournalError::Poisoned);
+        }
+        check_free_space(&self.dir, self.settings.min_free_bytes, 0)
+    }
+
+    fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError> {
+        Ok(Box::new(LocalReader::new(
+            self.dir.clone(),
+            after,
+            Some(self.committed.clone()),
+        )))
+    }
+}
+
+/// Calls `f` with the metadata of every entry whose first sequence is at least `since`, in
+/// order, reading headers only (bodies are skipped). For a journal this process has opened for
+/// writing, so that a torn tail has been cut already.
+fn scan_entry_heads(
+    dir: &Path,
+    since: Sequence,
+    f: &mut dyn FnMut(EntryHead),
+) -> Result<(), JournalError> {
+    let segments = list_segments(dir)
+        .map_err(|e| JournalError::io(format!("listing {}", dir.display()), e))?;
+    // The segment holding `since` is the last one starting at or before it.
+    let start = segments
+        .iter()
+        .rposition(|(first, _)| *first <= since)
+        .unwrap_or(0);
+    for (_, path) in &segments[start..] {
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(JournalError::io(format!("opening {}", path.display()), e)),
+        };
+        read_segment_header(path, &mut file)?;
+        let mut reader = BufReader::with_capacity(64 << 10, file);
+        while let Some(head) = format::read_entry_head(&mut reader)
+            .map_err(|e| JournalError::io(format!("reading {}", path.display()), e))?
+        {
+            if head.first_sequence >= since {
+                f(head);
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock
+
+/// Holds the exclusive lock on a journal directory for as long as it lives.
+struct JournalLock {
+    _file: File,
+}
+
+fn take_lock(dir: &Path, holder: &str) -> Result<JournalLock, JournalError> {
+    let path = dir.join("LOCK");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| JournalError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(JournalError::Locked {
+                dir: dir.to_owned(),
+                holder: if holder.is_empty() {
+                    "unknown process".to_owned()
+                } else {
+                    holder.to_owned()
+                },
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(JournalError::io(format!("locking {}", path.display()), e));
+        }
+    }
+    let description = format!(
+        "pid {} ({holder}), since {}",
+        std::process::id(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    file.set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(description.as_bytes()))
+        .map_err(|e| JournalError::io(format!("writing {}", path.display()), e))?;
+    Ok(JournalLock { _file: file })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segment files
+
+/// The segment the writer appends to.
+struct ActiveSegment {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+/// Segment files of a journal directory, ordered by first sequence.
+pub(super) fn list_segments(dir: &Path) -> io::Result<Vec<(Sequence, PathBuf)>> {
+    let mut segments = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(segments),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if let Some(first) = entry
+            .file_name()
+            .to_str()
+            .and_then(format::parse_segment_file_name)
+        {
+            segments.push((first, entry.path()));
+        }
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+fn read_segment_header(
+    path: &Path,
+    file: &mut File,
+) -> Result<(JournalId, Sequence), JournalError> {
+    let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+    let mut got = 0;
+    while got < header.len() {
+        match file.read(&mut header[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(JournalError::io(format!("reading {}", path.display()), e)),
+        }
+    }
+    format::decode_segment_header(&header[..got]).map_err(|reason| JournalError::Corrupt {
+        segment: path.to_owned(),
+        offset: 0,
+        reason,
+    })
+}
+
+fn create_segment(
+    dir: &Path,
+    id: JournalId,
+    first: Sequence,
+) -> Result<ActiveSegment, JournalError> {
+    let path = dir.join(format::segment_file_name(first));
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| JournalError::io(format!("creating {}", path.display()), e))?;
+    file.write_all(&format::encode_segment_header(id, first))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fsutil::sync_dir(dir))
+        .map_err(|e| JournalError::io(format!("writing {}", path.display()), e))?;
+    Ok(ActiveSegment {
+        path,
+        file,
+        len: SEGMENT_HEADER_LEN,
+    })
+}
+
+/// Fails with [`JournalError::DiskFull`] if writing `extra` bytes in `dir` would leave less
+/// than `min_free` bytes free (0 turns the check off).
+// statvfs field types differ between platforms.
+#[allow(clippy::useless_conversion)]
+fn check_free_space(dir: &Path, min_free: u64, extra: u64) -> Result<(), JournalError> {
+    if min_free == 0 {
+        return Ok(());
+    }
+    let stat = nix::sys::statvfs::statvfs(dir).map_err(|e| {
+        JournalError::io(
+            format!("checking free space of {}", dir.display()),
+            e.into(),
+        )
+    })?;
+    let available =
+        u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+    let required = min_free.saturating_add(extra);
+    if available < required {
+        return Err(JournalError::DiskFull {
+            available,
+            required,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The local journal on disk: torn tail, a failed write, segment roll-over, reader bounds.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use chrono::Utc;
+
+use super::*;
+use crate::journal::{Entry, Journal, JournalConfig};
+
+fn settings(segment_bytes: u64) -> JournalSettings {
+    JournalSettings {
+        segment_bytes,
+        min_free_bytes: 0,
+    }
+}
+
+fn entry(body: impl Into<String>, record_count: u32) -> NewEntry {
+    NewEntry {
+        received_at: Utc::now(),
+        record_count,
+        headers: Vec::new(),
+        body: Bytes::from(body.into()),
+    }
+}
+
+/// Opens the journal in `dir`, waiting (with a deadline) for the writer thread of a dropped
+/// handle to let go of the lock.
+fn open(dir: &Path, settings: JournalSettings, faults: Arc<Faults>) -> LocalJournal {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match LocalJournal::open_with(dir.to_owned(), settings, "test", Arc::clone(&faults)) {
+            Ok(journal) => return journal,
+            Err(JournalError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("opening {}: {e}", dir.display()),
+        }
+    }
+}
+
+/// Every entry after `after`, read without the lock.
+fn read_all(dir: &Path, after: Option<Sequence>) -> Vec<Entry> {
+    let mut reader = LocalReader::new(dir.to_owned(), after, None);
+    let mut entries = Vec::new();
+    while let Some(entry) = reader.next_entry_blocking().unwrap() {
+        entries.push(entry);
+    }
+    entries
+}
+
+fn bodies(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| String::from_utf8(e.body.to_vec()).unwrap())
+        .collect()
+}
+
+fn assert_in_order(entries: &[Entry]) {
+    for pair in entries.windows(2) {
+        assert!(
+            pair[1].first_sequence > pair[0].last_sequence(),
+            "{:?} does not follow {:?}",
+            pair[1].first_sequence,
+            pair[0].last_sequence()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_torn_tail_is_cut_kept_aside_and_later_appends_follow_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let journal = open(&dir, settings(1 << 20), Arc::default());
+    journal.append(entry("a", 1)).await.unwrap();
+    journal.append(entry("b", 1)).await.unwrap();
+    drop(journal);
+
+    // A crash in the middle of a frame: its header promises 64 bytes, 3 made it to disk.
+    let (_, segment) = list_segments(&dir).unwrap().pop().unwrap();
+    let intact = fs::metadata(&segment).unwrap().len();
+    let torn = [64u8, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9];
+    let mut file = OpenOptions::new().append(true).open(&segment).unwrap();
+    file.write_all(&torn).unwrap();
+    drop(file);
+
+    let journal = open(&dir, settings(1 << 20), Arc::default());
+    assert_eq!(
+        fs::metadata(&segment).unwrap().len(),
+        intact,
+        "cut at the torn frame"
+    );
+    let aside: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("torn-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let name = aside[0].file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with(&format!("-{intact}.bin")), "{name}");
+    assert_eq!(fs::read(&aside[0]).unwrap(), torn);
+
+    journal.append(entry("c", 1)).await.unwrap();
+    let entries = read_all(&dir, None);
+    assert_eq!(bodies(&entries), ["a", "b", "c"]);
+    assert_in_order(&entries);
+}
+
+#[tokio::test]
+async fn a_failed_write_that_is_undone_leaves_the_journal_writable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let faults = Arc::new(Faults::default());
+    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    journal.append(entry("a", 1)).await.unwrap();
+
+    faults.fail_write.store(true, Ordering::SeqCst);
+    let failed = journal.append(entry("lost", 1)).await;
+    assert!(matches!(failed, Err(JournalError::Io { .. })), "{failed:?}");
+    faults.fail_write.store(false, Ordering::SeqCst);
+
+    journal.check_writable().unwrap();
+    journal.append(entry("c", 1)).await.unwrap();
+    assert_eq!(bodies(&read_all(&dir, None)), ["a", "c"]);
+}
+
+#[tokio::test]
+async fn a_failed_write_that_cannot_be_undone_poisons_the_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let faults = Arc::new(Faults::default());
+    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    journal.append(entry("a", 1)).await.unwrap();
+
+    faults.fail_write.store(true, Ordering::SeqCst);
+    faults.fail_undo.store(true, Ordering::SeqCst);
+    let failed = journal.append(entry("b", 1)).await;
+    assert!(matches!(failed, Err(JournalError::Poisoned)), "{failed:?}");
+
+    // The disk is fine again, but what follows the unknown bytes cannot be trusted.
+    faults.fail_write.store(false, Ordering::SeqCst);
+    faults.fail_undo.store(false, Ordering::SeqCst);
+    let refused = journal.append(entry("c", 1)).await;
+    assert!(
+        matches!(refused, Err(JournalError::Poisoned)),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        journal.check_writable(),
+        Err(JournalError::Poisoned)
+    ));
+}
+
+#[tokio::test]
+async fn entries_roll_over_into_new_segments_and_read_back_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let journal = open(&dir, settings(1024), Arc::default());
+    let expected: Vec<String> = (0..30)
+        .map(|i| format!("{i:03}{}", "x".repeat(200)))
+        .collect();
+    for body in &expected {
+        journal.append(entry(body.clone(), 2)).await.unwrap();
+    }
+
+    let segments = list_segments(&dir).unwrap();
+    assert!(segments.len() >= 4, "{} segments", segments.len());
+    for (first, path) in &segments[..segments.len() - 1] {
+        assert!(
+            fs::metadata(path).unwrap().len() >= 1024,
+            "{first} sealed early"
+        );
+    }
+
+    let entries = read_all(&dir, None);
+    assert_eq!(bodies(&entries), expected);
+    assert_in_order(&entries);
+    // A rolled-over segment starts at the first sequence of its first entry.
+    for (first, _) in &segments[1..] {
+        assert!(
+            entries.iter().any(|e| e.first_sequence == *first),
+            "{first}"
+        );
+    }
+
+    // The writer's own reader, bounded by what is durable, sees the same.
+    let mut reader = journal.reader(None).unwrap();
+    let mut durable = Vec::new();
+    while let Some(entry) = reader.next_entry().await.unwrap() {
+        durable.push(entry);
+    }
+    assert_eq!(bodies(&durable), expected);
+}
+
+#[tokio::test]
+async fn a_reader_starts_exactly_after_its_bookmark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let journal = open(&dir, settings(1 << 20), Arc::default());
+    // Five entries of three records each.
+    for i in 0..5 {
+        journal.append(entry(format!("e{i}"), 3)).await.unwrap();
+    }
+    let all = read_all(&dir, None);
+    assert_eq!(bodies(&all), ["e0", "e1", "e2", "e3", "e4"]);
+    let e2 = &all[2];
+    let first_read = |after: Sequence| bodies(&read_all(&dir, Some(after))).first().cloned();
+
+    assert_eq!(first_read(all[1].last_sequence()).as_deref(), Some("e2"));
+    // A bookmark inside e2 (its first or second record loaded): e2 again, it holds the rest.
+    assert_eq!(first_read(e2.first_sequence).as_deref(), Some("e2"));
+    assert_eq!(
+        first_read(e2.first_sequence.offset(1)).as_deref(),
+        Some("e2")
+    );
+    assert_eq!(first_read(e2.last_sequence()).as_deref(), Some("e3"));
+    assert_eq!(
+        bodies(&read_all(&dir, Some(e2.first_sequence))),
+        ["e2", "e3", "e4"]
+    );
+    // At or past the end: nothing.
+    assert!(read_all(&dir, Some(all[4].last_sequence())).is_empty());
+    assert!(read_all(&dir, Some(all[4].last_sequence().offset(1_000_000))).is_empty());
+    // Before the start: everything.
+    let before = Sequence::new(all[0].first_sequence.get() - 1_000);
+    assert_eq!(bodies(&read_all(&dir, Some(before))), bodies(&all));
+
+    // The writer's reader keeps the same bounds.
+    let mut reader = journal.reader(Some(e2.first_sequence)).unwrap();
+    let next = reader.next_entry().await.unwrap().unwrap();
+    assert_eq!(next.first_sequence, e2.first_sequence);
+}
+
+#[tokio::test]
+async fn a_reader_from_before_the_retained_journal_starts_at_its_first_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let journal = Journal::new(JournalConfig::Local {
+        data_dir: tmp.path().to_owned(),
+        segment_bytes: 600,
+        min_free_bytes: 0,
+    });
+    let writer = journal.open_writer("test").unwrap();
+    let mut appended = Vec::new();
+    for i in 0..20 {
+        let body = format!("{i:02}{}", "y".repeat(150));
+        appended.push(writer.append(entry(body, 1)).await.unwrap());
+    }
+    let size_before = journal.size_on_disk().unwrap();
+
+    journal.acknowledge(appended[9].first_sequence).unwrap();
+    let deleted = journal
+        .apply_retention(
+            Duration::ZERO,
+            SystemTime::now() + Duration::from_secs(3600),
+        )
+        .unwrap();
+    assert!(!deleted.is_empty());
+    assert!(journal.size_on_disk().unwrap() < size_before);
+    let start = journal.first_sequence().unwrap().unwrap();
+    let kept = appended
+        .iter()
+        .position(|a| a.first_sequence == start)
+        .expect("the retained journal starts at an entry");
+    assert!(kept > 0 && kept <= 10, "retained from entry {kept}");
+
+    for after in [
+        Sequence::new(appended[0].first_sequence.get() - 1),
+        appended[0].first_sequence,
+    ] {
+        let mut reader = journal.reader(Some(after)).unwrap();
+        let mut firsts = Vec::new();
+        while let Some(entry) = reader.next_entry().await.unwrap() {
+            firsts.push(entry.first_sequence);
+        }
+        let expected: Vec<Sequence> = appended[kept..].iter().map(|a| a.first_sequence).collect();
+        assert_eq!(firsts, expected, "after {after}");
+    }
+}

@@ -1,0 +1,261 @@
+//! The writer thread: group commit. It takes every append request waiting, writes them in one
+//! go, calls `fdatasync` once and only then completes their futures.
+
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+
+use tokio::sync::{oneshot, watch};
+
+use super::format;
+use super::recover::Recovered;
+use super::{ActiveSegment, JournalLock, JournalSettings, check_free_space, create_segment};
+use crate::journal::{Appended, JournalError, JournalId, NewEntry};
+use crate::sequence::{self, Sequence, SequenceClock};
+use crate::telemetry;
+
+/// Entries at most per commit, and bytes at most per commit (a larger single entry still
+/// goes through alone).
+const MAX_BATCH_ENTRIES: usize = 4096;
+const MAX_BATCH_BYTES: usize = 32 << 20;
+/// Bodies at least this large are written straight from their buffer rather than copied.
+const COPY_BODY_BELOW: usize = 64 << 10;
+
+pub(super) struct AppendRequest {
+    pub entry: NewEntry,
+    pub reply: oneshot::Sender<Result<Appended, JournalError>>,
+}
+
+/// Failures a unit test injects into the writer; empty outside tests.
+#[derive(Default)]
+pub(super) struct Faults {
+    /// Every batch fails after its bytes are written, before its fsync.
+    #[cfg(test)]
+    pub fail_write: AtomicBool,
+    /// Undoing a failed batch fails too.
+    #[cfg(test)]
+    pub fail_undo: AtomicBool,
+}
+
+impl Faults {
+    fn write(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_write.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected write failure"));
+        }
+        Ok(())
+    }
+
+    fn undo(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_undo.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected undo failure"));
+        }
+        Ok(())
+    }
+}
+
+/// What the handle keeps of a started writer thread.
+pub(super) struct Started {
+    pub requests: mpsc::Sender<AppendRequest>,
+    pub committed: watch::Receiver<Option<Sequence>>,
+    /// Set once a failed write could not be undone.
+    pub poisoned: Arc<AtomicBool>,
+}
+
+/// Starts the writer thread of the journal in `dir`, going on from `recovered`. It holds
+/// `lock` until every handle is dropped.
+pub(super) fn start(
+    dir: PathBuf,
+    settings: JournalSettings,
+    lock: JournalLock,
+    recovered: Recovered,
+    faults: Arc<Faults>,
+) -> Result<Started, JournalError> {
+    let (committed_tx, committed) = watch::channel(recovered.committed);
+    let (requests, rx) = mpsc::channel();
+    let poisoned = Arc::new(AtomicBool::new(false));
+    let writer = Writer {
+        dir,
+        id: recovered.id,
+        settings,
+        active: recovered.active,
+        clock: recovered.clock,
+        committed: committed_tx,
+        scratch: Vec::with_capacity(COPY_BODY_BELOW * 4),
+        poisoned: Arc::clone(&poisoned),
+        faults,
+        _lock: lock,
+    };
+    thread::Builder::new()
+        .name("journal-writer".into())
+        .spawn(move || writer.run(rx))
+        .map_err(|e| JournalError::io("starting the journal writer thread", e))?;
+    Ok(Started {
+        requests,
+        committed,
+        poisoned,
+    })
+}
+
+struct Writer {
+    dir: PathBuf,
+    id: JournalId,
+    settings: JournalSettings,
+    active: ActiveSegment,
+    clock: SequenceClock,
+    committed: watch::Sender<Option<Sequence>>,
+    scratch: Vec<u8>,
+    /// Set once a failed write could not be undone; shared with the handle for health checks.
+    poisoned: Arc<AtomicBool>,
+    faults: Arc<Faults>,
+    _lock: JournalLock,
+}
+
+impl Writer {
+    fn run(mut self, requests: mpsc::Receiver<AppendRequest>) {
+        let mut batch = Vec::new();
+        while let Ok(first) = requests.recv() {
+            let mut bytes = first.entry.body.len();
+            batch.push(first);
+            while batch.len() < MAX_BATCH_ENTRIES && bytes < MAX_BATCH_BYTES {
+                match requests.try_recv() {
+                    Ok(request) => {
+                        bytes += request.entry.body.len();
+                        batch.push(request);
+                    }
+                    Err(_) => break,
+                }
+            }
+            match self.commit(&mut batch) {
+                Ok(firsts) => {
+                    for (request, first) in batch.drain(..).zip(firsts) {
+                        let _ = request.reply.send(Ok(Appended {
+                            first_sequence: first,
+                            record_count: request.entry.record_count,
+                            duplicate: false,
+                        }));
+                    }
+                }
+                Err(e) => {
+                    if matches!(e, JournalError::DiskFull { .. }) {
+                        log::warn!("{e}");
+                    } else {
+                        log::error!("{e}");
+                    }
+                    let message = e.to_string();
+                    for request in batch.drain(..) {
+                        let error = match &e {
+                            _ if self.is_poisoned() => JournalError::Poisoned,
+                            JournalError::DiskFull {
+                                available,
+                                required,
+                            } => JournalError::DiskFull {
+                                available: *available,
+                                required: *required,
+                            },
+                            _ => JournalError::io("appending", io::Error::other(message.clone())),
+                        };
+                        let _ = request.reply.send(Err(error));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a batch and makes it durable; returns each entry's first sequence.
+    fn commit(&mut self, batch: &mut [AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
+        if self.is_poisoned() {
+            return Err(JournalError::Poisoned);
+        }
+        self.check_free_space(batch)?;
+        let now = sequence::now_nanos();
+        let firsts: Vec<Sequence> = batch
+            .iter()
+            .map(|r| self.clock.allocate(u64::from(r.entry.record_count), now))
+            .collect();
+        if self.active.len >= self.settings.segment_bytes {
+            self.active = create_segment(&self.dir, self.id, firsts[0])?;
+        }
+        let start = self.active.len;
+        let began = std::time::Instant::now();
+        match self.write_batch(batch, &firsts) {
+            Ok(written) => {
+                metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
+                metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
+                self.active.len = start + written;
+                // The bodies are on disk: free them before the emitter, told below, reads
+                // them back, so that a large body is not held twice.
+                for request in batch.iter_mut() {
+                    request.entry.body = bytes::Bytes::new();
+                }
+                let last = batch
+                    .last()
+                    .zip(firsts.last())
+                    .map(|(r, first)| first.offset(u64::from(r.entry.record_count.max(1)) - 1));
+                if let Some(last) = last {
+                    telemetry::progress().set_committed(last.get());
+                }
+                self.committed.send_replace(last);
+                Ok(firsts)
+            }
+            Err(e) => {
+                // Undo the partial batch so that later entries never follow garbage.
+                let undo = self
+                    .faults
+                    .undo()
+                    .and_then(|()| self.active.file.set_len(start))
+                    .and_then(|()| self.active.file.seek(SeekFrom::Start(start)).map(|_| ()))
+                    .and_then(|()| self.active.file.sync_data());
+                if let Err(undo) = undo {
+                    log::error!(
+                        "journal {}: cannot undo a failed write ({undo}); refusing further writes",
+                        self.active.path.display()
+                    );
+                    self.poisoned.store(true, Ordering::SeqCst);
+                }
+                Err(JournalError::io(
+                    format!("writing {}", self.active.path.display()),
+                    e,
+                ))
+            }
+        }
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Refuses a batch that would leave less than `min_free_bytes` on the journal's disk.
+    fn check_free_space(&self, batch: &[AppendRequest]) -> Result<(), JournalError> {
+        let batch_bytes: u64 = batch.iter().map(|r| r.entry.body.len() as u64 + 256).sum();
+        check_free_space(&self.dir, self.settings.min_free_bytes, batch_bytes)
+    }
+
+    fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {
+        let file = &mut self.active.file;
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        let mut written = 0;
+        for (request, &first) in batch.iter().zip(firsts) {
+            let body = &request.entry.body;
+            written += format::encode_frame_prefix(&request.entry, first, scratch);
+            if body.len() < COPY_BODY_BELOW {
+                scratch.extend_from_slice(body);
+            } else {
+                file.write_all(scratch)?;
+                scratch.clear();
+                file.write_all(body)?;
+            }
+        }
+        file.write_all(scratch)?;
+        self.faults.write()?;
+        file.sync_data()?;
+        if scratch.capacity() > 8 * MAX_BATCH_BYTES / 4 {
+            *scratch = Vec::with_capacity(COPY_BODY_BELOW * 4);
+        }
+        Ok(written)
+    }
+}
