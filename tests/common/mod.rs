@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod nats;
 pub mod targets;
 
 /// How long any wait in a test may take before it fails.
