@@ -356,3 +356,92 @@ fn with_the_whole_cluster_down_receivers_answer_503_and_recover_by_themselves() 
     assert_eq!(phases.first(), Some(&"before"));
     assert_eq!(phases.last(), Some(&"after"));
 }
+
+#[test]
+fn a_single_node_stream_takes_20_mb_bodies_and_purges_what_syncs_acknowledged() {
+    let cluster = Cluster::start(1);
+    let mut h = Harness::new(json!({
+        "journal": cluster.journal("SOLO", 1),
+        "journal_retention_hours": 0,
+    }));
+    let a = h.start_serve();
+
+    // A body just under max_body_bytes (20,000,000) fits the stream and the server.
+    let filler = "x".repeat(19_900_000);
+    let big = a.post(&json!({"n": 0, "filler": filler}).to_string());
+    assert_eq!(big.status, 200, "{:?}", big.body);
+    for n in 1..4 {
+        assert_eq!(a.post(&json!({"n": n}).to_string()).status, 200);
+    }
+    let first = h.drain(None);
+    let ns: Vec<u64> = first
+        .records()
+        .iter()
+        .map(|r| r["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, [0, 1, 2, 3]);
+    assert_eq!(
+        first.records()[0]["filler"].as_str().map(str::len),
+        Some(19_900_000)
+    );
+    let state = last_state(&first.messages()).expect("a STATE");
+
+    // A sync with that STATE acknowledges it; retention (0 h) then purges every message
+    // before the one holding the bookmark, so a full replay starts there.
+    assert_eq!(a.post(r#"{"n": 4}"#).status, 200);
+    let second = h.drain(Some(&state));
+    let ns: Vec<u64> = second
+        .records()
+        .iter()
+        .map(|r| r["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, [4]);
+    assert!(
+        second.stderr.contains("journal retention"),
+        "{}",
+        second.stderr
+    );
+    let replay = {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(["replay", "--journal", "--config"])
+            .arg(&h.config_path);
+        Tap::spawn(cmd).wait()
+    };
+    assert!(replay.status.success(), "{}", replay.stderr);
+    let ns: Vec<u64> = replay
+        .records()
+        .iter()
+        .map(|r| r["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, [3, 4], "replay after retention");
+}
+
+#[test]
+fn a_server_whose_max_payload_is_too_small_is_named_at_start() {
+    // A plain nats-server keeps the default max_payload of 1 MB.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(common::nats::nats_server())
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let h = Harness::new(json!({"journal": {
+        "kind": "nats", "servers": [format!("nats://127.0.0.1:{port}")], "replicas": 1,
+        "connect_timeout_seconds": 10,
+    }}));
+    let done = wait_for("the receiver to refuse to start", || {
+        let done = Tap::spawn(h.serve_command()).wait();
+        (!done.stderr.contains("cannot connect")).then_some(done)
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(!done.status.success());
+    assert!(done.stderr.contains("max_payload"), "{}", done.stderr);
+}
