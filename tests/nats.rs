@@ -252,6 +252,17 @@ fn redeliveries_across_receivers_are_stored_once_and_a_revoke_reaches_every_rece
     deliveries.sort();
     assert_eq!(deliveries, ["d-1", "d-2", "d-3", "d-4"], "{records:?}");
 
+    // A listening sync (here a third process) emits the backlog, then what any receiver takes.
+    let sync = h.start(&[]);
+    sync.wait_for_records(4);
+    assert_eq!(deliver(&b, "d-5", 5).status, 200);
+    let live = sync.wait_for_records(5);
+    assert_eq!(live[4]["delivery"], "d-5");
+    sync.terminate();
+    let finished = sync.wait();
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert_eq!(finished.records().len(), 5);
+
     // A token made by the CLI (another process, as on another machine) works on both ...
     let made = h.token_command(&["new"]);
     assert!(made.status.success(), "{}", made.stderr);
