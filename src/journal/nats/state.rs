@@ -258,9 +258,10 @@ impl StateBucket {
     async fn follow(self, live: Arc<LiveTokens>, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let mut flush = tokio::time::interval(Duration::from_secs(10));
+        let mut tokens = Vec::new();
         loop {
             let watch = self.kv.watch(format!("{TOKEN_PREFIX}>")).await;
-            self.reload(&live).await;
+            self.reload(&live, &mut tokens).await;
             let mut full = tokio::time::interval(Duration::from_secs(5));
             match watch {
                 Ok(mut watch) => loop {
@@ -270,14 +271,14 @@ impl StateBucket {
                             return;
                         }
                         event = watch.next() => match event {
-                            Some(Ok(_)) => self.reload(&live).await,
+                            Some(Ok(entry)) => self.apply(&live, &mut tokens, &entry),
                             Some(Err(e)) => {
                                 log::warn!("token watch on bucket {}: {e}; restarting it", self.name);
                                 break;
                             }
                             None => break,
                         },
-                        _ = full.tick() => self.reload(&live).await,
+                        _ = full.tick() => self.reload(&live, &mut tokens).await,
                         _ = flush.tick() => self.record_use(&live.take_used()).await,
                     }
                 },
@@ -290,9 +291,36 @@ impl StateBucket {
         }
     }
 
-    async fn reload(&self, live: &LiveTokens) {
-        match self.token_set().await {
+    /// Applies one watched change at once, without another round trip: a revoke (a purge of
+    /// the key) removes the token from the set before the next request is checked.
+    fn apply(&self, live: &LiveTokens, tokens: &mut Vec<StoredToken>, entry: &kv::Entry) {
+        let Some(id) = entry.key.strip_prefix(TOKEN_PREFIX) else {
+            return;
+        };
+        tokens.retain(|t| t.id.as_str() != id);
+        if entry.operation == kv::Operation::Put {
+            match serde_json::from_slice::<StoredToken>(&entry.value) {
+                Ok(token) => tokens.push(token),
+                Err(e) => log::warn!("{} of bucket {}: {e}", entry.key, self.name),
+            }
+        }
+        match TokenSet::from_stored(tokens) {
             Ok(set) => live.replace(set),
+            Err(e) => log::warn!("{e}"),
+        }
+    }
+
+    /// Reloads every token into `tokens` and `live`.
+    async fn reload(&self, live: &LiveTokens, tokens: &mut Vec<StoredToken>) {
+        let loaded = self
+            .list()
+            .await
+            .and_then(|list| TokenSet::from_stored(&list).map(|set| (list, set)));
+        match loaded {
+            Ok((list, set)) => {
+                *tokens = list;
+                live.replace(set);
+            }
             // Keep the last known set: while NATS cannot be reached nothing is accepted anyway
             // (publishing fails), and a revoke cannot be missed, as it needs NATS too.
             Err(e) => log::warn!("cannot reload the tokens: {e}"),
