@@ -16,12 +16,16 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::watch;
 
-use crate::convert::{self, KeySource, Payload, PayloadError, RecordMeta, RecordRules};
+use crate::handshake;
 use crate::journal::{Entry, JournalError, JournalReader};
+use crate::keys::KeySource;
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::media;
+use crate::payload::{self, Payload, PayloadError, RecordRules};
+use crate::rejections;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
-use crate::singer::{Bookmark, Output, ReplayPosition, STREAM, State};
+use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, STREAM, State};
 use crate::telemetry;
 
 /// STATE cadence while records flow.
@@ -99,6 +103,14 @@ pub enum EmitError {
         error: PayloadError,
     },
     #[error(
+        "journal entry with sequence {sequence} cannot be read: {error}; the STATE before it \
+         resumes here"
+    )]
+    Media {
+        sequence: Sequence,
+        error: crate::media::MediaError,
+    },
+    #[error(
         "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
          resumes here"
     )]
@@ -125,8 +137,9 @@ pub struct EmitterSettings {
     pub metric_interval: Duration,
 }
 
+/// Whether emitting goes on after an entry or a payload.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Progress {
+pub enum Flow {
     Continue,
     /// `max_records` records have been written; nothing more will be.
     LimitReached,
@@ -144,6 +157,8 @@ pub struct Emitter<W: Write> {
     since_metric: u64,
     last_metric: Instant,
     received_at: (i64, String),
+    /// Whether this run has written the `_rejections` SCHEMA.
+    rejections_schema_sent: bool,
 }
 
 impl<W: Write> Emitter<W> {
@@ -183,6 +198,7 @@ impl<W: Write> Emitter<W> {
             since_metric: 0,
             last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
+            rejections_schema_sent: false,
         }
     }
 
@@ -213,17 +229,35 @@ impl<W: Write> Emitter<W> {
         self.out.flush()
     }
 
-    /// Splits a payload into records under this emitter's rules, exactly as a webhook body is.
+    /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
+    /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        convert::parse_payload(body, &self.settings.rules)
+        if handshake::detect(body).is_some() {
+            return Ok(Payload {
+                records: Vec::new(),
+            });
+        }
+        payload::parse_payload(body, &self.settings.rules)
     }
 
-    /// Writes the records of one journal entry that lie after the bookmark.
-    pub fn emit_entry(&mut self, entry: &Entry) -> Result<Progress, EmitError> {
-        let payload = self.parse(&entry.body).map_err(|error| EmitError::Entry {
-            sequence: entry.first_sequence,
-            error,
-        })?;
+    /// Writes the records of one journal entry that lie after the bookmark. The body is read
+    /// as the media type kept with it (none: JSON), exactly as the receiver read it.
+    pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
+        if rejections::is_rejection(&entry.headers) {
+            return self.emit_rejection(entry);
+        }
+        let sequence = entry.first_sequence;
+        let json = media::kind_of_entry(
+            entry
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_ref())),
+        )
+        .and_then(|kind| media::to_json(&kind, &entry.body))
+        .map_err(|error| EmitError::Media { sequence, error })?;
+        let payload = self
+            .parse(&json)
+            .map_err(|error| EmitError::Entry { sequence, error })?;
         let skip = match self.bookmark {
             Bookmark::Journal(Some(b)) if b >= entry.first_sequence => {
                 usize::try_from(b.get() - entry.first_sequence.get() + 1).unwrap_or(usize::MAX)
@@ -245,7 +279,7 @@ impl<W: Write> Emitter<W> {
         &mut self,
         payload: &Payload<'_>,
         origin: &Origin<'_>,
-    ) -> Result<Progress, EmitError> {
+    ) -> Result<Flow, EmitError> {
         let nanos = origin.received_at.timestamp_nanos_opt().unwrap_or(0);
         if self.received_at.0 != nanos {
             self.received_at = (
@@ -259,7 +293,7 @@ impl<W: Write> Emitter<W> {
             .then(|| origin.keys.keys());
         for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
             if self.limit_reached() {
-                return Ok(Progress::LimitReached);
+                return Ok(Flow::LimitReached);
             }
             let sequence = origin.first_sequence.offset(i as u64);
             let changed = self
@@ -280,7 +314,7 @@ impl<W: Write> Emitter<W> {
                 received_at_alias: columns.received_at_alias.as_deref(),
             };
             let schema = &self.schema;
-            convert::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
+            singer::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
                 schema.action(name, value)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
@@ -295,9 +329,57 @@ impl<W: Write> Emitter<W> {
             telemetry::progress().set_consumed(sequence.get());
         }
         if self.limit_reached() {
-            return Ok(Progress::LimitReached);
+            return Ok(Flow::LimitReached);
         }
-        Ok(Progress::Continue)
+        Ok(Flow::Continue)
+    }
+
+    /// Writes a rejection entry (one record) to the `_rejections` stream, with that stream's
+    /// fixed SCHEMA before the first one of the run.
+    fn emit_rejection(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
+        let sequence = entry.first_sequence;
+        if matches!(self.bookmark, Bookmark::Journal(Some(b)) if b >= sequence) {
+            return Ok(Flow::Continue);
+        }
+        if self.limit_reached() {
+            return Ok(Flow::LimitReached);
+        }
+        let payload = payload::parse_payload(&entry.body, &RecordRules::default())
+            .map_err(|error| EmitError::Entry { sequence, error })?;
+        if !self.rejections_schema_sent {
+            self.out.schema_of(
+                rejections::STREAM,
+                &rejections::schema(&self.settings.columns),
+                &[payload::GENERATED_KEY_FIELD.to_owned()],
+            );
+            self.rejections_schema_sent = true;
+        }
+        let received_at = entry
+            .received_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true);
+        let keys = KeySource::Journal(&entry.journal_id.0).keys();
+        let columns = &self.settings.columns;
+        for (i, record) in payload.records.iter().enumerate() {
+            let meta = RecordMeta {
+                sequence: sequence.offset(i as u64),
+                received_at: &received_at,
+                key: Some(keys.key(i, sequence.offset(i as u64))),
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
+            };
+            singer::write_record(&mut self.out, rejections::STREAM, record, &meta, |_, _| {
+                singer::FieldAction::Raw
+            });
+            self.bookmark = Bookmark::Journal(Some(sequence.offset(i as u64)));
+            self.emitted += 1;
+            self.since_state += 1;
+        }
+        self.out.maybe_flush()?;
+        Ok(if self.limit_reached() {
+            Flow::LimitReached
+        } else {
+            Flow::Continue
+        })
     }
 
     fn limit_reached(&self) -> bool {
@@ -376,15 +458,15 @@ impl<W: Write> Emitter<W> {
 pub async fn drain<W: Write>(
     emitter: &mut Emitter<W>,
     reader: &mut dyn JournalReader,
-) -> Result<Progress, EmitError> {
+) -> Result<Flow, EmitError> {
     while let Some(entry) = reader.next_entry().await? {
-        if emitter.emit_entry(&entry)? == Progress::LimitReached {
-            return Ok(Progress::LimitReached);
+        if emitter.emit_entry(&entry)? == Flow::LimitReached {
+            return Ok(Flow::LimitReached);
         }
         emitter.tick()?;
     }
     emitter.flush()?;
-    Ok(Progress::Continue)
+    Ok(Flow::Continue)
 }
 
 /// Follows the journal while the listener runs: emits entries as they are committed, until
@@ -399,7 +481,7 @@ pub async fn follow<W: Write>(
         let finished = lifecycle.is_closed();
         committed.borrow_and_update();
         let drained_at = Instant::now();
-        if drain(emitter, reader).await? == Progress::LimitReached {
+        if drain(emitter, reader).await? == Flow::LimitReached {
             lifecycle.request_stop(StopReason::MaxRecords);
             return Ok(());
         }
@@ -466,7 +548,7 @@ mod tests {
         let mut e = Emitter::new(&mut out, schema, state, settings);
         e.start().unwrap();
         for entry in entries {
-            if e.emit_entry(entry).unwrap() == Progress::LimitReached {
+            if e.emit_entry(entry).unwrap() == Flow::LimitReached {
                 break;
             }
         }

@@ -2,14 +2,16 @@
 //! set of routes, and the reply to a connection refused before it is served. The receiver,
 //! the accept loop and the operations endpoints all take them from here.
 
-use std::time::Duration;
-
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
+
+/// The peer address of a request's connection, put in the request's extensions by the server.
+#[derive(Clone, Copy, Debug)]
+pub struct RemoteAddr(pub std::net::SocketAddr);
 
 /// How long a sender is asked to wait before retrying, by reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,10 +32,6 @@ impl RetryAfter {
             RetryAfter::DiskFull => "30",
             RetryAfter::Overloaded => "1",
         }
-    }
-
-    pub fn duration(self) -> Duration {
-        Duration::from_secs(self.seconds().parse().unwrap_or(1))
     }
 
     /// Adds the header to `response`.

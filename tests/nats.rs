@@ -2,16 +2,14 @@
 //! real `tap-webhooks` receivers and syncs over HTTP. Needs `nats-server` (`apt-get install
 //! nats-server`); without it these tests fail with that message.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::nats::Cluster;
-use common::{Harness, Tap, client, last_state, wait_for};
+use crate::common::nats::Cluster;
+use crate::common::{self, Harness, Listener, Tap, client, last_state, wait_for};
 use serde_json::{Value, json};
 
 const SENDERS: usize = 8;

@@ -1,9 +1,9 @@
 //! Configuration: `--config` files and `TAP_WEBHOOKS_<SETTING>` environment variables,
 //! validated once on load.
 //!
-//! - [`file`]: the settings as written ([`ConfigFile`]), the single definition behind the
+//! - [`file`](mod@file): the settings as written ([`ConfigFile`]), the single definition behind the
 //!   parser, `--about` and the environment overrides;
-//! - [`parts`]: each part of a [`Config`] built and validated in its own function;
+//! - `parts`: each part of a [`Config`] built and validated in its own function;
 //! - here: [`Config`], what the rest of the program sees (validated, defaults applied, types
 //!   that cannot be misread), and the settings of the parts built on it.
 
@@ -21,9 +21,9 @@ pub use file::{
 };
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
-use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
+use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
 use crate::signature::Verifier;
 use parts::{Addresses, Invalid};
@@ -60,6 +60,10 @@ pub struct Config {
     pub limits: Limits,
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,
+    /// `cors_origins`; `None` when empty.
+    pub cors: Option<crate::cors::Cors>,
+    /// `rejections_per_second` when `rejections` is on.
+    pub rejections_per_second: Option<u32>,
 }
 
 /// `idempotency_header` and its window.
@@ -247,6 +251,16 @@ impl Config {
                 message,
             })?),
         };
+        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+            key: "cors_origins",
+            message,
+        })?;
+        if file.rejections && file.rejections_per_second == 0 {
+            return Err(Invalid {
+                key: "rejections_per_second",
+                message: "must be at least 1 (or set rejections: false)".into(),
+            });
+        }
         Ok(Config {
             name: file.name,
             schema_name,
@@ -279,6 +293,8 @@ impl Config {
             token_digests,
             limits,
             nats,
+            cors,
+            rejections_per_second: file.rejections.then_some(file.rejections_per_second),
         })
     }
 
