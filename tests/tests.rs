@@ -9,6 +9,7 @@ mod crash;
 mod hostile_input;
 mod large_body;
 mod meltano;
+mod nats;
 mod observability;
 mod orchestration;
 mod receive_and_emit;

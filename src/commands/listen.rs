@@ -18,6 +18,7 @@ use super::{RunError, background, current_thread_runtime};
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::idempotency::SeenIds;
+use crate::journal::nats::SharedTokens;
 use crate::journal::{Journal, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
@@ -145,7 +146,7 @@ async fn run(
     };
     let ops_addr = ops_listener.as_ref().map(local_addr).transpose()?;
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
-    let (tokens, created_url) = prepare_tokens(config, addr)?;
+    let (tokens, created_url, shared_tokens) = prepare_tokens(config, addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
 
     if options.signals {
@@ -165,7 +166,13 @@ async fn run(
         }
         None => None,
     };
-    background::token_upkeep(&mut tasks, &tokens, &lifecycle);
+    match shared_tokens {
+        Some(shared) => {
+            let (live, lifecycle) = (Arc::clone(&tokens), Arc::clone(&lifecycle));
+            tasks.spawn(async move { shared.follow(live, lifecycle.closed()).await });
+        }
+        None => background::token_upkeep(&mut tasks, &tokens, &lifecycle),
+    }
 
     let handler = Arc::new(WebhookHandler {
         journal: Arc::clone(&journal),
@@ -286,22 +293,29 @@ fn set_backlog_baseline(journal: &Journal, bookmark: Option<Sequence>) {
     }
 }
 
-/// The tokens a listener accepts: `token_sha256` from the config, or the token store, where
-/// on the very first start (no store yet) a token is created and its URL printed, once.
-fn prepare_tokens(
-    config: &Config,
-    bound: SocketAddr,
-) -> Result<(Arc<LiveTokens>, Option<String>), RunError> {
+/// The accepted tokens, the URL created on a first start, and a shared store to follow.
+type PreparedTokens = (Arc<LiveTokens>, Option<String>, Option<SharedTokens>);
+
+/// The tokens a listener accepts: `token_sha256` from the config, or the token store (with
+/// a NATS journal, the shared one in its bucket, returned to be followed), where on the very
+/// first start (no token ever made) a token is created and its URL printed, once.
+fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<PreparedTokens, RunError> {
     if let Some(digests) = &config.token_digests {
         log::info!(
             "accepting the {} tokens of token_sha256 (the token store is not used)",
             digests.len()
         );
         let fixed = LiveTokens::fixed(TokenSet::from_digests(digests));
-        return Ok((Arc::new(fixed), None));
+        return Ok((Arc::new(fixed), None, None));
     }
-    let store = TokenStore::new(&config.data_dir);
-    let created_url = match store.create_first()? {
+    let (created, shared) = match &config.nats {
+        Some(settings) => {
+            let shared = SharedTokens::open(settings)?;
+            (shared.create_first()?, Some(shared))
+        }
+        None => (TokenStore::new(&config.data_dir).create_first()?, None),
+    };
+    let created_url = match created {
         Some((id, token)) => {
             let url = tokens::webhook_url(&config.url_base(bound), &token);
             log::info!(
@@ -311,13 +325,16 @@ fn prepare_tokens(
         }
         None => None,
     };
-    let live = LiveTokens::follow(store)?;
+    let live = match &shared {
+        Some(shared) => shared.live()?,
+        None => LiveTokens::follow(TokenStore::new(&config.data_dir))?,
+    };
     if live.is_empty() {
         log::warn!(
             "no active webhook URL: every webhook gets 401 until `tap-webhooks token new` creates one"
         );
     }
-    Ok((Arc::new(live), created_url))
+    Ok((Arc::new(live), created_url, shared))
 }
 
 /// The seen-id window of `idempotency_header`, rebuilt from the journal entries received

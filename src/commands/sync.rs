@@ -15,6 +15,11 @@ use crate::singer::{Output, State};
 /// live stream until a stop condition; always a final STATE.
 pub fn run(config: &Config, state: State, catalog: Catalog) -> Result<(), RunError> {
     let settings = config.emitter_settings();
+    if config.nats.is_some() {
+        // The local journal makes `data_dir`; with NATS it holds only the persisted schema.
+        crate::fsutil::ensure_dir(&config.data_dir)
+            .map_err(|source| RunError::io("creating data_dir", source))?;
+    }
     if let Some(bookmark) = state.bookmark() {
         background::apply_retention(config, bookmark);
     }

@@ -147,6 +147,15 @@ pub fn run(
     let mut settings = config.emitter_settings();
     settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
     let catalog = catalog.without_columns(&settings.columns);
+    if config.nats.is_some() {
+        // With the journal on NATS, `data_dir` holds only the persisted schema.
+        crate::fsutil::ensure_dir(&config.data_dir).map_err(|e| {
+            ReplayError::Journal(JournalError::io(
+                format!("creating {}", config.data_dir.display()),
+                e,
+            ))
+        })?;
+    }
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     match (options.source, inputs) {
         (ReplaySource::Files { received_at, .. }, Some(inputs)) => {
