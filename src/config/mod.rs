@@ -370,6 +370,31 @@ mod tests {
     }
 
     #[test]
+    fn sender_settings_validate() {
+        let c = load("{}").unwrap();
+        assert!(c.cors.is_none() && c.rejections_per_second.is_none());
+        let c = load(r#"{"cors_origins": ["*"], "rejections": true}"#).unwrap();
+        assert!(c.cors.is_some());
+        assert_eq!(c.rejections_per_second, Some(50));
+        let e = load(r#"{"cors_origins": ["example.com"]}"#).unwrap_err();
+        assert!(e.to_string().contains("cors_origins"), "{e}");
+        let e = load(r#"{"rejections": true, "rejections_per_second": 0}"#).unwrap_err();
+        assert!(e.to_string().contains("rejections_per_second"), "{e}");
+        let e = load(r#"{"signature": {"scheme": "sendgrid", "secret": "x"}}"#).unwrap_err();
+        assert!(e.to_string().contains("public_key"), "{e}");
+        let e = load(r#"{"signature": {"scheme": "github", "secret": "x", "public_key": "y"}}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("sendgrid only"), "{e}");
+        for scheme in ["twilio", "zoom", "mailgun"] {
+            let c = load(&format!(
+                r#"{{"signature": {{"scheme": "{scheme}", "secret": "s"}}}}"#
+            ))
+            .unwrap();
+            assert_eq!(c.signature.unwrap().scheme().name(), scheme);
+        }
+    }
+
+    #[test]
     fn defaults_follow_the_design() {
         let c = load("{}").unwrap();
         assert_eq!(c.name, "Incoming Webhooks");
