@@ -5,6 +5,7 @@
 //! - [`config`]: the `--config` file, validated once into a [`config::Config`].
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
+//!   - [`admission`]: the byte budget of bodies in flight (429 when a body does not fit).
 //!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
@@ -26,6 +27,7 @@
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
+pub mod admission;
 pub mod body;
 pub mod catalog;
 pub mod cli;

@@ -6,7 +6,8 @@
 //! refusal is a [`Refusal`], which maps to exactly one status and a JSON `{"error": ...}` body.
 //!
 //! The order of checks: method, stopping, token, content type and encoding, declared length,
-//! a concurrency permit, the body (deadline, decompression, size), the provider signature,
+//! a concurrency permit, the body (deadline, decompression, size, its bytes reserved in the
+//! listener's [`InflightBytes`] budget as its buffer grows), the provider signature,
 //! Slack's `url_verification` challenge, the idempotency id, the records, then the journal.
 //! Nothing is written unless every check passed.
 
@@ -25,6 +26,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Buf, Filter};
 
+use crate::admission::InflightBytes;
 use crate::body::{self, BodyError};
 use crate::convert::{self, PayloadError, RecordRules};
 use crate::idempotency::{Claim, SeenIds};
@@ -56,6 +58,8 @@ pub enum Refusal {
     Unprocessable(String),
     #[error("too many webhooks at once; retry shortly")]
     Overloaded,
+    #[error("too many bytes of webhook bodies in flight; retry shortly")]
+    BodiesInFlight,
     #[error("the tap is shutting down; retry shortly")]
     ShuttingDown,
     #[error("{}", journal_message(.0))]
@@ -65,7 +69,9 @@ pub enum Refusal {
 /// What a sender is told about a journal failure (details go to the log, not the sender).
 fn journal_message(e: &JournalError) -> &'static str {
     match e {
-        JournalError::DiskFull { .. } => "the tap's disk is nearly full; retry later",
+        JournalError::DiskFull { .. } | JournalError::NoSpace(_) => {
+            "the tap's disk is nearly full; retry later"
+        }
         _ => "the webhook could not be stored; retry later",
     }
 }
@@ -80,10 +86,9 @@ impl Refusal {
             Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::ShuttingDown | Refusal::Journal(JournalError::DiskFull { .. }) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Refusal::Overloaded | Refusal::BodiesInFlight => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Journal(e) if e.is_out_of_space() => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,15 +103,20 @@ impl Refusal {
             }
             Refusal::ShuttingDown => RetryAfter::Stopping.apply(&mut response),
             Refusal::Overloaded => RetryAfter::Overloaded.apply(&mut response),
+            Refusal::BodiesInFlight => {
+                RetryAfter::Overloaded.apply(&mut response);
+                // The body may be partly read: the connection cannot be reused.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             // The rest of the body is not read: the connection cannot be reused.
             Refusal::Timeout(_) | Refusal::TooLarge { .. } => {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
-            Refusal::Journal(JournalError::DiskFull { .. }) => {
-                RetryAfter::DiskFull.apply(&mut response)
-            }
+            Refusal::Journal(e) if e.is_out_of_space() => RetryAfter::DiskFull.apply(&mut response),
             Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
         }
@@ -129,6 +139,7 @@ impl Refusal {
         match e {
             BodyError::TooLarge => Refusal::TooLarge { limit },
             BodyError::Timeout(after) => Refusal::Timeout(after),
+            BodyError::Overloaded => Refusal::BodiesInFlight,
             BodyError::UnsupportedCoding(_) => Refusal::UnsupportedMediaType(e.to_string()),
             BodyError::Read(_) | BodyError::Corrupt { .. } => Refusal::BadRequest(e.to_string()),
         }
@@ -149,6 +160,8 @@ pub struct WebhookHandler {
     pub max_fields: usize,
     /// One permit per request handled at once.
     pub permits: Semaphore,
+    /// The bytes of bodies held at once.
+    pub body_bytes: Arc<InflightBytes>,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -234,12 +247,15 @@ impl WebhookHandler {
             .permits
             .try_acquire()
             .map_err(|_| Refusal::Overloaded)?;
+        // Held until the reply: the body is journaled (and freed) by then.
+        let mut reservation = self.body_bytes.reservation();
         let body = body::read(
             body,
             coding,
             self.max_body_bytes,
             declared_length,
             self.body_read_timeout,
+            &mut reservation,
         )
         .await
         .map_err(|e| Refusal::from_body(e, self.max_body_bytes))?;

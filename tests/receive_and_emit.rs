@@ -373,6 +373,38 @@ fn max_run_seconds_and_idle_timeout_end_the_sync_with_exit_0() {
     assert_eq!(done.records().len(), 1);
 }
 
+/// A sync that ends after its interval STATE was written does not write the same STATE again.
+#[test]
+fn a_sync_that_ends_writes_its_final_state_once() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    assert_eq!(tap.post(r#"{"a":1}"#).status, 200);
+    // The interval STATE (a second after the record) is out before the sync ends.
+    wait_for("the interval STATE", || {
+        tap.messages()
+            .iter()
+            .any(|m| m["type"] == "STATE")
+            .then_some(())
+    });
+    tap.terminate();
+    let done = tap.wait();
+    assert!(done.status.success(), "{}", done.stderr);
+    let messages = done.messages();
+    assert_eq!(messages.last().unwrap()["type"], "STATE");
+    for pair in messages.windows(2) {
+        assert!(
+            !(pair[0]["type"] == "STATE" && pair[0] == pair[1]),
+            "the same STATE twice in a row: {}",
+            pair[0]
+        );
+    }
+    assert_eq!(
+        messages.iter().filter(|m| m["type"] == "STATE").count(),
+        1,
+        "{messages:?}"
+    );
+}
+
 /// SIGTERM: new requests get 503, the request in flight finishes and is emitted, STATE last,
 /// exit 0.
 #[test]

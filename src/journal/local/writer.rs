@@ -28,7 +28,7 @@ pub(super) struct AppendRequest {
     pub reply: oneshot::Sender<Result<Appended, JournalError>>,
 }
 
-/// Failures a unit test injects into the writer; empty outside tests.
+/// Failures a test injects into the writer; empty in release builds.
 #[derive(Default)]
 pub(super) struct Faults {
     /// Every batch fails after its bytes are written, before its fsync.
@@ -37,13 +37,54 @@ pub(super) struct Faults {
     /// Undoing a failed batch fails too.
     #[cfg(test)]
     pub fail_undo: AtomicBool,
+    /// For the crash tests of the real binary: the process aborts (no destructor, no flush, as
+    /// with kill -9) when its
+    /// batch number this (counted from 1) is written and not yet fsync'd. Set from
+    /// [`CRASH_BEFORE_FSYNC_ENV`], read only by builds with debug assertions (the test
+    /// builds), so that no release build can be made to crash by its environment.
+    #[cfg(debug_assertions)]
+    pub crash_before_fsync: Option<u64>,
+    #[cfg(debug_assertions)]
+    pub batches: std::sync::atomic::AtomicU64,
 }
 
+/// The environment variable of [`Faults::crash_before_fsync`] (debug builds only).
+#[cfg(debug_assertions)]
+pub const CRASH_BEFORE_FSYNC_ENV: &str = "TAP_WEBHOOKS_TEST_CRASH_BEFORE_FSYNC";
+
 impl Faults {
+    /// The faults the environment asks for: none, unless this is a debug build and
+    /// [`CRASH_BEFORE_FSYNC_ENV`] names a batch.
+    pub fn from_env() -> Self {
+        #[cfg(debug_assertions)]
+        {
+            let crash_before_fsync = std::env::var(CRASH_BEFORE_FSYNC_ENV)
+                .ok()
+                .and_then(|v| v.parse().ok());
+            if let Some(n) = crash_before_fsync {
+                log::warn!("test fault: the process aborts before the fsync of batch {n}");
+            }
+            Faults {
+                crash_before_fsync,
+                ..Faults::default()
+            }
+        }
+        #[cfg(not(debug_assertions))]
+        Faults::default()
+    }
+
     fn write(&self) -> io::Result<()> {
         #[cfg(test)]
         if self.fail_write.load(Ordering::SeqCst) {
             return Err(io::Error::other("injected write failure"));
+        }
+        #[cfg(debug_assertions)]
+        if let Some(n) = self.crash_before_fsync {
+            let batch = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
+            if batch >= n {
+                // As kill -9 would: no destructor, no flush, nothing after this line.
+                std::process::abort();
+            }
         }
         Ok(())
     }
@@ -63,6 +104,8 @@ pub(super) struct Started {
     pub committed: watch::Receiver<Option<Sequence>>,
     /// Set once a failed write could not be undone.
     pub poisoned: Arc<AtomicBool>,
+    /// Set while the last write failed for lack of space; cleared by the next that succeeds.
+    pub out_of_space: Arc<AtomicBool>,
 }
 
 /// Starts the writer thread of the journal in `dir`, going on from `recovered`. It holds
@@ -77,7 +120,9 @@ pub(super) fn start(
     let (committed_tx, committed) = watch::channel(recovered.committed);
     let (requests, rx) = mpsc::channel();
     let poisoned = Arc::new(AtomicBool::new(false));
+    let out_of_space = Arc::new(AtomicBool::new(false));
     let writer = Writer {
+        out_of_space: Arc::clone(&out_of_space),
         dir,
         id: recovered.id,
         settings,
@@ -97,6 +142,7 @@ pub(super) fn start(
         requests,
         committed,
         poisoned,
+        out_of_space,
     })
 }
 
@@ -110,8 +156,26 @@ struct Writer {
     scratch: Vec<u8>,
     /// Set once a failed write could not be undone; shared with the handle for health checks.
     poisoned: Arc<AtomicBool>,
+    /// Set while the last write failed for lack of space; shared with the handle.
+    out_of_space: Arc<AtomicBool>,
     faults: Arc<Faults>,
     _lock: JournalLock,
+}
+
+/// A write the file system refused for lack of space becomes [`JournalError::NoSpace`].
+fn classify(e: JournalError) -> JournalError {
+    match e {
+        JournalError::Io { context, source } if is_no_space(&source) => {
+            JournalError::NoSpace(format!("{context}: {source}"))
+        }
+        e => e,
+    }
+}
+
+/// `ENOSPC` or `EDQUOT`.
+pub(super) fn is_no_space(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::StorageFull
+        || matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
 }
 
 impl Writer {
@@ -131,6 +195,7 @@ impl Writer {
             }
             match self.commit(&mut batch) {
                 Ok(firsts) => {
+                    self.out_of_space.store(false, Ordering::SeqCst);
                     for (request, first) in batch.drain(..).zip(firsts) {
                         let _ = request.reply.send(Ok(Appended {
                             first_sequence: first,
@@ -139,8 +204,10 @@ impl Writer {
                     }
                 }
                 Err(e) => {
-                    if matches!(e, JournalError::DiskFull { .. }) {
+                    let e = classify(e);
+                    if e.is_out_of_space() {
                         log::warn!("{e}");
+                        self.out_of_space.store(true, Ordering::SeqCst);
                     } else {
                         log::error!("{e}");
                     }
@@ -155,6 +222,7 @@ impl Writer {
                                 available: *available,
                                 required: *required,
                             },
+                            JournalError::NoSpace(what) => JournalError::NoSpace(what.clone()),
                             _ => JournalError::io("appending", io::Error::other(message.clone())),
                         };
                         let _ = request.reply.send(Err(error));
