@@ -10,8 +10,9 @@ pub const CAPABILITIES: [&str; 4] = ["catalog", "discover", "state", "about"];
 const DESCRIPTION: &str = "Singer tap for incoming webhooks: receives JSON webhooks over HTTP, \
      journals them durably and emits Singer SCHEMA, RECORD and STATE messages.";
 
+/// How `--about` is printed (`--format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub enum AboutFormat {
     #[default]
     Text,
     Json,
@@ -47,11 +48,11 @@ fn settings_rows(about: &Value) -> Vec<(String, String, String, bool)> {
     rows
 }
 
-pub fn render(format: Format) -> String {
+pub fn render(format: AboutFormat) -> String {
     let about = about_json();
     match format {
-        Format::Json => serde_json::to_string_pretty(&about).expect("JSON serializes"),
-        Format::Markdown => {
+        AboutFormat::Json => serde_json::to_string_pretty(&about).expect("JSON serializes"),
+        AboutFormat::Markdown => {
             let mut out = format!(
                 "# `{}`\n\n{}\n\n## Capabilities\n\n",
                 about["name"].as_str().unwrap_or_default(),
@@ -78,7 +79,7 @@ pub fn render(format: Format) -> String {
             ));
             out
         }
-        Format::Text => {
+        AboutFormat::Text => {
             let mut out = format!(
                 "Name: {}\nDescription: {}\nVersion: {}\nCapabilities: {}\nSettings:\n",
                 about["name"].as_str().unwrap_or_default(),

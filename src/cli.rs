@@ -7,12 +7,12 @@ use clap::{Parser, Subcommand};
 
 use chrono::{DateTime, Utc};
 
-use crate::about::{self, Format};
-use crate::catalog::Catalog;
+use crate::about::{self, AboutFormat};
 use crate::commands::token::TokenCommand;
 use crate::commands::{RunError, serve, sync, token};
 use crate::config::{Config, ConfigSource};
 use crate::replay::{self, ReplayOptions, ReplaySource};
+use crate::schema::Catalog;
 use crate::singer::State;
 
 #[derive(Debug, Parser)]
@@ -40,8 +40,8 @@ struct Args {
     #[arg(long)]
     about: bool,
     /// Format of --about.
-    #[arg(long, value_enum, default_value_t = Format::Text, requires = "about")]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = AboutFormat::Text, requires = "about")]
+    format: AboutFormat,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -124,7 +124,7 @@ pub enum Command {
         config: Config,
     },
     About {
-        format: Format,
+        format: AboutFormat,
     },
     Serve {
         config: Config,

@@ -17,12 +17,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::convert::{self, KeySource, Payload, PayloadError, RecordMeta, RecordRules};
 use crate::journal::{Entry, JournalError, JournalReader};
+use crate::keys::KeySource;
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::payload::{self, Payload, PayloadError, RecordRules};
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
-use crate::singer::{Bookmark, Output, ReplayPosition, STREAM, State};
+use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, STREAM, State};
 use crate::telemetry;
 
 /// STATE cadence while records flow.
@@ -126,8 +127,9 @@ pub struct EmitterSettings {
     pub metric_interval: Duration,
 }
 
+/// Whether emitting goes on after an entry or a payload.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Progress {
+pub enum Flow {
     Continue,
     /// `max_records` records have been written; nothing more will be.
     LimitReached,
@@ -220,11 +222,11 @@ impl<W: Write> Emitter<W> {
 
     /// Splits a payload into records under this emitter's rules, exactly as a webhook body is.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        convert::parse_payload(body, &self.settings.rules)
+        payload::parse_payload(body, &self.settings.rules)
     }
 
     /// Writes the records of one journal entry that lie after the bookmark.
-    pub fn emit_entry(&mut self, entry: &Entry) -> Result<Progress, EmitError> {
+    pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
         let payload = self.parse(&entry.body).map_err(|error| EmitError::Entry {
             sequence: entry.first_sequence,
             error,
@@ -250,7 +252,7 @@ impl<W: Write> Emitter<W> {
         &mut self,
         payload: &Payload<'_>,
         origin: &Origin<'_>,
-    ) -> Result<Progress, EmitError> {
+    ) -> Result<Flow, EmitError> {
         let nanos = origin.received_at.timestamp_nanos_opt().unwrap_or(0);
         if self.received_at.0 != nanos {
             self.received_at = (
@@ -264,7 +266,7 @@ impl<W: Write> Emitter<W> {
             .then(|| origin.keys.keys());
         for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
             if self.limit_reached() {
-                return Ok(Progress::LimitReached);
+                return Ok(Flow::LimitReached);
             }
             let sequence = origin.first_sequence.offset(i as u64);
             let changed = self
@@ -285,7 +287,7 @@ impl<W: Write> Emitter<W> {
                 received_at_alias: columns.received_at_alias.as_deref(),
             };
             let schema = &self.schema;
-            convert::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
+            singer::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
                 schema.action(name, value)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
@@ -300,9 +302,9 @@ impl<W: Write> Emitter<W> {
             telemetry::progress().set_consumed(sequence.get());
         }
         if self.limit_reached() {
-            return Ok(Progress::LimitReached);
+            return Ok(Flow::LimitReached);
         }
-        Ok(Progress::Continue)
+        Ok(Flow::Continue)
     }
 
     fn limit_reached(&self) -> bool {
@@ -386,15 +388,15 @@ impl<W: Write> Emitter<W> {
 pub async fn drain<W: Write>(
     emitter: &mut Emitter<W>,
     reader: &mut dyn JournalReader,
-) -> Result<Progress, EmitError> {
+) -> Result<Flow, EmitError> {
     while let Some(entry) = reader.next_entry().await? {
-        if emitter.emit_entry(&entry)? == Progress::LimitReached {
-            return Ok(Progress::LimitReached);
+        if emitter.emit_entry(&entry)? == Flow::LimitReached {
+            return Ok(Flow::LimitReached);
         }
         emitter.tick()?;
     }
     emitter.flush()?;
-    Ok(Progress::Continue)
+    Ok(Flow::Continue)
 }
 
 /// Follows the journal while the listener runs: emits entries as they are committed, until
@@ -409,7 +411,7 @@ pub async fn follow<W: Write>(
         let finished = lifecycle.is_closed();
         committed.borrow_and_update();
         let drained_at = Instant::now();
-        if drain(emitter, reader).await? == Progress::LimitReached {
+        if drain(emitter, reader).await? == Flow::LimitReached {
             lifecycle.request_stop(StopReason::MaxRecords);
             return Ok(());
         }
@@ -476,7 +478,7 @@ mod tests {
         let mut e = Emitter::new(&mut out, schema, state, settings);
         e.start().unwrap();
         for entry in entries {
-            if e.emit_entry(entry).unwrap() == Progress::LimitReached {
+            if e.emit_entry(entry).unwrap() == Flow::LimitReached {
                 break;
             }
         }

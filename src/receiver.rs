@@ -28,10 +28,10 @@ use warp::{Buf, Filter};
 
 use crate::admission::InflightBytes;
 use crate::body::{self, BodyError};
-use crate::convert::{self, PayloadError, RecordRules};
 use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
+use crate::payload::{self, PayloadError, RecordRules};
 use crate::reply::{RetryAfter, error_response, json_response, not_found_after};
 use crate::signature::{SignatureError, Verifier};
 use crate::telemetry;
@@ -285,7 +285,7 @@ impl WebhookHandler {
             None => (None, Vec::new()),
         };
         let record_count = {
-            let payload = convert::parse_payload(&body, &self.rules)?;
+            let payload = payload::parse_payload(&body, &self.rules)?;
             if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
                 && widest > self.max_fields
             {

@@ -2,7 +2,7 @@
 //!
 //! Counters and histograms are recorded through the `metrics` facade where things happen (the
 //! receiver, the journal writer, the emitter); gauges that compare positions (backlog, lag)
-//! are computed when `/metrics` is scraped, from [`Progress`].
+//! are computed when `/metrics` is scraped, from [`Positions`].
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,8 +125,8 @@ fn describe() {
 }
 
 /// The process's positions, for the backlog and lag gauges.
-pub fn progress() -> &'static Progress {
-    static PROGRESS: Progress = Progress {
+pub fn progress() -> &'static Positions {
+    static PROGRESS: Positions = Positions {
         committed: AtomicU64::new(0),
         consumed: AtomicU64::new(0),
     };
@@ -135,14 +135,14 @@ pub fn progress() -> &'static Progress {
 
 /// Positions that backlog and lag are computed from.
 #[derive(Debug, Default)]
-pub struct Progress {
+pub struct Positions {
     /// Highest durable record sequence.
     pub committed: AtomicU64,
     /// Last record sequence emitted in this process, or acknowledged by a sync's state.
     pub consumed: AtomicU64,
 }
 
-impl Progress {
+impl Positions {
     pub fn set_committed(&self, sequence: u64) {
         self.committed.fetch_max(sequence, Ordering::Relaxed);
     }
@@ -153,7 +153,7 @@ impl Progress {
 }
 
 /// The Prometheus text of every metric, with the position gauges updated first.
-pub fn render(progress: &Progress, now_nanos: u64) -> String {
+pub fn render(progress: &Positions, now_nanos: u64) -> String {
     let committed = progress.committed.load(Ordering::Relaxed);
     let consumed = progress.consumed.load(Ordering::Relaxed);
     let backlog = committed.saturating_sub(consumed);

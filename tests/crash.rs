@@ -3,14 +3,12 @@
 //! under full load (64 clients), and with the process dying between a batch's write and its
 //! fdatasync (a fault only test builds obey, see `TAP_WEBHOOKS_TEST_CRASH_BEFORE_FSYNC`).
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// How a round's first run ends.

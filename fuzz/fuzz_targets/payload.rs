@@ -5,9 +5,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use tap_webhooks::body::{self, Coding};
-use tap_webhooks::catalog::Catalog;
-use tap_webhooks::convert::{self, RecordKey, RecordMeta, RecordRules};
-use tap_webhooks::schema::{Columns, SchemaTracker};
+use tap_webhooks::keys::RecordKey;
+use tap_webhooks::payload::{self, RecordRules};
+use tap_webhooks::schema::{Catalog, Columns, SchemaTracker};
+use tap_webhooks::singer::{self, RecordMeta};
 use tap_webhooks::sequence::Sequence;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,10 +30,10 @@ fuzz_target!(|data: &[u8]| {
             Vec::new()
         },
     };
-    let payload = match convert::parse_payload(&decoded, &rules) {
+    let payload = match payload::parse_payload(&decoded, &rules) {
         Ok(payload) => payload,
         Err(e) => {
-            let again = convert::parse_payload(&decoded, &rules).unwrap_err();
+            let again = payload::parse_payload(&decoded, &rules).unwrap_err();
             assert_eq!(e.is_malformed(), again.is_malformed());
             return;
         }
@@ -56,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
             received_at_alias: Some("received"),
         };
         out.clear();
-        convert::write_record(&mut out, "data", record, &meta, |name, raw| {
+        singer::write_record(&mut out, "data", record, &meta, |name, raw| {
             schema.action(name, raw)
         });
         let line = out

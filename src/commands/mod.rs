@@ -17,11 +17,11 @@ pub mod token;
 
 use std::net::SocketAddr;
 
-use crate::catalog::CatalogError;
 use crate::config::ConfigError;
 use crate::emitter::EmitError;
 use crate::journal::JournalError;
 use crate::replay::ReplayError;
+use crate::schema::CatalogError;
 use crate::schema::SchemaError;
 use crate::singer::StateError;
 use crate::tokens::TokenError;

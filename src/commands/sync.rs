@@ -4,10 +4,10 @@ use std::io::Stdout;
 
 use super::listen::{self, ListenOptions};
 use super::{RunError, background, current_thread_runtime};
-use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::schema::SchemaTracker;
+use crate::schema::{Catalog, catalog};
 use crate::sequence::Sequence;
 use crate::singer::{Output, State};
 
@@ -66,7 +66,7 @@ pub fn discover(config: &Config) -> Result<(), RunError> {
         Catalog::default(),
     )?;
     let catalog = catalog::discover(
-        &schema,
+        schema.json_schema(),
         &settings.columns,
         &settings.key_properties,
         &config.schema_name,

@@ -1,9 +1,9 @@
 //! Configuration: `--config` files and `TAP_WEBHOOKS_<SETTING>` environment variables,
 //! validated once on load.
 //!
-//! - [`file`]: the settings as written ([`ConfigFile`]), the single definition behind the
+//! - [`file`](mod@file): the settings as written ([`ConfigFile`]), the single definition behind the
 //!   parser, `--about` and the environment overrides;
-//! - [`parts`]: each part of a [`Config`] built and validated in its own function;
+//! - `parts`: each part of a [`Config`] built and validated in its own function;
 //! - here: [`Config`], what the rest of the program sees (validated, defaults applied, types
 //!   that cannot be misread), and the settings of the parts built on it.
 
@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, env_overrides, settings_schema};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
-use crate::convert::{GENERATED_KEY_FIELD, RecordRules};
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
+use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
 use crate::signature::Verifier;
 use parts::{Addresses, Invalid};

@@ -55,7 +55,7 @@ pub fn primary_key(setting: Option<PrimaryKeySetting>) -> Result<Vec<String>, In
             "field name is empty".to_owned()
         } else if chars > MAX_KEY_NAME_CHARS {
             format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}")
-        } else if crate::convert::is_reserved_field(key) {
+        } else if crate::payload::is_reserved_field(key) {
             format!("{key:?} is a column the tap adds itself")
         } else if keys[..i].contains(key) {
             format!("{key:?} is listed twice")
@@ -76,7 +76,7 @@ pub fn aliases(file: &ConfigFile, primary_key: &[String]) -> Result<(), Invalid>
         let Some(alias) = alias else { continue };
         let problem = if alias.is_empty() || alias.len() > 63 {
             "must be 1 to 63 characters (a PostgreSQL column name)"
-        } else if alias.starts_with("_sdc") || crate::convert::is_reserved_field(alias) {
+        } else if alias.starts_with("_sdc") || crate::payload::is_reserved_field(alias) {
             "must not start with _sdc: targets drop or overwrite those columns"
         } else if primary_key.contains(alias) {
             "is a primary key field"

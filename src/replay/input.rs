@@ -23,22 +23,22 @@ const READ_BUFFER: usize = 256 << 10;
 
 /// How a file holds its payloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub enum InputFormat {
     /// `.json`: the whole file is one payload (an object or an array of objects).
     Json,
     /// `.ndjson`, `.jsonl` and stdin: one payload per line.
     Ndjson,
 }
 
-impl Format {
+impl InputFormat {
     /// The format a file name says, looking through a `.gz` suffix.
-    fn of(path: &Path) -> Option<Format> {
+    fn of(path: &Path) -> Option<InputFormat> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         if name.ends_with(".json") {
-            Some(Format::Json)
+            Some(InputFormat::Json)
         } else if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
-            Some(Format::Ndjson)
+            Some(InputFormat::Ndjson)
         } else {
             None
         }
@@ -53,7 +53,7 @@ pub struct Input {
     pub name: Arc<str>,
     /// `None` for stdin.
     path: Option<PathBuf>,
-    pub format: Format,
+    pub format: InputFormat,
     /// Size on disk, when known (for the progress bar).
     pub size: Option<u64>,
 }
@@ -67,7 +67,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<Input>, ReplayError> {
             inputs.push(Input {
                 name: Arc::from("-"),
                 path: None,
-                format: Format::Ndjson,
+                format: InputFormat::Ndjson,
                 size: None,
             });
             continue;
@@ -79,7 +79,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<Input>, ReplayError> {
         if meta.is_dir() {
             walk(arg, &mut inputs, &mut skipped)?;
         } else {
-            let format = Format::of(arg).ok_or_else(|| ReplayError::UnknownFormat {
+            let format = InputFormat::of(arg).ok_or_else(|| ReplayError::UnknownFormat {
                 file: arg.display().to_string(),
             })?;
             inputs.push(Input {
@@ -131,7 +131,7 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, skipped: &mut usize) -> Result<(), 
             *skipped += 1;
             continue;
         };
-        match Format::of(&path) {
+        match InputFormat::of(&path) {
             Some(format) if meta.is_file() => inputs.push(Input {
                 name: Arc::from(path.display().to_string()),
                 path: Some(path),
@@ -214,12 +214,24 @@ mod tests {
 
     #[test]
     fn format_comes_from_the_extension_through_gz() {
-        assert_eq!(Format::of(Path::new("a.json")), Some(Format::Json));
-        assert_eq!(Format::of(Path::new("a.JSON.gz")), Some(Format::Json));
-        assert_eq!(Format::of(Path::new("d/a.ndjson")), Some(Format::Ndjson));
-        assert_eq!(Format::of(Path::new("a.jsonl.gz")), Some(Format::Ndjson));
-        assert_eq!(Format::of(Path::new("a.txt")), None);
-        assert_eq!(Format::of(Path::new("a.gz")), None);
+        assert_eq!(
+            InputFormat::of(Path::new("a.json")),
+            Some(InputFormat::Json)
+        );
+        assert_eq!(
+            InputFormat::of(Path::new("a.JSON.gz")),
+            Some(InputFormat::Json)
+        );
+        assert_eq!(
+            InputFormat::of(Path::new("d/a.ndjson")),
+            Some(InputFormat::Ndjson)
+        );
+        assert_eq!(
+            InputFormat::of(Path::new("a.jsonl.gz")),
+            Some(InputFormat::Ndjson)
+        );
+        assert_eq!(InputFormat::of(Path::new("a.txt")), None);
+        assert_eq!(InputFormat::of(Path::new("a.gz")), None);
     }
 
     #[test]

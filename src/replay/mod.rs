@@ -1,7 +1,7 @@
 //! `replay`: captured payload files, or this `data_dir`'s journal, → Singer messages, through
 //! the emitter exactly as webhook bodies go (see [`crate::emitter::Emitter::emit_records`]).
 //!
-//! Files are read in order ([`input`]), split into payloads ([`payloads`]) and each payload
+//! Files are read in order (`input`), split into payloads (`payloads`) and each payload
 //! gets, as a webhook body would, its records' `_sdc` columns from an [`Origin`]:
 //!
 //! - `_sdc_received_at`: `--received-at` if given, else the file's capture time (the gzip
@@ -31,14 +31,15 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use crate::catalog::Catalog;
 use crate::config::Config;
-use crate::convert::{KeySource, PayloadError};
-use crate::emitter::{EmitError, Emitter, Origin, Place, Progress, StateCadence};
+use crate::emitter::{EmitError, Emitter, Flow, Origin, Place, StateCadence};
 use crate::journal::{Journal, JournalError};
-use crate::schema::{SchemaError, SchemaTracker};
+use crate::keys::KeySource;
+use crate::payload::PayloadError;
+use crate::schema::{Catalog, SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};
 use crate::singer::{ReplayPosition, State};
+use crate::telemetry;
 
 use input::Input;
 use meter::Meter;
@@ -199,7 +200,7 @@ fn replay_files(
         n => format!("{n} files"),
     };
     log::info!("{}", summary.line(&files));
-    metric(summary.records);
+    telemetry::singer_counter("record_count", summary.records);
     result.and(finished)
 }
 
@@ -217,7 +218,7 @@ struct FileReplay<'a> {
 impl FileReplay<'_> {
     fn all(&mut self, inputs: &[Input]) -> Result<(), ReplayError> {
         for (i, input) in inputs.iter().enumerate() {
-            if self.file(input)? == Progress::LimitReached {
+            if self.file(input)? == Flow::LimitReached {
                 log::info!("max_records reached; the STATE resumes after the last record");
                 break;
             }
@@ -229,7 +230,7 @@ impl FileReplay<'_> {
         Ok(())
     }
 
-    fn file(&mut self, input: &Input) -> Result<Progress, ReplayError> {
+    fn file(&mut self, input: &Input) -> Result<Flow, ReplayError> {
         let opened =
             input::open(input, self.meter.read_counter()).map_err(|source| ReplayError::Open {
                 file: input.name.to_string(),
@@ -250,7 +251,7 @@ impl FileReplay<'_> {
         let received_nanos = received_at.timestamp_nanos_opt().unwrap_or(0).max(0) as u64;
         let mut payloads = Payloads::new(opened.reader, input.format, self.limit);
         let mut resume = self.resume.take();
-        let mut progress = Progress::Continue;
+        let mut flow = Flow::Continue;
         loop {
             let reading = payloads.next_line();
             let item = payloads.next_item().map_err(|source| ReplayError::Read {
@@ -319,7 +320,7 @@ impl FileReplay<'_> {
                 skip,
             };
             let emitted_before = self.emitter.emitted();
-            progress = match self.emitter.emit_records(&payload, &origin) {
+            flow = match self.emitter.emit_records(&payload, &origin) {
                 // A catalog-pinned type refused a value: the records before it are written and
                 // bookmarked, so this stops the replay even with --skip-invalid.
                 Err(EmitError::Mismatch { mismatch, .. }) => {
@@ -334,13 +335,13 @@ impl FileReplay<'_> {
                 other => other?,
             };
             self.meter.payload(self.emitter.emitted() - emitted_before);
-            if progress == Progress::LimitReached {
+            if flow == Flow::LimitReached {
                 break;
             }
             self.emitter.tick()?;
         }
         self.meter.bytes += payloads.bytes();
-        Ok(progress)
+        Ok(flow)
     }
 
     /// An invalid payload: an error, or with `--skip-invalid` a warning and a count.
@@ -425,12 +426,12 @@ fn replay_journal(
                     });
                 }
                 Err(e) => return Err(e.into()),
-                Ok(Progress::LimitReached) => {
+                Ok(Flow::LimitReached) => {
                     meter.payload(emitter.emitted() - before);
                     log::info!("max_records reached; the STATE resumes after the last record");
                     return Ok(());
                 }
-                Ok(Progress::Continue) => {}
+                Ok(Flow::Continue) => {}
             }
             meter.payload(emitter.emitted() - before);
             emitter.tick()?;
@@ -442,7 +443,7 @@ fn replay_journal(
     let summary = meter.finish();
     let finished = finish(emitter, &result);
     log::info!("{}", summary.line("the journal"));
-    metric(summary.records);
+    telemetry::singer_counter("record_count", summary.records);
     result.and(finished)
 }
 
@@ -452,17 +453,4 @@ fn finish(emitter: Emitter<Stdout>, result: &Result<(), ReplayError>) -> Result<
         return Ok(());
     }
     emitter.finish().map(drop).map_err(ReplayError::from)
-}
-
-/// The Singer `record_count` metric line.
-fn metric(records: u64) {
-    log::info!(
-        "METRIC: {}",
-        serde_json::json!({
-            "type": "counter",
-            "metric": "record_count",
-            "value": records,
-            "tags": {"endpoint": crate::singer::STREAM},
-        })
-    );
 }

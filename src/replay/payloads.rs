@@ -5,7 +5,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use super::input::Format;
+use super::input::InputFormat;
 
 /// What comes next in an input.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum Item<'a> {
 
 pub struct Payloads<R> {
     reader: R,
-    format: Format,
+    format: InputFormat,
     limit: u64,
     buf: Vec<u8>,
     next_line: u64,
@@ -27,7 +27,7 @@ pub struct Payloads<R> {
 }
 
 impl<R: BufRead> Payloads<R> {
-    pub fn new(reader: R, format: Format, limit: u64) -> Self {
+    pub fn new(reader: R, format: InputFormat, limit: u64) -> Self {
         Payloads {
             reader,
             format,
@@ -55,8 +55,8 @@ impl<R: BufRead> Payloads<R> {
             return Ok(None);
         }
         match self.format {
-            Format::Json => self.whole(),
-            Format::Ndjson => self.line(),
+            InputFormat::Json => self.whole(),
+            InputFormat::Ndjson => self.line(),
         }
     }
 
@@ -155,7 +155,7 @@ fn trim_end(bytes: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
-    fn items(text: &[u8], format: Format, limit: u64) -> Vec<(u64, String)> {
+    fn items(text: &[u8], format: InputFormat, limit: u64) -> Vec<(u64, String)> {
         let mut p = Payloads::new(io::BufReader::with_capacity(7, text), format, limit);
         let mut out = Vec::new();
         while let Some(item) = p.next_item().unwrap() {
@@ -164,7 +164,7 @@ mod tests {
                 Item::TooLarge { line, size } => (line, format!("too large: {size}")),
             });
         }
-        if format == Format::Ndjson {
+        if format == InputFormat::Ndjson {
             assert_eq!(p.bytes(), text.len() as u64);
         }
         out
@@ -174,7 +174,7 @@ mod tests {
     fn ndjson_gives_one_payload_per_line_with_its_line_number() {
         let text = b"{\"a\":1}\r\n\n   \n[{\"b\":2}]\n{\"c\":3}";
         assert_eq!(
-            items(text, Format::Ndjson, 100),
+            items(text, InputFormat::Ndjson, 100),
             [
                 (1, r#"{"a":1}"#.to_owned()),
                 (4, r#"[{"b":2}]"#.to_owned()),
@@ -187,7 +187,7 @@ mod tests {
     fn a_line_over_the_limit_is_reported_and_the_next_one_still_read() {
         let text = b"{\"a\":1}\n{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxx\"}\n{\"c\":3}\n";
         assert_eq!(
-            items(text, Format::Ndjson, 10),
+            items(text, InputFormat::Ndjson, 10),
             [
                 (1, r#"{"a":1}"#.to_owned()),
                 (2, "too large: 35".to_owned()),
@@ -200,13 +200,13 @@ mod tests {
     fn a_json_file_is_one_payload_and_an_empty_one_none() {
         let text = b"{\n  \"a\": 1\n}\n\n";
         assert_eq!(
-            items(text, Format::Json, 100),
+            items(text, InputFormat::Json, 100),
             [(1, "{\n  \"a\": 1\n}".to_owned())]
         );
-        assert!(items(b" \n", Format::Json, 100).is_empty());
-        assert!(items(b"", Format::Ndjson, 100).is_empty());
+        assert!(items(b" \n", InputFormat::Json, 100).is_empty());
+        assert!(items(b"", InputFormat::Ndjson, 100).is_empty());
         assert_eq!(
-            items(&[b' '; 20], Format::Json, 10),
+            items(&[b' '; 20], InputFormat::Json, 10),
             [(1, "too large: 11".to_owned())]
         );
     }

@@ -2,97 +2,21 @@
 //!
 //! A catalog given to a sync can deselect fields (`"selected": false` on a field's
 //! breadcrumb; key and `_sdc` columns cannot be deselected) and declare property types. A
-//! property whose schema is one of the inferred declarations (see [`crate::schema`]) only
+//! property whose schema is one of the inferred declarations (see [`super::kinds::Kind`]) only
 //! says "at least this wide": the field starts with that type and still widens. Any other
 //! property schema is a pin: it is declared exactly as given, values are converted to it
 //! where that loses nothing (a number to a string, `"12"` to 12 for an integer), and a value
 //! that cannot be converted stops the sync with an error naming the field.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fmt;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::convert::{GENERATED_KEY_FIELD, is_reserved_field};
-use crate::schema::{Columns, Kind, SchemaTracker, sdc_properties};
+use super::columns::{Columns, sdc_properties};
+use super::kinds::{Accept, Kind};
+use crate::payload::{GENERATED_KEY_FIELD, is_reserved_field};
 use crate::singer::STREAM;
-
-/// What values a pinned property accepts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Accept {
-    Anything,
-    /// Strings, plus values of the other listed kinds as they are; anything else becomes a
-    /// string.
-    String {
-        also: Vec<Kind>,
-    },
-    Integer,
-    Number,
-    Boolean,
-    DateTime,
-    Json,
-}
-
-impl fmt::Display for Accept {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Accept::Anything => "anything",
-            Accept::String { .. } => "a string",
-            Accept::Integer => "an integer",
-            Accept::Number => "a number",
-            Accept::Boolean => "a boolean",
-            Accept::DateTime => "an RFC 3339 date-time string",
-            Accept::Json => "an object or an array",
-        })
-    }
-}
-
-impl Accept {
-    fn of_schema(schema: &Value) -> Accept {
-        let types: BTreeSet<&str> = match schema.get("type") {
-            Some(Value::String(t)) => [t.as_str()].into(),
-            Some(Value::Array(ts)) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|t| *t != "null")
-                .collect(),
-            _ => return Accept::Anything,
-        };
-        let types: BTreeSet<&str> = types.into_iter().filter(|t| *t != "null").collect();
-        let only =
-            |allowed: &[&str]| !types.is_empty() && types.iter().all(|t| allowed.contains(t));
-        if types.len() == 1 && types.contains("string") {
-            if schema.get("format").and_then(Value::as_str) == Some("date-time") {
-                return Accept::DateTime;
-            }
-            return Accept::String { also: Vec::new() };
-        }
-        if only(&["integer"]) {
-            Accept::Integer
-        } else if only(&["integer", "number"]) {
-            Accept::Number
-        } else if only(&["boolean"]) {
-            Accept::Boolean
-        } else if only(&["object", "array"]) {
-            Accept::Json
-        } else if types.contains("string") {
-            let also = types
-                .iter()
-                .filter_map(|t| match *t {
-                    "integer" => Some(Kind::Integer),
-                    "number" => Some(Kind::Number),
-                    "boolean" => Some(Kind::Boolean),
-                    "object" | "array" => Some(Kind::Json),
-                    _ => None,
-                })
-                .collect();
-            Accept::String { also }
-        } else {
-            Accept::Anything
-        }
-    }
-}
 
 /// A property type pinned by the catalog.
 #[derive(Clone, Debug)]
@@ -227,14 +151,14 @@ impl Catalog {
     }
 }
 
-/// The catalog `--discover` prints: stream `data` with the persisted schema.
+/// The catalog `--discover` prints: stream `data` with `json_schema`, the persisted schema
+/// ([`super::SchemaTracker::json_schema`]).
 pub fn discover(
-    schema: &SchemaTracker,
+    json_schema: Value,
     columns: &Columns,
     key_properties: &[String],
     schema_name: &str,
 ) -> Value {
-    let json_schema = schema.json_schema();
     let automatic: HashSet<String> = sdc_properties(columns)
         .into_iter()
         .map(|(name, _)| name)

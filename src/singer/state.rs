@@ -1,123 +1,17 @@
-//! Singer framing: SCHEMA, RECORD and STATE lines on stdout, and the `--state` bookmark.
+//! The `--state` bookmark: what a STATE line records, and reading it back.
 //!
-//! Types are UPPERCASE and nothing else is ever written to stdout. The STATE value is
-//! `{"bookmarks": {"data": {"sequence": N}}}`: every record with `_sdc_sequence <= N` has been
-//! emitted. A replay of files keeps its own bookmark beside it, `"replay": {"file", "line",
-//! "record", "sequence"}` (see [`ReplayPosition`]), so neither disturbs the other. Other keys
-//! of a state given with `--state` are carried through unchanged.
+//! The STATE value is `{"bookmarks": {"data": {"sequence": N}}}`: every record with
+//! `_sdc_sequence <= N` has been emitted. A replay of files keeps its own bookmark beside it,
+//! `"replay": {"file", "line", "record", "sequence"}` (see [`ReplayPosition`]), so neither
+//! disturbs the other. Other keys of a state given with `--state` are carried through unchanged.
 
-use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::convert::Sink;
+use super::STREAM;
 use crate::sequence::Sequence;
-
-pub const STREAM: &str = "data";
-
-/// Buffered Singer output. Messages are appended to an in-memory buffer and written out by
-/// [`Output::flush`] (or when the buffer grows large), so that a batch of records costs one
-/// `write` call. A large field value is written straight from the payload instead of being
-/// copied into the buffer (see [`Sink`]); a write error then is kept and returned by the next
-/// flush.
-pub struct Output<W: Write> {
-    out: W,
-    buf: Vec<u8>,
-    error: Option<io::Error>,
-}
-
-const FLUSH_AT: usize = 1 << 20;
-/// Values at least this long bypass the buffer.
-const PASS_THROUGH: usize = 256 << 10;
-
-impl<W: Write> Output<W> {
-    pub fn new(out: W) -> Self {
-        Output {
-            out,
-            buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
-            error: None,
-        }
-    }
-
-    /// `{"type":"SCHEMA","stream":"data","schema":...,"key_properties":[...]}`
-    pub fn schema(&mut self, schema: &Value, key_properties: &[String]) {
-        self.buf.extend_from_slice(br#"{"type":"SCHEMA","stream":"#);
-        crate::convert::write_json_string(&mut self.buf, STREAM);
-        self.buf.extend_from_slice(br#","schema":"#);
-        self.push_json(schema);
-        self.buf.extend_from_slice(br#","key_properties":"#);
-        self.push_json(&key_properties);
-        self.buf.extend_from_slice(b"}\n");
-    }
-
-    /// `{"type":"STATE","value":...}`
-    pub fn state(&mut self, value: &Value) {
-        self.buf.extend_from_slice(br#"{"type":"STATE","value":"#);
-        self.push_json(value);
-        self.buf.extend_from_slice(b"}\n");
-    }
-
-    fn push_json(&mut self, value: &impl serde::Serialize) {
-        serde_json::to_writer(&mut self.buf, value).expect("writing to a Vec cannot fail");
-    }
-
-    /// Writes the buffer out if it has grown large.
-    pub fn maybe_flush(&mut self) -> io::Result<()> {
-        if self.buf.len() >= FLUSH_AT || self.error.is_some() {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        if !self.buf.is_empty() {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-            if self.buf.capacity() > 4 * FLUSH_AT {
-                self.buf = Vec::with_capacity(FLUSH_AT + (64 << 10));
-            }
-        }
-        self.out.flush()
-    }
-
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-}
-
-/// RECORD lines are built in the buffer ([`crate::convert::write_record`]); a long value is
-/// written out after the buffer rather than copied into it, and a long line that is built in
-/// pieces (a large pretty-printed value being compacted) is written out as it grows.
-impl<W: Write> Sink for Output<W> {
-    fn buffer(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
-    }
-
-    fn append(&mut self, bytes: &[u8]) {
-        if bytes.len() < PASS_THROUGH {
-            self.buf.extend_from_slice(bytes);
-            if self.buf.len() < 4 * FLUSH_AT {
-                return;
-            }
-        }
-        if self.error.is_none() {
-            let written = self.out.write_all(&self.buf).and_then(|()| {
-                if bytes.len() < PASS_THROUGH {
-                    Ok(())
-                } else {
-                    self.out.write_all(bytes)
-                }
-            });
-            self.error = written.err();
-        }
-        self.buf.clear();
-    }
-}
 
 /// How far a run got: what its STATE records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,80 +217,6 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::{self, FieldAction, RecordMeta, RecordRules};
-    use serde_json::json;
-
-    /// Counts the writes it gets, to see large values bypass the buffer.
-    struct Counting<'a>(&'a mut Vec<u8>, &'a mut usize);
-
-    impl Write for Counting<'_> {
-        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            *self.1 += 1;
-            self.0.extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn large_values_bypass_the_buffer_and_give_the_same_line() {
-        let big = "x".repeat(PASS_THROUGH * 3);
-        let pretty = format!("[{}]", vec!["1"; 2 * FLUSH_AT].join(", "));
-        // A compact value is passed through; a pretty one is compacted into the buffer, which
-        // is written out as it grows.
-        for (body, most_buffered) in [
-            (format!(r#"{{"a":1,"big":"{big}","b":2}}"#), PASS_THROUGH),
-            (
-                format!(r#"{{"a":1,"big":{pretty},"b":2}}"#),
-                4 * FLUSH_AT + 1,
-            ),
-        ] {
-            let payload = convert::parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-            let meta = RecordMeta {
-                sequence: Sequence::new(1),
-                received_at: "t",
-                key: None,
-                sequence_alias: None,
-                received_at_alias: None,
-            };
-            let raw = |_: &str, _: &serde_json::value::RawValue| FieldAction::Raw;
-            let mut expected = Vec::new();
-            convert::write_record(&mut expected, STREAM, &payload.records[0], &meta, raw);
-            let (mut written, mut writes) = (Vec::new(), 0);
-            let mut out = Output::new(Counting(&mut written, &mut writes));
-            out.state(&json!({}));
-            convert::write_record(&mut out, STREAM, &payload.records[0], &meta, raw);
-            assert!(out.buf.len() < most_buffered);
-            out.flush().unwrap();
-            drop(out);
-            assert!(writes >= 2);
-            assert_eq!(
-                written[..].strip_prefix(&b"{\"type\":\"STATE\",\"value\":{}}\n"[..]),
-                Some(&expected[..])
-            );
-        }
-    }
-
-    #[test]
-    fn a_failed_pass_through_write_is_reported_by_the_next_flush() {
-        struct Broken;
-        impl Write for Broken {
-            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-                Err(io::ErrorKind::BrokenPipe.into())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut out = Output::new(Broken);
-        out.append(&vec![b'1'; PASS_THROUGH]);
-        assert_eq!(
-            out.maybe_flush().unwrap_err().kind(),
-            io::ErrorKind::BrokenPipe
-        );
-    }
 
     #[test]
     fn bookmark_round_trips_and_other_keys_are_kept() {

@@ -21,8 +21,19 @@
 //! type widens the field to `string` (a new SCHEMA), and from then on every value of that
 //! field is written as a string: JSON text for objects, arrays, numbers and booleans.
 //! `date-time` is never inferred, since no value proves the next one will be a date; a
-//! catalog can pin it (see [`crate::catalog`]). Null values of a field not yet declared are
+//! catalog can pin it (see [`catalog`]). Null values of a field not yet declared are
 //! left out of the record: they load as NULL either way.
+//!
+//! The folder, in import order: [`kinds`] (types and what a pin accepts), [`columns`] (the
+//! `_sdc` columns), [`catalog`] (`--catalog` and `--discover`), then the tracker here.
+
+pub mod catalog;
+pub mod columns;
+pub mod kinds;
+
+pub use catalog::{Catalog, CatalogError};
+pub use columns::Columns;
+pub use kinds::{Kind, Mismatch};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -31,130 +42,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use crate::catalog::{Accept, Catalog};
-pub use crate::convert::FieldAction as Action;
-use crate::convert::{Fields, GENERATED_KEY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
 use crate::fsutil;
-
-/// The JSON Schema of the columns the tap adds (`schemas/sdc.json`).
-pub const SDC_SCHEMA: &str = include_str!("../schemas/sdc.json");
-
-/// The type a field is declared with, when inferred from values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Integer,
-    Number,
-    Boolean,
-    String,
-    /// An object or an array, stored as JSON.
-    Json,
-}
-
-/// The JSON type of a raw value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueType {
-    Null,
-    Boolean,
-    Integer,
-    Number,
-    String,
-    Object,
-    Array,
-}
-
-impl ValueType {
-    pub fn of(raw: &RawValue) -> ValueType {
-        let text = raw.get();
-        match text.as_bytes().first() {
-            Some(b'n') => ValueType::Null,
-            Some(b't' | b'f') => ValueType::Boolean,
-            Some(b'"') => ValueType::String,
-            Some(b'{') => ValueType::Object,
-            Some(b'[') => ValueType::Array,
-            _ if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => ValueType::Number,
-            _ => ValueType::Integer,
-        }
-    }
-}
-
-impl Kind {
-    /// The kind a field gets from its first non-null value.
-    fn first(value: ValueType) -> Option<Kind> {
-        Some(match value {
-            ValueType::Null => return None,
-            ValueType::Integer | ValueType::Number => Kind::Number,
-            ValueType::Boolean => Kind::Boolean,
-            ValueType::String => Kind::String,
-            ValueType::Object | ValueType::Array => Kind::Json,
-        })
-    }
-
-    /// Whether a value fits as it is.
-    fn fits(self, value: ValueType) -> bool {
-        matches!(
-            (self, value),
-            (_, ValueType::Null)
-                | (Kind::Integer, ValueType::Integer)
-                | (Kind::Number, ValueType::Integer | ValueType::Number)
-                | (Kind::Boolean, ValueType::Boolean)
-                | (Kind::String, _)
-                | (Kind::Json, ValueType::Object | ValueType::Array)
-        )
-    }
-
-    /// The narrowest kind that accepts both.
-    pub fn join(self, other: Kind) -> Kind {
-        match (self, other) {
-            (a, b) if a == b => a,
-            (Kind::Integer, Kind::Number) | (Kind::Number, Kind::Integer) => Kind::Number,
-            _ => Kind::String,
-        }
-    }
-
-    /// The property schema the kind is declared with.
-    pub fn schema(self) -> Value {
-        match self {
-            Kind::Integer => json!({"type": ["null", "integer"]}),
-            Kind::Number => json!({"type": ["null", "number"]}),
-            Kind::Boolean => json!({"type": ["null", "boolean"]}),
-            Kind::String => json!({"type": ["null", "string"]}),
-            Kind::Json => json!({"type": ["null", "object", "array"]}),
-        }
-    }
-
-    /// The kind whose declaration `schema` is, if it is one of them exactly (type order and
-    /// a missing "null" aside).
-    pub fn from_schema(schema: &Value) -> Option<Kind> {
-        let obj = schema.as_object()?;
-        if obj.keys().any(|k| k != "type") {
-            return None;
-        }
-        let types: BTreeSet<&str> = match &obj["type"] {
-            Value::String(t) => [t.as_str()].into(),
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => return None,
-        };
-        let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
-        Some(match types.as_slice() {
-            ["integer"] => Kind::Integer,
-            ["number"] => Kind::Number,
-            ["boolean"] => Kind::Boolean,
-            ["string"] => Kind::String,
-            ["array", "object"] => Kind::Json,
-            _ => return None,
-        })
-    }
-}
-
-/// A value that a catalog-pinned type does not accept.
-#[derive(Debug, thiserror::Error)]
-#[error("field {field:?} is pinned by the catalog as {expected}, but a record has {found}")]
-pub struct Mismatch {
-    pub field: String,
-    pub expected: String,
-    pub found: &'static str,
-}
+use crate::payload::Fields;
+use crate::singer::FieldAction;
+use columns::sdc_properties;
+use kinds::{ValueType, value_name};
 
 /// The persisted, cumulative schema of stream `data`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -184,19 +76,6 @@ pub enum SchemaError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// Columns the tap adds besides the provider's fields, from the config.
-#[derive(Clone, Debug, Default)]
-pub struct Columns {
-    /// Configured primary key fields.
-    pub primary_key: Vec<String>,
-    /// Add `__sdc_primary_key`.
-    pub generated_key: bool,
-    /// Also write `_sdc_sequence` under this name.
-    pub sequence_alias: Option<String>,
-    /// Also write `_sdc_received_at` under this name.
-    pub received_at_alias: Option<String>,
 }
 
 /// The schema of the stream as records pass: declarations, catalog pins and selection.
@@ -296,7 +175,7 @@ impl SchemaTracker {
             }
             let value = ValueType::of(raw);
             if let Some(pin) = self.catalog.pin(name) {
-                if pin.accept.action(value, raw) == Action::Skip {
+                if pin.accept.action(value, raw) == FieldAction::Skip {
                     return Err(Mismatch {
                         field: name.to_owned(),
                         expected: pin.accept.to_string(),
@@ -325,19 +204,19 @@ impl SchemaTracker {
     }
 
     /// How the value of `name` is written into a RECORD.
-    pub fn action(&self, name: &str, raw: &RawValue) -> Action {
+    pub fn action(&self, name: &str, raw: &RawValue) -> FieldAction {
         if !self.is_selected(name) {
-            return Action::Skip;
+            return FieldAction::Skip;
         }
         let value = ValueType::of(raw);
         if let Some(pin) = self.catalog.pin(name) {
             return pin.accept.action(value, raw);
         }
         match self.fields.get(name) {
-            None => Action::Skip,
-            Some(_) if value == ValueType::Null => Action::Raw,
-            Some(Kind::String) if value != ValueType::String => Action::Stringify,
-            Some(_) => Action::Raw,
+            None => FieldAction::Skip,
+            Some(_) if value == ValueType::Null => FieldAction::Raw,
+            Some(Kind::String) if value != ValueType::String => FieldAction::Stringify,
+            Some(_) => FieldAction::Raw,
         }
     }
 
@@ -389,109 +268,10 @@ impl SchemaTracker {
     }
 }
 
-fn value_name(value: ValueType) -> &'static str {
-    match value {
-        ValueType::Null => "null",
-        ValueType::Boolean => "a boolean",
-        ValueType::Integer => "an integer",
-        ValueType::Number => "a number",
-        ValueType::String => "a string",
-        ValueType::Object => "an object",
-        ValueType::Array => "an array",
-    }
-}
-
-/// The `_sdc` columns (from `schemas/sdc.json`) and their aliases, by name.
-pub fn sdc_properties(columns: &Columns) -> Vec<(String, Value)> {
-    let sdc: Value = serde_json::from_str(SDC_SCHEMA).expect("schemas/sdc.json is valid JSON");
-    let mut out = Vec::new();
-    let Some(properties) = sdc["properties"].as_object() else {
-        return out;
-    };
-    for (name, schema) in properties {
-        if name == GENERATED_KEY_FIELD && !columns.generated_key {
-            continue;
-        }
-        let mut schema = schema.clone();
-        if let Some(obj) = schema.as_object_mut() {
-            obj.remove("description");
-        }
-        let alias = match name.as_str() {
-            SEQUENCE_FIELD => columns.sequence_alias.as_ref(),
-            RECEIVED_AT_FIELD => columns.received_at_alias.as_ref(),
-            _ => None,
-        };
-        if let Some(alias) = alias {
-            out.push((alias.clone(), schema.clone()));
-        }
-        out.push((name.clone(), schema));
-    }
-    out
-}
-
-impl Accept {
-    /// How a value of a pinned field is written; `Skip` means it does not fit.
-    pub fn action(&self, value: ValueType, raw: &RawValue) -> Action {
-        if value == ValueType::Null {
-            return Action::Raw;
-        }
-        let text = raw.get();
-        let inner = || serde_json::from_str::<String>(text).ok();
-        match self {
-            Accept::Anything => Action::Raw,
-            Accept::String { also } => {
-                if value == ValueType::String || also.iter().any(|k| k.fits(value)) {
-                    Action::Raw
-                } else {
-                    Action::Stringify
-                }
-            }
-            Accept::Integer => match value {
-                ValueType::Integer => Action::Raw,
-                ValueType::String if inner().is_some_and(|s| s.parse::<i64>().is_ok()) => {
-                    Action::Unquote
-                }
-                _ => Action::Skip,
-            },
-            Accept::Number => match value {
-                ValueType::Integer | ValueType::Number => Action::Raw,
-                ValueType::String
-                    if inner().is_some_and(|s| {
-                        matches!(serde_json::from_str::<Value>(&s), Ok(Value::Number(_)))
-                    }) =>
-                {
-                    Action::Unquote
-                }
-                _ => Action::Skip,
-            },
-            Accept::Boolean => match value {
-                ValueType::Boolean => Action::Raw,
-                ValueType::String if inner().is_some_and(|s| s == "true" || s == "false") => {
-                    Action::Unquote
-                }
-                _ => Action::Skip,
-            },
-            Accept::DateTime => match value {
-                ValueType::String
-                    if inner()
-                        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(&s).is_ok()) =>
-                {
-                    Action::Raw
-                }
-                _ => Action::Skip,
-            },
-            Accept::Json => match value {
-                ValueType::Object | ValueType::Array => Action::Raw,
-                _ => Action::Skip,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::{RecordRules, parse_payload};
+    use crate::payload::{RecordRules, parse_payload};
 
     fn tracker() -> SchemaTracker {
         SchemaTracker::in_memory(
@@ -535,7 +315,7 @@ mod tests {
         assert!(observe(&mut t, r#"{"meta":"plain"}"#));
         assert_eq!(declared(&t, "meta"), json!(["null", "string"]));
         let raw = RawValue::from_string(r#"{"a":1}"#.into()).unwrap();
-        assert_eq!(t.action("meta", &raw), Action::Stringify);
+        assert_eq!(t.action("meta", &raw), FieldAction::Stringify);
     }
 
     #[test]
@@ -558,9 +338,9 @@ mod tests {
         let mut t = tracker();
         assert!(!observe(&mut t, r#"{"gone":null}"#));
         let null = RawValue::from_string("null".into()).unwrap();
-        assert_eq!(t.action("gone", &null), Action::Skip);
+        assert_eq!(t.action("gone", &null), FieldAction::Skip);
         observe(&mut t, r#"{"gone":"now"}"#);
-        assert_eq!(t.action("gone", &null), Action::Raw);
+        assert_eq!(t.action("gone", &null), FieldAction::Raw);
     }
 
     #[test]
@@ -575,7 +355,7 @@ mod tests {
         assert_eq!(declared(&t, "id"), json!(["null", "string"]));
         assert!(!observe(&mut t, r#"{"id":12345678901234567}"#));
         let raw = RawValue::from_string("12345678901234567".into()).unwrap();
-        assert_eq!(t.action("id", &raw), Action::Stringify);
+        assert_eq!(t.action("id", &raw), FieldAction::Stringify);
         assert!(
             t.json_schema()["properties"]
                 .get("__sdc_primary_key")
@@ -613,22 +393,5 @@ mod tests {
         assert_eq!(p["_sdc_received_at"]["format"], "date-time");
         assert_eq!(p["webhook_received_at"]["format"], "date-time");
         assert!(p["__sdc_primary_key"].is_object());
-    }
-
-    #[test]
-    fn canonical_schemas_map_back_to_kinds() {
-        for kind in [
-            Kind::Integer,
-            Kind::Number,
-            Kind::Boolean,
-            Kind::String,
-            Kind::Json,
-        ] {
-            assert_eq!(Kind::from_schema(&kind.schema()), Some(kind));
-        }
-        assert_eq!(
-            Kind::from_schema(&json!({"type": "string", "format": "date-time"})),
-            None
-        );
     }
 }

@@ -1,0 +1,13 @@
+//! Singer: the lines on stdout and the bookmark they carry.
+//!
+//! - [`output`]: the one writer of SCHEMA, RECORD and STATE lines.
+//! - [`state`]: the `--state` bookmark, read back and updated.
+
+pub mod output;
+pub mod state;
+
+pub use output::{FieldAction, Output, RecordMeta, Sink, write_record};
+pub use state::{Bookmark, ReplayPosition, State, StateError};
+
+/// The tap's one stream.
+pub const STREAM: &str = "data";
