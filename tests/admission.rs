@@ -2,15 +2,13 @@
 //! accepted; a burst of large bodies is admitted only as far as `max_inflight_body_bytes`
 //! allows (the rest get 429 before their body is read), so memory stays bounded.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn peak_rss_bytes(pid: i32) -> u64 {

@@ -5,13 +5,11 @@
 //! The disk is a real one: a 16 MB tmpfs mounted on the `data_dir`, filled up by the test.
 //! Mounting needs root; without it the test says so and checks nothing.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// A tmpfs mounted on a directory for as long as it lives.
