@@ -555,19 +555,34 @@ fn a_torn_tail_is_truncated_on_restart_and_acknowledged_entries_survive() {
     tap.terminate();
     assert!(tap.wait().status.success());
 
-    // Append half a frame, as a crash in the middle of a write would leave.
+    // Half a frame after the last entry (over the zeros prepared ahead of the writer), as a
+    // crash in the middle of a write would leave.
     let journal = h.data_dir().join("journal");
     let segment = std::fs::read_dir(&journal)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "twj"))
         .unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
+    let bytes = std::fs::read(&segment).unwrap();
+    // After the 32-byte segment header, frames of `length u32 LE | crc u32 | payload`.
+    let mut end = 32;
+    while end + 4 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[end..end + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        end += 8 + len;
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
         .open(&segment)
         .unwrap();
-    f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'])
-        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(
+        &f,
+        &[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'],
+        end as u64,
+    )
+    .unwrap();
     drop(f);
 
     let tap = h.start(&[]);

@@ -9,9 +9,11 @@
 //! or failing its checksum) is copied aside to `torn-<segment>-<offset>.bin` and truncated.
 //!
 //! Here: the backend, the writer handle, the lock and segment files; [`format`] (bytes on
-//! disk), [`recover`] (on open), [`writer`] (the thread), [`reader`] and [`retention`].
+//! disk), [`recover`] (on open), [`writer`] (the thread), [`prepare`] (zeroing segments ahead
+//! of it), [`reader`] and [`retention`].
 
 mod format;
+mod prepare;
 mod reader;
 mod recover;
 mod retention;

@@ -1,5 +1,7 @@
 //! The writer thread: group commit. It takes every append request waiting, writes them in one
-//! go, calls `fdatasync` once and only then completes their futures.
+//! go, calls `fdatasync` once and only then completes their futures. A second thread
+//! ([`super::prepare`]) zeroes the active segment ahead of it, so that the `fdatasync` of a
+//! batch need not update the file's size.
 
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use std::thread;
 use tokio::sync::{oneshot, watch};
 
 use super::format;
+use super::prepare::Preparer;
 use super::recover::Recovered;
 use super::{ActiveSegment, JournalLock, JournalSettings, check_free_space, create_segment};
 use crate::journal::{Appended, JournalError, JournalId, NewEntry};
@@ -121,7 +124,14 @@ pub(super) fn start(
     let (requests, rx) = mpsc::channel();
     let poisoned = Arc::new(AtomicBool::new(false));
     let out_of_space = Arc::new(AtomicBool::new(false));
+    let preparer = Preparer::start(
+        &recovered.active.file,
+        recovered.active.len,
+        settings.segment_bytes,
+    )
+    .map_err(|e| JournalError::io("starting the journal's preparer thread", e))?;
     let writer = Writer {
+        preparer,
         out_of_space: Arc::clone(&out_of_space),
         dir,
         id: recovered.id,
@@ -159,6 +169,8 @@ struct Writer {
     /// Set while the last write failed for lack of space; shared with the handle.
     out_of_space: Arc<AtomicBool>,
     faults: Arc<Faults>,
+    /// Zeroes the active segment ahead of the batches.
+    preparer: Preparer,
     _lock: JournalLock,
 }
 
@@ -245,6 +257,11 @@ impl Writer {
             .collect();
         if self.active.len >= self.settings.segment_bytes {
             self.active = create_segment(&self.dir, self.id, firsts[0])?;
+            self.preparer
+                .rolled(&self.active.file, self.active.len)
+                .map_err(|e| {
+                    JournalError::io(format!("opening {}", self.active.path.display()), e)
+                })?;
         }
         let start = self.active.len;
         let began = std::time::Instant::now();
@@ -253,6 +270,7 @@ impl Writer {
                 metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
                 metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
                 self.active.len = start + written;
+                self.preparer.advanced(self.active.len);
                 // The bodies are on disk: free them before the emitter, told below, reads
                 // them back, so that a large body is not held twice.
                 for request in batch.iter_mut() {
@@ -270,12 +288,14 @@ impl Writer {
             }
             Err(e) => {
                 // Undo the partial batch so that later entries never follow garbage.
-                let undo = self
-                    .faults
-                    .undo()
-                    .and_then(|()| self.active.file.set_len(start))
-                    .and_then(|()| self.active.file.seek(SeekFrom::Start(start)).map(|_| ()))
-                    .and_then(|()| self.active.file.sync_data());
+                let (faults, file) = (&self.faults, &mut self.active.file);
+                let undo = self.preparer.cut(start, || {
+                    faults
+                        .undo()
+                        .and_then(|()| file.set_len(start))
+                        .and_then(|()| file.seek(SeekFrom::Start(start)).map(|_| ()))
+                        .and_then(|()| file.sync_data())
+                });
                 if let Err(undo) = undo {
                     log::error!(
                         "journal {}: cannot undo a failed write ({undo}); refusing further writes",
@@ -304,6 +324,10 @@ impl Writer {
     fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {
         let file = &mut self.active.file;
         let scratch = &mut self.scratch;
+        // Past the zeroed part, the preparer must stay off the file until this batch is in.
+        let len = batch.iter().map(|r| format::frame_len(&r.entry)).sum();
+        let _beyond = (!self.preparer.covers(self.active.len, len))
+            .then(|| self.preparer.beyond(self.active.len, len));
         scratch.clear();
         let mut written = 0;
         for (request, &first) in batch.iter().zip(firsts) {
@@ -318,6 +342,8 @@ impl Writer {
             }
         }
         file.write_all(scratch)?;
+        debug_assert_eq!(written, len);
+        drop(_beyond);
         self.faults.write()?;
         file.sync_data()?;
         if scratch.capacity() > 8 * MAX_BATCH_BYTES / 4 {
