@@ -1,17 +1,8 @@
-//! The writer: group commit, pipelined. The writer thread takes every append request waiting
-//! and writes them in one go; the sync thread calls `fdatasync` once for everything written
-//! since its last one and only then completes those requests' futures, strictly in order. So
-//! batch N+1 is written while batch N's `fdatasync` runs, and its own `fdatasync` starts as
-//! soon as N's ends. A third thread ([`super::prepare`]) zeroes the active segment ahead of
-//! the writer, so that an `fdatasync` need not update the file's size.
-//!
-//! A failed write is undone (cut off) by the writer, which is safe while earlier batches are
-//! still syncing: they lie before it. A failed `fdatasync` cannot be undone that way (later
-//! batches may be written after it, and the kernel may have dropped the failed pages), so it
-//! poisons the journal: every batch not yet acknowledged fails, and so does every later one
-//! until the tap restarts and recovers from what is on disk.
+//! The writer thread: group commit. It takes every append request waiting, writes them in one
+//! go, calls `fdatasync` once and only then completes their futures. A second thread
+//! ([`super::prepare`]) zeroes the active segment ahead of it, so that the `fdatasync` of a
+//! batch need not update the file's size.
 
-use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -120,8 +111,8 @@ pub(super) struct Started {
     pub out_of_space: Arc<AtomicBool>,
 }
 
-/// Starts the writer thread of the journal in `dir` (and its sync and preparer threads),
-/// going on from `recovered`. They hold `lock` until every handle is dropped.
+/// Starts the writer thread of the journal in `dir`, going on from `recovered`. It holds
+/// `lock` until every handle is dropped.
 pub(super) fn start(
     dir: PathBuf,
     settings: JournalSettings,
@@ -139,39 +130,19 @@ pub(super) fn start(
         settings.segment_bytes,
     )
     .map_err(|e| JournalError::io("starting the journal's preparer thread", e))?;
-    // One written batch waits while another syncs: the writer then gathers what arrives
-    // meanwhile into its next batch instead of writing many small ones.
-    let (written_tx, written_rx) = mpsc::sync_channel(1);
-    let syncer = Syncer {
-        committed: committed_tx,
-        poisoned: Arc::clone(&poisoned),
-        out_of_space: Arc::clone(&out_of_space),
-        _lock: lock,
-    };
-    thread::Builder::new()
-        .name("journal-sync".into())
-        .spawn(move || syncer.run(written_rx))
-        .map_err(|e| JournalError::io("starting the journal sync thread", e))?;
-    let sync_file = Arc::new(
-        recovered
-            .active
-            .file
-            .try_clone()
-            .map_err(|e| JournalError::io("opening the journal for syncing", e))?,
-    );
     let writer = Writer {
         preparer,
-        sync_file,
-        written: written_tx,
         out_of_space: Arc::clone(&out_of_space),
         dir,
         id: recovered.id,
         settings,
         active: recovered.active,
         clock: recovered.clock,
+        committed: committed_tx,
         scratch: Vec::with_capacity(COPY_BODY_BELOW * 4),
         poisoned: Arc::clone(&poisoned),
         faults,
+        _lock: lock,
     };
     thread::Builder::new()
         .name("journal-writer".into())
@@ -191,10 +162,7 @@ struct Writer {
     settings: JournalSettings,
     active: ActiveSegment,
     clock: SequenceClock,
-    /// Another handle on the active segment, for the sync thread.
-    sync_file: Arc<File>,
-    /// Written batches, to the sync thread.
-    written: mpsc::SyncSender<Written>,
+    committed: watch::Sender<Option<Sequence>>,
     scratch: Vec<u8>,
     /// Set once a failed write could not be undone; shared with the handle for health checks.
     poisoned: Arc<AtomicBool>,
@@ -203,6 +171,7 @@ struct Writer {
     faults: Arc<Faults>,
     /// Zeroes the active segment ahead of the batches.
     preparer: Preparer,
+    _lock: JournalLock,
 }
 
 /// A write the file system refused for lack of space becomes [`JournalError::NoSpace`].
@@ -236,31 +205,14 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            match self.write(&mut batch) {
+            match self.commit(&mut batch) {
                 Ok(firsts) => {
-                    let last = batch
-                        .last()
-                        .zip(firsts.last())
-                        .map(|(r, first)| first.offset(u64::from(r.entry.record_count.max(1)) - 1));
-                    let replies = batch
-                        .drain(..)
-                        .zip(firsts)
-                        .map(|(request, first)| {
-                            let appended = Appended {
-                                first_sequence: first,
-                                record_count: request.entry.record_count,
-                            };
-                            (request.reply, appended)
-                        })
-                        .collect();
-                    let written = Written {
-                        file: Arc::clone(&self.sync_file),
-                        replies,
-                        last,
-                    };
-                    if self.written.send(written).is_err() {
-                        // The sync thread is gone (it cannot be, while this one runs).
-                        return;
+                    self.out_of_space.store(false, Ordering::SeqCst);
+                    for (request, first) in batch.drain(..).zip(firsts) {
+                        let _ = request.reply.send(Ok(Appended {
+                            first_sequence: first,
+                            record_count: request.entry.record_count,
+                        }));
                     }
                 }
                 Err(e) => {
@@ -292,8 +244,8 @@ impl Writer {
         }
     }
 
-    /// Writes a batch (the sync thread makes it durable); returns each entry's first sequence.
-    fn write(&mut self, batch: &mut [AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
+    /// Writes a batch and makes it durable; returns each entry's first sequence.
+    fn commit(&mut self, batch: &mut [AppendRequest]) -> Result<Vec<Sequence>, JournalError> {
         if self.is_poisoned() {
             return Err(JournalError::Poisoned);
         }
@@ -307,22 +259,31 @@ impl Writer {
             self.active = create_segment(&self.dir, self.id, firsts[0])?;
             self.preparer
                 .rolled(&self.active.file, self.active.len)
-                .and_then(|()| self.active.file.try_clone())
-                .map(|file| self.sync_file = Arc::new(file))
                 .map_err(|e| {
                     JournalError::io(format!("opening {}", self.active.path.display()), e)
                 })?;
         }
         let start = self.active.len;
+        let began = std::time::Instant::now();
         match self.write_batch(batch, &firsts) {
             Ok(written) => {
+                metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
+                metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
                 self.active.len = start + written;
                 self.preparer.advanced(self.active.len);
-                // The bodies are written: free them before the emitter, told once they are
-                // durable, reads them back, so that a large body is not held twice.
+                // The bodies are on disk: free them before the emitter, told below, reads
+                // them back, so that a large body is not held twice.
                 for request in batch.iter_mut() {
                     request.entry.body = bytes::Bytes::new();
                 }
+                let last = batch
+                    .last()
+                    .zip(firsts.last())
+                    .map(|(r, first)| first.offset(u64::from(r.entry.record_count.max(1)) - 1));
+                if let Some(last) = last {
+                    telemetry::progress().set_committed(last.get());
+                }
+                self.committed.send_replace(last);
                 Ok(firsts)
             }
             Err(e) => {
@@ -360,7 +321,6 @@ impl Writer {
         check_free_space(&self.dir, self.settings.min_free_bytes, batch_bytes)
     }
 
-    /// Writes a batch's frames at the end of the active segment; returns their length.
     fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {
         let file = &mut self.active.file;
         let scratch = &mut self.scratch;
@@ -385,89 +345,10 @@ impl Writer {
         debug_assert_eq!(written, len);
         drop(_beyond);
         self.faults.write()?;
+        file.sync_data()?;
         if scratch.capacity() > 8 * MAX_BATCH_BYTES / 4 {
             *scratch = Vec::with_capacity(COPY_BODY_BELOW * 4);
         }
         Ok(written)
-    }
-}
-
-/// A batch written and not yet durable, on its way to the sync thread.
-struct Written {
-    /// The segment it was written to.
-    file: Arc<File>,
-    replies: Vec<(oneshot::Sender<Result<Appended, JournalError>>, Appended)>,
-    /// Its last record sequence.
-    last: Option<Sequence>,
-}
-
-/// The sync thread: `fdatasync`, then the replies, in the order batches were written.
-struct Syncer {
-    committed: watch::Sender<Option<Sequence>>,
-    poisoned: Arc<AtomicBool>,
-    out_of_space: Arc<AtomicBool>,
-    /// Held until the last batch is synced: the sync thread ends last (after the writer
-    /// thread, which ends with its preparer).
-    _lock: JournalLock,
-}
-
-impl Syncer {
-    fn run(self, written: mpsc::Receiver<Written>) {
-        let mut pending: Vec<Written> = Vec::new();
-        while let Ok(first) = written.recv() {
-            pending.push(first);
-            // Everything written by now is made durable by the same fdatasync.
-            while let Ok(more) = written.try_recv() {
-                pending.push(more);
-            }
-            let synced = self.sync(&pending);
-            match synced {
-                Ok(()) => {
-                    self.out_of_space.store(false, Ordering::SeqCst);
-                    let entries: usize = pending.iter().map(|w| w.replies.len()).sum();
-                    metrics::histogram!(telemetry::COMMIT_ENTRIES).record(entries as f64);
-                    // Readers see the entries durable before their senders hear so.
-                    if let Some(last) = pending.iter().rev().find_map(|w| w.last) {
-                        telemetry::progress().set_committed(last.get());
-                        self.committed.send_replace(Some(last));
-                    }
-                    for batch in pending.drain(..) {
-                        for (reply, appended) in batch.replies {
-                            let _ = reply.send(Ok(appended));
-                        }
-                    }
-                }
-                Err(e) => {
-                    log::error!(
-                        "journal: fdatasync failed ({e}); refusing further writes until the tap \
-                         restarts"
-                    );
-                    self.poisoned.store(true, Ordering::SeqCst);
-                    for batch in pending.drain(..) {
-                        for (reply, _) in batch.replies {
-                            let _ = reply.send(Err(JournalError::Poisoned));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Syncs the segments `pending` was written to (one, or two across a roll-over).
-    fn sync(&self, pending: &[Written]) -> io::Result<()> {
-        if self.poisoned.load(Ordering::SeqCst) {
-            return Err(io::Error::other("an earlier fdatasync failed"));
-        }
-        let began = std::time::Instant::now();
-        let mut synced: Option<&Arc<File>> = None;
-        for batch in pending {
-            if synced.is_some_and(|file| Arc::ptr_eq(file, &batch.file)) {
-                continue;
-            }
-            batch.file.sync_data()?;
-            synced = Some(&batch.file);
-        }
-        metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
-        Ok(())
     }
 }
