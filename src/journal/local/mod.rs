@@ -12,7 +12,7 @@
 //! disk), [`recover`] (on open), [`writer`] (the thread), [`prepare`] (zeroing segments ahead
 //! of it), [`reader`] and [`retention`].
 
-mod format;
+pub(super) mod format;
 mod prepare;
 mod reader;
 mod recover;
