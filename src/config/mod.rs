@@ -81,6 +81,9 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_concurrent_requests: usize,
+    /// Bytes of request bodies held at once (`max_inflight_body_bytes`, raised to
+    /// `max_body_bytes` if below it, so that one body of the largest size always fits).
+    pub max_inflight_body_bytes: u64,
     pub max_connections: usize,
     pub max_fields: usize,
 }
@@ -405,6 +408,23 @@ mod tests {
         assert_eq!(c.max_body_bytes, 20_000_000);
         assert!(c.listen);
         assert!(!c.append_only);
+        assert_eq!(c.limits.max_concurrent_requests, 1024);
+        assert_eq!(c.limits.max_inflight_body_bytes, 64_000_000);
+    }
+
+    #[test]
+    fn the_body_budget_holds_at_least_one_largest_body() {
+        let c = load(r#"{"max_inflight_body_bytes": 1000}"#).unwrap();
+        assert_eq!(c.limits.max_inflight_body_bytes, 20_000_000);
+        let c = load(r#"{"max_inflight_body_bytes": 500000000}"#).unwrap();
+        assert_eq!(c.limits.max_inflight_body_bytes, 500_000_000);
+        let e = load(r#"{"max_inflight_body_bytes": 0}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_inflight_body_bytes: must be at least 1"),
+            "{e}"
+        );
     }
 
     #[test]
