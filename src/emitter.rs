@@ -264,9 +264,10 @@ impl<W: Write> Emitter<W> {
                 return Ok(Flow::LimitReached);
             }
             let sequence = origin.first_sequence.offset(i as u64);
+            let record = self.schema.name(record);
             let changed = self
                 .schema
-                .observe(record)
+                .observe(&record)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
                 self.schema.persist()?;
@@ -280,11 +281,16 @@ impl<W: Write> Emitter<W> {
                 key: keys.as_ref().map(|k| k.key(i, sequence)),
                 sequence_alias: columns.sequence_alias.as_deref(),
                 received_at_alias: columns.received_at_alias.as_deref(),
+                overflow: &record.overflow,
             };
             let schema = &self.schema;
-            singer::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
-                schema.action(name, value)
-            });
+            singer::write_record(
+                &mut self.out,
+                STREAM,
+                &record.fields,
+                &meta,
+                |name, value| schema.action(name, value),
+            );
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
             self.since_state += 1;

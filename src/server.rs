@@ -206,6 +206,18 @@ pub async fn serve(
     }
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or with more than one, gets 400
+/// (hyper does not check).
+fn host_count_wrong<B>(request: &hyper::Request<B>) -> bool {
+    request.version() == hyper::Version::HTTP_11
+        && request
+            .headers()
+            .get_all(hyper::header::HOST)
+            .iter()
+            .count()
+            != 1
+}
+
 /// Serves one connection until it ends, is evicted or the listener closes.
 async fn connection(
     stream: TcpStream,
@@ -216,9 +228,10 @@ async fn connection(
 ) {
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
-    let service = hyper::service::service_fn(move |request| {
+    let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+        let host_missing = host_count_wrong(&request);
         let busy = tracked.begin();
-        let handled = busy.is_some().then(|| inner.call(request));
+        let handled = (busy.is_some() && !host_missing).then(|| inner.call(request));
         async move {
             match (busy, handled) {
                 (Some(busy), Some(handled)) => {
@@ -226,6 +239,10 @@ async fn connection(
                     drop(busy);
                     response
                 }
+                (Some(_), None) => Ok(reply::error_response(
+                    hyper::StatusCode::BAD_REQUEST,
+                    "an HTTP/1.1 request must have exactly one Host header",
+                )),
                 _ => Ok(reply::too_many_connections()),
             }
         }

@@ -24,18 +24,26 @@
 //! catalog can pin it (see [`catalog`]). Null values of a field not yet declared are
 //! left out of the record: they load as NULL either way.
 //!
+//! Payload field names become column names through [`names`] (escaped, never folded together
+//! by a target), before anything else here sees them: declarations, pins and selection are by
+//! column. A stream has at most `max_columns` columns; a new field past that goes into the
+//! JSON column `_sdc_overflow` of its record.
+//!
 //! The folder, in import order: [`kinds`] (types and what a pin accepts), [`columns`] (the
-//! `_sdc` columns), [`catalog`] (`--catalog` and `--discover`), then the tracker here.
+//! `_sdc` columns), [`names`] (payload names → columns), [`catalog`] (`--catalog` and
+//! `--discover`), then the tracker here.
 
 pub mod catalog;
 pub mod columns;
 pub mod kinds;
+pub mod names;
 
 pub use catalog::{Catalog, CatalogError};
 pub use columns::Columns;
 pub use kinds::{Kind, Mismatch};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -43,19 +51,39 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::fsutil;
-use crate::payload::Fields;
+use crate::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::singer::FieldAction;
 use columns::sdc_properties;
 use kinds::{ValueType, value_name};
+use names::Names;
 
 /// The persisted, cumulative schema of stream `data`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SchemaFile {
     version: u32,
+    /// Declared columns (provider fields, by column name).
     fields: BTreeMap<String, Kind>,
+    /// Payload names written under a column of another name (see [`names`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    names: BTreeMap<String, String>,
+    /// Whether `_sdc_overflow` has been declared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    overflow: bool,
 }
 
-const SCHEMA_FILE_VERSION: u32 = 2;
+const SCHEMA_FILE_VERSION: u32 = 3;
+
+/// Overflowed field names remembered for warnings (each is warned about once per run).
+const WARNED_NAMES: usize = 10_000;
+
+/// A record under its column names: the fields that have (or get) a column, and those that go
+/// into `_sdc_overflow` under their payload names.
+#[derive(Debug)]
+pub struct Named<'r, 'a> {
+    /// Borrowed when every field is its own column (the common case).
+    pub fields: Cow<'r, Fields<'a>>,
+    pub overflow: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -83,6 +111,11 @@ pub enum SchemaError {
 pub struct SchemaTracker {
     path: Option<PathBuf>,
     fields: BTreeMap<String, Kind>,
+    names: Names,
+    overflow: bool,
+    /// Columns the tap adds (`_sdc`, aliases), counted against `max_columns`.
+    tap_columns: usize,
+    warned: HashSet<String>,
     columns: Columns,
     catalog: Catalog,
     dirty: bool,
@@ -92,40 +125,76 @@ impl SchemaTracker {
     /// Loads the persisted schema of `data_dir` (empty if none).
     pub fn load(data_dir: &Path, columns: Columns, catalog: Catalog) -> Result<Self, SchemaError> {
         let path = data_dir.join("schema.json");
-        let fields = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let file: SchemaFile =
-                    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
-                        path: path.clone(),
-                        source,
-                    })?;
-                file.fields
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
+                path: path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SchemaFile::default(),
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
-        let mut tracker = SchemaTracker {
-            path: Some(path),
-            fields,
-            columns,
-            catalog,
-            dirty: false,
-        };
-        tracker.apply_catalog_seeds();
-        Ok(tracker)
+        Ok(Self::build(Some(path), file, columns, catalog))
     }
 
     /// A tracker that persists nothing.
     pub fn in_memory(columns: Columns, catalog: Catalog) -> Self {
+        Self::build(None, SchemaFile::default(), columns, catalog)
+    }
+
+    fn build(path: Option<PathBuf>, file: SchemaFile, columns: Columns, catalog: Catalog) -> Self {
+        let mut names = Names::default();
+        let tap = sdc_properties(&columns);
+        for (name, _) in &tap {
+            names.reserve(name);
+        }
+        for name in [
+            payload::SEQUENCE_FIELD,
+            payload::RECEIVED_AT_FIELD,
+            payload::GENERATED_KEY_FIELD,
+            OVERFLOW_FIELD,
+        ] {
+            names.reserve(name);
+        }
+        for key in &columns.primary_key {
+            names.claim(key);
+        }
         let mut tracker = SchemaTracker {
-            path: None,
+            path,
             fields: BTreeMap::new(),
+            names,
+            overflow: file.overflow,
+            tap_columns: tap.len(),
+            warned: HashSet::new(),
             columns,
             catalog,
             dirty: false,
         };
+        tracker.restore(file.fields, &file.names);
         tracker.apply_catalog_seeds();
         tracker
+    }
+
+    /// Takes the persisted declarations and names. A column a schema file from before names
+    /// were escaped declares under a name the rules no longer give (`""`, `_sdc_…`, a case
+    /// duplicate) moves to the column its name gets now.
+    fn restore(&mut self, fields: BTreeMap<String, Kind>, renamed: &BTreeMap<String, String>) {
+        let targets: HashSet<&String> = renamed.values().collect();
+        for (name, column) in renamed {
+            self.names.restore(name, column);
+        }
+        for (column, kind) in fields {
+            let column = if targets.contains(&column) {
+                column
+            } else {
+                let claimed = self.names.claim(&column);
+                if claimed != column {
+                    self.dirty = true;
+                }
+                claimed
+            };
+            let kind = self.fields.get(&column).map_or(kind, |k| k.join(kind));
+            self.fields.insert(column, kind);
+        }
     }
 
     /// The same declarations, never saved: a replay of files starts from what the data_dir
@@ -139,6 +208,10 @@ impl SchemaTracker {
     /// A catalog type that is one of the inferred kinds says "at least this wide"; key fields
     /// are declared from the start.
     fn apply_catalog_seeds(&mut self) {
+        let pinned: Vec<String> = self.catalog.pinned_names().cloned().collect();
+        for name in pinned.iter().chain(self.catalog.seeds().map(|(k, _)| k)) {
+            self.names.claim(name);
+        }
         for key in self.columns.primary_key.clone() {
             if !self.fields.contains_key(&key) && self.catalog.pin(&key).is_none() {
                 self.fields.insert(key, Kind::String);
@@ -164,10 +237,79 @@ impl SchemaTracker {
         self.is_key(name) || self.catalog.is_field_selected(name)
     }
 
+    /// Whether a new column fits the budget, keeping one for `_sdc_overflow`.
+    fn has_room(&self) -> bool {
+        let used = self.tap_columns + self.names.len() + 1;
+        used < self.columns.max_columns
+    }
+
+    /// Puts a record under its column names (see [`names`]), giving new names their column,
+    /// or `_sdc_overflow` once the stream has `max_columns`. Fields that cannot be written
+    /// (deselected, a null of a field without a column) are left out.
+    pub fn name<'r, 'a>(&mut self, record: &'r Fields<'a>) -> Named<'r, 'a> {
+        let first_other = record
+            .fields
+            .iter()
+            .position(|(name, _)| self.names.column(name) != Some(name.as_ref()));
+        let Some(first_other) = first_other else {
+            return Named {
+                fields: Cow::Borrowed(record),
+                overflow: Vec::new(),
+            };
+        };
+        let mut fields = Fields {
+            fields: record.fields[..first_other].to_vec(),
+        };
+        let mut overflow = Vec::new();
+        let mut overflowed = Vec::new();
+        for (name, raw) in &record.fields[first_other..] {
+            if let Some(column) = self.names.column(name) {
+                let column = if column == name.as_ref() {
+                    name.clone()
+                } else {
+                    Cow::Owned(column.to_owned())
+                };
+                fields.fields.push((column, *raw));
+                continue;
+            }
+            if ValueType::of(raw) == ValueType::Null {
+                continue;
+            }
+            let column = self.names.propose(name);
+            if !self.is_selected(&column) {
+                continue;
+            }
+            if self.has_room() {
+                let column = self.names.assign(name);
+                fields.fields.push((Cow::Owned(column), *raw));
+            } else {
+                if self.warned.len() < WARNED_NAMES && self.warned.insert(name.to_string()) {
+                    overflowed.push(name.as_ref());
+                }
+                overflow.push((name.clone(), *raw));
+            }
+        }
+        if !overflowed.is_empty() {
+            log::warn!(
+                "stream data has {} columns (max_columns): fields {overflowed:?} go into {OVERFLOW_FIELD}",
+                self.columns.max_columns
+            );
+        }
+        Named {
+            fields: Cow::Owned(fields),
+            overflow,
+        }
+    }
+
     /// Widens declarations to accept `record`; true if the schema changed (a new SCHEMA must
     /// precede the record). Fails if a catalog-pinned field gets a value it cannot take.
-    pub fn observe(&mut self, record: &Fields<'_>) -> Result<bool, Mismatch> {
+    pub fn observe(&mut self, record: &Named<'_, '_>) -> Result<bool, Mismatch> {
         let mut changed = false;
+        if !record.overflow.is_empty() && !self.overflow {
+            self.overflow = true;
+            changed = true;
+        }
+        let record: &Fields<'_> = &record.fields;
         for (name, raw) in &record.fields {
             let name = name.as_ref();
             if !self.is_selected(name) {
@@ -214,6 +356,13 @@ impl SchemaTracker {
         }
         match self.fields.get(name) {
             None => FieldAction::Skip,
+            Some(Kind::String) if value == ValueType::Number || value == ValueType::Integer => {
+                if self.is_key(name) {
+                    FieldAction::Canonical
+                } else {
+                    FieldAction::Stringify
+                }
+            }
             Some(_) if value == ValueType::Null => FieldAction::Raw,
             Some(Kind::String) if value != ValueType::String => FieldAction::Stringify,
             Some(_) => FieldAction::Raw,
@@ -231,6 +380,8 @@ impl SchemaTracker {
         let file = SchemaFile {
             version: SCHEMA_FILE_VERSION,
             fields: self.fields.clone(),
+            names: self.names.renamed(),
+            overflow: self.overflow,
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
@@ -255,16 +406,29 @@ impl SchemaTracker {
     pub fn json_schema(&self) -> Value {
         let mut properties = Map::new();
         for name in self.field_names() {
-            let schema = match self.catalog.pin(&name) {
+            let mut schema = match self.catalog.pin(&name) {
                 Some(pin) => pin.schema.clone(),
                 None => self.fields[&name].schema(),
             };
+            if self.is_key(&name) {
+                non_null(&mut schema);
+            }
             properties.insert(name, schema);
+        }
+        if self.overflow {
+            properties.insert(OVERFLOW_FIELD.to_owned(), Kind::Json.schema());
         }
         for (name, schema) in sdc_properties(&self.columns) {
             properties.insert(name, schema);
         }
         json!({"type": "object", "properties": properties})
+    }
+}
+
+/// Key columns are declared non-null: targets make them NOT NULL.
+fn non_null(schema: &mut Value) {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
     }
 }
 
@@ -285,9 +449,127 @@ mod tests {
 
     fn observe(t: &mut SchemaTracker, body: &str) -> bool {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-        p.records
-            .iter()
-            .fold(false, |c, r| t.observe(r).unwrap() | c)
+        p.records.iter().fold(false, |c, r| {
+            let named = t.name(r);
+            t.observe(&named).unwrap() | c
+        })
+    }
+
+    /// The RECORD a body's first record gives, after observing it.
+    fn record(t: &mut SchemaTracker, body: &str) -> Value {
+        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
+        let named = t.name(&p.records[0]);
+        t.observe(&named).unwrap();
+        let meta = crate::singer::RecordMeta {
+            sequence: crate::sequence::Sequence::new(1),
+            received_at: "t",
+            key: None,
+            sequence_alias: None,
+            received_at_alias: None,
+            overflow: &named.overflow,
+        };
+        let mut out = Vec::new();
+        crate::singer::write_record(&mut out, "data", &named.fields, &meta, |n, v| {
+            t.action(n, v)
+        });
+        serde_json::from_slice::<Value>(&out).unwrap()["record"].clone()
+    }
+
+    #[test]
+    fn payload_names_in_the_metadata_namespace_empty_or_folded_together_get_their_own_columns() {
+        let mut t = tracker();
+        let r = record(
+            &mut t,
+            r#"{"id":"victim","_sdc_deleted_at":"2020-01-01T00:00:00Z","_SDC_SEQUENCE":5,
+                "__SDC_PRIMARY_KEY":"x","":"empty","pullRequest":1,"pullrequest":2}"#,
+        );
+        assert_eq!(r["x_sdc_deleted_at"], "2020-01-01T00:00:00Z");
+        assert_eq!(r["x_SDC_SEQUENCE"], 5);
+        assert_eq!(r["x__SDC_PRIMARY_KEY"], "x");
+        assert_eq!(r["x_empty"], "empty");
+        assert_eq!(r["pullRequest"], 1);
+        assert_eq!(r["pullrequest__2"], 2);
+        assert!(r.get("_sdc_deleted_at").is_none());
+        assert_eq!(r["_sdc_sequence"], 1);
+        let properties = t.json_schema()["properties"].clone();
+        assert!(properties.get("").is_none() && properties.get("pullrequest").is_none());
+        let again = record(&mut t, r#"{"pullrequest":3,"pullRequest":4}"#);
+        assert_eq!(
+            (&again["pullrequest__2"], &again["pullRequest"]),
+            (&json!(3), &json!(4))
+        );
+    }
+
+    #[test]
+    fn names_persist_and_an_old_schema_file_with_bad_names_moves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("schema.json"),
+            r#"{"version":2,"fields":{"":"string","Tag":"boolean","tag":"string","ok":"number"}}"#,
+        )
+        .unwrap();
+        let mut t =
+            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
+        let r = record(&mut t, r#"{"":"e","tag":"v","Tag":true,"ok":1}"#);
+        assert_eq!(
+            r,
+            json!({"x_empty":"e","tag__2":"v","Tag":true,"ok":1,
+            "_sdc_sequence":1,"_sdc_received_at":"t"})
+        );
+        t.persist().unwrap();
+        let mut again =
+            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
+        assert_eq!(record(&mut again, r#"{"tag":"w"}"#)["tag__2"], "w");
+    }
+
+    #[test]
+    fn past_max_columns_new_fields_go_into_one_overflow_column() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                generated_key: true,
+                max_columns: 10,
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        let body = (0..20)
+            .map(|i| format!(r#""f{i}":{i}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let r = record(&mut t, &format!("{{{body}}}"));
+        let properties = t.json_schema()["properties"].as_object().unwrap().clone();
+        assert_eq!(properties.len(), 10, "{:?}", properties.keys());
+        assert_eq!(
+            properties["_sdc_overflow"]["type"],
+            json!(["null", "object", "array"])
+        );
+        assert_eq!(r["f5"], 5);
+        assert_eq!(r["_sdc_overflow"]["f6"], 6);
+        assert_eq!(r["_sdc_overflow"]["f19"], 19);
+        assert_eq!(
+            r.as_object().unwrap().len(),
+            9,
+            "6 fields, overflow, 2 _sdc (no key here)"
+        );
+        let r = record(&mut t, r#"{"f0":"known","new":1}"#);
+        assert_eq!(r["f0"], "known");
+        assert_eq!(r["_sdc_overflow"], json!({"new":1}));
+    }
+
+    #[test]
+    fn key_columns_are_non_null_and_numeric_keys_canonical() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                primary_key: vec!["id".into()],
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        assert_eq!(declared(&t, "id"), json!(["string"]));
+        assert_eq!(record(&mut t, r#"{"id":42.0}"#)["id"], "42");
+        assert_eq!(record(&mut t, r#"{"id":4.2e1,"ID":1}"#)["id"], "42");
+        assert_eq!(record(&mut t, r#"{"id":"42"}"#)["id"], "42");
+        assert_eq!(record(&mut t, r#"{"ID":7}"#)["ID__2"], 7);
     }
 
     fn declared(t: &SchemaTracker, field: &str) -> Value {
@@ -352,10 +634,10 @@ mod tests {
             },
             Catalog::default(),
         );
-        assert_eq!(declared(&t, "id"), json!(["null", "string"]));
+        assert_eq!(declared(&t, "id"), json!(["string"]));
         assert!(!observe(&mut t, r#"{"id":12345678901234567}"#));
         let raw = RawValue::from_string("12345678901234567".into()).unwrap();
-        assert_eq!(t.action("id", &raw), FieldAction::Stringify);
+        assert_eq!(t.action("id", &raw), FieldAction::Canonical);
         assert!(
             t.json_schema()["properties"]
                 .get("__sdc_primary_key")
