@@ -2,7 +2,7 @@
 //! inference and RECORD output. Properties: no panic; every RECORD line is one valid JSON
 //! object; a refused payload is refused the same way on a second parse; no column name the
 //! stream declares or a record carries is empty, in the `_sdc` namespace (the tap's own
-//! columns aside), over 63 bytes, or folded together with another by targets.
+//! columns aside), over 62 bytes, or folded together with another by targets.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

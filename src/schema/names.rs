@@ -3,14 +3,16 @@
 //! A payload may carry any string as a field name; a target cannot take every one. So a name
 //! becomes its column through these rules, in order (README "Field names"):
 //!
-//! 1. Control characters and `"` are replaced by `_` (`"a\nb"` → `a_b`).
+//! 1. Control characters, `"` and `%` are replaced by `_` (`"a\nb"` → `a_b`): pipelinewise
+//!    targets quote names without escaping `"`; SQLAlchemy (meltanolabs) doubles `%` in DDL and
+//!    then misses the column.
 //! 2. An empty name becomes `x_empty`.
 //! 3. A name in the Singer metadata namespace (starting with `_sdc_` or `__sdc_`, any case)
 //!    gets an `x` in front: `_sdc_deleted_at` → `x_sdc_deleted_at`. That namespace is the
 //!    tap's and the targets' (a payload `_sdc_deleted_at` would make `hard_delete` targets
 //!    delete the row).
-//! 4. A name over [`MAX_COLUMN_BYTES`] bytes (PostgreSQL's limit) keeps its first 54 bytes
-//!    (whole characters) plus `_` and 8 hex digits of the SHA-256 of the full name.
+//! 4. A name over [`MAX_COLUMN_BYTES`] (62) bytes keeps its first 53 bytes (whole characters)
+//!    plus `_` and 8 hex digits of the SHA-256 of the full name.
 //! 5. A name that targets would fold into an existing column ([`fold`]: case, and the
 //!    characters SQL targets replace or drop) gets the first free suffix `__2`, `__3`, ….
 //!
@@ -24,8 +26,10 @@ use sha2::{Digest, Sha256};
 
 use crate::payload::is_reserved_field;
 
-/// PostgreSQL truncates identifiers to 63 bytes (`NAMEDATALEN - 1`).
-pub const MAX_COLUMN_BYTES: usize = 63;
+/// The longest column name every target keeps as it is: PostgreSQL cuts identifiers at 63
+/// bytes, and pipelinewise-target-postgres shortens names of 63 characters or more
+/// (`flatten_key`: `lll…l_c1948307` → `lc194830`).
+pub const MAX_COLUMN_BYTES: usize = 62;
 
 /// The column an empty field name is written under.
 pub const EMPTY_NAME_COLUMN: &str = "x_empty";
@@ -117,10 +121,11 @@ impl Names {
 
 /// Rules 1–4 of the module doc: a name any target can take, outside the `_sdc` namespace.
 pub fn escape(name: &str) -> Cow<'_, str> {
-    let mut out: Cow<'_, str> = if name.chars().any(|c| c.is_control() || c == '"') {
+    let replaced = |c: char| c.is_control() || c == '"' || c == '%';
+    let mut out: Cow<'_, str> = if name.chars().any(replaced) {
         Cow::Owned(
             name.chars()
-                .map(|c| if c.is_control() || c == '"' { '_' } else { c })
+                .map(|c| if replaced(c) { '_' } else { c })
                 .collect(),
         )
     } else {
@@ -188,7 +193,7 @@ mod tests {
         assert_eq!(n.assign("_sdc_deleted_at"), "x_sdc_deleted_at");
         assert_eq!(n.assign("__SDC_PRIMARY_KEY"), "x__SDC_PRIMARY_KEY");
         assert_eq!(n.assign(""), "x_empty");
-        assert_eq!(n.assign("a\nb\"c"), "a_b_c");
+        assert_eq!(n.assign("a\nb\"c%d"), "a_b_c_d");
         assert_eq!(n.assign("plain"), "plain");
         assert_eq!(n.column("_sdc_deleted_at"), Some("x_sdc_deleted_at"));
         assert_eq!(n.column("plain"), Some("plain"));
@@ -196,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn long_names_keep_a_prefix_and_a_digest_within_63_bytes() {
+    fn long_names_keep_a_prefix_and_a_digest_within_62_bytes() {
         let long = "é".repeat(40);
         let column = escape(&long);
         assert!(column.len() <= MAX_COLUMN_BYTES, "{column}");
