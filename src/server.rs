@@ -206,16 +206,19 @@ pub async fn serve(
     }
 }
 
-/// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or with more than one, gets 400
-/// (hyper does not check).
+/// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or any request with more than
+/// one, gets 400 (hyper does not check: hyperium/hyper#3777).
 fn host_count_wrong<B>(request: &hyper::Request<B>) -> bool {
-    request.version() == hyper::Version::HTTP_11
-        && request
-            .headers()
-            .get_all(hyper::header::HOST)
-            .iter()
-            .count()
-            != 1
+    match request
+        .headers()
+        .get_all(hyper::header::HOST)
+        .iter()
+        .count()
+    {
+        0 => request.version() == hyper::Version::HTTP_11,
+        1 => false,
+        _ => true,
+    }
 }
 
 /// Serves one connection until it ends, is evicted or the listener closes.
@@ -241,7 +244,7 @@ async fn connection(
                 }
                 (Some(_), None) => Ok(reply::error_response(
                     hyper::StatusCode::BAD_REQUEST,
-                    "an HTTP/1.1 request must have exactly one Host header",
+                    "a request must have one Host header (HTTP/1.1: exactly one)",
                 )),
                 _ => Ok(reply::too_many_connections()),
             }

@@ -3,12 +3,10 @@
 //! and target-duckdb, each with `hard_delete` on: `_sdc` names, names that differ only in
 //! case, empty and control-character names, too many columns, empty and numeric keys.
 
-mod common;
-
 use std::process::Command;
 
-use common::targets::{Duck, pg};
-use common::*;
+use crate::common::targets::{Duck, pg};
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// 70 bytes: over PostgreSQL's 63, and pipelinewise's 62.
@@ -56,7 +54,7 @@ impl Warehouse {
             Warehouse::Pipelinewise(db) => {
                 let mut config = pg.pipelinewise_config(db);
                 config["hard_delete"] = json!(true);
-                common::targets::run_target(
+                crate::common::targets::run_target(
                     "pipelinewise-target-postgres",
                     "target-postgres",
                     &config,

@@ -6,6 +6,7 @@ mod common;
 
 mod catalog;
 mod crash;
+mod field_names;
 mod hostile_input;
 mod large_body;
 mod meltano;

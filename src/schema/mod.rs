@@ -523,6 +523,20 @@ mod tests {
     }
 
     #[test]
+    fn payload_fields_named_like_an_alias_get_a_column_of_their_own() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                sequence_alias: Some("webhook_sequence".into()),
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        let r = record(&mut t, r#"{"Webhook_Sequence":1,"webhook_sequence":2}"#);
+        assert_eq!(r["Webhook_Sequence__2"], 1);
+        assert_eq!(r["webhook_sequence__3"], 2);
+    }
+
+    #[test]
     fn past_max_columns_new_fields_go_into_one_overflow_column() {
         let mut t = SchemaTracker::in_memory(
             Columns {
