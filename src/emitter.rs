@@ -16,10 +16,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::watch;
 
+use crate::handshake;
 use crate::journal::{Entry, JournalError, JournalReader};
 use crate::keys::KeySource;
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::media;
 use crate::payload::{self, Payload, PayloadError, RecordRules};
+use crate::rejections;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
 use crate::sequence::Sequence;
 use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, STREAM, State};
@@ -100,6 +103,14 @@ pub enum EmitError {
         error: PayloadError,
     },
     #[error(
+        "journal entry with sequence {sequence} cannot be read: {error}; the STATE before it \
+         resumes here"
+    )]
+    Media {
+        sequence: Sequence,
+        error: crate::media::MediaError,
+    },
+    #[error(
         "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
          resumes here"
     )]
@@ -146,6 +157,8 @@ pub struct Emitter<W: Write> {
     since_metric: u64,
     last_metric: Instant,
     received_at: (i64, String),
+    /// Whether this run has written the `_rejections` SCHEMA.
+    rejections_schema_sent: bool,
 }
 
 impl<W: Write> Emitter<W> {
@@ -185,6 +198,7 @@ impl<W: Write> Emitter<W> {
             since_metric: 0,
             last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
+            rejections_schema_sent: false,
         }
     }
 
@@ -215,17 +229,35 @@ impl<W: Write> Emitter<W> {
         self.out.flush()
     }
 
-    /// Splits a payload into records under this emitter's rules, exactly as a webhook body is.
+    /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
+    /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
+        if handshake::detect(body).is_some() {
+            return Ok(Payload {
+                records: Vec::new(),
+            });
+        }
         payload::parse_payload(body, &self.settings.rules)
     }
 
-    /// Writes the records of one journal entry that lie after the bookmark.
+    /// Writes the records of one journal entry that lie after the bookmark. The body is read
+    /// as the media type kept with it (none: JSON), exactly as the receiver read it.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
-        let payload = self.parse(&entry.body).map_err(|error| EmitError::Entry {
-            sequence: entry.first_sequence,
-            error,
-        })?;
+        if rejections::is_rejection(&entry.headers) {
+            return self.emit_rejection(entry);
+        }
+        let sequence = entry.first_sequence;
+        let json = media::kind_of_entry(
+            entry
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_ref())),
+        )
+        .and_then(|kind| media::to_json(&kind, &entry.body))
+        .map_err(|error| EmitError::Media { sequence, error })?;
+        let payload = self
+            .parse(&json)
+            .map_err(|error| EmitError::Entry { sequence, error })?;
         let skip = match self.bookmark {
             Bookmark::Journal(Some(b)) if b >= entry.first_sequence => {
                 usize::try_from(b.get() - entry.first_sequence.get() + 1).unwrap_or(usize::MAX)
@@ -306,6 +338,55 @@ impl<W: Write> Emitter<W> {
             return Ok(Flow::LimitReached);
         }
         Ok(Flow::Continue)
+    }
+
+    /// Writes a rejection entry (one record) to the `_rejections` stream, with that stream's
+    /// fixed SCHEMA before the first one of the run.
+    fn emit_rejection(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
+        let sequence = entry.first_sequence;
+        if matches!(self.bookmark, Bookmark::Journal(Some(b)) if b >= sequence) {
+            return Ok(Flow::Continue);
+        }
+        if self.limit_reached() {
+            return Ok(Flow::LimitReached);
+        }
+        let payload = payload::parse_payload(&entry.body, &RecordRules::default())
+            .map_err(|error| EmitError::Entry { sequence, error })?;
+        if !self.rejections_schema_sent {
+            self.out.schema_of(
+                rejections::STREAM,
+                &rejections::schema(&self.settings.columns),
+                &[payload::GENERATED_KEY_FIELD.to_owned()],
+            );
+            self.rejections_schema_sent = true;
+        }
+        let received_at = entry
+            .received_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true);
+        let keys = KeySource::Journal(&entry.journal_id.0).keys();
+        let columns = &self.settings.columns;
+        for (i, record) in payload.records.iter().enumerate() {
+            let meta = RecordMeta {
+                sequence: sequence.offset(i as u64),
+                received_at: &received_at,
+                key: Some(keys.key(i, sequence.offset(i as u64))),
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
+                overflow: &[],
+            };
+            singer::write_record(&mut self.out, rejections::STREAM, record, &meta, |_, _| {
+                singer::FieldAction::Raw
+            });
+            self.bookmark = Bookmark::Journal(Some(sequence.offset(i as u64)));
+            self.emitted += 1;
+            self.since_state += 1;
+        }
+        self.out.maybe_flush()?;
+        Ok(if self.limit_reached() {
+            Flow::LimitReached
+        } else {
+            Flow::Continue
+        })
     }
 
     fn limit_reached(&self) -> bool {

@@ -15,4 +15,5 @@ mod orchestration;
 mod receive_and_emit;
 mod replay;
 mod security;
+mod senders;
 mod targets;

@@ -181,6 +181,11 @@ async fn run(
         body_read_timeout: config.limits.body_read_timeout,
         max_fields: config.limits.max_fields,
         permits: Semaphore::new(config.limits.max_concurrent_requests),
+        public_url: config.url_base(addr),
+        cors: config.cors.clone(),
+        rejections: config
+            .rejections_per_second
+            .map(crate::rejections::Rejections::new),
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),

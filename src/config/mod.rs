@@ -58,6 +58,10 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
+    /// `cors_origins`; `None` when empty.
+    pub cors: Option<crate::cors::Cors>,
+    /// `rejections_per_second` when `rejections` is on.
+    pub rejections_per_second: Option<u32>,
 }
 
 /// `idempotency_header` and its window.
@@ -231,6 +235,16 @@ impl Config {
                 message,
             })?),
         };
+        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+            key: "cors_origins",
+            message,
+        })?;
+        if file.rejections && file.rejections_per_second == 0 {
+            return Err(Invalid {
+                key: "rejections_per_second",
+                message: "must be at least 1 (or set rejections: false)".into(),
+            });
+        }
         Ok(Config {
             name: file.name,
             schema_name,
@@ -263,6 +277,8 @@ impl Config {
             idempotency,
             token_digests,
             limits,
+            cors,
+            rejections_per_second: file.rejections.then_some(file.rejections_per_second),
         })
     }
 

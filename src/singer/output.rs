@@ -41,8 +41,13 @@ impl<W: Write> Output<W> {
 
     /// `{"type":"SCHEMA","stream":"data","schema":...,"key_properties":[...]}`
     pub fn schema(&mut self, schema: &Value, key_properties: &[String]) {
+        self.schema_of(STREAM, schema, key_properties);
+    }
+
+    /// A SCHEMA for another stream than the default one (`_rejections`).
+    pub fn schema_of(&mut self, stream: &str, schema: &Value, key_properties: &[String]) {
         self.buf.extend_from_slice(br#"{"type":"SCHEMA","stream":"#);
-        write_json_string(&mut self.buf, STREAM);
+        write_json_string(&mut self.buf, stream);
         self.buf.extend_from_slice(br#","schema":"#);
         self.push_json(schema);
         self.buf.extend_from_slice(br#","key_properties":"#);
