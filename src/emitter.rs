@@ -222,6 +222,45 @@ impl<W: Write> Emitter<W> {
         }
     }
 
+    /// Declares every column the entries `reader` holds now will need, so that a backlog is
+    /// preceded by one SCHEMA instead of one per new column (targets flush or re-check on
+    /// each). The entries are read again by the reader that writes them. Declares no further
+    /// than writing will go: up to `max_records`, a value a pinned field cannot take, or an
+    /// entry that cannot be converted (unless `skip_invalid`, where writing skips it too).
+    /// Call before [`Emitter::start`].
+    pub async fn declare_backlog(
+        &mut self,
+        reader: &mut dyn JournalReader,
+        skip_invalid: bool,
+    ) -> Result<(), EmitError> {
+        let after = self.bookmark();
+        let mut budget = self
+            .settings
+            .max_records
+            .map_or(u64::MAX, |max| max.saturating_sub(self.emitted));
+        'entries: while let Some(entry) = reader.next_entry().await? {
+            let payload = match self.parse(&entry.body) {
+                Ok(payload) => payload,
+                Err(_) if skip_invalid => continue,
+                Err(_) => break,
+            };
+            let skip = records_before(after, entry.first_sequence);
+            for (i, record) in payload.records.iter().enumerate().skip(skip) {
+                let sequence = entry.first_sequence.offset(i as u64);
+                if budget == 0 {
+                    break 'entries;
+                }
+                let named = self.schema.name(record);
+                if self.schema.observe(&named, sequence).is_err() {
+                    break 'entries;
+                }
+                budget -= 1;
+            }
+        }
+        self.schema.persist()?;
+        Ok(())
+    }
+
     /// Writes the stream's SCHEMA; the first message of every run.
     pub fn start(&mut self) -> io::Result<()> {
         self.out
@@ -259,10 +298,8 @@ impl<W: Write> Emitter<W> {
             .parse(&json)
             .map_err(|error| EmitError::Entry { sequence, error })?;
         let skip = match self.bookmark {
-            Bookmark::Journal(Some(b)) if b >= entry.first_sequence => {
-                usize::try_from(b.get() - entry.first_sequence.get() + 1).unwrap_or(usize::MAX)
-            }
-            _ => 0,
+            Bookmark::Journal(after) => records_before(after, entry.first_sequence),
+            Bookmark::Replay(_) => 0,
         };
         let origin = Origin {
             first_sequence: entry.first_sequence,
@@ -299,7 +336,7 @@ impl<W: Write> Emitter<W> {
             let record = self.schema.name(record);
             let changed = self
                 .schema
-                .observe(&record)
+                .observe(&record, sequence)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
                 self.schema.persist()?;
@@ -316,13 +353,10 @@ impl<W: Write> Emitter<W> {
                 overflow: &record.overflow,
             };
             let schema = &self.schema;
-            singer::write_record(
-                &mut self.out,
-                STREAM,
-                &record.fields,
-                &meta,
-                |name, value| schema.action(name, value),
-            );
+            let fields: &crate::payload::Fields<'_> = &record.fields;
+            singer::write_record(&mut self.out, STREAM, fields, &meta, |name, value| {
+                schema.action(name, value, fields, sequence)
+            });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
             self.since_state += 1;
@@ -458,6 +492,14 @@ impl<W: Write> Emitter<W> {
         self.write_state();
         self.out.flush()?;
         Ok(self.emitted)
+    }
+}
+
+/// How many records of an entry starting at `first` lie at or before the bookmark `after`.
+fn records_before(after: Option<Sequence>, first: Sequence) -> usize {
+    match after {
+        Some(b) if b >= first => usize::try_from(b.get() - first.get() + 1).unwrap_or(usize::MAX),
+        _ => 0,
     }
 }
 

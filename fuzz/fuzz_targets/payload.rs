@@ -90,8 +90,8 @@ fuzz_target!(|data: &[u8]| {
     ];
     for (i, record) in payload.records.iter().enumerate() {
         let named = schema.name(record);
-        let _ = schema.observe(&named);
         let sequence = Sequence::new(1_700_000_000_000_000_000 + i as u64);
+        let _ = schema.observe(&named, sequence);
         let meta = RecordMeta {
             sequence,
             received_at: "2026-01-01T00:00:00.000000Z",
@@ -102,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
         };
         out.clear();
         singer::write_record(&mut out, "data", &named.fields, &meta, |name, raw| {
-            schema.action(name, raw)
+            schema.action(name, raw, &named.fields, sequence)
         });
         let line = out
             .strip_suffix(b"\n")

@@ -140,6 +140,19 @@ pub struct ConfigFile {
     /// next record's `suppressed`.
     #[serde(default = "defaults::rejections_per_second")]
     pub rejections_per_second: u32,
+    /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
+    /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
+    /// replicated NATS JetStream stream shared by many receivers; README "Scaling out").
+    #[serde(default)]
+    pub journal: Option<JournalSetting>,
+}
+
+/// The `journal` setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JournalSetting {
+    Local {},
+    Nats(Box<crate::journal::nats::NatsSetting>),
 }
 
 /// `primary_key` may be one field name or a list of them.
