@@ -252,7 +252,11 @@ impl<W: Write> Emitter<W> {
             let skip = records_before(after, entry.first_sequence);
             for (i, record) in payload.records.iter().enumerate().skip(skip) {
                 let sequence = entry.first_sequence.offset(i as u64);
-                if budget == 0 || self.schema.observe(record, sequence).is_err() {
+                if budget == 0 {
+                    break 'entries;
+                }
+                let named = self.schema.name(record);
+                if self.schema.observe(&named, sequence).is_err() {
                     break 'entries;
                 }
                 budget -= 1;
@@ -334,9 +338,10 @@ impl<W: Write> Emitter<W> {
                 return Ok(Flow::LimitReached);
             }
             let sequence = origin.first_sequence.offset(i as u64);
+            let record = self.schema.name(record);
             let changed = self
                 .schema
-                .observe(record, sequence)
+                .observe(&record, sequence)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
                 self.schema.persist()?;
@@ -350,10 +355,12 @@ impl<W: Write> Emitter<W> {
                 key: keys.as_ref().map(|k| k.key(i, sequence)),
                 sequence_alias: columns.sequence_alias.as_deref(),
                 received_at_alias: columns.received_at_alias.as_deref(),
+                overflow: &record.overflow,
             };
             let schema = &self.schema;
-            singer::write_record(&mut self.out, STREAM, record, &meta, |name, value| {
-                schema.action(name, value, record, sequence)
+            let fields: &crate::payload::Fields<'_> = &record.fields;
+            singer::write_record(&mut self.out, STREAM, fields, &meta, |name, value| {
+                schema.action(name, value, fields, sequence)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
@@ -404,6 +411,7 @@ impl<W: Write> Emitter<W> {
                 key: Some(keys.key(i, sequence.offset(i as u64))),
                 sequence_alias: columns.sequence_alias.as_deref(),
                 received_at_alias: columns.received_at_alias.as_deref(),
+                overflow: &[],
             };
             singer::write_record(&mut self.out, rejections::STREAM, record, &meta, |_, _| {
                 singer::FieldAction::Raw

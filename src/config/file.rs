@@ -131,6 +131,11 @@ pub struct ConfigFile {
     /// Top-level fields a record may have (each becomes a column); more get 422.
     #[serde(default = "defaults::max_fields")]
     pub max_fields: u32,
+    /// Most columns a stream gets, the tap's `_sdc` columns included (PostgreSQL allows
+    /// 1,600). Once a stream has this many, a record's new fields go into its JSON column
+    /// `_sdc_overflow` instead of new columns (and a WARN names them).
+    #[serde(default = "defaults::max_columns")]
+    pub max_columns: u32,
     /// Origins whose pages may post webhooks from a browser (CORS):
     /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405).
     #[serde(default)]
@@ -217,6 +222,9 @@ mod defaults {
     }
     pub fn max_fields() -> u32 {
         1000
+    }
+    pub fn max_columns() -> u32 {
+        crate::schema::columns::DEFAULT_MAX_COLUMNS as u32
     }
     pub fn metrics_interval_seconds() -> f64 {
         60.0

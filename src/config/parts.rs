@@ -56,7 +56,14 @@ pub fn primary_key(setting: Option<PrimaryKeySetting>) -> Result<Vec<String>, In
         } else if chars > MAX_KEY_NAME_CHARS {
             format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}")
         } else if crate::payload::is_reserved_field(key) {
-            format!("{key:?} is a column the tap adds itself")
+            format!("{key:?} is in the Singer metadata namespace (_sdc_…, __sdc_…)")
+        } else if crate::schema::names::escape(key) != key.as_str() {
+            format!("{key:?} has characters no target takes (control characters, '\"')")
+        } else if keys[..i]
+            .iter()
+            .any(|k| crate::schema::names::fold(k) == crate::schema::names::fold(key))
+        {
+            format!("{key:?} and another key are one column in targets that fold case")
         } else if keys[..i].contains(key) {
             format!("{key:?} is listed twice")
         } else {
@@ -156,6 +163,17 @@ pub fn check_sizes(file: &ConfigFile) -> Result<(), Invalid> {
         return Err(invalid("max_records", "must be at least 1"));
     }
     Ok(())
+}
+
+/// `max_columns`: room for the tap's columns and some fields; within PostgreSQL's 1,600.
+pub fn max_columns(value: u32) -> Result<usize, Invalid> {
+    if !(10..=1600).contains(&value) {
+        return Err(invalid(
+            "max_columns",
+            format!("{value} is outside 10..=1600 (PostgreSQL allows 1,600 columns per table)"),
+        ));
+    }
+    Ok(value as usize)
 }
 
 impl Limits {

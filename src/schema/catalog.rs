@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::columns::{Columns, sdc_properties};
 use super::kinds::{Accept, Kind};
-use crate::payload::{GENERATED_KEY_FIELD, is_reserved_field};
+use crate::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
 use crate::singer::STREAM;
 
 /// A property type pinned by the catalog.
@@ -165,7 +165,7 @@ pub fn discover(
         .map(|(name, _)| name)
         .chain(columns.primary_key.iter().cloned())
         .chain(key_properties.iter().cloned())
-        .chain([GENERATED_KEY_FIELD.to_owned()])
+        .chain([GENERATED_KEY_FIELD.to_owned(), OVERFLOW_FIELD.to_owned()])
         .collect();
     let mut metadata = vec![json!({
         "breadcrumb": [],

@@ -29,18 +29,26 @@
 //! no value proves the next one will be a date. Null values of a field not yet declared are
 //! left out of the record: they load as NULL either way.
 //!
+//! Payload field names become column names through [`names`] (escaped, never folded together
+//! by a target), before anything else here sees them: declarations, pins and selection are by
+//! column. A stream has at most `max_columns` columns; a new field past that goes into the
+//! JSON column `_sdc_overflow` of its record.
+//!
 //! The folder, in import order: [`kinds`] (types, siblings, what a pin accepts), [`columns`]
-//! (the `_sdc` columns), [`catalog`] (`--catalog` and `--discover`), then the tracker here.
+//! (the `_sdc` columns), [`names`] (payload names → columns), [`catalog`] (`--catalog` and
+//! `--discover`), then the tracker here.
 
 pub mod catalog;
 pub mod columns;
 pub mod kinds;
+pub mod names;
 
 pub use catalog::{Catalog, CatalogError};
 pub use columns::Columns;
 pub use kinds::{Kind, Mismatch};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -48,11 +56,12 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::fsutil;
-use crate::payload::Fields;
+use crate::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::sequence::Sequence;
 use crate::singer::FieldAction;
 use columns::sdc_properties;
 use kinds::{Sibling, ValueType, value_name};
+use names::Names;
 
 /// The persisted, cumulative schema of stream `data`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -62,9 +71,27 @@ struct SchemaFile {
     /// The sequence of the record that declared each field (absent: declared before any).
     #[serde(default)]
     declared_at: BTreeMap<String, u64>,
+    /// Payload names written under a column of another name (see [`names`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    names: BTreeMap<String, String>,
+    /// Whether `_sdc_overflow` has been declared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    overflow: bool,
 }
 
-const SCHEMA_FILE_VERSION: u32 = 2;
+const SCHEMA_FILE_VERSION: u32 = 3;
+
+/// Overflowed field names remembered for warnings (each is warned about once per run).
+const WARNED_NAMES: usize = 10_000;
+
+/// A record under its column names: the fields that have (or get) a column, and those that go
+/// into `_sdc_overflow` under their payload names.
+#[derive(Debug)]
+pub struct Named<'r, 'a> {
+    /// Borrowed when every field is its own column (the common case).
+    pub fields: Cow<'r, Fields<'a>>,
+    pub overflow: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -119,6 +146,11 @@ pub struct SchemaTracker {
     /// The sequence of the record that declared a field; a null of the field in an earlier
     /// record is left out, as it was when that record was first written.
     declared_at: BTreeMap<String, u64>,
+    names: Names,
+    overflow: bool,
+    /// Columns the tap adds (`_sdc`, aliases), counted against `max_columns`.
+    tap_columns: usize,
+    warned: HashSet<String>,
     columns: Columns,
     catalog: Catalog,
     dirty: bool,
@@ -136,30 +168,68 @@ impl SchemaTracker {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => SchemaFile::default(),
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
-        let mut tracker = SchemaTracker {
-            path: Some(path),
-            fields: file.fields,
-            declared_at: file.declared_at,
-            columns,
-            catalog,
-            dirty: false,
-        };
-        tracker.apply_catalog_seeds();
-        Ok(tracker)
+        Ok(Self::build(Some(path), file, columns, catalog))
     }
 
     /// A tracker that persists nothing.
     pub fn in_memory(columns: Columns, catalog: Catalog) -> Self {
+        Self::build(None, SchemaFile::default(), columns, catalog)
+    }
+
+    fn build(path: Option<PathBuf>, file: SchemaFile, columns: Columns, catalog: Catalog) -> Self {
+        let mut names = Names::default();
+        let tap = sdc_properties(&columns);
+        for (name, _) in &tap {
+            names.reserve(name);
+        }
+        for name in [
+            payload::SEQUENCE_FIELD,
+            payload::RECEIVED_AT_FIELD,
+            payload::GENERATED_KEY_FIELD,
+            OVERFLOW_FIELD,
+        ] {
+            names.reserve(name);
+        }
+        for key in &columns.primary_key {
+            names.claim(key);
+        }
         let mut tracker = SchemaTracker {
-            path: None,
+            path,
             fields: BTreeMap::new(),
-            declared_at: BTreeMap::new(),
+            declared_at: file.declared_at,
+            names,
+            overflow: file.overflow,
+            tap_columns: tap.len(),
+            warned: HashSet::new(),
             columns,
             catalog,
             dirty: false,
         };
+        tracker.restore(file.fields, &file.names);
         tracker.apply_catalog_seeds();
         tracker
+    }
+
+    /// Takes the persisted declarations and names. A column a schema file from before names
+    /// were escaped declares under a name the rules no longer give (`""`, `_sdc_…`, a case
+    /// duplicate) moves to the column its name gets now.
+    fn restore(&mut self, fields: BTreeMap<String, Kind>, renamed: &BTreeMap<String, String>) {
+        let targets: HashSet<&String> = renamed.values().collect();
+        for (name, column) in renamed {
+            self.names.restore(name, column);
+        }
+        for (column, kind) in fields {
+            let column = if targets.contains(&column) {
+                column
+            } else {
+                let claimed = self.names.claim(&column);
+                if claimed != column {
+                    self.dirty = true;
+                }
+                claimed
+            };
+            self.fields.entry(column).or_insert(kind);
+        }
     }
 
     /// The same declarations, never saved: a replay of files starts from what the data_dir
@@ -173,6 +243,10 @@ impl SchemaTracker {
     /// Key fields are declared from the start, and so are fields the catalog declares with
     /// one of the inferred kinds; a persisted declaration is never changed.
     fn apply_catalog_seeds(&mut self) {
+        let pinned: Vec<String> = self.catalog.pinned_names().cloned().collect();
+        for name in pinned.iter().chain(self.catalog.seeds().map(|(k, _)| k)) {
+            self.names.claim(name);
+        }
         for key in self.columns.primary_key.clone() {
             if !self.fields.contains_key(&key) && self.catalog.pin(&key).is_none() {
                 self.fields.insert(key, Kind::String);
@@ -205,11 +279,84 @@ impl SchemaTracker {
         self.is_key(name) || self.catalog.is_field_selected(name)
     }
 
+    /// Whether a new column fits the budget, keeping one for `_sdc_overflow`.
+    fn has_room(&self) -> bool {
+        let used = self.tap_columns + self.names.len() + 1;
+        used < self.columns.max_columns
+    }
+
+    /// Puts a record under its column names (see [`names`]), giving new names their column,
+    /// or `_sdc_overflow` once the stream has `max_columns`. Fields that cannot be written
+    /// (deselected, a null of a field without a column) are left out.
+    pub fn name<'r, 'a>(&mut self, record: &'r Fields<'a>) -> Named<'r, 'a> {
+        let first_other = record
+            .fields
+            .iter()
+            .position(|(name, _)| self.names.column(name) != Some(name.as_ref()));
+        let Some(first_other) = first_other else {
+            return Named {
+                fields: Cow::Borrowed(record),
+                overflow: Vec::new(),
+            };
+        };
+        let mut fields = Fields {
+            fields: record.fields[..first_other].to_vec(),
+        };
+        let mut overflow = Vec::new();
+        let mut overflowed = Vec::new();
+        for (name, raw) in &record.fields[first_other..] {
+            if let Some(column) = self.names.column(name) {
+                let column = if column == name.as_ref() {
+                    name.clone()
+                } else {
+                    Cow::Owned(column.to_owned())
+                };
+                fields.fields.push((column, *raw));
+                continue;
+            }
+            if ValueType::of(raw) == ValueType::Null {
+                continue;
+            }
+            let column = self.names.propose(name);
+            if !self.is_selected(&column) {
+                continue;
+            }
+            if self.has_room() {
+                let column = self.names.assign(name);
+                fields.fields.push((Cow::Owned(column), *raw));
+            } else {
+                if self.warned.len() < WARNED_NAMES && self.warned.insert(name.to_string()) {
+                    overflowed.push(name.as_ref());
+                }
+                overflow.push((name.clone(), *raw));
+            }
+        }
+        if !overflowed.is_empty() {
+            log::warn!(
+                "stream data has {} columns (max_columns): fields {overflowed:?} go into {OVERFLOW_FIELD}",
+                self.columns.max_columns
+            );
+        }
+        Named {
+            fields: Cow::Owned(fields),
+            overflow,
+        }
+    }
+
     /// Declares what `record` (with sequence `sequence`) needs (new fields, new siblings); true
     /// if the schema changed (a new SCHEMA must precede the record). Fails if a catalog-pinned
     /// field gets a value it cannot take.
-    pub fn observe(&mut self, record: &Fields<'_>, sequence: Sequence) -> Result<bool, Mismatch> {
+    pub fn observe(
+        &mut self,
+        record: &Named<'_, '_>,
+        sequence: Sequence,
+    ) -> Result<bool, Mismatch> {
         let mut changed = false;
+        if !record.overflow.is_empty() && !self.overflow {
+            self.overflow = true;
+            changed = true;
+        }
+        let record: &Fields<'_> = &record.fields;
         for (name, raw) in &record.fields {
             let name = name.as_ref();
             if !self.is_selected(name) {
@@ -235,6 +382,10 @@ impl SchemaTracker {
                 ..
             }) = self.place(name, value, record)
             {
+                if column != name {
+                    // A sibling: a column no payload name may fold into.
+                    self.names.reserve(&column);
+                }
                 self.declared_at.insert(column.clone(), sequence.get());
                 self.fields.insert(column, kind);
                 changed = true;
@@ -311,6 +462,11 @@ impl SchemaTracker {
                 Some(at) if *at > sequence.get() => FieldAction::Skip,
                 _ => FieldAction::Raw,
             },
+            Some(Kind::String)
+                if self.is_key(name) && matches!(value, ValueType::Integer | ValueType::Number) =>
+            {
+                FieldAction::Canonical
+            }
             Some(Kind::String) if self.is_key(name) && value != ValueType::String => {
                 FieldAction::Stringify
             }
@@ -338,6 +494,8 @@ impl SchemaTracker {
             version: SCHEMA_FILE_VERSION,
             fields: self.fields.clone(),
             declared_at: self.declared_at.clone(),
+            names: self.names.renamed(),
+            overflow: self.overflow,
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
@@ -362,16 +520,29 @@ impl SchemaTracker {
     pub fn json_schema(&self) -> Value {
         let mut properties = Map::new();
         for name in self.field_names() {
-            let schema = match self.catalog.pin(&name) {
+            let mut schema = match self.catalog.pin(&name) {
                 Some(pin) => pin.schema.clone(),
                 None => self.fields[&name].schema(),
             };
+            if self.is_key(&name) {
+                non_null(&mut schema);
+            }
             properties.insert(name, schema);
+        }
+        if self.overflow {
+            properties.insert(OVERFLOW_FIELD.to_owned(), Kind::Json.schema());
         }
         for (name, schema) in sdc_properties(&self.columns) {
             properties.insert(name, schema);
         }
         json!({"type": "object", "properties": properties})
+    }
+}
+
+/// Key columns are declared non-null: targets make them NOT NULL.
+fn non_null(schema: &mut Value) {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
     }
 }
 
@@ -400,31 +571,35 @@ mod tests {
 
     fn observe(t: &mut SchemaTracker, body: &str) -> bool {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-        p.records
-            .iter()
-            .fold(false, |c, r| t.observe(r, next_sequence()).unwrap() | c)
+        p.records.iter().fold(false, |c, r| {
+            let named = t.name(r);
+            t.observe(&named, next_sequence()).unwrap() | c
+        })
     }
 
     /// Observes a one-record body and returns its provider fields as written in the RECORD.
     fn emit(t: &mut SchemaTracker, body: &str) -> Map<String, Value> {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
         let sequence = next_sequence();
-        t.observe(&p.records[0], sequence).unwrap();
+        let named = t.name(&p.records[0]);
+        t.observe(&named, sequence).unwrap();
         emit_again(t, body, sequence)
     }
 
     /// Writes a record again, as a replay does, without observing it.
-    fn emit_again(t: &SchemaTracker, body: &str, sequence: Sequence) -> Map<String, Value> {
+    fn emit_again(t: &mut SchemaTracker, body: &str, sequence: Sequence) -> Map<String, Value> {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
+        let named = t.name(&p.records[0]);
         let meta = RecordMeta {
             sequence,
             received_at: "t",
             key: None,
             sequence_alias: None,
             received_at_alias: None,
+            overflow: &named.overflow,
         };
         let mut out = Vec::new();
-        let record = &p.records[0];
+        let record: &Fields<'_> = &named.fields;
         write_record(&mut out, "data", record, &meta, |name, raw| {
             t.action(name, raw, record, sequence)
         });
@@ -434,12 +609,145 @@ mod tests {
         fields
     }
 
-    fn fields(pairs: Value) -> Map<String, Value> {
-        pairs.as_object().unwrap().clone()
+    /// The RECORD a body's first record gives, after observing it.
+    fn record(t: &mut SchemaTracker, body: &str) -> Value {
+        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
+        let named = t.name(&p.records[0]);
+        let sequence = next_sequence();
+        t.observe(&named, sequence).unwrap();
+        let meta = crate::singer::RecordMeta {
+            sequence,
+            received_at: "t",
+            key: None,
+            sequence_alias: None,
+            received_at_alias: None,
+            overflow: &named.overflow,
+        };
+        let mut out = Vec::new();
+        let fields: &Fields<'_> = &named.fields;
+        crate::singer::write_record(&mut out, "data", fields, &meta, |n, v| {
+            t.action(n, v, fields, sequence)
+        });
+        serde_json::from_slice::<Value>(&out).unwrap()["record"].clone()
+    }
+
+    #[test]
+    fn payload_names_in_the_metadata_namespace_empty_or_folded_together_get_their_own_columns() {
+        let mut t = tracker();
+        let r = record(
+            &mut t,
+            r#"{"id":"victim","_sdc_deleted_at":"2020-01-01T00:00:00Z","_SDC_SEQUENCE":5,
+                "__SDC_PRIMARY_KEY":"x","":"empty","pullRequest":1,"pullrequest":2}"#,
+        );
+        assert_eq!(r["x_sdc_deleted_at"], "2020-01-01T00:00:00Z");
+        assert_eq!(r["x_SDC_SEQUENCE"], 5);
+        assert_eq!(r["x__SDC_PRIMARY_KEY"], "x");
+        assert_eq!(r["x_empty"], "empty");
+        assert_eq!(r["pullRequest"], 1);
+        assert_eq!(r["pullrequest__2"], 2);
+        assert!(r.get("_sdc_deleted_at").is_none());
+        assert!(r["_sdc_sequence"].is_u64());
+        let properties = t.json_schema()["properties"].clone();
+        assert!(properties.get("").is_none() && properties.get("pullrequest").is_none());
+        let again = record(&mut t, r#"{"pullrequest":3,"pullRequest":4}"#);
+        assert_eq!(
+            (&again["pullrequest__2"], &again["pullRequest"]),
+            (&json!(3), &json!(4))
+        );
+    }
+
+    #[test]
+    fn names_persist_and_an_old_schema_file_with_bad_names_moves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("schema.json"),
+            r#"{"version":2,"fields":{"":"string","Tag":"boolean","tag":"string","ok":"number"}}"#,
+        )
+        .unwrap();
+        let mut t =
+            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
+        let r = record(&mut t, r#"{"":"e","tag":"v","Tag":true,"ok":1}"#);
+        assert_eq!(
+            r,
+            json!({"x_empty":"e","tag__2":"v","Tag":true,"ok":1,
+            "_sdc_sequence":r["_sdc_sequence"],"_sdc_received_at":"t"})
+        );
+        t.persist().unwrap();
+        let mut again =
+            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
+        assert_eq!(record(&mut again, r#"{"tag":"w"}"#)["tag__2"], "w");
+    }
+
+    #[test]
+    fn payload_fields_named_like_an_alias_get_a_column_of_their_own() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                sequence_alias: Some("webhook_sequence".into()),
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        let r = record(&mut t, r#"{"Webhook_Sequence":1,"webhook_sequence":2}"#);
+        assert_eq!(r["Webhook_Sequence__2"], 1);
+        assert_eq!(r["webhook_sequence__3"], 2);
+    }
+
+    #[test]
+    fn past_max_columns_new_fields_go_into_one_overflow_column() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                generated_key: true,
+                max_columns: 10,
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        let body = (0..20)
+            .map(|i| format!(r#""f{i}":{i}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let r = record(&mut t, &format!("{{{body}}}"));
+        let properties = t.json_schema()["properties"].as_object().unwrap().clone();
+        assert_eq!(properties.len(), 10, "{:?}", properties.keys());
+        assert_eq!(
+            properties["_sdc_overflow"]["type"],
+            json!(["null", "object", "array"])
+        );
+        assert_eq!(r["f5"], 5);
+        assert_eq!(r["_sdc_overflow"]["f6"], 6);
+        assert_eq!(r["_sdc_overflow"]["f19"], 19);
+        assert_eq!(
+            r.as_object().unwrap().len(),
+            9,
+            "6 fields, overflow, 2 _sdc (no key here)"
+        );
+        let r = record(&mut t, r#"{"f0":7,"new":1}"#);
+        assert_eq!(r["f0"], 7);
+        assert_eq!(r["_sdc_overflow"], json!({"new":1}));
+    }
+
+    #[test]
+    fn key_columns_are_non_null_and_numeric_keys_canonical() {
+        let mut t = SchemaTracker::in_memory(
+            Columns {
+                primary_key: vec!["id".into()],
+                ..Default::default()
+            },
+            Catalog::default(),
+        );
+        assert_eq!(declared(&t, "id"), json!(["string"]));
+        assert_eq!(record(&mut t, r#"{"id":42.0}"#)["id"], "42");
+        assert_eq!(record(&mut t, r#"{"id":4.2e1,"ID":1}"#)["id"], "42");
+        assert_eq!(record(&mut t, r#"{"id":"42"}"#)["id"], "42");
+        assert_eq!(record(&mut t, r#"{"ID":7}"#)["ID__2"], 7);
     }
 
     fn declared(t: &SchemaTracker, field: &str) -> Value {
         t.json_schema()["properties"][field]["type"].clone()
+    }
+
+    fn fields(pairs: Value) -> Map<String, Value> {
+        pairs.as_object().unwrap().clone()
     }
 
     #[test]
@@ -556,14 +864,14 @@ mod tests {
         let mut t = tracker();
         assert!(!observe(&mut t, r#"{"gone":null}"#));
         let before = next_sequence();
-        assert_eq!(emit_again(&t, r#"{"gone":null}"#, before), Map::new());
+        assert_eq!(emit_again(&mut t, r#"{"gone":null}"#, before), Map::new());
         emit(&mut t, r#"{"gone":"now"}"#);
         assert_eq!(
             emit(&mut t, r#"{"gone":null}"#),
             fields(json!({"gone":null}))
         );
         assert_eq!(
-            emit_again(&t, r#"{"gone":null}"#, before),
+            emit_again(&mut t, r#"{"gone":null}"#, before),
             Map::new(),
             "a replay of the earlier record writes it as it was"
         );
@@ -578,7 +886,11 @@ mod tests {
             },
             Catalog::default(),
         );
-        assert_eq!(declared(&t, "id"), json!(["null", "string"]));
+        assert_eq!(
+            declared(&t, "id"),
+            json!(["string"]),
+            "key columns are non-null"
+        );
         assert!(!observe(&mut t, r#"{"id":12345678901234567}"#));
         assert_eq!(
             emit(&mut t, r#"{"id":12345678901234567}"#),

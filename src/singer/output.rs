@@ -4,6 +4,7 @@
 //! [`write_record`] straight from the payload's raw field values, into an [`Output`] buffer
 //! (or any [`Sink`]): no tree is built, and a large value is passed straight through.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde_json::Value;
@@ -11,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::STREAM;
 use crate::keys::RecordKey;
-use crate::payload::{Fields, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
+use crate::payload::{self, Fields, OVERFLOW_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
 use crate::sequence::Sequence;
 
 /// Buffered Singer output. Messages are appended to an in-memory buffer and written out by
@@ -131,6 +132,9 @@ pub struct RecordMeta<'a> {
     pub sequence_alias: Option<&'a str>,
     /// Also write the received time under this name.
     pub received_at_alias: Option<&'a str>,
+    /// Fields without a column (the stream has `max_columns`), written as one JSON object
+    /// under `_sdc_overflow`, by their payload names.
+    pub overflow: &'a [(Cow<'a, str>, &'a RawValue)],
 }
 
 /// How one provider field's value is written into a RECORD (decided by the schema).
@@ -144,6 +148,9 @@ pub enum FieldAction {
     Stringify,
     /// A string holding a number or boolean, written as that number or boolean.
     Unquote,
+    /// A number written as a string in its one canonical form (key fields:
+    /// [`crate::payload::canonical_number`]).
+    Canonical,
     /// Copied as it is (or, with `as_text`, as a JSON string holding its JSON text) into the
     /// sibling column named `<field><suffix>`, the suffix repeated `depth` times (see
     /// [`crate::schema::kinds::Sibling`]).
@@ -222,8 +229,24 @@ pub fn write_record<S: Sink + ?Sized>(
                 Ok(inner) => out.buffer().extend_from_slice(inner.as_bytes()),
                 Err(_) => write_compact(out, value.get()),
             },
+            FieldAction::Canonical => match payload::canonical_number(value.get()) {
+                Some(number) => write_json_string(out.buffer(), &number),
+                None => write_json_string(out.buffer(), value.get()),
+            },
         }
         out.buffer().push(b',');
+    }
+    if !meta.overflow.is_empty() {
+        write_json_string(out.buffer(), OVERFLOW_FIELD);
+        out.buffer().extend_from_slice(b":{");
+        for (name, value) in meta.overflow {
+            write_json_string(out.buffer(), name);
+            out.buffer().push(b':');
+            write_compact(out, value.get());
+            out.buffer().push(b',');
+        }
+        out.buffer().pop();
+        out.buffer().extend_from_slice(b"},");
     }
     let out = out.buffer();
     let mut sequence = itoa::Buffer::new();
@@ -346,6 +369,7 @@ mod tests {
                 key: None,
                 sequence_alias: None,
                 received_at_alias: None,
+                overflow: &[],
             };
             let raw = |_: &str, _: &serde_json::value::RawValue| FieldAction::Raw;
             let mut expected = Vec::new();
@@ -402,6 +426,7 @@ mod tests {
             key: Some(key),
             sequence_alias: Some("seq"),
             received_at_alias: None,
+            overflow: &[],
         };
         write_record(
             &mut out,
@@ -459,6 +484,7 @@ mod tests {
             key: None,
             sequence_alias: None,
             received_at_alias: None,
+            overflow: &[],
         };
         let mut out = Vec::new();
         write_record(
