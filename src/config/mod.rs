@@ -24,6 +24,7 @@ use crate::journal::{Journal, JournalConfig};
 use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
 use crate::signature::Verifier;
+use crate::streams::StreamSettings;
 use parts::{Addresses, Invalid};
 
 /// The validated configuration.
@@ -56,6 +57,8 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
+    /// Streams, routing and request metadata (DESIGN section 6).
+    pub streams: StreamSettings,
 }
 
 /// `idempotency_header` and its window.
@@ -213,6 +216,7 @@ impl Config {
         let schema_name = parts::schema_name(&file.name)?;
         let primary_key = parts::primary_key(file.primary_key.take())?;
         parts::aliases(&file, &primary_key)?;
+        let streams = parts::streams(&mut file, &primary_key)?;
         let Addresses {
             bind,
             ops_bind,
@@ -260,6 +264,7 @@ impl Config {
             idempotency,
             token_digests,
             limits,
+            streams,
         })
     }
 
