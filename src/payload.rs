@@ -17,6 +17,9 @@ use serde_json::value::RawValue;
 pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
 pub const RECEIVED_AT_FIELD: &str = "_sdc_received_at";
 pub const GENERATED_KEY_FIELD: &str = "__sdc_primary_key";
+/// The request metadata columns (`capture_headers`, `capture_query`).
+pub const HEADERS_FIELD: &str = "_sdc_headers";
+pub const QUERY_FIELD: &str = "_sdc_query";
 
 /// Deepest nesting accepted in a payload. Deeper documents are refused with 400: they are
 /// not data anyone loads, and Python-based targets fail on them.
@@ -26,7 +29,7 @@ pub const MAX_DEPTH: usize = 128;
 pub fn is_reserved_field(name: &str) -> bool {
     matches!(
         name,
-        SEQUENCE_FIELD | RECEIVED_AT_FIELD | GENERATED_KEY_FIELD
+        SEQUENCE_FIELD | RECEIVED_AT_FIELD | GENERATED_KEY_FIELD | HEADERS_FIELD | QUERY_FIELD
     )
 }
 
@@ -225,7 +228,17 @@ fn check_keys(
     rules: &RecordRules,
     index: Option<usize>,
 ) -> Result<(), PayloadError> {
-    for key in &rules.primary_key {
+    check_record_keys(record, &rules.primary_key, index)
+}
+
+/// Checks that `record` (element `index` of an array) has every field of `primary_key`,
+/// non-null and scalar. Used after routing, when each stream has its own key.
+pub fn check_record_keys(
+    record: &Fields<'_>,
+    primary_key: &[String],
+    index: Option<usize>,
+) -> Result<(), PayloadError> {
+    for key in primary_key {
         let problem = match record.get(key).map(|v| v.get().as_bytes()[0]) {
             None => "missing",
             Some(b'n') => "null",

@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::Utc;
 use futures_util::Stream;
 use http::header::{ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -27,11 +26,12 @@ use warp::{Buf, Filter};
 
 use crate::body::{self, BodyError};
 use crate::idempotency::{Claim, SeenIds};
-use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
+use crate::journal::{JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
 use crate::payload::{self, PayloadError, RecordRules};
 use crate::reply::{RetryAfter, error_response, json_response, not_found_after};
 use crate::signature::{SignatureError, Verifier};
+use crate::streams::{self, StreamSettings};
 use crate::telemetry;
 use crate::tokens::LiveTokens;
 
@@ -149,6 +149,8 @@ pub struct WebhookHandler {
     pub max_fields: usize,
     /// One permit per request handled at once.
     pub permits: Semaphore,
+    /// Streams: per-stream keys are checked here, after routing, exactly as the emitter does.
+    pub streams: StreamSettings,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -167,19 +169,39 @@ pub fn routes(
     handler: Arc<WebhookHandler>,
     extra: Option<BoxedFilter<(Response,)>>,
 ) -> BoxedFilter<(Response,)> {
-    let token_in_path = warp::path!("webhooks" / String).map(Some);
-    let no_token_in_path = warp::path!("webhooks").map(|| None);
-    let webhook = token_in_path
-        .or(no_token_in_path)
+    let token_and_name = warp::path!("webhooks" / String / String)
+        .map(|token, name| (Some(token), Some(name)))
+        .untuple_one();
+    let token_in_path = warp::path!("webhooks" / String).map(|token| (Some(token), None));
+    let no_token_in_path = warp::path!("webhooks").map(|| (None, None));
+    let query = warp::query::raw()
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify();
+    let webhook = token_and_name
+        .or(token_in_path.untuple_one())
         .unify()
+        .or(no_token_in_path.untuple_one())
+        .unify()
+        .and(query)
         .and(warp::method())
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
         .then(
-            move |token: Option<String>, method: Method, headers: HeaderMap, body| {
+            move |token: Option<String>,
+                  name: Option<String>,
+                  query: Option<String>,
+                  method: Method,
+                  headers: HeaderMap,
+                  body| {
                 let handler = Arc::clone(&handler);
                 async move {
-                    let response = match handler.receive(token, &method, &headers, body).await {
+                    let request = Request {
+                        token,
+                        path_name: name,
+                        query,
+                    };
+                    let response = match handler.receive(request, &method, &headers, body).await {
                         Ok(response) => response,
                         Err(refusal) => refusal.into_response(),
                     };
@@ -201,10 +223,21 @@ pub fn routes(
     not_found_after(webhook)
 }
 
+/// What the URL of a webhook request says.
+struct Request {
+    token: Option<String>,
+    /// The `<name>` of `/webhooks/<token>/<name>`.
+    path_name: Option<String>,
+    query: Option<String>,
+}
+
+/// Longest `<name>` accepted in `/webhooks/<token>/<name>`.
+const MAX_PATH_NAME_BYTES: usize = 255;
+
 impl WebhookHandler {
     async fn receive<S, B>(
         &self,
-        token: Option<String>,
+        request: Request,
         method: &Method,
         headers: &HeaderMap,
         body: S,
@@ -220,7 +253,18 @@ impl WebhookHandler {
             .lifecycle
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
-        self.authenticate(token.as_deref(), headers)?;
+        let token = request.token.as_deref();
+        self.authenticate(token, headers)?;
+        if request
+            .path_name
+            .as_ref()
+            .is_some_and(|n| n.is_empty() || n.len() > MAX_PATH_NAME_BYTES)
+        {
+            return Err(Refusal::BadRequest(format!(
+                "the stream name in /webhooks/<token>/<name> must be 1 to {MAX_PATH_NAME_BYTES} \
+                 bytes"
+            )));
+        }
         let coding =
             body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
         check_content_type(headers)?;
@@ -255,21 +299,40 @@ impl WebhookHandler {
                 &json!({ "challenge": challenge }),
             ));
         }
-        let (claim, captured) = match self.delivery_id(headers)? {
+        let claim = match self.delivery_id(headers)? {
             Some((idempotency, id)) => match idempotency.seen.claim(id).await {
                 Claim::Duplicate => return Ok(duplicate()),
-                Claim::First(claim) => (
-                    Some(claim),
-                    vec![Header {
-                        name: idempotency.header.clone(),
-                        value: Bytes::copy_from_slice(id),
-                    }],
-                ),
+                Claim::First(claim) => Some(claim),
             },
-            None => (None, Vec::new()),
+            None => None,
         };
+        // Every header but the secret ones, so that routing and capture can be changed later
+        // and applied to history (`replay --journal`).
+        let bearer = match token {
+            Some(_) => None,
+            None => bearer_token(headers).ok(),
+        };
+        let captured = streams::journal_headers(
+            headers,
+            self.idempotency.as_ref().map(|i| i.header.as_str()),
+            token.or(bearer),
+            request.path_name.as_deref(),
+            request.query.as_deref(),
+        );
         let record_count = {
             let payload = payload::parse_payload(&body, &self.rules)?;
+            if self.streams.keys_vary() {
+                let is_array = payload.records.len() > 1;
+                for (i, record) in payload.records.iter().enumerate() {
+                    let stream = self
+                        .streams
+                        .route(&captured, record)
+                        .unwrap_or_else(|| self.streams.default.clone());
+                    let keys = self.streams.keys(&stream);
+                    payload::check_record_keys(record, &keys.primary_key, is_array.then_some(i))
+                        .map_err(|e| Refusal::Unprocessable(format!("stream {stream}: {e}")))?;
+                }
+            }
             if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
                 && widest > self.max_fields
             {

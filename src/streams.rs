@@ -160,7 +160,7 @@ impl StreamSettings {
     /// Whether records can go to more than one stream or carry key fields of their stream's
     /// own: then keys are checked per record, after routing.
     pub fn keys_vary(&self) -> bool {
-        self.route.is_some() && self.overrides.values().any(|o| o.primary_key.is_some())
+        self.overrides.values().any(|o| o.primary_key.is_some())
     }
 
     /// The normalised route value of a record, before the `max_streams` cap: `None` means the

@@ -181,6 +181,7 @@ async fn run(
         body_read_timeout: config.limits.body_read_timeout,
         max_fields: config.limits.max_fields,
         permits: Semaphore::new(config.limits.max_concurrent_requests),
+        streams: config.streams.clone(),
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),

@@ -283,7 +283,11 @@ impl Config {
                 generated_key,
                 sequence_alias: self.sequence_alias.clone(),
                 received_at_alias: self.received_at_alias.clone(),
+                headers: !self.streams.capture_headers.is_empty(),
+                query: self.streams.capture_query,
             },
+            streams: self.streams.clone(),
+            forced_stream: None,
             max_records: self.max_records,
             state_cadence: StateCadence::default(),
             metric_interval: self.metrics_interval,
@@ -291,9 +295,15 @@ impl Config {
     }
 
     /// How a payload becomes records (the receiver and the emitter apply the same rules).
+    /// When streams have keys of their own, keys are checked per record after routing
+    /// instead ([`StreamSettings::keys_vary`]).
     pub fn record_rules(&self) -> RecordRules {
         RecordRules {
-            primary_key: self.primary_key.clone(),
+            primary_key: if self.streams.keys_vary() {
+                Vec::new()
+            } else {
+                self.primary_key.clone()
+            },
         }
     }
 

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::payload::{GENERATED_KEY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
+use crate::payload::{
+    GENERATED_KEY_FIELD, HEADERS_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
+};
 
 /// The JSON Schema of the columns the tap adds (`schemas/sdc.json`).
 pub const SDC_SCHEMA: &str = include_str!("../../schemas/sdc.json");
@@ -20,6 +22,10 @@ pub struct Columns {
     pub sequence_alias: Option<String>,
     /// Also write `_sdc_received_at` under this name.
     pub received_at_alias: Option<String>,
+    /// Add `_sdc_headers` (`capture_headers`).
+    pub headers: bool,
+    /// Add `_sdc_query` (`capture_query`).
+    pub query: bool,
 }
 
 /// The `_sdc` columns (from `schemas/sdc.json`) and their aliases, by name.
@@ -30,7 +36,10 @@ pub fn sdc_properties(columns: &Columns) -> Vec<(String, Value)> {
         return out;
     };
     for (name, schema) in properties {
-        if name == GENERATED_KEY_FIELD && !columns.generated_key {
+        if (name == GENERATED_KEY_FIELD && !columns.generated_key)
+            || (name == HEADERS_FIELD && !columns.headers)
+            || (name == QUERY_FIELD && !columns.query)
+        {
             continue;
         }
         let mut schema = schema.clone();

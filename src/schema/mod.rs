@@ -57,6 +57,26 @@ struct SchemaFile {
 
 const SCHEMA_FILE_VERSION: u32 = 2;
 
+/// Where the schemas of streams other than the default one are kept, under `data_dir`.
+const STREAMS_DIR: &str = "streams";
+
+/// The streams other than `default` whose schema `data_dir` has persisted, by name.
+pub fn persisted_streams(data_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join(STREAMS_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let stream = name.strip_suffix(".json")?;
+            (crate::streams::normalise(stream).as_deref() == Some(stream))
+                .then(|| stream.to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("{path}: cannot read the persisted schema: {source}")]
@@ -91,7 +111,38 @@ pub struct SchemaTracker {
 impl SchemaTracker {
     /// Loads the persisted schema of `data_dir` (empty if none).
     pub fn load(data_dir: &Path, columns: Columns, catalog: Catalog) -> Result<Self, SchemaError> {
-        let path = data_dir.join("schema.json");
+        Self::load_file(data_dir.join("schema.json"), columns, catalog, false)
+    }
+
+    /// Loads the persisted schema of stream `stream`: `data_dir/schema.json` for the default
+    /// stream (where it always was), `data_dir/streams/<stream>.json` for the others. A new
+    /// stream's file is written at the first [`SchemaTracker::persist`], so that
+    /// `--discover` lists it from then on.
+    pub fn load_stream(
+        data_dir: &Path,
+        stream: &str,
+        default: &str,
+        columns: Columns,
+        catalog: Catalog,
+    ) -> Result<Self, SchemaError> {
+        if stream == default {
+            return Self::load(data_dir, columns, catalog);
+        }
+        let dir = data_dir.join(STREAMS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|source| SchemaError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        Self::load_file(dir.join(format!("{stream}.json")), columns, catalog, true)
+    }
+
+    fn load_file(
+        path: PathBuf,
+        columns: Columns,
+        catalog: Catalog,
+        new_is_dirty: bool,
+    ) -> Result<Self, SchemaError> {
+        let mut new = false;
         let fields = match std::fs::read(&path) {
             Ok(bytes) => {
                 let file: SchemaFile =
@@ -101,7 +152,10 @@ impl SchemaTracker {
                     })?;
                 file.fields
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                new = true;
+                BTreeMap::new()
+            }
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
         let mut tracker = SchemaTracker {
@@ -109,7 +163,7 @@ impl SchemaTracker {
             fields,
             columns,
             catalog,
-            dirty: false,
+            dirty: new && new_is_dirty,
         };
         tracker.apply_catalog_seeds();
         Ok(tracker)
