@@ -1,5 +1,6 @@
 # Sourced by scripts/test.sh. Sets up what the integration tests run against:
-#   - Python venvs in .venvs/ with real Singer targets, pinned by tests/python/*.txt;
+#   - Python venvs in .venvs/, pinned by tests/python/*.txt: real Singer targets, Meltano, and
+#     maturin (which builds the Python wheel of the tap);
 #   - a throwaway PostgreSQL cluster on 127.0.0.1 (a free port), stopped on exit.
 # It exports TAP_WEBHOOKS_TEST_VENVS and PGHOST/PGPORT/PGUSER for the tests.
 # Needs python3 with venv, and the PostgreSQL server (Debian: apt-get install postgresql).

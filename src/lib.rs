@@ -2,14 +2,16 @@
 //!
 //! Module map, in the order data flows through them:
 //!
-//! - [`config`]: the `--config` file, validated once into a [`config::Config`].
+//! - [`config`]: the `--config` file ([`config::file`](mod@config::file), the one definition of the settings),
+//!   validated once into a [`config::Config`], which builds each part's settings.
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
 //!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
-//! - [`journal`]: the durable append-only log every accepted webhook is written to before 200.
+//! - [`journal`]: the durable append-only log every accepted webhook is written to before 200,
+//!   one [`journal::Journal`] face over its backends (local segment files).
 //! - [`replay`]: captured payload files, or the journal again, → the emitter (the `replay`
 //!   command): inputs in a stable order, payloads streamed, capture times, resume, progress.
 //! - [`payload`]: the one parser, payload bytes → records of raw top-level fields; the `_sdc`
@@ -22,8 +24,9 @@
 //! - [`singer`]: every Singer line on stdout ([`singer::output`]: SCHEMA, RECORD, STATE) and
 //!   the `--state` bookmark ([`singer::state`]).
 //! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored), followed live.
-//! - [`lifecycle`]: the stop signal and in-flight accounting shared by the parts of a run.
-//! - [`commands`]: wires the parts together for each command (sync, listen, serve, token).
+//! - [`lifecycle`]: the run's one shutdown mechanism: stop signal, requests in flight, closing.
+//! - [`commands`]: wires the parts together for each command: [`commands::sync`],
+//!   [`commands::listen`] (startable in-process), [`commands::serve`], [`commands::token`].
 //! - [`cli`]: the command line, parsed into validated options; [`about`] for `--about`.
 //! - [`ops`]: `/healthz`, `/readyz` and `/metrics`, on the listener or a separate address.
 //! - [`telemetry`]: Prometheus metrics for `/metrics` and Singer `METRIC` lines.

@@ -2,8 +2,6 @@
 //! set of routes, and the reply to a connection refused before it is served. The receiver,
 //! the accept loop and the operations endpoints all take them from here.
 
-use std::time::Duration;
-
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
@@ -30,10 +28,6 @@ impl RetryAfter {
             RetryAfter::DiskFull => "30",
             RetryAfter::Overloaded => "1",
         }
-    }
-
-    pub fn duration(self) -> Duration {
-        Duration::from_secs(self.seconds().parse().unwrap_or(1))
     }
 
     /// Adds the header to `response`.

@@ -1,8 +1,6 @@
 //! `--discover`, `--catalog` (field selection, pinned types) and the persisted schema.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Starts a tap on `h`, posts `bodies`, stops it.

@@ -1,14 +1,12 @@
 //! `kill -9` while clients post concurrently: every webhook answered 200 is emitted by the
 //! killed run or by the next one started with the last STATE the killed run printed.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 8;

@@ -1,12 +1,10 @@
 //! Bodies up to the 20 MB limit are accepted, journaled and emitted intact, with peak memory a
 //! small multiple of the body size.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn peak_rss_bytes(pid: i32) -> u64 {

@@ -1,12 +1,14 @@
 //! `/healthz`, `/readyz`, `/metrics` (on the listener or `ops_bind`), the disk-space guard,
 //! and Singer METRIC lines.
+//!
+//! Metrics are read from the real binary: the metrics recorder is one per process, so a
+//! listener in this process would count the other tests' requests too. Only `ops_bind`, which
+//! counts nothing, is tested in process.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
-fn get(tap: &Tap, url: String) -> Reply {
+fn get(tap: &impl Listener, url: String) -> Reply {
     tap.send(tap.client().get(url))
 }
 
@@ -158,13 +160,11 @@ fn readyz_says_ready_and_why_not() {
 #[test]
 fn ops_bind_moves_the_operations_endpoints_off_the_webhook_listener() {
     let mut h = Harness::new(json!({"ops_bind": "127.0.0.1:0"}));
-    let tap = h.start(&[]);
-    let ops_base = wait_for("the operations address", || {
-        let err = tap.stderr();
-        let at = err.find("operations endpoints on ")?;
-        let rest = &err[at + "operations endpoints on ".len()..];
-        Some(rest[..rest.find('\n')?].to_owned())
-    });
+    let tap = h.serve_in_process();
+    let ops_base = tap
+        .ops_base
+        .clone()
+        .expect("ops_bind gives an operations address");
     for path in ["healthz", "readyz", "metrics"] {
         assert_eq!(
             get(&tap, format!("{}/{path}", tap.base)).status,
@@ -185,6 +185,7 @@ fn ops_bind_moves_the_operations_endpoints_off_the_webhook_listener() {
     );
     assert_eq!(on_ops.status, 404);
     assert_eq!(tap.post("{}").status, 200);
+    tap.stop();
 }
 
 #[test]

@@ -1,14 +1,12 @@
 //! Running under orchestrators: `serve` with scheduled drains, retention, `--about`, and
 //! settings from the environment.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 #[test]

@@ -1,7 +1,5 @@
 //! `replay`: captured files and the journal, through the real binary.
 
-mod common;
-
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
@@ -9,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Runs `tap-webhooks replay --config C ARGS...` to its end.

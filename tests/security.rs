@@ -1,20 +1,21 @@
-//! Webhook URLs and security, end to end: the token lifecycle on a running listener, provider
-//! signatures built the way each provider signs, idempotency across restarts, Slack's
-//! challenge, and no token or secret left in `data_dir` or the logs.
+//! Webhook URLs and security: the token lifecycle on a running listener, provider signatures
+//! built the way each provider signs, idempotency across restarts, Slack's challenge, and no
+//! token or secret left in `data_dir` or the logs.
+//!
+//! Signatures are checked on the listener started in this process, then the journal is drained
+//! by the real binary; the token commands, restarts, exit codes and logs use the real binary.
 //!
 //! Signatures here are computed with the `hmac` crate directly (and `base64`), following each
 //! provider's documentation, never with the tap's own verification code.
-
-mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::*;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -32,7 +33,7 @@ fn now() -> i64 {
 }
 
 /// POSTs `body` with `headers` to the tap's URL.
-fn post_with(tap: &Tap, headers: &[(&str, String)], body: &str) -> Reply {
+fn post_with(tap: &impl Listener, headers: &[(&str, String)], body: &str) -> Reply {
     let mut request = tap
         .client()
         .post(tap.url())
@@ -46,6 +47,12 @@ fn post_with(tap: &Tap, headers: &[(&str, String)], body: &str) -> Reply {
 
 fn error_of(reply: &Reply) -> String {
     reply.body["error"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Stops the in-process listener and drains its journal with the real binary.
+fn journaled(h: &Harness, tap: InProcess) -> Finished {
+    tap.stop();
+    h.drain(None)
 }
 
 /// Stops the tap and returns the records it emitted.
@@ -255,7 +262,7 @@ fn assert_refused(reply: &Reply, says: &str) {
 fn github_signatures_are_verified() {
     let secret = "gh-secret-Zq8";
     let mut h = Harness::new(json!({"signature": {"scheme": "github", "secret": secret}}));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let sign = |body: &str| {
         format!(
             "sha256={}",
@@ -285,14 +292,14 @@ fn github_signatures_are_verified() {
     let missing = post_with(&tap, &[], BODY);
     assert_refused(&missing, "missing signature");
     assert!(error_of(&missing).contains("x-hub-signature-256"));
-    assert_only_accepted(&stop(tap), 1);
+    assert_only_accepted(&journaled(&h, tap), 1);
 }
 
 #[test]
 fn stripe_signatures_are_verified_with_tolerance_and_several_v1() {
     let secret = "whsec_stripe_test_secret";
     let mut h = Harness::new(json!({"signature": {"scheme": "stripe", "secret": secret}}));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let sign = |t: i64, key: &str| {
         hex::encode(hmac_sha256(
             key.as_bytes(),
@@ -327,14 +334,14 @@ fn stripe_signatures_are_verified_with_tolerance_and_several_v1() {
         "expired signature",
     );
     assert_refused(&post_with(&tap, &[], BODY), "missing signature");
-    assert_only_accepted(&stop(tap), 2);
+    assert_only_accepted(&journaled(&h, tap), 2);
 }
 
 #[test]
 fn shopify_signatures_are_verified_and_several_secrets_may_sign() {
     let (old, new) = ("shpss_old_secret", "shpss_new_secret");
     let mut h = Harness::new(json!({"signature": {"scheme": "shopify", "secrets": [old, new]}}));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let sign = |key: &str| BASE64.encode(hmac_sha256(key.as_bytes(), &[BODY.as_bytes()]));
     for key in [old, new] {
         let ok = post_with(&tap, &[("X-Shopify-Hmac-Sha256", sign(key))], BODY);
@@ -349,14 +356,14 @@ fn shopify_signatures_are_verified_and_several_secrets_may_sign() {
         "invalid signature",
     );
     assert_refused(&post_with(&tap, &[], BODY), "missing signature");
-    assert_only_accepted(&stop(tap), 2);
+    assert_only_accepted(&journaled(&h, tap), 2);
 }
 
 #[test]
 fn slack_signatures_are_verified_and_the_url_verification_challenge_is_answered() {
     let secret = "8f742231b10e8888abcd99yyyzzz85a5";
     let mut h = Harness::new(json!({"signature": {"scheme": "slack", "secret": secret}}));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let sign = |ts: i64, body: &str| {
         format!(
             "v0={}",
@@ -398,7 +405,7 @@ fn slack_signatures_are_verified_and_the_url_verification_challenge_is_answered(
     );
     assert_eq!(reply.headers["content-type"], "application/json");
     assert_refused(&post_with(&tap, &[], challenge), "missing signature");
-    assert_only_accepted(&stop(tap), 1);
+    assert_only_accepted(&journaled(&h, tap), 1);
 }
 
 #[test]
@@ -408,7 +415,7 @@ fn standard_webhooks_signatures_are_verified() {
     let mut h = Harness::new(json!({
         "signature": {"scheme": "standard-webhooks", "secret": secret, "tolerance_seconds": 120}
     }));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let sign = |id: &str, ts: i64, k: &[u8]| {
         format!(
             "v1,{}",
@@ -470,7 +477,7 @@ fn standard_webhooks_signatures_are_verified() {
     let mut no_id = headers("msg_6", t, sign("msg_6", t, key));
     no_id.remove(0);
     assert_refused(&post_with(&tap, &no_id, BODY), "missing signature");
-    assert_only_accepted(&stop(tap), 2);
+    assert_only_accepted(&journaled(&h, tap), 2);
 }
 
 #[test]
@@ -479,7 +486,7 @@ fn generic_hmac_sha256_signatures_are_verified() {
         "scheme": "hmac-sha256", "secret": "generic", "header": "X-Signature",
         "prefix": "hmac=", "encoding": "base64"
     }}));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let good = format!(
         "hmac={}",
         BASE64.encode(hmac_sha256(b"generic", &[BODY.as_bytes()]))
@@ -493,7 +500,7 @@ fn generic_hmac_sha256_signatures_are_verified() {
         &post_with(&tap, &[("X-Signature", bad)], BODY),
         "invalid signature",
     );
-    assert_only_accepted(&stop(tap), 1);
+    assert_only_accepted(&journaled(&h, tap), 1);
 }
 
 #[test]
@@ -616,13 +623,13 @@ fn a_redelivery_is_acknowledged_but_journaled_once_even_concurrently_and_after_a
 #[test]
 fn a_refused_delivery_does_not_mark_its_id_as_seen() {
     let mut h = Harness::new(json!({"idempotency_header": "webhook-id", "primary_key": "id"}));
-    let tap = h.start(&[]);
+    let tap = h.serve_in_process();
     let deliver = |body: &str| post_with(&tap, &[("webhook-id", "msg_9".into())], body);
     assert_eq!(deliver(r#"{"no_id":true}"#).status, 422);
     let retried = deliver(r#"{"id":9}"#);
     assert_eq!(retried.body, json!({"status": "ok", "records": 1}));
     assert_eq!(deliver(r#"{"id":9}"#).body["duplicate"], true);
-    assert_only_accepted(&stop(tap), 1);
+    assert_only_accepted(&journaled(&h, tap), 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,8 @@
 //! postgres, meltanolabs-target-postgres, target-jsonl, and singer-check-tap as validator.
 //! Everything here is set up by scripts/test.sh (see tests/common/targets.rs).
 
-mod common;
-
-use common::targets::{pg, run_target, run_with_input, venv_exe};
-use common::*;
+use crate::common::targets::{pg, run_target, run_with_input, venv_exe};
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// A realistic mix: several event types with different fields, a SendGrid-style array, a

@@ -1,9 +1,9 @@
 //! Configuration: `--config` files and `TAP_WEBHOOKS_<SETTING>` environment variables,
 //! validated once on load.
 //!
-//! - [`file`]: the settings as written ([`ConfigFile`]), the single definition behind the
+//! - [`file`](mod@file): the settings as written ([`ConfigFile`]), the single definition behind the
 //!   parser, `--about` and the environment overrides;
-//! - [`parts`]: each part of a [`Config`] built and validated in its own function;
+//! - `parts`: each part of a [`Config`] built and validated in its own function;
 //! - here: [`Config`], what the rest of the program sees (validated, defaults applied, types
 //!   that cannot be misread), and the settings of the parts built on it.
 

@@ -1,7 +1,7 @@
 //! `replay`: captured payload files, or this `data_dir`'s journal, → Singer messages, through
 //! the emitter exactly as webhook bodies go (see [`crate::emitter::Emitter::emit_records`]).
 //!
-//! Files are read in order ([`input`]), split into payloads ([`payloads`]) and each payload
+//! Files are read in order (`input`), split into payloads (`payloads`) and each payload
 //! gets, as a webhook body would, its records' `_sdc` columns from an [`Origin`]:
 //!
 //! - `_sdc_received_at`: `--received-at` if given, else the file's capture time (the gzip

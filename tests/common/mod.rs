@@ -1,4 +1,5 @@
-//! Test harness: runs the real `tap-webhooks` binary on port 0 and talks HTTP to it.
+//! Test harness: runs the real `tap-webhooks` binary on port 0 ([`Tap`]), or the listener in
+//! this process ([`InProcess`]), and talks HTTP to it ([`Listener`]).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -10,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod in_process;
 pub mod targets;
+
+pub use in_process::InProcess;
 
 /// How long any wait in a test may take before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -248,40 +252,6 @@ impl Tap {
         self.child.id() as i32
     }
 
-    pub fn url(&self) -> String {
-        format!("{}/webhooks/{}", self.base, self.token)
-    }
-
-    pub fn addr(&self) -> String {
-        self.base.trim_start_matches("http://").to_owned()
-    }
-
-    pub fn post(&self, body: &str) -> Reply {
-        self.send(
-            self.client
-                .post(self.url())
-                .header("content-type", "application/json")
-                .body(body.to_owned()),
-        )
-    }
-
-    pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
-        let response = request.send().expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub fn client(&self) -> &reqwest::blocking::Client {
-        &self.client
-    }
-
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
@@ -343,6 +313,61 @@ impl Tap {
     pub fn kill9(mut self) -> Finished {
         let _ = self.child.kill();
         self.wait()
+    }
+}
+
+/// A listening tap as the tests talk to it: the real binary ([`Tap`]) or the listener started
+/// in this process ([`InProcess`]).
+pub trait Listener {
+    /// `http://IP:PORT`.
+    fn base(&self) -> &str;
+    /// The token of the webhook URL the tests post to.
+    fn token(&self) -> &str;
+    fn client(&self) -> &reqwest::blocking::Client;
+
+    fn url(&self) -> String {
+        format!("{}/webhooks/{}", self.base(), self.token())
+    }
+
+    /// `IP:PORT`, for raw TCP connections.
+    fn addr(&self) -> String {
+        self.base().trim_start_matches("http://").to_owned()
+    }
+
+    fn post(&self, body: &str) -> Reply {
+        self.send(
+            self.client()
+                .post(self.url())
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
+        let response = request.send().expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl Listener for Tap {
+    fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
     }
 }
 

@@ -1,0 +1,17 @@
+//! The integration tests, one binary: each module below is one file of `tests/`, and
+//! `tests/common` (the harness) is compiled once for all of them. Run one module with
+//! `cargo test --test tests replay::`.
+
+mod common;
+
+mod catalog;
+mod crash;
+mod hostile_input;
+mod large_body;
+mod meltano;
+mod observability;
+mod orchestration;
+mod receive_and_emit;
+mod replay;
+mod security;
+mod targets;
