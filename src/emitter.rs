@@ -177,8 +177,9 @@ struct StreamOut {
 
 /// The per-stream bookmarks of the state a run resumes from, until the run is past them.
 struct Resume {
-    floors: HashMap<String, Sequence>,
-    /// The furthest bookmark: a stream without one of its own is that far.
+    /// `None`: a stream named in the state with nothing emitted (deselected so far).
+    floors: HashMap<String, Option<Sequence>>,
+    /// The furthest bookmark: a stream the state does not name is that far.
     max: Sequence,
 }
 
@@ -230,7 +231,7 @@ impl<W: Write> Emitter<W> {
         settings: EmitterSettings,
     ) -> Self {
         let sequences = state.stream_sequences();
-        let resume = match (&bookmark, sequences.values().max()) {
+        let resume = match (&bookmark, sequences.values().flatten().max()) {
             (Bookmark::Journal(_), Some(&max)) => Some(Resume {
                 floors: sequences.into_iter().collect(),
                 max,
@@ -375,12 +376,11 @@ impl<W: Write> Emitter<W> {
             self.resume = None;
             return false;
         }
-        let floor = resume
-            .floors
-            .get(&self.streams[stream].name)
-            .copied()
-            .unwrap_or(resume.max);
-        sequence <= floor
+        match resume.floors.get(&self.streams[stream].name) {
+            None => true,
+            Some(None) => false,
+            Some(Some(floor)) => sequence <= *floor,
+        }
     }
 
     /// The journal bookmark: every record up to this sequence has been written.

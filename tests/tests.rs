@@ -14,4 +14,5 @@ mod orchestration;
 mod receive_and_emit;
 mod replay;
 mod security;
+mod streams;
 mod targets;

@@ -17,7 +17,9 @@ use crate::singer::{Output, State};
 pub fn run(config: &Config, state: State, catalogs: Catalogs) -> Result<(), RunError> {
     let settings = config.emitter_settings();
     let default = settings.streams.default.clone();
-    if let Some(bookmark) = state.bookmark() {
+    // What every selected stream has loaded may go (a deselected stream's records are kept
+    // only as long as retention keeps them).
+    if let Some(bookmark) = state.resume_after(|stream| catalogs.is_stream_selected(stream)) {
         background::apply_retention(config, bookmark);
     }
     if config.streams.route.is_none() && !catalogs.is_stream_selected(&default) {

@@ -167,28 +167,36 @@ impl State {
         self.resume_after(|_| true)
     }
 
-    /// `bookmarks.<stream>.sequence` of every stream that has one.
-    pub fn stream_sequences(&self) -> BTreeMap<String, Sequence> {
+    /// `bookmarks.<stream>.sequence` of every stream the state names (`None`: a stream with
+    /// a bookmark but no sequence, none of whose records has been emitted, such as one a
+    /// catalog deselected).
+    pub fn stream_sequences(&self) -> BTreeMap<String, Option<Sequence>> {
         let Some(bookmarks) = self.value.get("bookmarks").and_then(Value::as_object) else {
             return BTreeMap::new();
         };
         bookmarks
             .iter()
-            .filter_map(|(stream, b)| {
-                let sequence = b.get("sequence")?.as_u64()?;
-                Some((stream.clone(), Sequence::new(sequence)))
+            .filter(|(_, b)| b.is_object())
+            .map(|(stream, b)| {
+                let sequence = b.get("sequence").and_then(Value::as_u64).map(Sequence::new);
+                (stream.clone(), sequence)
             })
             .collect()
     }
 
     /// Where reading resumes: the lowest bookmark of the streams `selected` says are
-    /// emitted (a deselected stream does not hold the others back).
+    /// emitted (a deselected stream does not hold the others back); the start when one of
+    /// them has emitted nothing yet.
     pub fn resume_after(&self, selected: impl Fn(&str) -> bool) -> Option<Sequence> {
-        self.stream_sequences()
-            .into_iter()
-            .filter(|(stream, _)| selected(stream))
-            .map(|(_, sequence)| sequence)
-            .min()
+        let mut lowest: Option<Sequence> = None;
+        for (stream, sequence) in self.stream_sequences() {
+            if !selected(&stream) {
+                continue;
+            }
+            let sequence = sequence?;
+            lowest = Some(lowest.map_or(sequence, |l| l.min(sequence)));
+        }
+        lowest
     }
 
     /// The state value with each of `streams` bookmarked at its sequence (`None`: left as
