@@ -26,6 +26,23 @@ pub const QUERY: &str = ":query";
 /// Headers never journaled nor captured, whatever `capture_headers` says.
 pub const SECRET_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
 
+/// Parts of header names that mark a credential or a value derived from one (provider
+/// signatures, GitLab's `X-Gitlab-Token`, API keys): such headers are never journaled either.
+const SECRET_NAME_PARTS: [&str; 7] = [
+    "signature",
+    "hmac",
+    "token",
+    "secret",
+    "api-key",
+    "apikey",
+    "password",
+];
+
+/// Whether a header (lower-case name) is a credential: never journaled nor captured.
+pub fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS.contains(&name) || SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
+}
+
 /// At most this many headers of a request are journaled.
 pub const MAX_JOURNALED_HEADERS: usize = 64;
 /// A header value longer than this is not journaled (never cut: a cut value would mislead).
@@ -248,10 +265,11 @@ pub fn journal_headers(
     for (name, value) in headers {
         let name = name.as_str();
         let value = value.as_bytes();
-        if SECRET_HEADERS.contains(&name) || holds_token(value) {
+        // The idempotency header was always journaled: the seen-id window is rebuilt from it.
+        let kept = keep == Some(name);
+        if !kept && (is_secret_header(name) || holds_token(value)) {
             continue;
         }
-        let kept = keep == Some(name);
         let size = name.len() + value.len();
         if !kept
             && (value.len() > MAX_HEADER_VALUE_BYTES
@@ -447,6 +465,8 @@ mod tests {
         map.insert("authorization", "Bearer tok123".parse().unwrap());
         map.insert("cookie", "a=b".parse().unwrap());
         map.insert("x-github-event", "push".parse().unwrap());
+        map.insert("x-hub-signature-256", "sha256=ab".parse().unwrap());
+        map.insert("x-gitlab-token", "glt".parse().unwrap());
         map.insert("x-echo", "has tok123 inside".parse().unwrap());
         map.insert("x-big", "v".repeat(5000).parse().unwrap());
         for i in 0..200 {
@@ -464,7 +484,14 @@ mod tests {
         );
         let names: Vec<&str> = h.iter().map(|h| h.name.as_str()).collect();
         assert!(names.contains(&"x-github-event"));
-        for gone in ["authorization", "cookie", "x-echo", "x-big"] {
+        for gone in [
+            "authorization",
+            "cookie",
+            "x-echo",
+            "x-big",
+            "x-hub-signature-256",
+            "x-gitlab-token",
+        ] {
             assert!(!names.contains(&gone), "{gone}");
         }
         assert!(h.len() <= MAX_JOURNALED_HEADERS + 2);
