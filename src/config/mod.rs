@@ -487,6 +487,50 @@ mod tests {
     }
 
     #[test]
+    fn stream_settings_validate_and_the_examples_load() {
+        let c = load(
+            r#"{"route": {"header": "X-GitHub-Event"}, "primary_key": "id",
+            "streams": {"push": {"primary_key": ["after"]}}, "capture_headers": ["X-GitHub-*"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.streams.route,
+            Some(crate::streams::Route::Header("x-github-event".into()))
+        );
+        assert_eq!(c.streams.keys("push").primary_key, ["after"]);
+        assert_eq!(c.streams.keys("issues").primary_key, ["id"]);
+        assert!(
+            c.record_rules().primary_key.is_empty(),
+            "checked per stream"
+        );
+        for (bad, message) in [
+            (
+                r#"{"route": {"header": "a", "field": "b"}}"#,
+                "exactly one of",
+            ),
+            (r#"{"route": {"path": false}}"#, "exactly one of"),
+            (r#"{"stream": "Data"}"#, "not a stream name"),
+            (r#"{"streams": {"Push": {}}}"#, "not a stream name"),
+            (
+                r#"{"streams": {"push": {"primary_key": []}}}"#,
+                "push.primary_key",
+            ),
+            (r#"{"max_streams": 0}"#, "max_streams"),
+            (r#"{"capture_headers": ["bad header"]}"#, "capture_headers"),
+        ] {
+            let e = load(bad).unwrap_err().to_string();
+            assert!(e.contains(message), "{bad}: {e}");
+        }
+        assert_eq!(load("{}").unwrap().streams, StreamSettings::default());
+        for example in [
+            include_str!("../../examples/github.json"),
+            include_str!("../../examples/stripe.json"),
+        ] {
+            Config::from_json(example.as_bytes(), "example").unwrap();
+        }
+    }
+
+    #[test]
     fn snake_case_makes_schema_names() {
         assert_eq!(
             snake_case("Stitch Incoming Webhooks"),
