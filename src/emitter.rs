@@ -482,6 +482,7 @@ impl<W: Write> Emitter<W> {
             if !self.streams[stream].selected {
                 // Skipped, not lost: the journal keeps it.
                 self.bookmark = origin.place.bookmark(i, sequence);
+                self.since_state += 1;
                 continue;
             }
             if keys_vary {

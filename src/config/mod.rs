@@ -268,18 +268,21 @@ impl Config {
         })
     }
 
-    /// What the emitter needs: record rules, key properties, the `_sdc` columns, limits.
+    /// What the emitter needs: record rules, the default stream's key properties and `_sdc`
+    /// columns, the stream settings, limits.
     pub fn emitter_settings(&self) -> EmitterSettings {
-        let generated_key = self.primary_key.is_empty() || self.append_only;
+        // The default stream's keys: the top-level ones unless `streams` overrides them.
+        let keys = self.streams.keys(&self.streams.default);
+        let generated_key = keys.generated_key;
         EmitterSettings {
             rules: self.record_rules(),
             key_properties: if generated_key {
                 vec![GENERATED_KEY_FIELD.to_owned()]
             } else {
-                self.primary_key.clone()
+                keys.primary_key.clone()
             },
             columns: Columns {
-                primary_key: self.primary_key.clone(),
+                primary_key: keys.primary_key,
                 generated_key,
                 sequence_alias: self.sequence_alias.clone(),
                 received_at_alias: self.received_at_alias.clone(),
