@@ -42,6 +42,14 @@ fn wheel_build_env(cmd: &mut Command) -> &mut Command {
         )
 }
 
+/// Wheel builds share `<target>/wheel`: one at a time, or maturin's moves of the built binary
+/// race (both tests of this module build one).
+static WHEEL_BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_wheel_build_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    WHEEL_BUILDS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs `cmd` to completion; panics with its output unless it succeeds.
 fn run_ok(what: &str, cmd: &mut Command) -> Output {
     let out = cmd
@@ -79,6 +87,7 @@ fn clean_venv(dir: &Path) -> PathBuf {
 fn a_wheel_built_by_maturin_installs_tap_webhooks_of_the_crates_version_into_a_clean_venv() {
     let tmp = tempfile::tempdir().unwrap();
     let dist = tmp.path().join("dist");
+    let building = one_wheel_build_at_a_time();
     run_ok(
         "maturin build",
         wheel_build_env(&mut Command::new(venv_exe("maturin", "maturin")))
@@ -87,6 +96,7 @@ fn a_wheel_built_by_maturin_installs_tap_webhooks_of_the_crates_version_into_a_c
             .arg("--out")
             .arg(&dist),
     );
+    drop(building);
     let wheels = files_under(&dist);
     assert_eq!(wheels.len(), 1, "one wheel: {wheels:?}");
     let wheel = &wheels[0];
@@ -178,7 +188,9 @@ fn the_example_meltano_project_installs_the_tap_by_pip_url_and_loads_exactly_the
         cmd
     };
 
+    let building = one_wheel_build_at_a_time();
     run_ok("meltano install", &mut meltano(&["install"]));
+    drop(building);
     // The tap Meltano runs is the one pip_url installed in the plugin's venv.
     let installed = sys_dir.join("extractors/tap-webhooks/venv/bin/tap-webhooks");
     let out = run_ok(
