@@ -196,12 +196,12 @@ pub fn routes(
                   body| {
                 let handler = Arc::clone(&handler);
                 async move {
-                    let request = Request {
+                    let url = RequestUrl {
                         token,
                         path_name: name,
                         query,
                     };
-                    let response = match handler.receive(request, &method, &headers, body).await {
+                    let response = match handler.receive(url, &method, &headers, body).await {
                         Ok(response) => response,
                         Err(refusal) => refusal.into_response(),
                     };
@@ -224,7 +224,7 @@ pub fn routes(
 }
 
 /// What the URL of a webhook request says.
-struct Request {
+struct RequestUrl {
     token: Option<String>,
     /// The `<name>` of `/webhooks/<token>/<name>`.
     path_name: Option<String>,
@@ -237,7 +237,7 @@ const MAX_PATH_NAME_BYTES: usize = 255;
 impl WebhookHandler {
     async fn receive<S, B>(
         &self,
-        request: Request,
+        url: RequestUrl,
         method: &Method,
         headers: &HeaderMap,
         body: S,
@@ -253,9 +253,9 @@ impl WebhookHandler {
             .lifecycle
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
-        let token = request.token.as_deref();
+        let token = url.token.as_deref();
         self.authenticate(token, headers)?;
-        if request
+        if url
             .path_name
             .as_ref()
             .is_some_and(|n| n.is_empty() || n.len() > MAX_PATH_NAME_BYTES)
@@ -316,8 +316,8 @@ impl WebhookHandler {
             headers,
             self.idempotency.as_ref().map(|i| i.header.as_str()),
             token.or(bearer),
-            request.path_name.as_deref(),
-            request.query.as_deref(),
+            url.path_name.as_deref(),
+            url.query.as_deref(),
         );
         let record_count = {
             let payload = payload::parse_payload(&body, &self.rules)?;

@@ -342,21 +342,18 @@ pub fn captured_query(headers: &[Header]) -> Option<String> {
             .or_default()
             .push(value.into_owned());
     }
-    let grouped: BTreeMap<&str, Vec<String>> = grouped
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
-        .collect();
     (!grouped.is_empty()).then(|| object_json(grouped))
 }
 
-fn object_json(grouped: BTreeMap<&str, Vec<String>>) -> String {
+/// `{"name": "value", "repeated": ["a", "b"]}`.
+fn object_json<K: AsRef<str>>(grouped: BTreeMap<K, Vec<String>>) -> String {
     let mut out = Vec::with_capacity(64);
     out.push(b'{');
     for (i, (name, values)) in grouped.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_json_string(&mut out, name);
+        write_json_string(&mut out, name.as_ref());
         out.push(b':');
         match values.as_slice() {
             [one] => write_json_string(&mut out, one),
