@@ -416,6 +416,12 @@ fn replayed_files_route_by_field_and_stream_forces_one() {
         streams_of(&routed),
         names(&["invoice_paid", "charge_failed", "data"])
     );
+    assert!(
+        !h.data_dir().join("streams").exists(),
+        "a file replay saves no schema"
+    );
+    let again = replay(&h, &[path]).messages();
+    assert_eq!(again, routed, "the same files give the same output");
     let forced = replay(&h, &["--stream", "events", path]).messages();
     assert_eq!(streams_of(&forced), names(&["events"]));
     assert_eq!(records(&forced).len(), 3);

@@ -128,12 +128,8 @@ impl SchemaTracker {
         if stream == default {
             return Self::load(data_dir, columns, catalog);
         }
-        let dir = data_dir.join(STREAMS_DIR);
-        std::fs::create_dir_all(&dir).map_err(|source| SchemaError::Write {
-            path: dir.clone(),
-            source,
-        })?;
-        Self::load_file(dir.join(format!("{stream}.json")), columns, catalog, true)
+        let path = data_dir.join(STREAMS_DIR).join(format!("{stream}.json"));
+        Self::load_file(path, columns, catalog, true)
     }
 
     fn load_file(
@@ -287,6 +283,12 @@ impl SchemaTracker {
             fields: self.fields.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| SchemaError::Write {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
             path: path.clone(),
             source,
