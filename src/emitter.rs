@@ -813,6 +813,70 @@ mod tests {
         );
     }
 
+    fn routed(first: u64, event: &str, body: &str, count: u32) -> Entry {
+        let mut e = entry(first, body, count);
+        e.headers = vec![Header {
+            name: "x-event".into(),
+            value: Bytes::from(event.to_owned()),
+        }];
+        e
+    }
+
+    fn routed_settings() -> EmitterSettings {
+        let mut s = settings();
+        s.streams.route = Some(streams::Route::Header("x-event".into()));
+        s
+    }
+
+    #[test]
+    fn routed_records_get_their_own_stream_schema_and_bookmark() {
+        let entries = [
+            routed(10, "push", r#"{"ref":"main"}"#, 1),
+            routed(20, "Issues!", r#"[{"n":1},{"n":2}]"#, 2),
+            routed(30, "", r#"{"other":true}"#, 1),
+        ];
+        let msgs = run(State::default(), &entries, routed_settings());
+        let schema = |stream: &str| {
+            msgs.iter()
+                .rev()
+                .find(|m| m["type"] == "SCHEMA" && m["stream"] == stream)
+                .unwrap()["schema"]["properties"]
+                .clone()
+        };
+        assert!(schema("push").get("ref").is_some() && schema("push").get("n").is_none());
+        assert!(schema("issues").get("n").is_some() && schema("issues").get("ref").is_none());
+        let streams: Vec<&str> = msgs
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|m| m["stream"].as_str().unwrap())
+            .collect();
+        assert_eq!(streams, ["push", "issues", "issues", "data"]);
+        let state = &msgs.last().unwrap()["value"]["bookmarks"];
+        for stream in ["push", "issues", "data"] {
+            assert_eq!(state[stream]["sequence"], 30, "{state}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_skips_per_stream_and_a_stream_the_state_does_not_name_is_caught_up() {
+        let entries = [
+            routed(10, "push", r#"{"a":1}"#, 1),
+            routed(20, "issues", r#"{"a":2}"#, 1),
+            routed(30, "push", r#"{"a":3}"#, 1),
+        ];
+        // issues is behind; push and (unnamed) others are at 30.
+        let state = State::from_value(serde_json::json!({"bookmarks": {
+            "push": {"sequence": 30}, "issues": {"sequence": 10}}}))
+        .unwrap();
+        let msgs = run(state, &entries, routed_settings());
+        let records: Vec<(&str, &Value)> = msgs
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|m| (m["stream"].as_str().unwrap(), &m["record"]["a"]))
+            .collect();
+        assert_eq!(records, [("issues", &Value::from(2))]);
+    }
+
     #[test]
     fn max_records_stops_mid_entry_with_an_exact_bookmark() {
         let mut s = settings();
