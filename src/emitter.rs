@@ -25,10 +25,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::watch;
 
+use crate::handshake;
 use crate::journal::{Entry, Header, JournalError, JournalReader};
 use crate::keys::{KeySource, PayloadKeys};
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::media;
 use crate::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
+use crate::rejections;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker, persisted_streams};
 use crate::sequence::Sequence;
@@ -111,6 +114,14 @@ pub enum EmitError {
     Entry {
         sequence: Sequence,
         error: PayloadError,
+    },
+    #[error(
+        "journal entry with sequence {sequence} cannot be read: {error}; the STATE before it \
+         resumes here"
+    )]
+    Media {
+        sequence: Sequence,
+        error: crate::media::MediaError,
     },
     #[error(
         "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
@@ -203,6 +214,8 @@ pub struct Emitter<W: Write> {
     since_metric: u64,
     last_metric: Instant,
     received_at: (i64, String),
+    /// Whether this run has written the `_rejections` SCHEMA.
+    rejections_schema_sent: bool,
 }
 
 impl<W: Write> Emitter<W> {
@@ -256,6 +269,7 @@ impl<W: Write> Emitter<W> {
             since_metric: 0,
             last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
+            rejections_schema_sent: false,
         };
         let stream = emitter.stream_out(default, schema);
         emitter.by_name.insert(stream.name.clone(), 0);
@@ -369,6 +383,17 @@ impl<W: Write> Emitter<W> {
 
     /// Whether an earlier run already emitted the record with `sequence` of `stream`.
     fn already_emitted(&mut self, stream: usize, sequence: Sequence) -> bool {
+        if self.resume.is_none() {
+            return false;
+        }
+        let name = std::mem::take(&mut self.streams[stream].name);
+        let emitted = self.already_emitted_to(&name, sequence);
+        self.streams[stream].name = name;
+        emitted
+    }
+
+    /// Whether an earlier run already emitted the record with `sequence` of stream `name`.
+    fn already_emitted_to(&mut self, name: &str, sequence: Sequence) -> bool {
         let Some(resume) = &self.resume else {
             return false;
         };
@@ -376,7 +401,7 @@ impl<W: Write> Emitter<W> {
             self.resume = None;
             return false;
         }
-        match resume.floors.get(&self.streams[stream].name) {
+        match resume.floors.get(name) {
             None => true,
             Some(None) => false,
             Some(Some(floor)) => sequence <= *floor,
@@ -418,17 +443,35 @@ impl<W: Write> Emitter<W> {
             .schema(&s.name, &s.schema.json_schema(), &s.key_properties);
     }
 
-    /// Splits a payload into records under this emitter's rules, exactly as a webhook body is.
+    /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
+    /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
+        if handshake::detect(body).is_some() {
+            return Ok(Payload {
+                records: Vec::new(),
+            });
+        }
         payload::parse_payload(body, &self.settings.rules)
     }
 
-    /// Writes the records of one journal entry that lie after the bookmark.
+    /// Writes the records of one journal entry that lie after the bookmark. The body is read
+    /// as the media type kept with it (none: JSON), exactly as the receiver read it.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
-        let payload = self.parse(&entry.body).map_err(|error| EmitError::Entry {
-            sequence: entry.first_sequence,
-            error,
-        })?;
+        if rejections::is_rejection(&entry.headers) {
+            return self.emit_rejection(entry);
+        }
+        let sequence = entry.first_sequence;
+        let json = media::kind_of_entry(
+            entry
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_ref())),
+        )
+        .and_then(|kind| media::to_json(&kind, &entry.body))
+        .map_err(|error| EmitError::Media { sequence, error })?;
+        let payload = self
+            .parse(&json)
+            .map_err(|error| EmitError::Entry { sequence, error })?;
         let origin = Origin {
             first_sequence: entry.first_sequence,
             received_at: entry.received_at,
@@ -542,6 +585,61 @@ impl<W: Write> Emitter<W> {
         Ok(Flow::Continue)
     }
 
+    /// Writes a rejection entry (one record) to the `_rejections` stream, with that stream's
+    /// fixed SCHEMA before the first one of the run.
+    fn emit_rejection(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
+        let sequence = entry.first_sequence;
+        if self.already_emitted_to(rejections::STREAM, sequence) {
+            return Ok(Flow::Continue);
+        }
+        if self.limit_reached() {
+            return Ok(Flow::LimitReached);
+        }
+        if !self.schemas.catalogs.is_stream_selected(rejections::STREAM) {
+            self.bookmark = Bookmark::Journal(Some(entry.last_sequence()));
+            self.since_state += 1;
+            return Ok(Flow::Continue);
+        }
+        let payload = payload::parse_payload(&entry.body, &RecordRules::default())
+            .map_err(|error| EmitError::Entry { sequence, error })?;
+        if !self.rejections_schema_sent {
+            self.out.schema(
+                rejections::STREAM,
+                &rejections::schema(&self.settings.columns),
+                &[payload::GENERATED_KEY_FIELD.to_owned()],
+            );
+            self.rejections_schema_sent = true;
+        }
+        let received_at = entry
+            .received_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true);
+        let keys = KeySource::Journal(&entry.journal_id.0).keys();
+        let columns = &self.settings.columns;
+        for (i, record) in payload.records.iter().enumerate() {
+            let meta = RecordMeta {
+                sequence: sequence.offset(i as u64),
+                received_at: &received_at,
+                key: Some(keys.key(i, sequence.offset(i as u64))),
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
+                headers: None,
+                query: None,
+            };
+            singer::write_record(&mut self.out, rejections::STREAM, record, &meta, |_, _| {
+                singer::FieldAction::Raw
+            });
+            self.bookmark = Bookmark::Journal(Some(sequence.offset(i as u64)));
+            self.emitted += 1;
+            self.since_state += 1;
+        }
+        self.out.maybe_flush()?;
+        Ok(if self.limit_reached() {
+            Flow::LimitReached
+        } else {
+            Flow::Continue
+        })
+    }
+
     fn limit_reached(&self) -> bool {
         self.settings
             .max_records
@@ -606,7 +704,13 @@ impl<W: Write> Emitter<W> {
                 // Every selected stream is as far as the run; a deselected one keeps its own.
                 let mut streams: BTreeMap<&str, Option<Sequence>> = BTreeMap::new();
                 let known = self.state.stream_sequences();
-                for name in known.keys().map(String::as_str).chain(self.stream_names()) {
+                let rejections = self.rejections_schema_sent.then_some(rejections::STREAM);
+                for name in known
+                    .keys()
+                    .map(String::as_str)
+                    .chain(self.stream_names())
+                    .chain(rejections)
+                {
                     let selected = self.schemas.catalogs.is_stream_selected(name);
                     streams.insert(name, sequence.filter(|_| selected));
                 }

@@ -6,8 +6,14 @@
 //!   validated once into a [`config::Config`], which builds each part's settings.
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
-//!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks).
+//!   - [`media`]: the body's media type (JSON, NDJSON, form, multipart) → JSON text; used by
+//!     the emitter and replay too.
+//!   - [`handshake`]: URL checks (Slack, Zoom, Okta) answered and never recorded.
+//!   - [`signature`]: provider signatures (GitHub, Stripe, Shopify, Slack, Standard Webhooks,
+//!     Twilio, Zoom, Mailgun, SendGrid).
 //!   - [`idempotency`]: delivery ids already journaled, so redeliveries are stored once.
+//!   - [`cors`]: preflights and `Access-Control-Allow-Origin` for browser forms.
+//!   - [`rejections`]: refused requests as records of the `_rejections` stream.
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200,
@@ -37,16 +43,20 @@ pub mod body;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cors;
 pub mod emitter;
 pub mod fsutil;
+pub mod handshake;
 pub mod idempotency;
 pub mod journal;
 pub mod keys;
 pub mod lifecycle;
 pub mod logging;
+pub mod media;
 pub mod ops;
 pub mod payload;
 pub mod receiver;
+pub mod rejections;
 pub mod replay;
 pub mod reply;
 pub mod schema;

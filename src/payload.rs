@@ -17,7 +17,8 @@ use serde_json::value::RawValue;
 pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
 pub const RECEIVED_AT_FIELD: &str = "_sdc_received_at";
 pub const GENERATED_KEY_FIELD: &str = "__sdc_primary_key";
-/// The request metadata columns (`capture_headers`, `capture_query`).
+/// The request metadata columns (`capture_headers`, `capture_query`). A payload field of the
+/// same name is replaced by the tap's value only when the tap writes one.
 pub const HEADERS_FIELD: &str = "_sdc_headers";
 pub const QUERY_FIELD: &str = "_sdc_query";
 
@@ -29,7 +30,7 @@ pub const MAX_DEPTH: usize = 128;
 pub fn is_reserved_field(name: &str) -> bool {
     matches!(
         name,
-        SEQUENCE_FIELD | RECEIVED_AT_FIELD | GENERATED_KEY_FIELD | HEADERS_FIELD | QUERY_FIELD
+        SEQUENCE_FIELD | RECEIVED_AT_FIELD | GENERATED_KEY_FIELD
     )
 }
 

@@ -6,13 +6,15 @@
 //! refusal is a [`Refusal`], which maps to exactly one status and a JSON `{"error": ...}` body.
 //!
 //! The order of checks: method, stopping, token, content type and encoding, declared length,
-//! a concurrency permit, the body (deadline, decompression, size), the provider signature,
-//! Slack's `url_verification` challenge, the idempotency id, the records, then the journal.
-//! Nothing is written unless every check passed.
+//! a concurrency permit, the body (deadline, decompression, size), its conversion to JSON
+//! ([`media`]), the provider signature, handshakes ([`handshake`]), the idempotency id, the
+//! records, then the journal. Nothing is written unless every check passed. `HEAD` (a URL
+//! check) is answered 200 once the token is known, and `GET` only for Okta's challenge.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::Utc;
 use futures_util::Stream;
 use http::header::{ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -25,21 +27,29 @@ use warp::reply::Response;
 use warp::{Buf, Filter};
 
 use crate::body::{self, BodyError};
+use crate::cors::Cors;
+use crate::handshake::{self, Handshake};
 use crate::idempotency::{Claim, SeenIds};
-use crate::journal::{JournalError, JournalWriter, NewEntry};
+use crate::journal::{Header, JournalError, JournalWriter, NewEntry};
 use crate::lifecycle::Lifecycle;
+use crate::media::{self, MediaError};
 use crate::payload::{self, PayloadError, RecordRules};
-use crate::reply::{RetryAfter, error_response, json_response, not_found_after};
-use crate::signature::{SignatureError, Verifier};
+use crate::rejections::{self, Refused, Rejections};
+use crate::reply::{RemoteAddr, RetryAfter, error_response, json_response, not_found_after};
+use crate::signature::{SignatureError, Signed, Verifier};
 use crate::streams::{self, StreamSettings};
 use crate::telemetry;
-use crate::tokens::LiveTokens;
+use crate::tokens::{LiveTokens, TokenId};
 
 /// Why a request was not accepted. Each variant is one HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     #[error("method not allowed: webhooks must be sent with POST")]
     MethodNotAllowed,
+    #[error(
+        "Zoom's URL validation needs the webhook's secret token: set signature {{\"scheme\": \"zoom\", \"secret\": ...}}"
+    )]
+    NoZoomSecret,
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error(transparent)]
@@ -77,7 +87,7 @@ impl Refusal {
             Refusal::Unauthorized(_) | Refusal::Signature(_) => StatusCode::UNAUTHORIZED,
             Refusal::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Refusal::BadRequest(_) | Refusal::NoZoomSecret => StatusCode::BAD_REQUEST,
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
@@ -94,7 +104,7 @@ impl Refusal {
             Refusal::MethodNotAllowed => {
                 response
                     .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("POST"));
+                    .insert(ALLOW, HeaderValue::from_static("POST, HEAD"));
             }
             Refusal::ShuttingDown => RetryAfter::Stopping.apply(&mut response),
             Refusal::Overloaded => RetryAfter::Overloaded.apply(&mut response),
@@ -124,6 +134,16 @@ impl From<PayloadError> for Refusal {
     }
 }
 
+impl From<MediaError> for Refusal {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::Unsupported(_) => Refusal::UnsupportedMediaType(e.to_string()),
+            MediaError::Malformed(_) => Refusal::BadRequest(e.to_string()),
+            MediaError::TooManyFields(_) => Refusal::Unprocessable(e.to_string()),
+        }
+    }
+}
+
 impl Refusal {
     fn from_body(e: BodyError, limit: u64) -> Self {
         match e {
@@ -149,6 +169,12 @@ pub struct WebhookHandler {
     pub max_fields: usize,
     /// One permit per request handled at once.
     pub permits: Semaphore,
+    /// The base of the URLs senders call (`public_url`, else from `bind`): Twilio signs the URL.
+    pub public_url: String,
+    /// `cors_origins`.
+    pub cors: Option<Cors>,
+    /// `rejections: true`: refusals are journaled as `_rejections` records.
+    pub rejections: Option<Rejections>,
     /// Streams: per-stream keys are checked here, after routing, exactly as the emitter does.
     pub streams: StreamSettings,
 }
@@ -169,42 +195,74 @@ pub fn routes(
     handler: Arc<WebhookHandler>,
     extra: Option<BoxedFilter<(Response,)>>,
 ) -> BoxedFilter<(Response,)> {
+    // `/webhooks/<token>/<name>`: the name is journaled (it picks the stream with
+    // `"route": {"path": true}`).
     let token_and_name = warp::path!("webhooks" / String / String)
         .map(|token, name| (Some(token), Some(name)))
         .untuple_one();
-    let token_in_path = warp::path!("webhooks" / String).map(|token| (Some(token), None));
-    let no_token_in_path = warp::path!("webhooks").map(|| (None, None));
-    let query = warp::query::raw()
-        .map(Some)
-        .or(warp::any().map(|| None))
-        .unify();
+    let token_in_path = warp::path!("webhooks" / String)
+        .map(|token| (Some(token), None))
+        .untuple_one();
+    let no_token_in_path = warp::path!("webhooks").map(|| (None, None)).untuple_one();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let webhook = token_and_name
-        .or(token_in_path.untuple_one())
+        .or(token_in_path)
         .unify()
-        .or(no_token_in_path.untuple_one())
+        .or(no_token_in_path)
         .unify()
-        .and(query)
         .and(warp::method())
         .and(warp::header::headers_cloned())
+        .and(warp::path::full())
+        .and(query)
+        .and(warp::ext::optional::<RemoteAddr>())
         .and(warp::body::stream())
         .then(
             move |token: Option<String>,
                   name: Option<String>,
-                  query: Option<String>,
                   method: Method,
                   headers: HeaderMap,
+                  path: warp::path::FullPath,
+                  query: String,
+                  remote: Option<RemoteAddr>,
                   body| {
                 let handler = Arc::clone(&handler);
                 async move {
-                    let url = RequestUrl {
-                        token,
-                        path_name: name,
-                        query,
+                    let target = Target {
+                        path: path.as_str(),
+                        query: &query,
+                        name: name.as_deref(),
                     };
-                    let response = match handler.receive(url, &method, &headers, body).await {
+                    if let Some(cors) = handler.cors.as_ref().filter(|_| method == Method::OPTIONS) {
+                        return cors.preflight(&headers);
+                    }
+                    let mut seen = Seen::default();
+                    let mut response = match handler
+                        .receive(token.as_deref(), &method, &headers, target, body, &mut seen)
+                        .await
+                    {
                         Ok(response) => response,
-                        Err(refusal) => refusal.into_response(),
+                        Err(refusal) => {
+                            if let Some(r) = &handler.rejections
+                                && rejections::recorded(refusal.status())
+                            {
+                                let refused = Refused {
+                                    status: refusal.status(),
+                                    reason: &refusal.to_string(),
+                                    remote_addr: remote.map(|r| r.0),
+                                    token_id: seen.token_id.as_ref(),
+                                    headers: &headers,
+                                    body: seen.body.as_ref(),
+                                    declared_length: content_length(&headers).ok().flatten(),
+                                    token: token.as_deref(),
+                                };
+                                handler.record_rejection(r, &refused).await;
+                            }
+                            refusal.into_response()
+                        }
                     };
+                    if let Some(cors) = &handler.cors {
+                        cors.decorate(&headers, &mut response);
+                    }
                     if response.status() == StatusCode::OK {
                         telemetry::per_request().ok.increment(1);
                     } else {
@@ -223,41 +281,76 @@ pub fn routes(
     not_found_after(webhook)
 }
 
-/// What the URL of a webhook request says.
-struct RequestUrl {
-    token: Option<String>,
+/// What a request had shown before it was refused, for its rejection record.
+#[derive(Default)]
+struct Seen {
+    token_id: Option<TokenId>,
+    body: Option<Bytes>,
+}
+
+/// The request's path and query, as the sender called them.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    path: &'a str,
+    query: &'a str,
     /// The `<name>` of `/webhooks/<token>/<name>`.
-    path_name: Option<String>,
-    query: Option<String>,
+    name: Option<&'a str>,
 }
 
 /// Longest `<name>` accepted in `/webhooks/<token>/<name>`.
 const MAX_PATH_NAME_BYTES: usize = 255;
 
 impl WebhookHandler {
+    /// Journals a refusal as a `_rejections` record, within the rate limit. Failures are
+    /// logged: the sender gets its refusal either way.
+    async fn record_rejection(&self, rejections: &Rejections, refused: &Refused<'_>) {
+        let Some(entry) = rejections.entry(refused, Utc::now()) else {
+            return;
+        };
+        if let Err(e) = self.journal.append(entry).await {
+            log::warn!("a refused request could not be recorded in _rejections: {e}");
+        }
+    }
+
     async fn receive<S, B>(
         &self,
-        url: RequestUrl,
+        token: Option<&str>,
         method: &Method,
         headers: &HeaderMap,
+        target: Target<'_>,
         body: S,
+        seen: &mut Seen,
     ) -> Result<Response, Refusal>
     where
         S: Stream<Item = Result<B, warp::Error>>,
         B: Buf,
     {
-        if method != Method::POST {
-            return Err(Refusal::MethodNotAllowed);
+        match *method {
+            Method::POST => {}
+            // A provider checking the URL first (Mandrill): the token must be a live one.
+            Method::HEAD => {
+                self.authenticate(token, headers)?;
+                return Ok(Response::new(Vec::new().into()));
+            }
+            Method::GET => {
+                let challenge = headers
+                    .get(handshake::OKTA_CHALLENGE_HEADER)
+                    .ok_or(Refusal::MethodNotAllowed)?;
+                self.authenticate(token, headers)?;
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &handshake::okta_reply(challenge.as_bytes()),
+                ));
+            }
+            _ => return Err(Refusal::MethodNotAllowed),
         }
         let _in_flight = self
             .lifecycle
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
-        let token = url.token.as_deref();
-        self.authenticate(token, headers)?;
-        if url
-            .path_name
-            .as_ref()
+        seen.token_id = Some(self.authenticate(token, headers)?);
+        if target
+            .name
             .is_some_and(|n| n.is_empty() || n.len() > MAX_PATH_NAME_BYTES)
         {
             return Err(Refusal::BadRequest(format!(
@@ -267,7 +360,8 @@ impl WebhookHandler {
         }
         let coding =
             body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
-        check_content_type(headers)?;
+        let content_type = headers.get(CONTENT_TYPE);
+        let kind = media::kind(content_type.map(HeaderValue::as_bytes))?;
         let declared_length = content_length(headers)?;
         if declared_length.is_some_and(|n| n > self.max_body_bytes) {
             return Err(Refusal::TooLarge {
@@ -287,40 +381,62 @@ impl WebhookHandler {
         )
         .await
         .map_err(|e| Refusal::from_body(e, self.max_body_bytes))?;
+        if self.rejections.is_some() {
+            seen.body = Some(body.clone());
+        }
         let received_at = Utc::now();
+        let json = media::to_json(&kind, &body)?;
         if let Some(verifier) = &self.signature {
+            let url = match target.query {
+                "" => format!("{}{}", self.public_url, target.path),
+                query => format!("{}{}?{query}", self.public_url, target.path),
+            };
+            let signed = Signed {
+                url: Some(&url),
+                json: Some(&json),
+                form: kind == media::Kind::Form,
+            };
             verifier
-                .verify(headers, &body, received_at.timestamp())
+                .verify_request(headers, &body, &signed, received_at.timestamp())
                 .map_err(Refusal::Signature)?;
         }
-        if let Some(challenge) = url_verification(&body) {
-            return Ok(json_response(
-                StatusCode::OK,
-                &json!({ "challenge": challenge }),
-            ));
+        if let Some(handshake) = handshake::detect(&json) {
+            return self.answer(&handshake);
         }
-        let claim = match self.delivery_id(headers)? {
+        if headers
+            .get("x-amz-sns-message-type")
+            .is_some_and(|v| v.as_bytes() == b"SubscriptionConfirmation")
+        {
+            sns_subscription(&json);
+        }
+        let (claim, mut captured) = match self.delivery_id(headers)? {
             Some((idempotency, id)) => match idempotency.seen.claim(id).await {
                 Claim::Duplicate => return Ok(duplicate()),
-                Claim::First(claim) => Some(claim),
+                Claim::First(claim) => (
+                    Some(claim),
+                    vec![Header {
+                        name: idempotency.header.clone(),
+                        value: Bytes::copy_from_slice(id),
+                    }],
+                ),
             },
-            None => None,
+            None => (None, Vec::new()),
         };
         // Every header but the secret ones, so that routing and capture can be changed later
         // and applied to history (`replay --journal`).
-        let bearer = match token {
-            Some(_) => None,
+        let presented = match token {
+            Some(token) => Some(token),
             None => bearer_token(headers).ok(),
         };
-        let captured = streams::journal_headers(
+        captured.extend(streams::journal_headers(
             headers,
             self.idempotency.as_ref().map(|i| i.header.as_str()),
-            token.or(bearer),
-            url.path_name.as_deref(),
-            url.query.as_deref(),
-        );
+            presented,
+            target.name,
+            Some(target.query),
+        ));
         let record_count = {
-            let payload = payload::parse_payload(&body, &self.rules)?;
+            let payload = payload::parse_payload(&json, &self.rules)?;
             if self.streams.keys_vary() {
                 let is_array = payload.records.len() > 1;
                 for (i, record) in payload.records.iter().enumerate() {
@@ -348,6 +464,17 @@ impl WebhookHandler {
         }
         let record_count = u32::try_from(record_count)
             .map_err(|_| Refusal::Unprocessable("too many records in one body".into()))?;
+        if let (true, Some(value)) = (kind.needs_content_type(), content_type)
+            && !captured
+                .iter()
+                .any(|h| h.name == media::CONTENT_TYPE_HEADER)
+        {
+            captured.push(Header {
+                name: media::CONTENT_TYPE_HEADER.to_owned(),
+                value: Bytes::copy_from_slice(value.as_bytes()),
+            });
+        }
+        drop(json);
         let body_len = body.len();
         self.journal
             .append(NewEntry {
@@ -368,6 +495,13 @@ impl WebhookHandler {
         Ok(accepted(record_count))
     }
 
+    /// The reply to a handshake; nothing is journaled.
+    fn answer(&self, handshake: &Handshake) -> Result<Response, Refusal> {
+        let zoom_secret = self.signature.as_ref().and_then(Verifier::zoom_secret);
+        let reply = handshake.reply(zoom_secret).ok_or(Refusal::NoZoomSecret)?;
+        Ok(json_response(StatusCode::OK, &reply))
+    }
+
     /// The delivery id, when `idempotency_header` is set and the request has one.
     fn delivery_id<'h>(
         &self,
@@ -376,7 +510,10 @@ impl WebhookHandler {
         let Some(idempotency) = &self.idempotency else {
             return Ok(None);
         };
-        let Some(value) = headers.get(idempotency.header.as_str()) else {
+        let Some(value) = headers
+            .get(idempotency.header.as_str())
+            .or_else(|| headers.get(shopify_alias(&idempotency.header)?.as_str()))
+        else {
             return Ok(None);
         };
         let id = value.as_bytes();
@@ -389,15 +526,14 @@ impl WebhookHandler {
         Ok(Some((idempotency, id)))
     }
 
-    fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<(), Refusal> {
+    fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<TokenId, Refusal> {
         let presented = match in_path {
             Some(token) => token,
             None => bearer_token(headers)?,
         };
-        match self.tokens.verify(presented) {
-            Some(_) => Ok(()),
-            None => Err(Refusal::Unauthorized("unknown or revoked token")),
-        }
+        self.tokens
+            .verify(presented)
+            .ok_or(Refusal::Unauthorized("unknown or revoked token"))
     }
 }
 
@@ -422,20 +558,38 @@ fn duplicate() -> Response {
     )
 }
 
-/// Slack's `{"type": "url_verification", "challenge": "..."}`: the challenge to echo back.
-fn url_verification(body: &[u8]) -> Option<String> {
+/// AWS SNS asks to confirm a subscription (`x-amz-sns-message-type: SubscriptionConfirmation`)
+/// with a URL to visit: the user must see it. The message is recorded too, like any other.
+fn sns_subscription(json: &[u8]) {
     #[derive(Deserialize)]
-    struct UrlVerification {
-        #[serde(rename = "type")]
+    struct Confirmation {
+        #[serde(rename = "Type")]
         kind: String,
-        challenge: String,
+        #[serde(rename = "SubscribeURL")]
+        subscribe_url: String,
+        #[serde(rename = "TopicArn", default)]
+        topic_arn: String,
     }
-    // Cheap test first: almost no body is a challenge, and a parse costs a scan of the body.
-    if body.len() > 16 << 10 || memchr::memmem::find(body, b"url_verification").is_none() {
-        return None;
+    if let Ok(c) = serde_json::from_slice::<Confirmation>(json)
+        && c.kind == "SubscriptionConfirmation"
+    {
+        log::warn!(
+            "AWS SNS subscription to {:?} awaits confirmation: visit its SubscribeURL {}",
+            c.topic_arn,
+            c.subscribe_url
+        );
     }
-    let v: UrlVerification = serde_json::from_slice(body).ok()?;
-    (v.kind == "url_verification").then_some(v.challenge)
+}
+
+/// Shopify's headers are sent as `X-Shopify-*` or, newer, `Shopify-*`: the other name of
+/// `name` (lower case), if it is a Shopify header.
+pub fn shopify_alias(name: &str) -> Option<String> {
+    match name.strip_prefix("x-shopify-") {
+        Some(rest) => Some(format!("shopify-{rest}")),
+        None => name
+            .strip_prefix("shopify-")
+            .map(|rest| format!("x-shopify-{rest}")),
+    }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
@@ -455,35 +609,6 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
         _ => Err(Refusal::Unauthorized(
             "Authorization must be: Bearer <token>",
         )),
-    }
-}
-
-/// JSON media types: `application/json`, `application/<x>+json`, `text/json`; a missing
-/// Content-Type is accepted and the body parsed as JSON.
-fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
-    let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let value = value.to_str().unwrap_or("");
-    let essence = value.split(';').next().unwrap_or("").trim().as_bytes();
-    let starts = |prefix: &[u8]| {
-        essence
-            .get(..prefix.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
-    };
-    let ends = |suffix: &[u8]| {
-        essence.len() >= suffix.len()
-            && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
-    let json = essence.eq_ignore_ascii_case(b"application/json")
-        || essence.eq_ignore_ascii_case(b"text/json")
-        || (starts(b"application/") && ends(b"+json"));
-    if json {
-        Ok(())
-    } else {
-        Err(Refusal::UnsupportedMediaType(format!(
-            "Content-Type {value:?} is not JSON; send application/json"
-        )))
     }
 }
 

@@ -216,7 +216,11 @@ async fn connection(
 ) {
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
-    let service = hyper::service::service_fn(move |request| {
+    let peer = stream.peer_addr().ok().map(crate::reply::RemoteAddr);
+    let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
         let busy = tracked.begin();
         let handled = busy.is_some().then(|| inner.call(request));
         async move {

@@ -1,11 +1,14 @@
 //! Provider signatures: HMAC-SHA256 over the raw body, as GitHub, Stripe, Shopify, Slack and
-//! Standard Webhooks sign their deliveries (plus a generic header scheme).
+//! Standard Webhooks sign their deliveries (plus a generic header scheme); Twilio, Zoom,
+//! Mailgun and SendGrid, whose schemes sign more than the body, are in [`providers`].
 //!
 //! A [`Verifier`] is built once from the `signature` setting. It holds one or more keys (several
 //! during a secret rotation), checks every signature a header carries against every key with
 //! constant-time comparisons, and for schemes with a timestamp refuses deliveries outside the
 //! tolerance (replays). The header parsers are public so that the fuzz target can reach them.
 //! Keys never appear in `Debug` output or in errors.
+
+mod providers;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -33,6 +36,15 @@ pub enum SchemeName {
     StandardWebhooks,
     /// A header (`header`) holding `prefix` + hex or base64 (`encoding`) of the HMAC of the body.
     HmacSha256,
+    /// `X-Twilio-Signature: <base64>` HMAC-SHA1 over the URL Twilio called and the sorted form fields.
+    Twilio,
+    /// `x-zm-signature: v0=<hex>` over `v0:<x-zm-request-timestamp>:<body>`.
+    Zoom,
+    /// `signature.{timestamp,token,signature}` in the body: HMAC-SHA256 of timestamp + token.
+    Mailgun,
+    /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
+    /// (`public_key`, not `secret`).
+    Sendgrid,
 }
 
 /// How the generic scheme encodes the MAC.
@@ -50,6 +62,10 @@ pub enum Encoding {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(text: String) -> Self {
+        Secret(text)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -75,7 +91,7 @@ pub struct SignatureSetting {
     #[serde(default)]
     #[schemars(extend("secret" = true, "writeOnly" = true))]
     pub secrets: Vec<Secret>,
-    /// Stripe, Slack and Standard Webhooks: largest accepted distance between the signed
+    /// Stripe, Slack, Standard Webhooks, Zoom, Mailgun and SendGrid: largest accepted distance between the signed
     /// timestamp and now, in seconds (replay protection).
     #[serde(default = "default_tolerance_seconds")]
     pub tolerance_seconds: u64,
@@ -88,6 +104,9 @@ pub struct SignatureSetting {
     /// `hmac-sha256` only: `hex` (default) or `base64`.
     #[serde(default)]
     pub encoding: Option<Encoding>,
+    /// `sendgrid` only: the Verification Key SendGrid shows (base64), instead of a secret.
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 fn default_tolerance_seconds() -> u64 {
@@ -109,6 +128,10 @@ impl SignatureSetting {
             SchemeName::Shopify => Scheme::Shopify,
             SchemeName::Slack => Scheme::Slack,
             SchemeName::StandardWebhooks => Scheme::StandardWebhooks,
+            SchemeName::Twilio => Scheme::Twilio,
+            SchemeName::Zoom => Scheme::Zoom,
+            SchemeName::Mailgun => Scheme::Mailgun,
+            SchemeName::Sendgrid => Scheme::Sendgrid,
             SchemeName::HmacSha256 => {
                 let header = setting.header.ok_or(
                     "scheme hmac-sha256 needs `header`, the header carrying the signature",
@@ -133,6 +156,14 @@ impl SignatureSetting {
         }
         let mut secrets = setting.secrets;
         secrets.extend(setting.secret);
+        if scheme == Scheme::Sendgrid {
+            if !secrets.is_empty() {
+                return Err("scheme sendgrid verifies with `public_key`, not a secret".into());
+            }
+            secrets.extend(setting.public_key.map(Secret::new));
+        } else if setting.public_key.is_some() {
+            return Err("public_key applies to scheme sendgrid only".into());
+        }
         Verifier::new(scheme, &secrets, setting.tolerance_seconds)
     }
 }
@@ -141,6 +172,8 @@ impl SignatureSetting {
 pub const GITHUB_HEADER: &str = "x-hub-signature-256";
 pub const STRIPE_HEADER: &str = "stripe-signature";
 pub const SHOPIFY_HEADER: &str = "x-shopify-hmac-sha256";
+/// Shopify's newer name for the same header (both are sent or accepted by its libraries).
+pub const SHOPIFY_HEADER_NEW: &str = "shopify-hmac-sha256";
 pub const SLACK_SIGNATURE_HEADER: &str = "x-slack-signature";
 pub const SLACK_TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 pub const STANDARD_ID_HEADER: &str = "webhook-id";
@@ -161,6 +194,10 @@ pub enum Scheme {
         prefix: String,
         encoding: Encoding,
     },
+    Twilio,
+    Zoom,
+    Mailgun,
+    Sendgrid,
 }
 
 impl Scheme {
@@ -173,6 +210,10 @@ impl Scheme {
             Scheme::Slack => "slack",
             Scheme::StandardWebhooks => "standard-webhooks",
             Scheme::Generic { .. } => "hmac-sha256",
+            Scheme::Twilio => "twilio",
+            Scheme::Zoom => "zoom",
+            Scheme::Mailgun => "mailgun",
+            Scheme::Sendgrid => "sendgrid",
         }
     }
 }
@@ -207,7 +248,20 @@ pub enum SignatureError {
 pub struct Verifier {
     scheme: Scheme,
     keys: Vec<Key>,
+    /// SendGrid's public keys (its scheme has no secret).
+    public_keys: Vec<providers::PublicKey>,
     tolerance_seconds: u64,
+}
+
+/// What a scheme may sign besides the headers and the raw body.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Signed<'a> {
+    /// The URL the provider called (`public_url` + path and query): Twilio signs it.
+    pub url: Option<&'a str>,
+    /// The body as JSON (after form or multipart conversion): Mailgun signs fields in it.
+    pub json: Option<&'a [u8]>,
+    /// The body is `application/x-www-form-urlencoded`: Twilio signs its fields.
+    pub form: bool,
 }
 
 /// Read access to request headers by lower-case name.
@@ -237,6 +291,14 @@ impl Verifier {
         secrets: &[Secret],
         tolerance_seconds: u64,
     ) -> Result<Verifier, String> {
+        if scheme == Scheme::Sendgrid {
+            return Ok(Verifier {
+                scheme,
+                keys: Vec::new(),
+                public_keys: providers::public_keys(secrets)?,
+                tolerance_seconds,
+            });
+        }
         if secrets.is_empty() {
             return Err("give the provider's signing secret in `secret` (or `secrets`)".into());
         }
@@ -248,7 +310,8 @@ impl Verifier {
             }
             let key = if scheme == Scheme::StandardWebhooks {
                 let encoded = text.strip_prefix("whsec_").unwrap_or(text);
-                BASE64.decode(encoded).map_err(|_| {
+                // The reference library accepts the secret with or without base64 padding.
+                BASE64_ANY_PADDING.decode(encoded).map_err(|_| {
                     format!(
                         "secret {} is not a Standard Webhooks secret (whsec_ followed by base64)",
                         i + 1
@@ -262,12 +325,21 @@ impl Verifier {
         Ok(Verifier {
             scheme,
             keys,
+            public_keys: Vec::new(),
             tolerance_seconds,
         })
     }
 
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
+    }
+
+    /// The first key, for Zoom's URL validation handshake (signed with the same secret).
+    pub fn zoom_secret(&self) -> Option<&[u8]> {
+        match self.scheme {
+            Scheme::Zoom => self.keys.first().map(|k| k.0.as_slice()),
+            _ => None,
+        }
     }
 
     /// Verifies `body` as received with `headers`, at Unix time `now`.
@@ -277,14 +349,32 @@ impl Verifier {
         body: &[u8],
         now: i64,
     ) -> Result<(), SignatureError> {
+        self.verify_request(headers, body, &Signed::default(), now)
+    }
+
+    /// Verifies a delivery: `body` as received with `headers`, and what else the scheme signs.
+    pub fn verify_request(
+        &self,
+        headers: &(impl HeaderSource + ?Sized),
+        body: &[u8],
+        signed: &Signed<'_>,
+        now: i64,
+    ) -> Result<(), SignatureError> {
         match &self.scheme {
+            Scheme::Twilio => providers::twilio(self, headers, body, signed),
+            Scheme::Zoom => providers::zoom(self, headers, body, now),
+            Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
+            Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;
                 let signature = parse_prefixed(value, "sha256=", Encoding::Hex)?;
                 self.check(&[&[], body], &[signature], GITHUB_HEADER)
             }
             Scheme::Shopify => {
-                let value = require(headers, SHOPIFY_HEADER)?;
+                let value = headers
+                    .header(SHOPIFY_HEADER)
+                    .or_else(|| headers.header(SHOPIFY_HEADER_NEW))
+                    .ok_or_else(|| SignatureError::Missing(SHOPIFY_HEADER.to_owned()))?;
                 let signature = parse_prefixed(value, "", Encoding::Base64)?;
                 self.check(&[&[], body], &[signature], SHOPIFY_HEADER)
             }
@@ -404,6 +494,13 @@ pub fn parse_prefixed(
         })
     })
 }
+
+/// Standard base64 that takes the text with or without its `=` padding.
+const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 fn decode(encoded: &str, encoding: Encoding) -> Option<Vec<u8>> {
     match encoding {
@@ -544,5 +641,42 @@ mod tests {
         assert!(Verifier::new(Scheme::StandardWebhooks, &[secret("whsec_!!")], 300).is_err());
         assert!(Verifier::new(Scheme::StandardWebhooks, &[secret("whsec_AAAA")], 300).is_ok());
         assert!(Verifier::new(Scheme::Github, &[], 300).is_err());
+    }
+
+    #[test]
+    fn standard_webhooks_secret_without_padding_is_the_same_key() {
+        // "secret-key" is 10 bytes: base64 with "==" padding.
+        let padded = Verifier::new(
+            Scheme::StandardWebhooks,
+            &[secret("whsec_c2VjcmV0LWtleQ==")],
+            300,
+        )
+        .unwrap();
+        let bare = Verifier::new(
+            Scheme::StandardWebhooks,
+            &[secret("whsec_c2VjcmV0LWtleQ")],
+            300,
+        )
+        .unwrap();
+        assert_eq!(padded.keys[0].0, b"secret-key");
+        assert_eq!(bare.keys[0].0, b"secret-key");
+    }
+
+    #[test]
+    fn shopify_signature_is_read_from_either_header_name() {
+        let v = Verifier::new(Scheme::Shopify, &[secret("shpss_1")], 300).unwrap();
+        let body = br#"{"id":1}"#;
+        let mut mac = HmacSha256::new_from_slice(b"shpss_1").unwrap();
+        mac.update(body);
+        let sig = BASE64.encode(mac.finalize().into_bytes());
+        for name in ["X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256"] {
+            let headers: &[(&str, &[u8])] = &[(name, sig.as_bytes())];
+            assert_eq!(v.verify(headers, body, 0), Ok(()), "{name}");
+        }
+        let none: &[(&str, &[u8])] = &[];
+        assert!(matches!(
+            v.verify(none, body, 0),
+            Err(SignatureError::Missing(_))
+        ));
     }
 }

@@ -248,11 +248,11 @@ pub fn normalise(value: &str) -> Option<String> {
 
 /// The headers of a request kept in its journal entry: every header but the secret ones and
 /// any holding the token, in order, within [`MAX_JOURNALED_HEADERS`] and
-/// [`MAX_JOURNALED_HEADER_BYTES`]; `keep` (the idempotency header) always. Then the path name
-/// and query pseudo-headers.
+/// [`MAX_JOURNALED_HEADER_BYTES`]; not `journaled` (the idempotency header, which the caller
+/// journals itself, under its configured name). Then the path name and query pseudo-headers.
 pub fn journal_headers(
     headers: &HeaderMap,
-    keep: Option<&str>,
+    journaled: Option<&str>,
     token: Option<&str>,
     path_name: Option<&str>,
     query: Option<&str>,
@@ -265,16 +265,13 @@ pub fn journal_headers(
     for (name, value) in headers {
         let name = name.as_str();
         let value = value.as_bytes();
-        // The idempotency header was always journaled: the seen-id window is rebuilt from it.
-        let kept = keep == Some(name);
-        if !kept && (is_secret_header(name) || holds_token(value)) {
+        if journaled == Some(name) || is_secret_header(name) || holds_token(value) {
             continue;
         }
         let size = name.len() + value.len();
-        if !kept
-            && (value.len() > MAX_HEADER_VALUE_BYTES
-                || out.len() >= MAX_JOURNALED_HEADERS
-                || bytes + size > MAX_JOURNALED_HEADER_BYTES)
+        if value.len() > MAX_HEADER_VALUE_BYTES
+            || out.len() >= MAX_JOURNALED_HEADERS
+            || bytes + size > MAX_JOURNALED_HEADER_BYTES
         {
             continue;
         }

@@ -14,5 +14,6 @@ mod orchestration;
 mod receive_and_emit;
 mod replay;
 mod security;
+mod senders;
 mod streams;
 mod targets;

@@ -182,6 +182,11 @@ async fn run(
         max_fields: config.limits.max_fields,
         permits: Semaphore::new(config.limits.max_concurrent_requests),
         streams: config.streams.clone(),
+        public_url: config.url_base(addr),
+        cors: config.cors.clone(),
+        rejections: config
+            .rejections_per_second
+            .map(crate::rejections::Rejections::new),
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),

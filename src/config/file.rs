@@ -86,7 +86,8 @@ pub struct ConfigFile {
     pub shutdown_grace_seconds: f64,
     /// Verify each webhook's signature over the raw body:
     /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
-    /// "hmac-sha256", "secret": "..."}`. Missing, invalid or expired signatures get 401.
+    /// "hmac-sha256" | "twilio" | "zoom" | "mailgun" | "sendgrid", "secret": "..."}`. Missing,
+    /// invalid or expired signatures get 401.
     #[serde(default)]
     pub signature: Option<SignatureSetting>,
     /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
@@ -123,6 +124,18 @@ pub struct ConfigFile {
     /// Top-level fields a record may have (each becomes a column); more get 422.
     #[serde(default = "defaults::max_fields")]
     pub max_fields: u32,
+    /// Origins whose pages may post webhooks from a browser (CORS):
+    /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405).
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Record refused requests (400, 401, 413, 415, 422) as records of the stream
+    /// `_rejections`: status, reason, headers, body size, SHA-256 and first 4 KB.
+    #[serde(default)]
+    pub rejections: bool,
+    /// At most this many rejections are recorded a second; the others are counted in the
+    /// next record's `suppressed`.
+    #[serde(default = "defaults::rejections_per_second")]
+    pub rejections_per_second: u32,
     /// The default stream: records no `route` sends elsewhere (Stitch's single table).
     #[serde(default = "defaults::stream")]
     pub stream: String,
@@ -184,6 +197,10 @@ pub enum PrimaryKeySetting {
 
 mod defaults {
     use std::path::PathBuf;
+
+    pub fn rejections_per_second() -> u32 {
+        50
+    }
 
     pub fn name() -> String {
         "Incoming Webhooks".to_owned()

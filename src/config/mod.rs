@@ -59,6 +59,10 @@ pub struct Config {
     pub limits: Limits,
     /// Streams, routing and request metadata (DESIGN section 6).
     pub streams: StreamSettings,
+    /// `cors_origins`; `None` when empty.
+    pub cors: Option<crate::cors::Cors>,
+    /// `rejections_per_second` when `rejections` is on.
+    pub rejections_per_second: Option<u32>,
 }
 
 /// `idempotency_header` and its window.
@@ -233,6 +237,16 @@ impl Config {
                 message,
             })?),
         };
+        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+            key: "cors_origins",
+            message,
+        })?;
+        if file.rejections && file.rejections_per_second == 0 {
+            return Err(Invalid {
+                key: "rejections_per_second",
+                message: "must be at least 1 (or set rejections: false)".into(),
+            });
+        }
         Ok(Config {
             name: file.name,
             schema_name,
@@ -265,6 +279,8 @@ impl Config {
             token_digests,
             limits,
             streams,
+            cors,
+            rejections_per_second: file.rejections.then_some(file.rejections_per_second),
         })
     }
 

@@ -433,6 +433,12 @@ fn replay_journal(
                         log::warn!("journal entry with sequence {sequence}: {error}; skipped")
                     });
                 }
+                Err(EmitError::Media { sequence, error }) if skip_invalid => {
+                    skipped += 1;
+                    meter.suspend(|| {
+                        log::warn!("journal entry with sequence {sequence}: {error}; skipped")
+                    });
+                }
                 Err(e) => return Err(e.into()),
                 Ok(Flow::LimitReached) => {
                     meter.payload(emitter.emitted() - before);

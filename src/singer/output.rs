@@ -177,7 +177,11 @@ pub fn write_record<S: Sink + ?Sized>(
     write_json_string(buf, stream);
     buf.extend_from_slice(br#","record":{"#);
     for (name, value) in &record.fields {
-        if meta.sequence_alias == Some(name) || meta.received_at_alias == Some(name) {
+        if meta.sequence_alias == Some(name)
+            || meta.received_at_alias == Some(name)
+            || (meta.headers.is_some() && name == HEADERS_FIELD)
+            || (meta.query.is_some() && name == QUERY_FIELD)
+        {
             continue;
         }
         let action = action(name, value);
