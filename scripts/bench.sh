@@ -18,6 +18,11 @@
 # Then (unless BENCH_SCALING=0) the scaling picture: both servers with 1, 8, 32 and 128
 # concurrent senders, and with 1 KB, 64 KB and 1 MB bodies.
 #
+# BENCH_NATS=1 runs only the NATS journal comparison instead: `serve` with the local journal,
+# with a single-node NATS JetStream stream (R1) and with a 3-node cluster (R3), all on this
+# machine (nats-server from Debian's nats-server package), at 32 and 128 connections:
+# req/s, p50 and p99 (medians over BENCH_ROUNDS alternating rounds, default 3).
+#
 # Settings (environment): BENCH_QUICK=1 (a short run that checks the harness works, for CI;
 # its figures mean little), BENCH_ROUNDS (alternating rounds, default 5), BENCH_SECONDS
 # (per run, default 10), BENCH_CONNECTIONS (default 128: where both servers reach their maximum), BENCH_SCALING (1/0), BENCH_REPLAY
@@ -37,6 +42,14 @@ fi
 CONNECTIONS=${BENCH_CONNECTIONS:-128}
 REPLAY=${BENCH_REPLAY:-1}
 WORK=${BENCH_DIR:-target/bench}
+
+NATS=${BENCH_NATS:-0}
+if [ "$NATS" = 1 ]; then
+  REPLAY=0; ROUNDS=${BENCH_ROUNDS:-3}
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || {
+    echo "BENCH_NATS=1 needs nats-server: apt-get install nats-server" >&2; exit 1; }
+  command -v python3 >/dev/null || { echo "BENCH_NATS=1 needs python3 (to pick free ports)" >&2; exit 1; }
+fi
 
 for tool in awk sed grep dd mkfifo; do
   command -v "$tool" >/dev/null || { echo "bench.sh needs $tool" >&2; exit 1; }
@@ -141,6 +154,78 @@ dd if=/dev/zero of="$WORK/fsync-probe" bs=4k count=500 oflag=dsync 2> "$WORK/dd.
 awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") s = $(i - 1); printf "fsync (4 KiB O_DSYNC write): %.2f ms each, at most %.0f durable commits/s\n", s / 500 * 1000, 500 / s }' "$WORK/dd.txt"
 rm -f "$WORK/fsync-probe"
 if pgrep -f 'cargo-fuzz|/fuzz/' >/dev/null; then echo "WARNING: a fuzzer is running; figures are disturbed" >&2; fi
+
+if [ "$NATS" = 1 ]; then
+  "$GEN" 600 > "$WORK/payload.json"
+  NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
+  free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  # start_nats NAME NODES: a cluster of NODES nats-servers on loopback; sets NATS_URLS (JSON list).
+  start_nats() {
+    local name=$1 nodes=$2 dir="$WORK/$1" i routes="" urls="" clients=() route_ports=()
+    mkdir -p "$dir"
+    for i in $(seq "$nodes"); do clients+=("$(free_port)"); route_ports+=("$(free_port)"); done
+    for i in $(seq 0 $((nodes - 1))); do routes+="${routes:+, }nats-route://127.0.0.1:${route_ports[$i]}"; done
+    for i in $(seq 0 $((nodes - 1))); do
+      {
+        echo "server_name: $name-$i"
+        echo "listen: 127.0.0.1:${clients[$i]}"
+        echo "max_payload: 33554432"
+        echo "jetstream { store_dir: \"$dir/store-$i\" }"
+        [ "$nodes" -gt 1 ] && echo "cluster { name: $name, listen: 127.0.0.1:${route_ports[$i]}, routes: [$routes] }"
+      } > "$dir/n$i.conf"
+      "$NATS_SERVER" -c "$dir/n$i.conf" > "$dir/n$i.log" 2>&1 &
+      PIDS+=("$!")
+      urls+="${urls:+, }\"nats://127.0.0.1:${clients[$i]}\""
+    done
+    for i in $(seq 0 $((nodes - 1))); do wait_for_line "$dir/n$i.log" 'Server is ready' >/dev/null; done
+    NATS_URLS="[$urls]"
+  }
+  # start_serve NAME JOURNAL_JSON: `serve` on a fresh data_dir with that journal; sets TAP_PID, TAP_URL.
+  start_serve() {
+    local name=$1 journal=$2 dir="$WORK/$1"
+    rm -rf "$dir"; mkdir -p "$dir"
+    printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "max_concurrent_requests": 256, "shutdown_grace_seconds": 5, "journal": %s}\n' \
+      "$dir" "$journal" > "$dir/config.json"
+    "$TAP" serve --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
+    TAP_PID=$!; PIDS+=("$TAP_PID")
+    TAP_URL=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')
+  }
+  echo "payload: $(stat -c %s "$WORK/payload.json") bytes; $ROUNDS alternating rounds of ${SECONDS_PER_RUN} s (+${WARMUP} s warm-up) per point; receivers run serve"
+  start_nats r1 1; R1_URLS=$NATS_URLS
+  start_nats r3 3; R3_URLS=$NATS_URLS
+  start_serve local '{"kind": "local"}'; LOCAL_URL=$TAP_URL; LOCAL_PID=$TAP_PID
+  start_serve nats-r1 "{\"kind\": \"nats\", \"servers\": $R1_URLS, \"stream\": \"BENCH\", \"replicas\": 1, \"connect_timeout_seconds\": 20}"; R1_URL=$TAP_URL; R1_PID=$TAP_PID
+  start_serve nats-r3 "{\"kind\": \"nats\", \"servers\": $R3_URLS, \"stream\": \"BENCH\", \"replicas\": 3, \"connect_timeout_seconds\": 20}"; R3_URL=$TAP_URL; R3_PID=$TAP_PID
+  for url in "$LOCAL_URL" "$R1_URL" "$R3_URL"; do
+    result=$("$LOADGEN" "$url" "$WORK/payload.json" --connections 1 --warmup 0 --duration 10 --max-requests 1)
+    [ "$(field "$result" errors)" = 0 ] || { echo "$url does not answer 200: $result" >&2; exit 1; }
+  done
+  echo
+  echo "== ingest: local journal vs NATS R1 vs NATS R3 (closed loop, medians)"
+  printf '%-6s %-12s %10s %9s %9s %8s\n' conns journal "req/s" "p50 ms" "p99 ms" errors
+  for c in 32 128; do
+    declare -A rps=() p50=() p99=() errs=()
+    for round in $(seq "$ROUNDS"); do
+      order=(local nats-r1 nats-r3)
+      [ $((round % 2)) = 0 ] && order=(nats-r3 nats-r1 local)
+      for who in "${order[@]}"; do
+        case $who in local) url=$LOCAL_URL ;; nats-r1) url=$R1_URL ;; nats-r3) url=$R3_URL ;; esac
+        result=$(load "$url" "$WORK/payload.json" --connections "$c" --duration "$SECONDS_PER_RUN")
+        rps[$who]+="$(field "$result" rps) "; p50[$who]+="$(field "$result" p50_us) "
+        p99[$who]+="$(field "$result" p99_us) "; errs[$who]+="$(field "$result" errors) "
+      done
+    done
+    for who in local nats-r1 nats-r3; do
+      # shellcheck disable=SC2086
+      printf '%-6s %-12s %10.0f %9.2f %9.2f %8s\n' "$c" "$who" "$(median ${rps[$who]})" \
+        "$(awk -v u="$(median ${p50[$who]})" 'BEGIN { print u / 1000 }')" \
+        "$(awk -v u="$(median ${p99[$who]})" 'BEGIN { print u / 1000 }')" "$(awk '{ for (i = 1; i <= NF; i++) s += $i } END { print s + 0 }' <<<"${errs[$who]}")"
+    done
+    unset rps p50 p99 errs
+  done
+  echo "peak RSS of the receivers: local $(mb "$(status_kb "$LOCAL_PID" VmHWM)") MB, R1 $(mb "$(status_kb "$R1_PID" VmHWM)") MB, R3 $(mb "$(status_kb "$R3_PID" VmHWM)") MB"
+  exit 0
+fi
 
 "$GEN" 600 > "$WORK/payload.json"
 echo "payload: $(stat -c %s "$WORK/payload.json") bytes (Stripe-style event); $CONNECTIONS connections; $ROUNDS rounds of ${SECONDS_PER_RUN} s (+${WARMUP} s warm-up), alternating"

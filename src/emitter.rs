@@ -392,13 +392,21 @@ impl<W: Write> Emitter<W> {
         emitted
     }
 
-    /// Whether an earlier run already emitted the record with `sequence` of stream `name`.
+    /// Whether an earlier run already emitted the record with `sequence` of stream `name`;
+    /// once past every bookmark, stops looking.
     fn already_emitted_to(&mut self, name: &str, sequence: Sequence) -> bool {
+        if self.resume.as_ref().is_some_and(|r| sequence > r.max) {
+            self.resume = None;
+        }
+        self.emitted_before(name, sequence)
+    }
+
+    /// Whether the state this run resumes from says the record was emitted.
+    fn emitted_before(&self, name: &str, sequence: Sequence) -> bool {
         let Some(resume) = &self.resume else {
             return false;
         };
         if sequence > resume.max {
-            self.resume = None;
             return false;
         }
         match resume.floors.get(name) {
@@ -426,6 +434,71 @@ impl<W: Write> Emitter<W> {
             Bookmark::Replay(position) => position.clone(),
             Bookmark::Journal(_) => None,
         }
+    }
+
+    /// Declares every column the entries `reader` holds now will need, in the streams they
+    /// go to, so that a backlog is preceded by one SCHEMA per stream instead of one per new
+    /// column (targets flush or re-check on each). The entries are read again by the reader
+    /// that writes them. Declares no further than writing will go: up to `max_records`, a
+    /// value a pinned field cannot take, a record without its stream's key, or an entry that
+    /// cannot be converted (unless `skip_invalid`, where writing skips it too). Call before
+    /// [`Emitter::start`].
+    pub async fn declare_backlog(
+        &mut self,
+        reader: &mut dyn JournalReader,
+        skip_invalid: bool,
+    ) -> Result<(), EmitError> {
+        let mut budget = self
+            .settings
+            .max_records
+            .map_or(u64::MAX, |max| max.saturating_sub(self.emitted));
+        let keys_vary = self.settings.streams.keys_vary();
+        'entries: while let Some(entry) = reader.next_entry().await? {
+            if rejections::is_rejection(&entry.headers) {
+                continue;
+            }
+            let json = match media::kind_of_entry(
+                entry
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.as_str(), h.value.as_ref())),
+            )
+            .and_then(|kind| media::to_json(&kind, &entry.body))
+            {
+                Ok(json) => json,
+                Err(_) if skip_invalid => continue,
+                Err(_) => break,
+            };
+            let payload = match self.parse(&json) {
+                Ok(payload) => payload,
+                Err(_) if skip_invalid => continue,
+                Err(_) => break,
+            };
+            let is_array = payload.records.len() > 1;
+            for (i, record) in payload.records.iter().enumerate() {
+                let sequence = entry.first_sequence.offset(i as u64);
+                let stream = self.route(&entry.headers, record)?;
+                let s = &self.streams[stream];
+                if !s.selected || self.emitted_before(&s.name, sequence) {
+                    continue;
+                }
+                if keys_vary
+                    && payload::check_record_keys(record, &s.primary_key, is_array.then_some(i))
+                        .is_err()
+                {
+                    break 'entries;
+                }
+                let s = &mut self.streams[stream];
+                if budget == 0 || s.schema.observe(record, sequence).is_err() {
+                    break 'entries;
+                }
+                budget -= 1;
+            }
+        }
+        for s in &mut self.streams {
+            s.schema.persist()?;
+        }
+        Ok(())
     }
 
     /// Writes the default stream's SCHEMA; the first message of every run.
@@ -539,7 +612,7 @@ impl<W: Write> Emitter<W> {
             let s = &mut self.streams[stream];
             let changed = s
                 .schema
-                .observe(record)
+                .observe(record, sequence)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
                 s.schema.persist()?;
@@ -566,7 +639,7 @@ impl<W: Write> Emitter<W> {
             };
             let schema = &s.schema;
             singer::write_record(&mut self.out, &s.name, record, &meta, |name, value| {
-                schema.action(name, value)
+                schema.action(name, value, record, sequence)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;

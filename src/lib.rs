@@ -2,8 +2,8 @@
 //!
 //! Module map, in the order data flows through them:
 //!
-//! - [`config`]: the `--config` file ([`config::file`](mod@config::file), the one definition of the settings),
-//!   validated once into a [`config::Config`], which builds each part's settings.
+//! - [`config`]: the `--config` file ([`config::file`](mod@config::file), the one definition
+//!   of the settings), validated once into a [`config::Config`], which builds each part's settings.
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
 //!   - [`media`]: the body's media type (JSON, NDJSON, form, multipart) → JSON text; used by
@@ -17,7 +17,8 @@
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503).
 //! - [`server`]: the accept loop, connection limits, timeouts and graceful shutdown.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200,
-//!   one [`journal::Journal`] face over its backends (local segment files).
+//!   one [`journal::Journal`] face over its backends (local segment files, a replicated NATS
+//!   JetStream stream).
 //! - [`replay`]: captured payload files, or the journal again, → the emitter (the `replay`
 //!   command): inputs in a stable order, payloads streamed, capture times, resume, progress.
 //! - [`payload`]: the one parser, payload bytes → records of raw top-level fields; the `_sdc`
@@ -29,7 +30,8 @@
 //! - [`emitter`]: payloads (journal entries, replayed files) → Singer messages and bookmarks.
 //! - [`singer`]: every Singer line on stdout ([`singer::output`]: SCHEMA, RECORD, STATE) and
 //!   the `--state` bookmark ([`singer::state`]).
-//! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored), followed live.
+//! - [`tokens`]: webhook URL tokens (only their SHA-256 digests are stored, in `data_dir` or
+//!   the NATS key-value bucket), followed live.
 //! - [`lifecycle`]: the run's one shutdown mechanism: stop signal, requests in flight, closing.
 //! - [`commands`]: wires the parts together for each command: [`commands::sync`],
 //!   [`commands::listen`] (startable in-process), [`commands::serve`], [`commands::token`].

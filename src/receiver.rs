@@ -76,6 +76,10 @@ pub enum Refusal {
 fn journal_message(e: &JournalError) -> &'static str {
     match e {
         JournalError::DiskFull { .. } => "the tap's disk is nearly full; retry later",
+        JournalError::Unavailable(_) => "the journal cannot be reached; retry shortly",
+        JournalError::Rejected(_) => {
+            "the webhook has more records than the journal takes in one request; split it"
+        }
         _ => "the webhook could not be stored; retry later",
     }
 }
@@ -91,9 +95,11 @@ impl Refusal {
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::ShuttingDown | Refusal::Journal(JournalError::DiskFull { .. }) => {
+            Refusal::ShuttingDown
+            | Refusal::Journal(JournalError::DiskFull { .. } | JournalError::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Refusal::Journal(JournalError::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -116,6 +122,13 @@ impl Refusal {
             }
             Refusal::Journal(JournalError::DiskFull { .. }) => {
                 RetryAfter::DiskFull.apply(&mut response)
+            }
+            Refusal::Journal(JournalError::Unavailable(e)) => {
+                log::warn!("refusing a webhook with 503: {e}");
+                RetryAfter::Overloaded.apply(&mut response)
+            }
+            Refusal::Journal(JournalError::Rejected(e)) => {
+                log::warn!("refusing a webhook with 422: {e}")
             }
             Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
@@ -476,7 +489,8 @@ impl WebhookHandler {
         }
         drop(json);
         let body_len = body.len();
-        self.journal
+        let appended = self
+            .journal
             .append(NewEntry {
                 received_at,
                 record_count,
@@ -487,6 +501,9 @@ impl WebhookHandler {
             .map_err(Refusal::Journal)?;
         if let Some(claim) = claim {
             claim.journaled(received_at);
+        }
+        if appended.duplicate {
+            return Ok(duplicate());
         }
         let counters = telemetry::per_request();
         counters.records_received.increment(u64::from(record_count));

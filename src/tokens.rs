@@ -100,6 +100,9 @@ pub enum TokenError {
     ReadOnly,
     #[error("cannot get random bytes from the OS: {0}")]
     Random(String),
+    /// The shared token store (a NATS key-value bucket) failed.
+    #[error("shared token store: {0}")]
+    Shared(String),
 }
 
 impl TokenError {
@@ -265,24 +268,15 @@ impl TokenStore {
         if file.tokens.len() >= MAX_ACTIVE_TOKENS {
             return Err(TokenError::TooMany);
         }
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| TokenError::Random(e.to_string()))?;
-        let token = Token(hex::encode(secret));
-        let id = loop {
-            let mut id_bytes = [0u8; 4];
-            getrandom::fill(&mut id_bytes).map_err(|e| TokenError::Random(e.to_string()))?;
-            let id = TokenId(format!("tok_{}", hex::encode(id_bytes)));
-            if !file.tokens.iter().any(|t| t.id == id) {
-                break id;
+        let (token, stored) = loop {
+            let (token, stored) = new_token()?;
+            if !file.tokens.iter().any(|t| t.id == stored.id) {
+                break (token, stored);
             }
         };
+        let id = stored.id.clone();
         file.version = 1;
-        file.tokens.push(StoredToken {
-            id: id.clone(),
-            sha256: hex::encode(Sha256::digest(token.0.as_bytes())),
-            created_at: Utc::now(),
-            last_used_at: None,
-        });
+        file.tokens.push(stored);
         self.write(&file)?;
         Ok((id, token))
     }
@@ -345,6 +339,22 @@ impl TokenStore {
     }
 }
 
+/// A new token (256 random bits) and its stored record (its SHA-256, never the token).
+pub fn new_token() -> Result<(Token, StoredToken), TokenError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| TokenError::Random(e.to_string()))?;
+    let token = Token(hex::encode(secret));
+    let mut id_bytes = [0u8; 4];
+    getrandom::fill(&mut id_bytes).map_err(|e| TokenError::Random(e.to_string()))?;
+    let stored = StoredToken {
+        id: TokenId(format!("tok_{}", hex::encode(id_bytes))),
+        sha256: hex::encode(Sha256::digest(token.0.as_bytes())),
+        created_at: Utc::now(),
+        last_used_at: None,
+    };
+    Ok((token, stored))
+}
+
 /// The tokens a listener accepts, as digests.
 #[derive(Clone, Debug, Default)]
 pub struct TokenSet {
@@ -374,6 +384,19 @@ impl TokenSet {
             }
         }
         found
+    }
+
+    /// The set of stored tokens (a malformed digest is an error naming the token).
+    pub fn from_stored(tokens: &[StoredToken]) -> Result<Self, TokenError> {
+        let mut entries = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let mut digest = [0u8; 32];
+            hex::decode_to_slice(&token.sha256, &mut digest).map_err(|_| {
+                TokenError::Shared(format!("token {} has a malformed sha256", token.id))
+            })?;
+            entries.push((token.id.clone(), digest));
+        }
+        Ok(TokenSet { entries })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -491,6 +514,22 @@ impl LiveTokens {
             watched,
             set: Arc::new(set),
         };
+    }
+
+    /// Replaces the accepted set (for a store followed from outside, such as a NATS bucket).
+    pub fn replace(&self, set: TokenSet) {
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let changed = !current.set.ids().eq(set.ids());
+        if changed {
+            let ids: Vec<&str> = set.ids().map(TokenId::as_str).collect();
+            log::info!("webhook tokens reloaded; active: [{}]", ids.join(", "));
+        }
+        current.set = Arc::new(set);
+    }
+
+    /// The last-use times noted since the last call.
+    pub fn take_used(&self) -> HashMap<TokenId, DateTime<Utc>> {
+        std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Writes the last-use times noted since the last call to the store.

@@ -18,6 +18,7 @@ use super::{RunError, background, current_thread_runtime};
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::idempotency::SeenIds;
+use crate::journal::nats::SharedTokens;
 use crate::journal::{Journal, JournalReader};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
@@ -139,17 +140,13 @@ async fn run(
     background::retention(&mut tasks, config, &lifecycle);
     let listener = bind(config.bind).await?;
     let addr = local_addr(&listener)?;
-    log::info!("listening on http://{addr}");
     let ops_listener = match config.ops_bind {
         Some(ops_addr) => Some(bind(ops_addr).await?),
         None => None,
     };
     let ops_addr = ops_listener.as_ref().map(local_addr).transpose()?;
-    if let Some(ops_addr) = ops_addr {
-        log::info!("operations endpoints on http://{ops_addr}");
-    }
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
-    let (tokens, created_url) = prepare_tokens(config, addr)?;
+    let (tokens, created_url, shared_tokens) = prepare_tokens(config, addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
 
     if options.signals {
@@ -158,17 +155,24 @@ async fn run(
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
+            let backlog = journal.reader(after)?;
             let reader = journal.reader(after)?;
             Some(spawn_emitter(
                 emitter,
-                reader,
+                [backlog, reader],
                 journal.committed(),
                 Arc::clone(&lifecycle),
             )?)
         }
         None => None,
     };
-    background::token_upkeep(&mut tasks, &tokens, &lifecycle);
+    match shared_tokens {
+        Some(shared) => {
+            let (live, lifecycle) = (Arc::clone(&tokens), Arc::clone(&lifecycle));
+            tasks.spawn(async move { shared.follow(live, lifecycle.closed()).await });
+        }
+        None => background::token_upkeep(&mut tasks, &tokens, &lifecycle),
+    }
 
     let handler = Arc::new(WebhookHandler {
         journal: Arc::clone(&journal),
@@ -197,6 +201,11 @@ async fn run(
         header_read_timeout: config.limits.header_read_timeout,
         max_connections: config.limits.max_connections,
     };
+    // Said once everything is ready: the journal's delivery ids, the tokens, the routes.
+    log::info!("listening on http://{addr}");
+    if let Some(ops_addr) = ops_addr {
+        log::info!("operations endpoints on http://{ops_addr}");
+    }
     let _ = started.send(Started {
         addr,
         ops_addr,
@@ -285,22 +294,29 @@ fn set_backlog_baseline(journal: &Journal, bookmark: Option<Sequence>) {
     }
 }
 
-/// The tokens a listener accepts: `token_sha256` from the config, or the token store, where
-/// on the very first start (no store yet) a token is created and its URL printed, once.
-fn prepare_tokens(
-    config: &Config,
-    bound: SocketAddr,
-) -> Result<(Arc<LiveTokens>, Option<String>), RunError> {
+/// The accepted tokens, the URL created on a first start, and a shared store to follow.
+type PreparedTokens = (Arc<LiveTokens>, Option<String>, Option<SharedTokens>);
+
+/// The tokens a listener accepts: `token_sha256` from the config, or the token store (with
+/// a NATS journal, the shared one in its bucket, returned to be followed), where on the very
+/// first start (no token ever made) a token is created and its URL printed, once.
+fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<PreparedTokens, RunError> {
     if let Some(digests) = &config.token_digests {
         log::info!(
             "accepting the {} tokens of token_sha256 (the token store is not used)",
             digests.len()
         );
         let fixed = LiveTokens::fixed(TokenSet::from_digests(digests));
-        return Ok((Arc::new(fixed), None));
+        return Ok((Arc::new(fixed), None, None));
     }
-    let store = TokenStore::new(&config.data_dir);
-    let created_url = match store.create_first()? {
+    let (created, shared) = match &config.nats {
+        Some(settings) => {
+            let shared = SharedTokens::open(settings)?;
+            (shared.create_first()?, Some(shared))
+        }
+        None => (TokenStore::new(&config.data_dir).create_first()?, None),
+    };
+    let created_url = match created {
         Some((id, token)) => {
             let url = tokens::webhook_url(&config.url_base(bound), &token);
             log::info!(
@@ -310,13 +326,16 @@ fn prepare_tokens(
         }
         None => None,
     };
-    let live = LiveTokens::follow(store)?;
+    let live = match &shared {
+        Some(shared) => shared.live()?,
+        None => LiveTokens::follow(TokenStore::new(&config.data_dir))?,
+    };
     if live.is_empty() {
         log::warn!(
             "no active webhook URL: every webhook gets 401 until `tap-webhooks token new` creates one"
         );
     }
-    Ok((Arc::new(live), created_url))
+    Ok((Arc::new(live), created_url, shared))
 }
 
 /// The seen-id window of `idempotency_header`, rebuilt from the journal entries received
@@ -349,10 +368,11 @@ fn prepare_idempotency(
     }))
 }
 
-/// The emitter of a listening sync, on its own thread (stdout writes block).
+/// The emitter of a listening sync, on its own thread (stdout writes block). It reads the
+/// backlog twice: once to declare its columns (one SCHEMA), then to write it and follow.
 fn spawn_emitter(
     mut emitter: Emitter<Stdout>,
-    mut reader: Box<dyn JournalReader>,
+    [mut backlog, mut reader]: [Box<dyn JournalReader>; 2],
     committed: tokio::sync::watch::Receiver<Option<Sequence>>,
     lifecycle: Arc<Lifecycle>,
 ) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
@@ -361,6 +381,8 @@ fn spawn_emitter(
         .spawn(move || {
             let runtime = current_thread_runtime()?;
             let followed = runtime.block_on(async {
+                emitter.declare_backlog(backlog.as_mut(), false).await?;
+                drop(backlog);
                 emitter.start()?;
                 emitter::follow(&mut emitter, reader.as_mut(), committed, &lifecycle).await
             });

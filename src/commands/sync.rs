@@ -16,6 +16,11 @@ use crate::singer::{Output, State};
 /// live stream until a stop condition; always a final STATE.
 pub fn run(config: &Config, state: State, catalogs: Catalogs) -> Result<(), RunError> {
     let settings = config.emitter_settings();
+    if config.nats.is_some() {
+        // The local journal makes `data_dir`; with NATS it holds only the persisted schema.
+        crate::fsutil::ensure_dir(&config.data_dir)
+            .map_err(|source| RunError::io("creating data_dir", source))?;
+    }
     let default = settings.streams.default.clone();
     // What every selected stream has loaded may go (a deselected stream's records are kept
     // only as long as retention keeps them).
@@ -55,7 +60,10 @@ fn drain(
     config: &Config,
 ) -> Result<(), RunError> {
     let runtime = current_thread_runtime()?;
-    let mut reader = config.journal().reader(after)?;
+    let journal = config.journal();
+    let mut backlog = journal.reader(after)?;
+    runtime.block_on(emitter.declare_backlog(backlog.as_mut(), false))?;
+    let mut reader = journal.reader(after)?;
     emitter.start().map_err(EmitError::from)?;
     let drained = runtime.block_on(emitter::drain(&mut emitter, reader.as_mut()));
     let emitted = emitter.emitted();

@@ -4,7 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::RunError;
 use crate::config::Config;
-use crate::tokens::{self, TokenError, TokenSet, TokenStore};
+use crate::journal::nats::SharedTokens;
+use crate::tokens::{self, StoredToken, Token, TokenError, TokenId, TokenSet, TokenStore};
 
 /// A `token` subcommand.
 #[derive(Debug)]
@@ -24,7 +25,7 @@ struct Row {
 /// `token new`: the URL alone on stdout (its last line); `token list`: ids and times, never a
 /// token; `token revoke`: gone for running listeners from their next request.
 pub fn run(config: &Config, command: TokenCommand) -> Result<(), RunError> {
-    let store = TokenStore::new(&config.data_dir);
+    let store = Store::of(config)?;
     match command {
         TokenCommand::New | TokenCommand::Revoke { .. } if config.token_digests.is_some() => {
             Err(TokenError::ReadOnly.into())
@@ -60,7 +61,45 @@ pub fn run(config: &Config, command: TokenCommand) -> Result<(), RunError> {
     }
 }
 
-fn rows(config: &Config, store: &TokenStore) -> Result<Vec<Row>, RunError> {
+/// Where the tokens are: the file in `data_dir`, or the bucket of a NATS journal.
+enum Store {
+    File(TokenStore),
+    Shared(Box<SharedTokens>),
+}
+
+impl Store {
+    fn of(config: &Config) -> Result<Self, RunError> {
+        Ok(match &config.nats {
+            Some(settings) if config.token_digests.is_none() => {
+                Store::Shared(Box::new(SharedTokens::open(settings)?))
+            }
+            _ => Store::File(TokenStore::new(&config.data_dir)),
+        })
+    }
+
+    fn create(&self) -> Result<(TokenId, Token), TokenError> {
+        match self {
+            Store::File(store) => store.create(),
+            Store::Shared(shared) => shared.create(),
+        }
+    }
+
+    fn revoke(&self, id: &str) -> Result<StoredToken, TokenError> {
+        match self {
+            Store::File(store) => store.revoke(id),
+            Store::Shared(shared) => shared.revoke(id),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<StoredToken>, TokenError> {
+        match self {
+            Store::File(store) => store.list(),
+            Store::Shared(shared) => shared.list(),
+        }
+    }
+}
+
+fn rows(config: &Config, store: &Store) -> Result<Vec<Row>, RunError> {
     if let Some(digests) = &config.token_digests {
         return Ok(TokenSet::from_digests(digests)
             .ids()

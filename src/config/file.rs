@@ -158,6 +158,11 @@ pub struct ConfigFile {
     /// Copy the query parameters into the record field `_sdc_query`.
     #[serde(default)]
     pub capture_query: bool,
+    /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
+    /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
+    /// replicated NATS JetStream stream shared by many receivers; README "Scaling out").
+    #[serde(default)]
+    pub journal: Option<JournalSetting>,
 }
 
 /// `route`: exactly one of `header`, `field`, `path`.
@@ -185,6 +190,14 @@ pub struct StreamSetting {
     /// This stream's `append_only`, instead of the top-level one.
     #[serde(default)]
     pub append_only: Option<bool>,
+}
+
+/// The `journal` setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JournalSetting {
+    Local {},
+    Nats(Box<crate::journal::nats::NatsSetting>),
 }
 
 /// `primary_key` may be one field name or a list of them.

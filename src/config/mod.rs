@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, env_overrides, settings_schema};
+pub use file::{
+    ConfigFile, ENV_PREFIX, JournalSetting, PrimaryKeySetting, env_overrides, settings_schema,
+};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
 use crate::emitter::{EmitterSettings, StateCadence};
@@ -59,6 +61,8 @@ pub struct Config {
     pub limits: Limits,
     /// Streams, routing and request metadata (DESIGN section 6).
     pub streams: StreamSettings,
+    /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
+    pub nats: Option<crate::journal::nats::NatsSettings>,
     /// `cors_origins`; `None` when empty.
     pub cors: Option<crate::cors::Cors>,
     /// `rejections_per_second` when `rejections` is on.
@@ -230,6 +234,20 @@ impl Config {
         let limits = Limits::from_file(&file)?;
         let idempotency = IdempotencySettings::from_file(&file)?;
         let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
+        let nats = match file.journal.take() {
+            None | Some(JournalSetting::Local {}) => None,
+            Some(JournalSetting::Nats(setting)) => Some(
+                crate::journal::nats::validate(
+                    *setting,
+                    file.max_body_bytes,
+                    idempotency.as_ref().map(|i| (i.header.as_str(), i.window)),
+                )
+                .map_err(|message| Invalid {
+                    key: "journal",
+                    message,
+                })?,
+            ),
+        };
         let signature = match file.signature {
             None => None,
             Some(setting) => Some(setting.verifier().map_err(|message| Invalid {
@@ -279,6 +297,7 @@ impl Config {
             token_digests,
             limits,
             streams,
+            nats,
             cors,
             rejections_per_second: file.rejections.then_some(file.rejections_per_second),
         })
@@ -328,10 +347,13 @@ impl Config {
 
     /// Where and how the journal is kept.
     pub fn journal_config(&self) -> JournalConfig {
-        JournalConfig::Local {
-            data_dir: self.data_dir.clone(),
-            segment_bytes: self.journal_segment_bytes,
-            min_free_bytes: self.min_free_disk_bytes,
+        match &self.nats {
+            Some(settings) => JournalConfig::Nats(Box::new(settings.clone())),
+            None => JournalConfig::Local {
+                data_dir: self.data_dir.clone(),
+                segment_bytes: self.journal_segment_bytes,
+                min_free_bytes: self.min_free_disk_bytes,
+            },
         }
     }
 

@@ -8,14 +8,16 @@
 //! Everything else about a journal goes through one handle, [`Journal`], built from a
 //! [`JournalConfig`]: opening the writer, readers that take no lock (drains, replay), the header
 //! scan that rebuilds the idempotency window, retention and size. Each backend is a private
-//! module implementing `Backend`; today there is one, `local` (segment files in
-//! `data_dir/journal`). Nothing outside this module knows a backend's files or names.
+//! module implementing `Backend`: `local` (segment files in `data_dir/journal`) and `nats` (a
+//! replicated NATS JetStream stream shared by many receivers). Nothing outside this module
+//! knows a backend's files or names.
 //!
 //! An entry keeps what is needed to re-emit exactly the same records later: its first record
 //! [`Sequence`] (record `i` of the entry has `first_sequence + i`), the time it was received,
 //! the captured headers and the raw body bytes.
 
 mod local;
+pub mod nats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +43,8 @@ pub enum JournalConfig {
         /// the journal would have less than this many bytes free after them.
         min_free_bytes: u64,
     },
+    /// A replicated NATS JetStream stream (see [`nats`]).
+    Nats(Box<nats::NatsSettings>),
 }
 
 /// One journal, whatever its backend. Cheap to clone. Building it touches nothing; the
@@ -64,6 +68,7 @@ impl Journal {
                     min_free_bytes,
                 },
             )),
+            JournalConfig::Nats(settings) => Arc::new(nats::NatsBackend::new(*settings)),
         };
         Journal { backend }
     }
@@ -210,6 +215,9 @@ pub struct EntryHead {
 pub struct Appended {
     pub first_sequence: Sequence,
     pub record_count: u32,
+    /// The journal already held this delivery (a shared journal's own dedupe by delivery id):
+    /// nothing new was stored.
+    pub duplicate: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +250,18 @@ pub enum JournalError {
     DiskFull { available: u64, required: u64 },
     #[error("journal is closed")]
     Closed,
+    /// A shared journal (NATS) cannot be reached or did not acknowledge in time.
+    #[error("journal unavailable: {0}")]
+    Unavailable(String),
+    /// The journal cannot take this entry, however often it is retried.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("journal is corrupt: stream {stream}: message {sequence}: {reason}")]
+    CorruptMessage {
+        stream: String,
+        sequence: u64,
+        reason: String,
+    },
 }
 
 impl JournalError {

@@ -146,6 +146,15 @@ pub fn run(
     settings.forced_stream = options.stream.clone();
     let default = settings.streams.default.clone();
     let catalog = catalogs.stream(&default).without_columns(&settings.columns);
+    if config.nats.is_some() {
+        // With the journal on NATS, `data_dir` holds only the persisted schema.
+        crate::fsutil::ensure_dir(&config.data_dir).map_err(|e| {
+            ReplayError::Journal(JournalError::io(
+                format!("creating {}", config.data_dir.display()),
+                e,
+            ))
+        })?;
+    }
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     let files = matches!(options.source, ReplaySource::Files { .. });
     let schemas = StreamSchemas {
@@ -412,6 +421,7 @@ fn replay_journal(
     skip_invalid: bool,
 ) -> Result<(), ReplayError> {
     let journal = Journal::new(config.journal_config());
+    let mut backlog = journal.reader(after)?;
     let mut reader = journal.reader(after)?;
     let total = journal.size_on_disk().ok();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -421,6 +431,7 @@ fn replay_journal(
     let mut meter = Meter::new(total);
     let mut skipped = 0u64;
     let mut emit_all = || -> Result<(), ReplayError> {
+        runtime.block_on(emitter.declare_backlog(backlog.as_mut(), skip_invalid))?;
         emitter.start()?;
         while let Some(entry) = runtime.block_on(reader.next_entry())? {
             meter.add_read(entry.body.len() as u64);

@@ -2,8 +2,9 @@
 //!
 //! A catalog given to a sync can deselect fields (`"selected": false` on a field's
 //! breadcrumb; key and `_sdc` columns cannot be deselected) and declare property types. A
-//! property whose schema is one of the inferred declarations (see [`super::kinds::Kind`]) only
-//! says "at least this wide": the field starts with that type and still widens. Any other
+//! property whose schema is one of the inferred declarations (see [`super::kinds::Kind`])
+//! declares a field not emitted yet with that type from the start (values that do not fit go
+//! to its siblings, as for inferred types); a field already emitted keeps its type. Any other
 //! property schema is a pin: it is declared exactly as given, values are converted to it
 //! where that loses nothing (a number to a string, `"12"` to 12 for an integer), and a value
 //! that cannot be converted stops the sync with an error naming the field.

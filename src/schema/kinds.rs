@@ -1,6 +1,6 @@
-//! Types: the kind a field is declared with, the JSON type of a value, and what a
-//! catalog-pinned property accepts. Pure decisions, no state: the tracker and the catalog
-//! both build on them.
+//! Types: the kind a field is declared with, the JSON type of a value, which column a value
+//! goes to (the field, or its sibling named by type), and what a catalog-pinned property
+//! accepts. Pure decisions, no state: the tracker and the catalog both build on them.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -28,7 +28,10 @@ pub enum Kind {
 pub enum ValueType {
     Null,
     Boolean,
+    /// An integer within a signed 64-bit integer (PostgreSQL's `bigint`).
     Integer,
+    /// An integer beyond 64 bits: no integer column holds it exactly.
+    BigInteger,
     Number,
     String,
     Object,
@@ -45,43 +48,72 @@ impl ValueType {
             Some(b'{') => ValueType::Object,
             Some(b'[') => ValueType::Array,
             _ if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => ValueType::Number,
+            // 18 digits (and a sign) always fit; only longer ones need the parse.
+            _ if text.len() > 18 && text.parse::<i64>().is_err() => ValueType::BigInteger,
             _ => ValueType::Integer,
         }
     }
 }
 
+/// The column a value of a field goes to when the field's declared kind does not take it:
+/// the sibling `<field><suffix>` (Stitch's convention), declared with `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sibling {
+    pub suffix: &'static str,
+    pub kind: Kind,
+    /// Written as a JSON string holding the value's JSON text (an integer beyond 64 bits).
+    pub as_text: bool,
+}
+
+impl Sibling {
+    /// The sibling a non-null value goes to.
+    pub fn of(value: ValueType) -> Option<Sibling> {
+        let (suffix, kind, as_text) = match value {
+            ValueType::Null => return None,
+            ValueType::String => ("__st", Kind::String, false),
+            ValueType::BigInteger => ("__st", Kind::String, true),
+            ValueType::Integer => ("__in", Kind::Integer, false),
+            ValueType::Number => ("__nu", Kind::Number, false),
+            ValueType::Boolean => ("__bo", Kind::Boolean, false),
+            ValueType::Object | ValueType::Array => ("__js", Kind::Json, false),
+        };
+        Some(Sibling {
+            suffix,
+            kind,
+            as_text,
+        })
+    }
+}
+
 impl Kind {
-    /// The kind a field gets from its first non-null value.
+    /// The kind a field is declared with at its first non-null value. An integer beyond 64
+    /// bits still makes an integer field (its own value goes to the `__st` sibling).
     pub(super) fn first(value: ValueType) -> Option<Kind> {
         Some(match value {
             ValueType::Null => return None,
-            ValueType::Integer | ValueType::Number => Kind::Number,
+            ValueType::Integer | ValueType::BigInteger => Kind::Integer,
+            ValueType::Number => Kind::Number,
             ValueType::Boolean => Kind::Boolean,
             ValueType::String => Kind::String,
             ValueType::Object | ValueType::Array => Kind::Json,
         })
     }
 
-    /// Whether a value fits as it is.
+    /// Whether a value goes into a column of this kind as it is: its JSON type is the
+    /// column's (an integer is also a number), or it is null.
     pub(super) fn fits(self, value: ValueType) -> bool {
         matches!(
             (self, value),
             (_, ValueType::Null)
                 | (Kind::Integer, ValueType::Integer)
-                | (Kind::Number, ValueType::Integer | ValueType::Number)
+                | (
+                    Kind::Number,
+                    ValueType::Integer | ValueType::BigInteger | ValueType::Number
+                )
                 | (Kind::Boolean, ValueType::Boolean)
-                | (Kind::String, _)
+                | (Kind::String, ValueType::String)
                 | (Kind::Json, ValueType::Object | ValueType::Array)
         )
-    }
-
-    /// The narrowest kind that accepts both.
-    pub fn join(self, other: Kind) -> Kind {
-        match (self, other) {
-            (a, b) if a == b => a,
-            (Kind::Integer, Kind::Number) | (Kind::Number, Kind::Integer) => Kind::Number,
-            _ => Kind::String,
-        }
     }
 
     /// The property schema the kind is declared with.
@@ -133,6 +165,7 @@ pub(super) fn value_name(value: ValueType) -> &'static str {
         ValueType::Null => "null",
         ValueType::Boolean => "a boolean",
         ValueType::Integer => "an integer",
+        ValueType::BigInteger => "an integer beyond 64 bits",
         ValueType::Number => "a number",
         ValueType::String => "a string",
         ValueType::Object => "an object",
@@ -241,7 +274,7 @@ impl Accept {
                 _ => FieldAction::Skip,
             },
             Accept::Number => match value {
-                ValueType::Integer | ValueType::Number => FieldAction::Raw,
+                ValueType::Integer | ValueType::BigInteger | ValueType::Number => FieldAction::Raw,
                 ValueType::String
                     if inner().is_some_and(|s| {
                         matches!(serde_json::from_str::<Value>(&s), Ok(Value::Number(_)))

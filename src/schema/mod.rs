@@ -1,31 +1,36 @@
 //! The stream's JSON Schema: the `_sdc` columns plus every top-level field seen, inferred
-//! from values, only ever widened, and persisted in `data_dir/schema.json`.
+//! from values, persisted in `data_dir/schema.json`, and never changed once emitted.
 //!
 //! SQL targets fix a column's type when they create it: pipelinewise-target-postgres renames
-//! the column and starts a new one when a SCHEMA changes its type, meltanolabs-target-postgres
-//! refuses to alter it, and Meltano SDK targets fail on a record that does not validate. So a
-//! field is declared, at its first non-null value, with the widest type that still gives a
-//! useful column, and later values are made to fit where that loses nothing:
+//! the column and starts a new one when a SCHEMA changes its type, and
+//! meltanolabs-target-postgres refuses the whole load. So a field is declared at its first
+//! non-null value with that value's type, and that declaration stays:
 //!
 //! | first value | declared | pipelinewise | meltanolabs |
 //! | --- | --- | --- | --- |
-//! | number (integer or not) | `["null","number"]` | double precision | decimal |
+//! | integer | `["null","integer"]` | numeric (exact) | bigint |
+//! | other number | `["null","number"]` | double precision | numeric |
 //! | string | `["null","string"]` | varchar | text |
 //! | boolean | `["null","boolean"]` | boolean | boolean |
 //! | object or array | `["null","object","array"]` | jsonb | jsonb |
 //!
-//! Integers are declared `number` because `integer` → `number` would be a type change (a new
-//! column in pipelinewise, rounding in meltanolabs). Configured primary key fields are
-//! declared `string` before any value arrives, since targets create the key column from the
-//! first SCHEMA; integer keys are then written as text. A value that does not fit its field's
-//! type widens the field to `string` (a new SCHEMA), and from then on every value of that
-//! field is written as a string: JSON text for objects, arrays, numbers and booleans.
-//! `date-time` is never inferred, since no value proves the next one will be a date; a
-//! catalog can pin it (see [`catalog`]). Null values of a field not yet declared are
+//! A later value that does not fit goes, as it is, into a sibling column named by its type
+//! (Stitch's convention, [`kinds::Sibling`]): `<field>__st` string, `__in` integer, `__nu`
+//! number, `__bo` boolean, `__js` object or array; an integer beyond 64 bits goes to `__st` as
+//! its digits. A sibling is a new column, announced by a cumulative SCHEMA, which every target
+//! supports. Which column a value goes to depends only on the declarations and the record, so
+//! a replay of the journal writes the same records as the live run did.
+//!
+//! Configured primary key fields are declared `string` before any value arrives (targets
+//! create the key column from the first SCHEMA); integer keys are written as text. A catalog
+//! declaration that is one of the kinds above declares an undeclared field that way from the
+//! start (see [`catalog`]). A persisted declaration is never narrowed or changed: fields an
+//! older version widened to `string` or `number` stay so. `date-time` is never inferred, since
+//! no value proves the next one will be a date. Null values of a field not yet declared are
 //! left out of the record: they load as NULL either way.
 //!
-//! The folder, in import order: [`kinds`] (types and what a pin accepts), [`columns`] (the
-//! `_sdc` columns), [`catalog`] (`--catalog` and `--discover`), then the tracker here.
+//! The folder, in import order: [`kinds`] (types, siblings, what a pin accepts), [`columns`]
+//! (the `_sdc` columns), [`catalog`] (`--catalog` and `--discover`), then the tracker here.
 
 pub mod catalog;
 pub mod columns;
@@ -44,15 +49,19 @@ use serde_json::{Map, Value, json};
 
 use crate::fsutil;
 use crate::payload::Fields;
+use crate::sequence::Sequence;
 use crate::singer::FieldAction;
 use columns::sdc_properties;
-use kinds::{ValueType, value_name};
+use kinds::{Sibling, ValueType, value_name};
 
 /// The persisted, cumulative schema of stream `data`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SchemaFile {
     version: u32,
     fields: BTreeMap<String, Kind>,
+    /// The sequence of the record that declared each field (absent: declared before any).
+    #[serde(default)]
+    declared_at: BTreeMap<String, u64>,
 }
 
 const SCHEMA_FILE_VERSION: u32 = 2;
@@ -98,11 +107,38 @@ pub enum SchemaError {
     },
 }
 
+/// The column a value goes to.
+struct Placement {
+    /// `Raw` into the field itself, or `Sibling`.
+    action: FieldAction,
+    /// The column to declare before the value is written, if it is not declared yet.
+    new_column: Option<(String, Kind)>,
+}
+
+impl Placement {
+    fn new(action: FieldAction, column: String, kind: Kind) -> Self {
+        Placement {
+            action,
+            new_column: Some((column, kind)),
+        }
+    }
+
+    fn declared(action: FieldAction) -> Self {
+        Placement {
+            action,
+            new_column: None,
+        }
+    }
+}
+
 /// The schema of the stream as records pass: declarations, catalog pins and selection.
 #[derive(Debug)]
 pub struct SchemaTracker {
     path: Option<PathBuf>,
     fields: BTreeMap<String, Kind>,
+    /// The sequence of the record that declared a field; a null of the field in an earlier
+    /// record is left out, as it was when that record was first written.
+    declared_at: BTreeMap<String, u64>,
     columns: Columns,
     catalog: Catalog,
     dirty: bool,
@@ -139,24 +175,21 @@ impl SchemaTracker {
         new_is_dirty: bool,
     ) -> Result<Self, SchemaError> {
         let mut new = false;
-        let fields = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let file: SchemaFile =
-                    serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
-                        path: path.clone(),
-                        source,
-                    })?;
-                file.fields
-            }
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
+                path: path.clone(),
+                source,
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 new = true;
-                BTreeMap::new()
+                SchemaFile::default()
             }
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
         let mut tracker = SchemaTracker {
             path: Some(path),
-            fields,
+            fields: file.fields,
+            declared_at: file.declared_at,
             columns,
             catalog,
             dirty: new && new_is_dirty,
@@ -170,6 +203,7 @@ impl SchemaTracker {
         let mut tracker = SchemaTracker {
             path: None,
             fields: BTreeMap::new(),
+            declared_at: BTreeMap::new(),
             columns,
             catalog,
             dirty: false,
@@ -186,8 +220,8 @@ impl SchemaTracker {
         self
     }
 
-    /// A catalog type that is one of the inferred kinds says "at least this wide"; key fields
-    /// are declared from the start.
+    /// Key fields are declared from the start, and so are fields the catalog declares with
+    /// one of the inferred kinds; a persisted declaration is never changed.
     fn apply_catalog_seeds(&mut self) {
         for key in self.columns.primary_key.clone() {
             if !self.fields.contains_key(&key) && self.catalog.pin(&key).is_none() {
@@ -198,9 +232,16 @@ impl SchemaTracker {
         let seeds: Vec<(String, Kind)> =
             self.catalog.seeds().map(|(k, v)| (k.clone(), *v)).collect();
         for (name, kind) in seeds {
-            let widened = self.fields.get(&name).map_or(kind, |k| k.join(kind));
-            if self.fields.insert(name, widened) != Some(widened) {
-                self.dirty = true;
+            match self.fields.get(&name) {
+                None => {
+                    self.fields.insert(name, kind);
+                    self.dirty = true;
+                }
+                Some(declared) if *declared != kind => log::warn!(
+                    "catalog declares field {name:?} as {kind:?}, but it was emitted as \
+                     {declared:?} before: it stays {declared:?} (a column never changes type)"
+                ),
+                Some(_) => {}
             }
         }
     }
@@ -214,9 +255,10 @@ impl SchemaTracker {
         self.is_key(name) || self.catalog.is_field_selected(name)
     }
 
-    /// Widens declarations to accept `record`; true if the schema changed (a new SCHEMA must
-    /// precede the record). Fails if a catalog-pinned field gets a value it cannot take.
-    pub fn observe(&mut self, record: &Fields<'_>) -> Result<bool, Mismatch> {
+    /// Declares what `record` (with sequence `sequence`) needs (new fields, new siblings); true
+    /// if the schema changed (a new SCHEMA must precede the record). Fails if a catalog-pinned
+    /// field gets a value it cannot take.
+    pub fn observe(&mut self, record: &Fields<'_>, sequence: Sequence) -> Result<bool, Mismatch> {
         let mut changed = false;
         for (name, raw) in &record.fields {
             let name = name.as_ref();
@@ -234,27 +276,77 @@ impl SchemaTracker {
                 }
                 continue;
             }
-            let Some(kind) = Kind::first(value) else {
+            if self.is_key(name) && self.fields.contains_key(name) {
                 continue;
-            };
-            match self.fields.get_mut(name) {
-                Some(declared) if declared.fits(value) => {}
-                Some(declared) => {
-                    *declared = declared.join(kind);
-                    changed = true;
-                }
-                None => {
-                    self.fields.insert(name.to_owned(), kind);
-                    changed = true;
-                }
+            }
+            // Twice for a first value beyond 64 bits: the field, then its sibling.
+            while let Some(Placement {
+                new_column: Some((column, kind)),
+                ..
+            }) = self.place(name, value, record)
+            {
+                self.declared_at.insert(column.clone(), sequence.get());
+                self.fields.insert(column, kind);
+                changed = true;
             }
         }
         self.dirty |= changed;
         Ok(changed)
     }
 
-    /// How the value of `name` is written into a RECORD.
-    pub fn action(&self, name: &str, raw: &RawValue) -> FieldAction {
+    /// Where a non-null value of the unpinned field `name` goes: the field itself when it is
+    /// not declared yet or its kind fits the value; else the value's sibling `<name><suffix>`,
+    /// or, if that name is taken (declared with another kind, pinned, or a field of this very
+    /// record), the suffix again. `None` for a null, or a sibling that is deselected.
+    fn place(&self, name: &str, value: ValueType, record: &Fields<'_>) -> Option<Placement> {
+        let kind = Kind::first(value)?;
+        match self.fields.get(name) {
+            None => return Some(Placement::new(FieldAction::Raw, name.to_owned(), kind)),
+            Some(declared) if declared.fits(value) => {
+                return Some(Placement::declared(FieldAction::Raw));
+            }
+            Some(_) => {}
+        }
+        let Sibling {
+            suffix,
+            kind,
+            as_text,
+        } = Sibling::of(value)?;
+        let mut column = name.to_owned();
+        for depth in 1..=u8::MAX {
+            column.push_str(suffix);
+            let action = FieldAction::Sibling {
+                suffix,
+                depth,
+                as_text,
+            };
+            if record.get(&column).is_some() || self.catalog.pin(&column).is_some() {
+                continue;
+            }
+            if !self.is_selected(&column) {
+                return None;
+            }
+            match self.fields.get(&column) {
+                None => return Some(Placement::new(action, column, kind)),
+                Some(declared) if *declared == kind => return Some(Placement::declared(action)),
+                Some(_) => {}
+            }
+        }
+        log::warn!("field {name:?}: no free sibling column name; value left out");
+        None
+    }
+
+    /// How the value of `name` in `record` (with sequence `sequence`) is written into a
+    /// RECORD. It depends only on the record and the declarations, so a replay writes what
+    /// the first run wrote: a null is written only in records from the one that declared the
+    /// field on.
+    pub fn action(
+        &self,
+        name: &str,
+        raw: &RawValue,
+        record: &Fields<'_>,
+        sequence: Sequence,
+    ) -> FieldAction {
         if !self.is_selected(name) {
             return FieldAction::Skip;
         }
@@ -262,11 +354,25 @@ impl SchemaTracker {
         if let Some(pin) = self.catalog.pin(name) {
             return pin.accept.action(value, raw);
         }
-        match self.fields.get(name) {
+        let declared = self.fields.get(name);
+        match declared {
             None => FieldAction::Skip,
-            Some(_) if value == ValueType::Null => FieldAction::Raw,
-            Some(Kind::String) if value != ValueType::String => FieldAction::Stringify,
-            Some(_) => FieldAction::Raw,
+            Some(_) if value == ValueType::Null => match self.declared_at.get(name) {
+                Some(at) if *at > sequence.get() => FieldAction::Skip,
+                _ => FieldAction::Raw,
+            },
+            Some(Kind::String) if self.is_key(name) && value != ValueType::String => {
+                FieldAction::Stringify
+            }
+            Some(kind) if self.is_key(name) || kind.fits(value) => FieldAction::Raw,
+            Some(_) => match self.place(name, value, record) {
+                Some(Placement {
+                    action,
+                    new_column: None,
+                }) => action,
+                // Not declared: observe() did not see this record.
+                _ => FieldAction::Skip,
+            },
         }
     }
 
@@ -281,6 +387,7 @@ impl SchemaTracker {
         let file = SchemaFile {
             version: SCHEMA_FILE_VERSION,
             fields: self.fields.clone(),
+            declared_at: self.declared_at.clone(),
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
         if let Some(dir) = path.parent() {
@@ -328,6 +435,14 @@ impl SchemaTracker {
 mod tests {
     use super::*;
     use crate::payload::{RecordRules, parse_payload};
+    use crate::singer::{RecordMeta, write_record};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Sequences for the test records, increasing.
+    fn next_sequence() -> Sequence {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Sequence::new(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 
     fn tracker() -> SchemaTracker {
         SchemaTracker::in_memory(
@@ -343,7 +458,42 @@ mod tests {
         let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
         p.records
             .iter()
-            .fold(false, |c, r| t.observe(r).unwrap() | c)
+            .fold(false, |c, r| t.observe(r, next_sequence()).unwrap() | c)
+    }
+
+    /// Observes a one-record body and returns its provider fields as written in the RECORD.
+    fn emit(t: &mut SchemaTracker, body: &str) -> Map<String, Value> {
+        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
+        let sequence = next_sequence();
+        t.observe(&p.records[0], sequence).unwrap();
+        emit_again(t, body, sequence)
+    }
+
+    /// Writes a record again, as a replay does, without observing it.
+    fn emit_again(t: &SchemaTracker, body: &str, sequence: Sequence) -> Map<String, Value> {
+        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
+        let meta = RecordMeta {
+            sequence,
+            received_at: "t",
+            key: None,
+            sequence_alias: None,
+            received_at_alias: None,
+            headers: None,
+            query: None,
+        };
+        let mut out = Vec::new();
+        let record = &p.records[0];
+        write_record(&mut out, "data", record, &meta, |name, raw| {
+            t.action(name, raw, record, sequence)
+        });
+        let line: Value = serde_json::from_slice(&out).unwrap();
+        let mut fields = line["record"].as_object().unwrap().clone();
+        fields.retain(|k, _| !k.starts_with("_sdc"));
+        fields
+    }
+
+    fn fields(pairs: Value) -> Map<String, Value> {
+        pairs.as_object().unwrap().clone()
     }
 
     fn declared(t: &SchemaTracker, field: &str) -> Value {
@@ -351,52 +501,130 @@ mod tests {
     }
 
     #[test]
-    fn integers_and_decimals_share_one_number_declaration() {
+    fn integers_are_integer_and_a_later_decimal_goes_to_the_nu_sibling() {
         let mut t = tracker();
-        assert!(observe(&mut t, r#"{"amount":10}"#));
-        assert!(!observe(&mut t, r#"{"amount":10.5}"#));
-        assert!(!observe(&mut t, r#"{"amount":-3e2}"#));
-        assert_eq!(declared(&t, "amount"), json!(["null", "number"]));
+        assert_eq!(
+            emit(&mut t, r#"{"amount":10}"#),
+            fields(json!({"amount":10}))
+        );
+        assert_eq!(declared(&t, "amount"), json!(["null", "integer"]));
+        assert_eq!(
+            emit(&mut t, r#"{"amount":10.5}"#),
+            fields(json!({"amount__nu":10.5}))
+        );
+        assert!(!observe(&mut t, r#"{"amount":-3e2}"#), "the sibling exists");
+        assert_eq!(declared(&t, "amount"), json!(["null", "integer"]));
+        assert_eq!(declared(&t, "amount__nu"), json!(["null", "number"]));
+        assert_eq!(emit(&mut t, r#"{"amount":7}"#), fields(json!({"amount":7})));
     }
 
     #[test]
-    fn objects_and_arrays_are_json_and_a_scalar_after_them_widens_to_string() {
+    fn a_number_field_takes_integers_and_integers_beyond_64_bits_go_to_st_as_digits() {
         let mut t = tracker();
-        observe(&mut t, r#"{"meta":{"a":1},"tags":["x"]}"#);
+        emit(&mut t, r#"{"price":1.5,"id":1}"#);
+        assert_eq!(emit(&mut t, r#"{"price":2}"#), fields(json!({"price":2})));
+        let max = i64::MAX.to_string();
+        let min = i64::MIN.to_string();
+        let body = format!(r#"{{"id":{max},"n":{min}}}"#);
+        let written = emit(&mut t, &body);
+        assert_eq!(written["id"].to_string(), max, "exact");
+        assert_eq!(written["n"].to_string(), min, "exact");
+        let beyond = "9223372036854775809"; // 2^63 + 1
+        let written = emit(&mut t, &format!(r#"{{"id":{beyond},"n":-{beyond}}}"#));
+        assert_eq!(
+            written,
+            fields(json!({"id__st": beyond, "n__st": format!("-{beyond}")}))
+        );
+        assert_eq!(declared(&t, "id"), json!(["null", "integer"]));
+        assert_eq!(declared(&t, "id__st"), json!(["null", "string"]));
+        // First value beyond 64 bits: the field is still an integer field.
+        let written = emit(&mut t, r#"{"big":123456789012345678901234}"#);
+        assert_eq!(
+            written,
+            fields(json!({"big__st": "123456789012345678901234"}))
+        );
+        assert_eq!(declared(&t, "big"), json!(["null", "integer"]));
+    }
+
+    #[test]
+    fn objects_and_strings_each_keep_their_column() {
+        let mut t = tracker();
+        emit(&mut t, r#"{"meta":{"a":1},"tags":["x"]}"#);
         assert_eq!(declared(&t, "meta"), json!(["null", "object", "array"]));
         assert!(
             !observe(&mut t, r#"{"meta":[1,2]}"#),
             "an array fits a JSON field"
         );
-        assert!(observe(&mut t, r#"{"meta":"plain"}"#));
-        assert_eq!(declared(&t, "meta"), json!(["null", "string"]));
-        let raw = RawValue::from_string(r#"{"a":1}"#.into()).unwrap();
-        assert_eq!(t.action("meta", &raw), FieldAction::Stringify);
-    }
-
-    #[test]
-    fn mixed_scalars_widen_to_string_and_nothing_else_changes_the_schema() {
-        let mut t = tracker();
-        observe(&mut t, r#"{"v":1,"flag":true,"s":"x"}"#);
-        assert!(
-            !observe(&mut t, r#"{"s":5}"#),
-            "a number fits a string field as a string"
+        assert_eq!(
+            emit(&mut t, r#"{"meta":"plain"}"#),
+            fields(json!({"meta__st":"plain"}))
         );
-        assert!(observe(&mut t, r#"{"v":"one"}"#));
-        assert!(observe(&mut t, r#"{"flag":"yes"}"#));
-        assert_eq!(declared(&t, "v"), json!(["null", "string"]));
-        assert_eq!(declared(&t, "flag"), json!(["null", "string"]));
-        assert!(!observe(&mut t, r#"{"v":2,"flag":false,"s":null}"#));
+        assert_eq!(declared(&t, "meta"), json!(["null", "object", "array"]));
+        assert_eq!(
+            emit(&mut t, r#"{"meta":{"b":2}}"#),
+            fields(json!({"meta":{"b":2}}))
+        );
+        // The other way round: a string field, then an object.
+        emit(&mut t, r#"{"workflow":".github/ci.yml"}"#);
+        assert_eq!(
+            emit(&mut t, r#"{"workflow":{"id":1}}"#),
+            fields(json!({"workflow__js":{"id":1}}))
+        );
     }
 
     #[test]
-    fn nulls_of_unknown_fields_are_not_declared_and_left_out() {
+    fn every_conflict_goes_to_the_sibling_of_its_type_and_nothing_becomes_text() {
+        let mut t = tracker();
+        emit(&mut t, r#"{"v":1,"flag":true,"s":"x","ts":1700000000}"#);
+        let written = emit(
+            &mut t,
+            r#"{"v":"one","flag":"yes","s":5,"ts":"2023-11-14"}"#,
+        );
+        assert_eq!(
+            written,
+            fields(json!({"v__st":"one","flag__st":"yes","s__in":5,"ts__st":"2023-11-14"}))
+        );
+        let written = emit(&mut t, r#"{"s":false,"flag":2.5,"v":null}"#);
+        assert_eq!(
+            written,
+            fields(json!({"s__bo":false,"flag__nu":2.5,"v":null}))
+        );
+        for (field, kind) in [("v", "integer"), ("flag", "boolean"), ("s", "string")] {
+            assert_eq!(declared(&t, field), json!(["null", kind]), "{field}");
+        }
+        assert!(!observe(&mut t, r#"{"v":2,"flag":false,"s":"y","ts":"x"}"#));
+    }
+
+    #[test]
+    fn a_sibling_name_a_record_already_uses_gets_the_suffix_again() {
+        let mut t = tracker();
+        emit(&mut t, r#"{"tag":true}"#);
+        let written = emit(&mut t, r#"{"tag":"v1","tag__st":"mine"}"#);
+        assert_eq!(
+            written,
+            fields(json!({"tag__st__st":"v1","tag__st":"mine"}))
+        );
+        // A declared field of that name with another kind is skipped over the same way.
+        emit(&mut t, r#"{"n__in":"text","n":"a"}"#);
+        assert_eq!(emit(&mut t, r#"{"n":3}"#), fields(json!({"n__in__in":3})));
+    }
+
+    #[test]
+    fn nulls_before_a_field_is_declared_are_left_out_and_stay_so_in_a_replay() {
         let mut t = tracker();
         assert!(!observe(&mut t, r#"{"gone":null}"#));
-        let null = RawValue::from_string("null".into()).unwrap();
-        assert_eq!(t.action("gone", &null), FieldAction::Skip);
-        observe(&mut t, r#"{"gone":"now"}"#);
-        assert_eq!(t.action("gone", &null), FieldAction::Raw);
+        let before = next_sequence();
+        assert_eq!(emit_again(&t, r#"{"gone":null}"#, before), Map::new());
+        emit(&mut t, r#"{"gone":"now"}"#);
+        assert_eq!(
+            emit(&mut t, r#"{"gone":null}"#),
+            fields(json!({"gone":null}))
+        );
+        assert_eq!(
+            emit_again(&t, r#"{"gone":null}"#, before),
+            Map::new(),
+            "a replay of the earlier record writes it as it was"
+        );
     }
 
     #[test]
@@ -410,8 +638,10 @@ mod tests {
         );
         assert_eq!(declared(&t, "id"), json!(["null", "string"]));
         assert!(!observe(&mut t, r#"{"id":12345678901234567}"#));
-        let raw = RawValue::from_string("12345678901234567".into()).unwrap();
-        assert_eq!(t.action("id", &raw), FieldAction::Stringify);
+        assert_eq!(
+            emit(&mut t, r#"{"id":12345678901234567}"#),
+            fields(json!({"id":"12345678901234567"}))
+        );
         assert!(
             t.json_schema()["properties"]
                 .get("__sdc_primary_key")
@@ -420,17 +650,44 @@ mod tests {
     }
 
     #[test]
-    fn the_persisted_schema_never_narrows_on_restart() {
+    fn a_persisted_schema_is_never_narrowed_or_changed_on_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t =
-            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
-        observe(&mut t, r#"{"v":"text","n":1}"#);
-        observe(&mut t, r#"{"v":1}"#);
+        // A schema file from before this rule: v widened to string, n a number.
+        std::fs::write(
+            dir.path().join("schema.json"),
+            r#"{"version":2,"fields":{"v":"string","n":"number","j":"json"}}"#,
+        )
+        .unwrap();
+        let catalog = Catalog::from_value(&json!({"streams": [{"tap_stream_id": "data",
+            "schema": {"properties": {"n": {"type": ["null", "integer"]},
+                                      "fresh": {"type": ["null", "number"]}}}}]}))
+        .unwrap();
+        let mut t = SchemaTracker::load(dir.path(), Columns::default(), catalog).unwrap();
+        assert_eq!(
+            declared(&t, "n"),
+            json!(["null", "number"]),
+            "persisted wins"
+        );
+        assert_eq!(
+            declared(&t, "fresh"),
+            json!(["null", "number"]),
+            "a catalog declaration declares an unseen field from the start"
+        );
+        assert_eq!(
+            emit(&mut t, r#"{"v":"x","n":3,"fresh":4}"#),
+            fields(json!({"v":"x","n":3,"fresh":4}))
+        );
+        // New conflicts follow the new rule.
+        assert_eq!(
+            emit(&mut t, r#"{"v":2,"j":"s"}"#),
+            fields(json!({"v__in":2,"j__st":"s"}))
+        );
         t.persist().unwrap();
-        let mut again =
+        let again =
             SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
-        assert!(!observe(&mut again, r#"{"v":2,"n":3}"#));
         assert_eq!(declared(&again, "v"), json!(["null", "string"]));
+        assert_eq!(declared(&again, "v__in"), json!(["null", "integer"]));
+        assert_eq!(declared(&again, "n"), json!(["null", "number"]));
     }
 
     #[test]

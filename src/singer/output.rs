@@ -142,6 +142,14 @@ pub enum FieldAction {
     Stringify,
     /// A string holding a number or boolean, written as that number or boolean.
     Unquote,
+    /// Copied as it is (or, with `as_text`, as a JSON string holding its JSON text) into the
+    /// sibling column named `<field><suffix>`, the suffix repeated `depth` times (see
+    /// [`crate::schema::kinds::Sibling`]).
+    Sibling {
+        suffix: &'static str,
+        depth: u8,
+        as_text: bool,
+    },
 }
 
 /// Where RECORD lines are written: a buffer, plus a way to hand over long runs of bytes (a
@@ -189,12 +197,24 @@ pub fn write_record<S: Sink + ?Sized>(
             continue;
         }
         let buf = out.buffer();
-        write_json_string(buf, name);
+        match action {
+            FieldAction::Sibling { suffix, depth, .. } => {
+                let mut column = String::with_capacity(name.len() + suffix.len() * depth as usize);
+                column.push_str(name);
+                for _ in 0..depth {
+                    column.push_str(suffix);
+                }
+                write_json_string(buf, &column);
+            }
+            _ => write_json_string(buf, name),
+        }
         buf.push(b':');
         match action {
             FieldAction::Skip => {}
-            FieldAction::Raw => write_compact(out, value.get()),
-            FieldAction::Stringify => {
+            FieldAction::Raw | FieldAction::Sibling { as_text: false, .. } => {
+                write_compact(out, value.get())
+            }
+            FieldAction::Stringify | FieldAction::Sibling { as_text: true, .. } => {
                 let mut text = Vec::with_capacity(value.get().len());
                 write_compact(&mut text, value.get());
                 let text = String::from_utf8(text).expect("compacted JSON is UTF-8");

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod in_process;
+pub mod nats;
 pub mod targets;
 
 pub use in_process::InProcess;

@@ -11,7 +11,7 @@
 //! Here: the backend, the writer handle, the lock and segment files; [`format`] (bytes on
 //! disk), [`recover`] (on open), [`writer`] (the thread), [`reader`] and [`retention`].
 
-mod format;
+pub(super) mod format;
 mod reader;
 mod recover;
 mod retention;

@@ -135,6 +135,7 @@ impl Writer {
                         let _ = request.reply.send(Ok(Appended {
                             first_sequence: first,
                             record_count: request.entry.record_count,
+                            duplicate: false,
                         }));
                     }
                 }
