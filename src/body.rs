@@ -3,7 +3,9 @@
 //!
 //! Compressed chunks are inflated as they arrive into a buffer that refuses to grow past the
 //! limit, so a gzip bomb is refused as soon as its output passes the limit: memory stays
-//! within the limit and the time within what inflating the limit takes.
+//! within the limit and the time within what inflating the limit takes. Each growth of that
+//! buffer is charged to the request's [`Reservation`] of the listener's body-byte budget
+//! first; a body that does not fit is refused with [`BodyError::Overloaded`].
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -13,6 +15,8 @@ use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use futures_util::{Stream, StreamExt};
 use http::HeaderMap;
 use http::header::CONTENT_ENCODING;
+
+use crate::admission::Reservation;
 
 /// A body's `Content-Encoding`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub enum BodyError {
     UnsupportedCoding(String),
     #[error("body is larger than the limit")]
     TooLarge,
+    #[error("the bodies in flight already take the memory allowed (max_inflight_body_bytes)")]
+    Overloaded,
     #[error("the body was not received within {0:?}")]
     Timeout(Duration),
     #[error("cannot read the body: {0}")]
@@ -66,13 +72,14 @@ pub fn coding(headers: &HeaderMap) -> Result<Coding, BodyError> {
 }
 
 /// Reads a body in `coding` within `deadline`, refusing it as soon as its decoded size passes
-/// `limit`.
+/// `limit`, or its buffer cannot grow within `reservation`.
 pub async fn read<S, B>(
     body: S,
     coding: Coding,
     limit: u64,
     declared: Option<u64>,
     deadline: Duration,
+    reservation: &mut Reservation,
 ) -> Result<Bytes, BodyError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
@@ -83,7 +90,10 @@ where
         Coding::Identity => declared.map_or(8 << 10, |n| n.min(limit as u64) as usize),
         _ => 64 << 10,
     };
-    let mut decoder = Decoder::new(coding, LimitedBuf::new(limit, initial.min(limit)));
+    let mut decoder = Decoder::new(
+        coding,
+        LimitedBuf::charged(limit, initial.min(limit), reservation)?,
+    );
     let reading = async {
         let mut body = std::pin::pin!(body);
         // Compressed bytes on the wire are limited too: a compressed body never needs more.
@@ -117,10 +127,12 @@ pub fn decode(coding: Coding, bytes: &[u8], limit: usize) -> Result<Bytes, BodyE
     decoder.finish()
 }
 
-/// A buffer that refuses to grow past its limit, and grows no further than needed near it.
-struct LimitedBuf {
+/// A buffer that refuses to grow past its limit, and grows no further than needed near it;
+/// its capacity is charged to a reservation, when it has one.
+struct LimitedBuf<'r> {
     buf: Vec<u8>,
     limit: usize,
+    reservation: Option<&'r mut Reservation>,
 }
 
 /// The marker error of a [`LimitedBuf`] that would pass its limit.
@@ -135,16 +147,45 @@ impl std::fmt::Display for Overflow {
 
 impl std::error::Error for Overflow {}
 
-impl LimitedBuf {
+/// The marker error of a [`LimitedBuf`] whose reservation cannot grow.
+#[derive(Debug)]
+struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the bodies in flight already take the memory allowed")
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+impl<'r> LimitedBuf<'r> {
     fn new(limit: usize, capacity: usize) -> Self {
         LimitedBuf {
             buf: Vec::with_capacity(capacity),
             limit,
+            reservation: None,
         }
+    }
+
+    /// A buffer whose capacity, from the first byte, is charged to `reservation`.
+    fn charged(
+        limit: usize,
+        capacity: usize,
+        reservation: &'r mut Reservation,
+    ) -> Result<Self, BodyError> {
+        if !reservation.grow_to(capacity as u64) {
+            return Err(BodyError::Overloaded);
+        }
+        Ok(LimitedBuf {
+            buf: Vec::with_capacity(capacity),
+            limit,
+            reservation: Some(reservation),
+        })
     }
 }
 
-impl Write for LimitedBuf {
+impl Write for LimitedBuf<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let needed = self.buf.len() + data.len();
         if needed > self.limit {
@@ -152,6 +193,11 @@ impl Write for LimitedBuf {
         }
         if needed > self.buf.capacity() {
             let target = (self.buf.capacity() * 2).max(needed).min(self.limit);
+            if let Some(reservation) = self.reservation.as_deref_mut()
+                && !reservation.grow_to(target as u64)
+            {
+                return Err(io::Error::other(OverBudget));
+            }
             self.buf.reserve_exact(target - self.buf.len());
         }
         self.buf.extend_from_slice(data);
@@ -163,17 +209,17 @@ impl Write for LimitedBuf {
     }
 }
 
-enum Decoder {
-    Identity(LimitedBuf),
-    Gzip(Box<MultiGzDecoder<LimitedBuf>>),
+enum Decoder<'r> {
+    Identity(LimitedBuf<'r>),
+    Gzip(Box<MultiGzDecoder<LimitedBuf<'r>>>),
     /// `deflate` before its first two bytes have shown whether it is zlib-wrapped.
-    DeflateStart(LimitedBuf, Vec<u8>),
-    Zlib(Box<ZlibDecoder<LimitedBuf>>),
-    RawDeflate(Box<DeflateDecoder<LimitedBuf>>),
+    DeflateStart(LimitedBuf<'r>, Vec<u8>),
+    Zlib(Box<ZlibDecoder<LimitedBuf<'r>>>),
+    RawDeflate(Box<DeflateDecoder<LimitedBuf<'r>>>),
 }
 
-impl Decoder {
-    fn new(coding: Coding, out: LimitedBuf) -> Self {
+impl<'r> Decoder<'r> {
+    fn new(coding: Coding, out: LimitedBuf<'r>) -> Self {
         match coding {
             Coding::Identity => Decoder::Identity(out),
             Coding::Gzip => Decoder::Gzip(Box::new(MultiGzDecoder::new(out))),
@@ -240,6 +286,8 @@ fn is_zlib_header(cmf: u8, flg: u8) -> bool {
 fn classify(coding: &'static str, e: io::Error) -> BodyError {
     if e.get_ref().is_some_and(|inner| inner.is::<Overflow>()) {
         BodyError::TooLarge
+    } else if e.get_ref().is_some_and(|inner| inner.is::<OverBudget>()) {
+        BodyError::Overloaded
     } else {
         BodyError::Corrupt {
             coding,
@@ -300,6 +348,30 @@ mod tests {
             Err(BodyError::TooLarge)
         ));
         assert!(decode(Coding::Gzip, &bomb, 1 << 20).is_ok());
+    }
+
+    #[test]
+    fn a_body_grows_only_within_its_reservation() {
+        let budget = crate::admission::InflightBytes::new(100_000);
+        let mut reservation = budget.reservation();
+        let mut decoder = Decoder::new(
+            Coding::Identity,
+            LimitedBuf::charged(1 << 20, 8 << 10, &mut reservation).unwrap(),
+        );
+        decoder.write(&[b'a'; 60_000]).unwrap();
+        assert!(matches!(
+            decoder.write(&[b'a'; 60_000]),
+            Err(BodyError::Overloaded)
+        ));
+        drop(decoder);
+        assert_eq!(reservation.bytes(), 60_000);
+        drop(reservation);
+        assert_eq!(budget.in_use(), 0);
+        let mut other = budget.reservation();
+        assert!(matches!(
+            LimitedBuf::charged(1 << 20, 100_001, &mut other),
+            Err(BodyError::Overloaded)
+        ));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::handshake;
@@ -211,6 +212,9 @@ pub struct Emitter<W: Write> {
     emitted: u64,
     since_state: u64,
     last_state: Instant,
+    /// The value of the last STATE written, so that the same STATE is never written twice
+    /// in a row.
+    written_state: Option<Value>,
     since_metric: u64,
     last_metric: Instant,
     received_at: (i64, String),
@@ -266,6 +270,7 @@ impl<W: Write> Emitter<W> {
             emitted: 0,
             since_state: 0,
             last_state: Instant::now(),
+            written_state: None,
             since_metric: 0,
             last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
@@ -770,6 +775,7 @@ impl<W: Write> Emitter<W> {
         self.out.flush()
     }
 
+    /// Writes a STATE, unless the last one written says the same.
     fn write_state(&mut self) {
         let default = self.streams[0].name.as_str();
         let value = match &self.bookmark {
@@ -793,7 +799,10 @@ impl<W: Write> Emitter<W> {
                 .state
                 .value_with_streams([(default, None)], position.as_ref().map(|p| (default, p))),
         };
-        self.out.state(&value);
+        if self.written_state.as_ref() != Some(&value) {
+            self.out.state(&value);
+            self.written_state = Some(value);
+        }
         self.since_state = 0;
         self.last_state = Instant::now();
     }
@@ -928,6 +937,27 @@ mod tests {
         );
         assert_eq!(msgs[5]["record"]["_sdc_sequence"], 201);
         assert_eq!(msgs[6]["value"]["bookmarks"]["data"]["sequence"], 201);
+    }
+
+    #[test]
+    fn the_same_state_is_never_written_twice_in_a_row() {
+        let mut s = settings();
+        s.state_cadence = StateCadence::Records(1);
+        let mut out = Vec::new();
+        let schema = SchemaTracker::in_memory(s.columns.clone(), Default::default());
+        let mut e = Emitter::new(&mut out, schema, State::default(), s);
+        e.start().unwrap();
+        for entry in [entry(100, r#"{"id":1}"#, 1), entry(200, r#"{"id":2}"#, 1)] {
+            e.emit_entry(&entry).unwrap();
+            e.tick().unwrap();
+        }
+        e.checkpoint().unwrap();
+        e.finish().unwrap();
+        let msgs = lines(&out);
+        let states: Vec<&Value> = msgs.iter().filter(|m| m["type"] == "STATE").collect();
+        assert_eq!(states.len(), 2, "{msgs:?}");
+        assert_eq!(states[1]["value"]["bookmarks"]["data"]["sequence"], 200);
+        assert_eq!(msgs.last().unwrap()["type"], "STATE");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!   of the settings), validated once into a [`config::Config`], which builds each part's settings.
 //! - [`receiver`]: the HTTP routes (warp): authenticate, limit, validate, journal, reply.
 //!   - [`body`]: reads a request body within a deadline, decompressed, within the size limit.
+//!   - [`admission`]: the byte budget of bodies in flight (429 when a body does not fit).
 //!   - [`media`]: the body's media type (JSON, NDJSON, form, multipart) → JSON text; used by
 //!     the emitter and replay too.
 //!   - [`handshake`]: URL checks (Slack, Zoom, Okta) answered and never recorded.
@@ -41,6 +42,7 @@
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
+pub mod admission;
 pub mod body;
 pub mod cli;
 pub mod commands;

@@ -6,7 +6,8 @@
 //! refusal is a [`Refusal`], which maps to exactly one status and a JSON `{"error": ...}` body.
 //!
 //! The order of checks: method, stopping, token, content type and encoding, declared length,
-//! a concurrency permit, the body (deadline, decompression, size), its conversion to JSON
+//! a concurrency permit, the body (deadline, decompression, size, its bytes reserved in the
+//! listener's [`InflightBytes`] budget as its buffer grows), its conversion to JSON
 //! ([`media`]), the provider signature, handshakes ([`handshake`]), the idempotency id, the
 //! records, then the journal. Nothing is written unless every check passed. `HEAD` (a URL
 //! check) is answered 200 once the token is known, and `GET` only for Okta's challenge.
@@ -26,6 +27,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Buf, Filter};
 
+use crate::admission::InflightBytes;
 use crate::body::{self, BodyError};
 use crate::cors::Cors;
 use crate::handshake::{self, Handshake};
@@ -66,6 +68,8 @@ pub enum Refusal {
     Unprocessable(String),
     #[error("too many webhooks at once; retry shortly")]
     Overloaded,
+    #[error("too many bytes of webhook bodies in flight; retry shortly")]
+    BodiesInFlight,
     #[error("the tap is shutting down; retry shortly")]
     ShuttingDown,
     #[error("{}", journal_message(.0))]
@@ -75,7 +79,9 @@ pub enum Refusal {
 /// What a sender is told about a journal failure (details go to the log, not the sender).
 fn journal_message(e: &JournalError) -> &'static str {
     match e {
-        JournalError::DiskFull { .. } => "the tap's disk is nearly full; retry later",
+        JournalError::DiskFull { .. } | JournalError::NoSpace(_) => {
+            "the tap's disk is nearly full; retry later"
+        }
         JournalError::Unavailable(_) => "the journal cannot be reached; retry shortly",
         JournalError::Rejected(_) => {
             "the webhook has more records than the journal takes in one request; split it"
@@ -94,11 +100,11 @@ impl Refusal {
             Refusal::BadRequest(_) | Refusal::NoZoomSecret => StatusCode::BAD_REQUEST,
             Refusal::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Refusal::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Refusal::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::ShuttingDown
-            | Refusal::Journal(JournalError::DiskFull { .. } | JournalError::Unavailable(_)) => {
+            Refusal::Overloaded | Refusal::BodiesInFlight => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::ShuttingDown | Refusal::Journal(JournalError::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Refusal::Journal(e) if e.is_out_of_space() => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Journal(JournalError::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,15 +120,20 @@ impl Refusal {
             }
             Refusal::ShuttingDown => RetryAfter::Stopping.apply(&mut response),
             Refusal::Overloaded => RetryAfter::Overloaded.apply(&mut response),
+            Refusal::BodiesInFlight => {
+                RetryAfter::Overloaded.apply(&mut response);
+                // The body may be partly read: the connection cannot be reused.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
             // The rest of the body is not read: the connection cannot be reused.
             Refusal::Timeout(_) | Refusal::TooLarge { .. } => {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
-            Refusal::Journal(JournalError::DiskFull { .. }) => {
-                RetryAfter::DiskFull.apply(&mut response)
-            }
+            Refusal::Journal(e) if e.is_out_of_space() => RetryAfter::DiskFull.apply(&mut response),
             Refusal::Journal(JournalError::Unavailable(e)) => {
                 log::warn!("refusing a webhook with 503: {e}");
                 RetryAfter::Overloaded.apply(&mut response)
@@ -162,6 +173,7 @@ impl Refusal {
         match e {
             BodyError::TooLarge => Refusal::TooLarge { limit },
             BodyError::Timeout(after) => Refusal::Timeout(after),
+            BodyError::Overloaded => Refusal::BodiesInFlight,
             BodyError::UnsupportedCoding(_) => Refusal::UnsupportedMediaType(e.to_string()),
             BodyError::Read(_) | BodyError::Corrupt { .. } => Refusal::BadRequest(e.to_string()),
         }
@@ -182,6 +194,8 @@ pub struct WebhookHandler {
     pub max_fields: usize,
     /// One permit per request handled at once.
     pub permits: Semaphore,
+    /// The bytes of bodies held at once.
+    pub body_bytes: Arc<InflightBytes>,
     /// The base of the URLs senders call (`public_url`, else from `bind`): Twilio signs the URL.
     pub public_url: String,
     /// `cors_origins`.
@@ -385,12 +399,15 @@ impl WebhookHandler {
             .permits
             .try_acquire()
             .map_err(|_| Refusal::Overloaded)?;
+        // Held until the reply: the body is journaled (and freed) by then.
+        let mut reservation = self.body_bytes.reservation();
         let body = body::read(
             body,
             coding,
             self.max_body_bytes,
             declared_length,
             self.body_read_timeout,
+            &mut reservation,
         )
         .await
         .map_err(|e| Refusal::from_body(e, self.max_body_bytes))?;

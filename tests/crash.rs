@@ -1,5 +1,7 @@
 //! `kill -9` while clients post concurrently: every webhook answered 200 is emitted by the
-//! killed run or by the next one started with the last STATE the killed run printed.
+//! killed run or by the next one started with the last STATE the killed run printed. The same
+//! under full load (64 clients), and with the process dying between a batch's write and its
+//! fdatasync (a fault only test builds obey, see `TAP_WEBHOOKS_TEST_CRASH_BEFORE_FSYNC`).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,15 +11,26 @@ use std::thread;
 use crate::common::*;
 use serde_json::{Value, json};
 
-const CLIENTS: usize = 8;
+/// How a round's first run ends.
+#[derive(Clone, Copy, Debug)]
+enum Crash {
+    /// kill -9 once this many more webhooks (than at the first STATE) are acknowledged.
+    Kill9 { after: usize },
+    /// The process aborts itself when this batch is written and not yet fsync'd.
+    BeforeFsync { batch: u64 },
+}
 
-fn crash_round(round: usize) {
+fn crash_round(round: usize, clients: usize, crash: Crash) {
     let mut h = Harness::new(json!({}));
-    let tap = h.start(&[]);
+    let mut command = h.command(&[]);
+    if let Crash::BeforeFsync { batch } = crash {
+        command.env("TAP_WEBHOOKS_TEST_CRASH_BEFORE_FSYNC", batch.to_string());
+    }
+    let tap = h.start_command(command);
     let url = tap.url();
     let acked: Arc<Mutex<HashSet<(u64, u64)>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..CLIENTS as u64)
+    let posters: Vec<_> = (0..clients as u64)
         .map(|c| {
             let (url, acked, stop) = (url.clone(), Arc::clone(&acked), Arc::clone(&stop));
             thread::spawn(move || {
@@ -54,22 +67,39 @@ fn crash_round(round: usize) {
         })
         .collect();
 
-    // Let the run print at least one STATE, then kill it at a different point each round.
-    wait_for("a STATE", || last_state(&tap.messages()));
-    let target = acked.lock().unwrap().len() + 50 + 100 * round;
-    wait_for("acknowledged webhooks", || {
-        (acked.lock().unwrap().len() >= target).then_some(())
-    });
-    let first = tap.kill9();
+    let first = match crash {
+        Crash::Kill9 { after } => {
+            // Let the run print at least one STATE, then kill it at a point that differs
+            // between rounds.
+            wait_for("a STATE", || last_state(&tap.messages()));
+            let target = acked.lock().unwrap().len() + after;
+            wait_for("acknowledged webhooks", || {
+                (acked.lock().unwrap().len() >= target).then_some(())
+            });
+            tap.kill9()
+        }
+        Crash::BeforeFsync { .. } => {
+            let first = tap.wait();
+            assert!(!first.status.success(), "the fault did not end the run");
+            assert!(
+                first.stderr.contains("test fault: the process aborts"),
+                "{}",
+                first.stderr
+            );
+            first
+        }
+    };
     stop.store(true, Ordering::Relaxed);
-    for c in clients {
+    for c in posters {
         c.join().unwrap();
     }
     let acked = acked.lock().unwrap().clone();
 
     let first_messages = first.messages();
     let state = last_state(&first_messages);
-    assert!(state.is_some());
+    if let Crash::Kill9 { .. } = crash {
+        assert!(state.is_some());
+    }
     h.set_config(json!({"listen": false}));
     let second = match &state {
         Some(state) => h.run(&["--state", h.state_file(state).to_str().unwrap()]),
@@ -93,7 +123,7 @@ fn crash_round(round: usize) {
     );
 
     eprintln!(
-        "round {round}: {} acknowledged, {} emitted before kill -9, {} after restart",
+        "round {round} ({clients} clients, {crash:?}): {} acknowledged, {} emitted before the crash, {} after restart",
         acked.len(),
         first.records().len(),
         second.records().len()
@@ -119,6 +149,32 @@ fn crash_round(round: usize) {
 #[test]
 fn kill_9_while_clients_post_loses_no_acknowledged_webhook() {
     for round in 0..4 {
-        crash_round(round);
+        crash_round(
+            round,
+            8,
+            Crash::Kill9 {
+                after: 50 + 100 * round,
+            },
+        );
+    }
+}
+
+#[test]
+fn kill_9_under_full_load_loses_no_acknowledged_webhook() {
+    for round in 0..2 {
+        crash_round(
+            round,
+            64,
+            Crash::Kill9 {
+                after: 500 + 1000 * round,
+            },
+        );
+    }
+}
+
+#[test]
+fn a_crash_between_a_batch_write_and_its_fsync_loses_no_acknowledged_webhook() {
+    for (round, batch) in [40, 200].into_iter().enumerate() {
+        crash_round(round, 32, Crash::BeforeFsync { batch });
     }
 }

@@ -378,6 +378,38 @@ fn max_run_seconds_and_idle_timeout_end_the_sync_with_exit_0() {
     assert_eq!(done.records().len(), 1);
 }
 
+/// A sync that ends after its interval STATE was written does not write the same STATE again.
+#[test]
+fn a_sync_that_ends_writes_its_final_state_once() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    assert_eq!(tap.post(r#"{"a":1}"#).status, 200);
+    // The interval STATE (a second after the record) is out before the sync ends.
+    wait_for("the interval STATE", || {
+        tap.messages()
+            .iter()
+            .any(|m| m["type"] == "STATE")
+            .then_some(())
+    });
+    tap.terminate();
+    let done = tap.wait();
+    assert!(done.status.success(), "{}", done.stderr);
+    let messages = done.messages();
+    assert_eq!(messages.last().unwrap()["type"], "STATE");
+    for pair in messages.windows(2) {
+        assert!(
+            !(pair[0]["type"] == "STATE" && pair[0] == pair[1]),
+            "the same STATE twice in a row: {}",
+            pair[0]
+        );
+    }
+    assert_eq!(
+        messages.iter().filter(|m| m["type"] == "STATE").count(),
+        1,
+        "{messages:?}"
+    );
+}
+
 /// SIGTERM: new requests get 503, the request in flight finishes and is emitted, STATE last,
 /// exit 0.
 #[test]
@@ -523,19 +555,34 @@ fn a_torn_tail_is_truncated_on_restart_and_acknowledged_entries_survive() {
     tap.terminate();
     assert!(tap.wait().status.success());
 
-    // Append half a frame, as a crash in the middle of a write would leave.
+    // Half a frame after the last entry (over the zeros prepared ahead of the writer), as a
+    // crash in the middle of a write would leave.
     let journal = h.data_dir().join("journal");
     let segment = std::fs::read_dir(&journal)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "twj"))
         .unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
+    let bytes = std::fs::read(&segment).unwrap();
+    // After the 32-byte segment header, frames of `length u32 LE | crc u32 | payload`.
+    let mut end = 32;
+    while end + 4 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[end..end + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        end += 8 + len;
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
         .open(&segment)
         .unwrap();
-    f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'])
-        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(
+        &f,
+        &[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'],
+        end as u64,
+    )
+    .unwrap();
     drop(f);
 
     let tap = h.start(&[]);

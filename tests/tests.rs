@@ -4,8 +4,10 @@
 
 mod common;
 
+mod admission;
 mod catalog;
 mod crash;
+mod disk_full;
 mod hostile_input;
 mod large_body;
 mod meltano;

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{RunError, background, current_thread_runtime};
+use crate::admission::InflightBytes;
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::idempotency::SeenIds;
@@ -186,6 +187,7 @@ async fn run(
         max_fields: config.limits.max_fields,
         permits: Semaphore::new(config.limits.max_concurrent_requests),
         streams: config.streams.clone(),
+        body_bytes: InflightBytes::new(config.limits.max_inflight_body_bytes),
         public_url: config.url_base(addr),
         cors: config.cors.clone(),
         rejections: config

@@ -115,8 +115,16 @@ pub struct ConfigFile {
     #[serde(default = "defaults::body_read_timeout_seconds")]
     pub body_read_timeout_seconds: f64,
     /// Webhook requests handled at once; more get 429 with `Retry-After` instead of queueing.
+    /// A safety net far above real concurrency: memory is bounded by
+    /// `max_inflight_body_bytes`.
     #[serde(default = "defaults::max_concurrent_requests")]
     pub max_concurrent_requests: u32,
+    /// Bytes of request bodies held at once, over all requests (at least `max_body_bytes`);
+    /// a body that does not fit gets 429 with `Retry-After`. This bounds the memory a burst
+    /// takes: small webhooks are never refused for their number, large ones once a few are in
+    /// flight.
+    #[serde(default = "defaults::max_inflight_body_bytes")]
+    pub max_inflight_body_bytes: u64,
     /// Open connections at most. A connection beyond it closes the longest-idle one, or gets
     /// 503 with `Retry-After` when every connection is busy.
     #[serde(default = "defaults::max_connections")]
@@ -249,7 +257,10 @@ mod defaults {
         60.0
     }
     pub fn max_concurrent_requests() -> u32 {
-        64
+        1024
+    }
+    pub fn max_inflight_body_bytes() -> u64 {
+        64_000_000
     }
     pub fn max_connections() -> u32 {
         512

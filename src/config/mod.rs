@@ -84,6 +84,9 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_concurrent_requests: usize,
+    /// Bytes of request bodies held at once (`max_inflight_body_bytes`, raised to
+    /// `max_body_bytes` if below it, so that one body of the largest size always fits).
+    pub max_inflight_body_bytes: u64,
     pub max_connections: usize,
     pub max_fields: usize,
 }
@@ -388,6 +391,31 @@ mod tests {
     }
 
     #[test]
+    fn sender_settings_validate() {
+        let c = load("{}").unwrap();
+        assert!(c.cors.is_none() && c.rejections_per_second.is_none());
+        let c = load(r#"{"cors_origins": ["*"], "rejections": true}"#).unwrap();
+        assert!(c.cors.is_some());
+        assert_eq!(c.rejections_per_second, Some(50));
+        let e = load(r#"{"cors_origins": ["example.com"]}"#).unwrap_err();
+        assert!(e.to_string().contains("cors_origins"), "{e}");
+        let e = load(r#"{"rejections": true, "rejections_per_second": 0}"#).unwrap_err();
+        assert!(e.to_string().contains("rejections_per_second"), "{e}");
+        let e = load(r#"{"signature": {"scheme": "sendgrid", "secret": "x"}}"#).unwrap_err();
+        assert!(e.to_string().contains("public_key"), "{e}");
+        let e = load(r#"{"signature": {"scheme": "github", "secret": "x", "public_key": "y"}}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("sendgrid only"), "{e}");
+        for scheme in ["twilio", "zoom", "mailgun"] {
+            let c = load(&format!(
+                r#"{{"signature": {{"scheme": "{scheme}", "secret": "s"}}}}"#
+            ))
+            .unwrap();
+            assert_eq!(c.signature.unwrap().scheme().name(), scheme);
+        }
+    }
+
+    #[test]
     fn defaults_follow_the_design() {
         let c = load("{}").unwrap();
         assert_eq!(c.name, "Incoming Webhooks");
@@ -398,6 +426,23 @@ mod tests {
         assert_eq!(c.max_body_bytes, 20_000_000);
         assert!(c.listen);
         assert!(!c.append_only);
+        assert_eq!(c.limits.max_concurrent_requests, 1024);
+        assert_eq!(c.limits.max_inflight_body_bytes, 64_000_000);
+    }
+
+    #[test]
+    fn the_body_budget_holds_at_least_one_largest_body() {
+        let c = load(r#"{"max_inflight_body_bytes": 1000}"#).unwrap();
+        assert_eq!(c.limits.max_inflight_body_bytes, 20_000_000);
+        let c = load(r#"{"max_inflight_body_bytes": 500000000}"#).unwrap();
+        assert_eq!(c.limits.max_inflight_body_bytes, 500_000_000);
+        let e = load(r#"{"max_inflight_body_bytes": 0}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_inflight_body_bytes: must be at least 1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -183,6 +183,10 @@ impl Limits {
                 "max_concurrent_requests",
                 file.max_concurrent_requests,
             )?,
+            max_inflight_body_bytes: match file.max_inflight_body_bytes {
+                0 => return Err(invalid("max_inflight_body_bytes", "must be at least 1")),
+                n => n.max(file.max_body_bytes),
+            },
             max_connections: count("max_connections", file.max_connections)?,
             max_fields: count("max_fields", file.max_fields)?,
         })

@@ -248,6 +248,10 @@ pub enum JournalError {
          (min_free_disk_bytes)"
     )]
     DiskFull { available: u64, required: u64 },
+    /// The file system refused a write for lack of space (`ENOSPC`, `EDQUOT`): temporary,
+    /// nothing of the refused write was kept.
+    #[error("the disk holding the journal is full: {0}")]
+    NoSpace(String),
     #[error("journal is closed")]
     Closed,
     /// A shared journal (NATS) cannot be reached or did not acknowledge in time.
@@ -270,6 +274,15 @@ impl JournalError {
             context: context.into(),
             source,
         }
+    }
+
+    /// Whether the write may succeed later without anyone repairing anything (the disk was
+    /// full): the receiver answers 503 with `Retry-After` rather than 500.
+    pub fn is_out_of_space(&self) -> bool {
+        matches!(
+            self,
+            JournalError::DiskFull { .. } | JournalError::NoSpace(_)
+        )
     }
 }
 

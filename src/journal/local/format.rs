@@ -13,6 +13,10 @@
 //!
 //! All integers are little endian. A frame whose length runs past the end of the file or
 //! whose checksum does not match is a torn write (at the tail) or corruption (anywhere else).
+//!
+//! Segments are zeroed ahead of the writer (so that an append's `fdatasync` need not update
+//! the file's size), so a frame header of eight zero bytes is the end of the entries, as the
+//! end of the file is: no frame has length 0.
 
 use std::io::{self, Read};
 
@@ -69,6 +73,22 @@ pub fn decode_segment_header(bytes: &[u8]) -> Result<(JournalId, Sequence), Stri
     Ok((JournalId(id), Sequence::new(first)))
 }
 
+/// The length [`encode_frame_prefix`] returns for `entry`, without encoding it.
+pub fn frame_len(entry: &NewEntry) -> u64 {
+    let header_count = entry.headers.len().min(u16::MAX as usize);
+    let headers: u64 = entry
+        .headers
+        .iter()
+        .take(header_count)
+        .map(|h| {
+            2 + h.name.len().min(u16::MAX as usize) as u64
+                + 4
+                + h.value.len().min(u32::MAX as usize) as u64
+        })
+        .sum();
+    (FRAME_HEADER_LEN + PAYLOAD_FIXED_LEN) as u64 + headers + entry.body.len() as u64
+}
+
 /// Writes the frame header and the payload up to the body into `out`; the caller writes the
 /// body right after. Returns the total frame length (header, prefix and body).
 pub fn encode_frame_prefix(entry: &NewEntry, first: Sequence, out: &mut Vec<u8>) -> u64 {
@@ -114,6 +134,10 @@ pub fn read_frame(reader: &mut impl Read) -> io::Result<Frame> {
     let mut header = [0u8; FRAME_HEADER_LEN];
     let got = read_full(reader, &mut header)?;
     if got == 0 {
+        return Ok(Frame::End);
+    }
+    if header[..got].iter().all(|&b| b == 0) {
+        // Zeroed ahead of the writer: nothing written here yet.
         return Ok(Frame::End);
     }
     if got < FRAME_HEADER_LEN {

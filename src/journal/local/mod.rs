@@ -9,9 +9,11 @@
 //! or failing its checksum) is copied aside to `torn-<segment>-<offset>.bin` and truncated.
 //!
 //! Here: the backend, the writer handle, the lock and segment files; [`format`] (bytes on
-//! disk), [`recover`] (on open), [`writer`] (the thread), [`reader`] and [`retention`].
+//! disk), [`recover`] (on open), [`writer`] (the thread), [`prepare`] (zeroing segments ahead
+//! of it), [`reader`] and [`retention`].
 
 pub(super) mod format;
+mod prepare;
 mod reader;
 mod recover;
 mod retention;
@@ -153,6 +155,8 @@ struct LocalJournal {
     dir: PathBuf,
     settings: JournalSettings,
     poisoned: Arc<AtomicBool>,
+    /// Set while the last write failed for lack of space.
+    out_of_space: Arc<AtomicBool>,
     requests: mpsc::Sender<AppendRequest>,
     committed: watch::Receiver<Option<Sequence>>,
 }
@@ -162,7 +166,7 @@ impl LocalJournal {
     /// recovers from a torn tail and starts the writer thread. `holder` describes this process
     /// in the lock file, for the error another process gets.
     fn open(dir: PathBuf, settings: JournalSettings, holder: &str) -> Result<Self, JournalError> {
-        Self::open_with(dir, settings, holder, Arc::default())
+        Self::open_with(dir, settings, holder, Arc::new(Faults::from_env()))
     }
 
     /// [`LocalJournal::open`], with failures for a test to inject.
@@ -184,6 +188,7 @@ impl LocalJournal {
             dir,
             settings,
             poisoned: started.poisoned,
+            out_of_space: started.out_of_space,
             requests: started.requests,
             committed: started.committed,
         })
@@ -207,6 +212,12 @@ impl JournalWriter for LocalJournal {
     fn check_writable(&self) -> Result<(), JournalError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(JournalError::Poisoned);
+        }
+        if self.out_of_space.load(Ordering::SeqCst) {
+            // Writable again once a write succeeds: the next append, or this probe (so that a
+            // receiver taken out of rotation for a full disk comes back without traffic).
+            probe_space(&self.dir)?;
+            self.out_of_space.store(false, Ordering::SeqCst);
         }
         check_free_space(&self.dir, self.settings.min_free_bytes, 0)
     }
@@ -367,15 +378,43 @@ fn create_segment(
         .create_new(true)
         .open(&path)
         .map_err(|e| JournalError::io(format!("creating {}", path.display()), e))?;
-    file.write_all(&format::encode_segment_header(id, first))
+    if let Err(e) = file
+        .write_all(&format::encode_segment_header(id, first))
         .and_then(|()| file.sync_all())
         .and_then(|()| fsutil::sync_dir(dir))
-        .map_err(|e| JournalError::io(format!("writing {}", path.display()), e))?;
+    {
+        // A full disk, say: the next batch tries again under another name, and no segment
+        // without a header is left between the others.
+        let _ = fs::remove_file(&path);
+        return Err(JournalError::io(format!("writing {}", path.display()), e));
+    }
     Ok(ActiveSegment {
         path,
         file,
         len: SEGMENT_HEADER_LEN,
     })
+}
+
+/// Bytes the space probe writes: more than a typical batch of webhooks.
+const PROBE_BYTES: usize = 256 << 10;
+
+/// Writes and syncs [`PROBE_BYTES`] in a scratch file of `dir`, then removes it: whether a
+/// journal write would find space now.
+fn probe_space(dir: &Path) -> Result<(), JournalError> {
+    let path = dir.join("space-probe.tmp");
+    let written = File::create(&path).and_then(|mut file| {
+        file.write_all(&[0u8; PROBE_BYTES])?;
+        file.sync_data()
+    });
+    let removed = fs::remove_file(&path);
+    match written.and(removed) {
+        Ok(()) => Ok(()),
+        Err(e) if writer::is_no_space(&e) => Err(JournalError::NoSpace(format!(
+            "writing {}: {e}",
+            path.display()
+        ))),
+        Err(e) => Err(JournalError::io(format!("writing {}", path.display()), e)),
+    }
 }
 
 /// Fails with [`JournalError::DiskFull`] if writing `extra` bytes in `dir` would leave less

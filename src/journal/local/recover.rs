@@ -192,18 +192,22 @@ fn cut_torn_tail(
         path.file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
     ));
-    file.seek(SeekFrom::Start(end))
+    let kept = file
+        .seek(SeekFrom::Start(end))
         .and_then(|_| {
             let mut tail = Vec::new();
             (&mut *file).take(dropped).read_to_end(&mut tail)?;
-            fs::write(&aside, &tail)
+            // The zeros the writer prepared ahead are not part of what was torn.
+            let written = tail.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            fs::write(&aside, &tail[..written])?;
+            Ok(written)
         })
         .map_err(|e| io_err("saving the torn tail of", path, e))?;
     file.set_len(end)
         .and_then(|()| file.sync_all())
         .map_err(|e| io_err("truncating", path, e))?;
     log::warn!(
-        "journal {}: dropped a torn tail of {dropped} bytes at offset {end} ({reason}); these \
+        "journal {}: dropped a torn tail of {kept} bytes at offset {end} ({reason}); these \
          bytes were never acknowledged and are kept in {}",
         path.display(),
         aside.display()

@@ -42,6 +42,16 @@ fn open(dir: &Path, settings: JournalSettings, faults: Arc<Faults>) -> LocalJour
     }
 }
 
+/// Waits (with a deadline) until no writer holds the journal in `dir`: its threads are done.
+fn wait_unlocked(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lock = File::open(dir.join("LOCK")).unwrap();
+    while lock.try_lock().is_err() {
+        assert!(Instant::now() < deadline, "the journal writer did not end");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Every entry after `after`, read without the lock.
 fn read_all(dir: &Path, after: Option<Sequence>) -> Vec<Entry> {
     let mut reader = LocalReader::new(dir.to_owned(), after, None);
@@ -79,19 +89,27 @@ async fn a_torn_tail_is_cut_kept_aside_and_later_appends_follow_it() {
     journal.append(entry("b", 1)).await.unwrap();
     drop(journal);
 
-    // A crash in the middle of a frame: its header promises 64 bytes, 3 made it to disk.
+    wait_unlocked(&dir);
+
+    // A crash in the middle of a frame: its header promises 64 bytes, 3 made it to disk, over
+    // the zeros prepared ahead of the writer.
     let (_, segment) = list_segments(&dir).unwrap().pop().unwrap();
-    let intact = fs::metadata(&segment).unwrap().len();
+    let intact =
+        SEGMENT_HEADER_LEN + format::frame_len(&entry("a", 1)) + format::frame_len(&entry("b", 1));
     let torn = [64u8, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9];
-    let mut file = OpenOptions::new().append(true).open(&segment).unwrap();
-    file.write_all(&torn).unwrap();
+    let file = OpenOptions::new().write(true).open(&segment).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &torn, intact).unwrap();
     drop(file);
 
     let journal = open(&dir, settings(1 << 20), Arc::default());
-    assert_eq!(
-        fs::metadata(&segment).unwrap().len(),
-        intact,
-        "cut at the torn frame"
+    // Cut at the torn frame (and zeroed ahead again since).
+    let after_cut = fs::read(&segment).unwrap();
+    assert!(
+        after_cut[intact as usize..]
+            .iter()
+            .take(torn.len())
+            .all(|&b| b == 0),
+        "the torn frame is still there"
     );
     let aside: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()
@@ -284,4 +302,45 @@ async fn a_reader_from_before_the_retained_journal_starts_at_its_first_entry() {
         let expected: Vec<Sequence> = appended[kept..].iter().map(|a| a.first_sequence).collect();
         assert_eq!(firsts, expected, "after {after}");
     }
+}
+
+#[tokio::test]
+async fn segments_are_zeroed_ahead_and_zeros_read_as_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let journal = open(&dir, settings(1 << 20), Arc::default());
+    journal.append(entry("a", 1)).await.unwrap();
+    journal.append(entry("b", 1)).await.unwrap();
+    let (_, segment) = list_segments(&dir).unwrap().pop().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fs::metadata(&segment).unwrap().len() < 1 << 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the segment was not zeroed ahead"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Readers, the writer's own and one without the lock, stop at the zeros.
+    assert_eq!(bodies(&read_all(&dir, None)), ["a", "b"]);
+    drop(journal);
+    wait_unlocked(&dir);
+
+    // Recovery takes the zeros for the end too: no torn tail, appends follow the entries.
+    let journal = open(&dir, settings(1 << 20), Arc::default());
+    journal.append(entry("c", 1)).await.unwrap();
+    let torn = fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("torn-")
+        })
+        .count();
+    assert_eq!(torn, 0);
+    let entries = read_all(&dir, None);
+    assert_eq!(bodies(&entries), ["a", "b", "c"]);
+    assert_in_order(&entries);
+    assert_eq!(fs::metadata(&segment).unwrap().len(), 1 << 20);
 }

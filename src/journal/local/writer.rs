@@ -1,5 +1,7 @@
 //! The writer thread: group commit. It takes every append request waiting, writes them in one
-//! go, calls `fdatasync` once and only then completes their futures.
+//! go, calls `fdatasync` once and only then completes their futures. A second thread
+//! ([`super::prepare`]) zeroes the active segment ahead of it, so that the `fdatasync` of a
+//! batch need not update the file's size.
 
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use std::thread;
 use tokio::sync::{oneshot, watch};
 
 use super::format;
+use super::prepare::Preparer;
 use super::recover::Recovered;
 use super::{ActiveSegment, JournalLock, JournalSettings, check_free_space, create_segment};
 use crate::journal::{Appended, JournalError, JournalId, NewEntry};
@@ -28,7 +31,7 @@ pub(super) struct AppendRequest {
     pub reply: oneshot::Sender<Result<Appended, JournalError>>,
 }
 
-/// Failures a unit test injects into the writer; empty outside tests.
+/// Failures a test injects into the writer; empty in release builds.
 #[derive(Default)]
 pub(super) struct Faults {
     /// Every batch fails after its bytes are written, before its fsync.
@@ -37,13 +40,54 @@ pub(super) struct Faults {
     /// Undoing a failed batch fails too.
     #[cfg(test)]
     pub fail_undo: AtomicBool,
+    /// For the crash tests of the real binary: the process aborts (no destructor, no flush, as
+    /// with kill -9) when its
+    /// batch number this (counted from 1) is written and not yet fsync'd. Set from
+    /// [`CRASH_BEFORE_FSYNC_ENV`], read only by builds with debug assertions (the test
+    /// builds), so that no release build can be made to crash by its environment.
+    #[cfg(debug_assertions)]
+    pub crash_before_fsync: Option<u64>,
+    #[cfg(debug_assertions)]
+    pub batches: std::sync::atomic::AtomicU64,
 }
 
+/// The environment variable of [`Faults::crash_before_fsync`] (debug builds only).
+#[cfg(debug_assertions)]
+pub const CRASH_BEFORE_FSYNC_ENV: &str = "TAP_WEBHOOKS_TEST_CRASH_BEFORE_FSYNC";
+
 impl Faults {
+    /// The faults the environment asks for: none, unless this is a debug build and
+    /// [`CRASH_BEFORE_FSYNC_ENV`] names a batch.
+    pub fn from_env() -> Self {
+        #[cfg(debug_assertions)]
+        {
+            let crash_before_fsync = std::env::var(CRASH_BEFORE_FSYNC_ENV)
+                .ok()
+                .and_then(|v| v.parse().ok());
+            if let Some(n) = crash_before_fsync {
+                log::warn!("test fault: the process aborts before the fsync of batch {n}");
+            }
+            Faults {
+                crash_before_fsync,
+                ..Faults::default()
+            }
+        }
+        #[cfg(not(debug_assertions))]
+        Faults::default()
+    }
+
     fn write(&self) -> io::Result<()> {
         #[cfg(test)]
         if self.fail_write.load(Ordering::SeqCst) {
             return Err(io::Error::other("injected write failure"));
+        }
+        #[cfg(debug_assertions)]
+        if let Some(n) = self.crash_before_fsync {
+            let batch = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
+            if batch >= n {
+                // As kill -9 would: no destructor, no flush, nothing after this line.
+                std::process::abort();
+            }
         }
         Ok(())
     }
@@ -63,6 +107,8 @@ pub(super) struct Started {
     pub committed: watch::Receiver<Option<Sequence>>,
     /// Set once a failed write could not be undone.
     pub poisoned: Arc<AtomicBool>,
+    /// Set while the last write failed for lack of space; cleared by the next that succeeds.
+    pub out_of_space: Arc<AtomicBool>,
 }
 
 /// Starts the writer thread of the journal in `dir`, going on from `recovered`. It holds
@@ -77,7 +123,16 @@ pub(super) fn start(
     let (committed_tx, committed) = watch::channel(recovered.committed);
     let (requests, rx) = mpsc::channel();
     let poisoned = Arc::new(AtomicBool::new(false));
+    let out_of_space = Arc::new(AtomicBool::new(false));
+    let preparer = Preparer::start(
+        &recovered.active.file,
+        recovered.active.len,
+        settings.segment_bytes,
+    )
+    .map_err(|e| JournalError::io("starting the journal's preparer thread", e))?;
     let writer = Writer {
+        preparer,
+        out_of_space: Arc::clone(&out_of_space),
         dir,
         id: recovered.id,
         settings,
@@ -97,6 +152,7 @@ pub(super) fn start(
         requests,
         committed,
         poisoned,
+        out_of_space,
     })
 }
 
@@ -110,8 +166,28 @@ struct Writer {
     scratch: Vec<u8>,
     /// Set once a failed write could not be undone; shared with the handle for health checks.
     poisoned: Arc<AtomicBool>,
+    /// Set while the last write failed for lack of space; shared with the handle.
+    out_of_space: Arc<AtomicBool>,
     faults: Arc<Faults>,
+    /// Zeroes the active segment ahead of the batches.
+    preparer: Preparer,
     _lock: JournalLock,
+}
+
+/// A write the file system refused for lack of space becomes [`JournalError::NoSpace`].
+fn classify(e: JournalError) -> JournalError {
+    match e {
+        JournalError::Io { context, source } if is_no_space(&source) => {
+            JournalError::NoSpace(format!("{context}: {source}"))
+        }
+        e => e,
+    }
+}
+
+/// `ENOSPC` or `EDQUOT`.
+pub(super) fn is_no_space(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::StorageFull
+        || matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
 }
 
 impl Writer {
@@ -131,6 +207,7 @@ impl Writer {
             }
             match self.commit(&mut batch) {
                 Ok(firsts) => {
+                    self.out_of_space.store(false, Ordering::SeqCst);
                     for (request, first) in batch.drain(..).zip(firsts) {
                         let _ = request.reply.send(Ok(Appended {
                             first_sequence: first,
@@ -140,8 +217,10 @@ impl Writer {
                     }
                 }
                 Err(e) => {
-                    if matches!(e, JournalError::DiskFull { .. }) {
+                    let e = classify(e);
+                    if e.is_out_of_space() {
                         log::warn!("{e}");
+                        self.out_of_space.store(true, Ordering::SeqCst);
                     } else {
                         log::error!("{e}");
                     }
@@ -156,6 +235,7 @@ impl Writer {
                                 available: *available,
                                 required: *required,
                             },
+                            JournalError::NoSpace(what) => JournalError::NoSpace(what.clone()),
                             _ => JournalError::io("appending", io::Error::other(message.clone())),
                         };
                         let _ = request.reply.send(Err(error));
@@ -178,6 +258,11 @@ impl Writer {
             .collect();
         if self.active.len >= self.settings.segment_bytes {
             self.active = create_segment(&self.dir, self.id, firsts[0])?;
+            self.preparer
+                .rolled(&self.active.file, self.active.len)
+                .map_err(|e| {
+                    JournalError::io(format!("opening {}", self.active.path.display()), e)
+                })?;
         }
         let start = self.active.len;
         let began = std::time::Instant::now();
@@ -186,6 +271,7 @@ impl Writer {
                 metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
                 metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
                 self.active.len = start + written;
+                self.preparer.advanced(self.active.len);
                 // The bodies are on disk: free them before the emitter, told below, reads
                 // them back, so that a large body is not held twice.
                 for request in batch.iter_mut() {
@@ -203,12 +289,14 @@ impl Writer {
             }
             Err(e) => {
                 // Undo the partial batch so that later entries never follow garbage.
-                let undo = self
-                    .faults
-                    .undo()
-                    .and_then(|()| self.active.file.set_len(start))
-                    .and_then(|()| self.active.file.seek(SeekFrom::Start(start)).map(|_| ()))
-                    .and_then(|()| self.active.file.sync_data());
+                let (faults, file) = (&self.faults, &mut self.active.file);
+                let undo = self.preparer.cut(start, || {
+                    faults
+                        .undo()
+                        .and_then(|()| file.set_len(start))
+                        .and_then(|()| file.seek(SeekFrom::Start(start)).map(|_| ()))
+                        .and_then(|()| file.sync_data())
+                });
                 if let Err(undo) = undo {
                     log::error!(
                         "journal {}: cannot undo a failed write ({undo}); refusing further writes",
@@ -237,6 +325,10 @@ impl Writer {
     fn write_batch(&mut self, batch: &[AppendRequest], firsts: &[Sequence]) -> io::Result<u64> {
         let file = &mut self.active.file;
         let scratch = &mut self.scratch;
+        // Past the zeroed part, the preparer must stay off the file until this batch is in.
+        let len = batch.iter().map(|r| format::frame_len(&r.entry)).sum();
+        let _beyond = (!self.preparer.covers(self.active.len, len))
+            .then(|| self.preparer.beyond(self.active.len, len));
         scratch.clear();
         let mut written = 0;
         for (request, &first) in batch.iter().zip(firsts) {
@@ -251,6 +343,8 @@ impl Writer {
             }
         }
         file.write_all(scratch)?;
+        debug_assert_eq!(written, len);
+        drop(_beyond);
         self.faults.write()?;
         file.sync_data()?;
         if scratch.capacity() > 8 * MAX_BATCH_BYTES / 4 {
