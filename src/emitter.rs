@@ -7,9 +7,18 @@
 //! with it emits nothing twice and loses nothing.
 //!
 //! Every payload, whatever its origin, goes through [`Emitter::parse`] and
-//! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place) differs.
+//! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place, request
+//! headers) differs.
+//!
+//! Streams (DESIGN section 6): each record is routed when it is emitted
+//! ([`StreamSettings::route`]), so the same journal gives the streams the current settings
+//! say. Each stream has its own [`SchemaTracker`] (its own columns, persisted apart), its own
+//! key properties and its own bookmark; its SCHEMA is written before its first record of the
+//! run. Streams are created as route values appear, up to `max_streams`.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,15 +27,17 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::handshake;
-use crate::journal::{Entry, JournalError, JournalReader};
-use crate::keys::KeySource;
+use crate::journal::{Entry, Header, JournalError, JournalReader};
+use crate::keys::{KeySource, PayloadKeys};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::media;
-use crate::payload::{self, Payload, PayloadError, RecordRules};
+use crate::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
 use crate::rejections;
-use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker};
+use crate::schema::catalog::Catalogs;
+use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker, persisted_streams};
 use crate::sequence::Sequence;
-use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, STREAM, State};
+use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, State};
+use crate::streams::{self, StreamSettings};
 use crate::telemetry;
 
 /// STATE cadence while records flow.
@@ -66,6 +77,8 @@ pub struct Origin<'a> {
     pub place: Place<'a>,
     /// Records at the start of the payload an earlier run already emitted.
     pub skip: usize,
+    /// The request's journaled headers (none for a replayed file): routing and capture.
+    pub headers: &'a [Header],
 }
 
 /// Where a payload sits, for the STATE bookmark.
@@ -129,9 +142,14 @@ pub enum EmitError {
 #[derive(Clone, Debug, Default)]
 pub struct EmitterSettings {
     pub rules: RecordRules,
+    /// The default stream's key properties.
     pub key_properties: Vec<String>,
-    /// The columns the tap adds (generated key, aliases).
+    /// The columns the tap adds (generated key, aliases, request metadata).
     pub columns: Columns,
+    /// Streams, routing and request metadata.
+    pub streams: StreamSettings,
+    /// Every record goes to this stream (`replay --stream`), whatever the route says.
+    pub forced_stream: Option<String>,
     pub max_records: Option<u64>,
     pub state_cadence: StateCadence,
     /// How often a Singer `METRIC` line reports the records written since the last one.
@@ -146,9 +164,48 @@ pub enum Flow {
     LimitReached,
 }
 
+/// Where the streams a run meets get their schemas.
+#[derive(Clone, Debug, Default)]
+pub struct StreamSchemas {
+    /// The `data_dir` whose persisted schemas are loaded; `None`: in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Save what is learnt (a sync, a journal replay), or not (a file replay).
+    pub persist: bool,
+    pub catalogs: Catalogs,
+}
+
+/// One stream of a run.
+struct StreamOut {
+    name: String,
+    schema: SchemaTracker,
+    key_properties: Vec<String>,
+    /// Checked in every record when keys differ between streams.
+    primary_key: Vec<String>,
+    generated_key: bool,
+    selected: bool,
+    /// Its SCHEMA has been written in this run.
+    announced: bool,
+}
+
+/// The per-stream bookmarks of the state a run resumes from, until the run is past them.
+struct Resume {
+    /// `None`: a stream named in the state with nothing emitted (deselected so far).
+    floors: HashMap<String, Option<Sequence>>,
+    /// The furthest bookmark: a stream the state does not name is that far.
+    max: Sequence,
+}
+
 pub struct Emitter<W: Write> {
     out: Output<W>,
-    schema: SchemaTracker,
+    /// Index 0 is the default stream.
+    streams: Vec<StreamOut>,
+    by_name: HashMap<String, usize>,
+    schemas: StreamSchemas,
+    /// Stream names that exist (persisted or met in this run), for `max_streams`.
+    existing: HashSet<String>,
+    /// Route values sent to the default stream by `max_streams` (warned once each).
+    overflowed: HashSet<String>,
+    resume: Option<Resume>,
     state: State,
     settings: EmitterSettings,
     bookmark: Bookmark,
@@ -190,9 +247,23 @@ impl<W: Write> Emitter<W> {
         bookmark: Bookmark,
         settings: EmitterSettings,
     ) -> Self {
-        Emitter {
+        let sequences = state.stream_sequences();
+        let resume = match (&bookmark, sequences.values().flatten().max()) {
+            (Bookmark::Journal(_), Some(&max)) => Some(Resume {
+                floors: sequences.into_iter().collect(),
+                max,
+            }),
+            _ => None,
+        };
+        let default = settings.streams.default.clone();
+        let mut emitter = Emitter {
             out: Output::new(out),
-            schema,
+            streams: Vec::new(),
+            by_name: HashMap::new(),
+            schemas: StreamSchemas::default(),
+            existing: HashSet::from([default.clone()]),
+            overflowed: HashSet::new(),
+            resume,
             bookmark,
             state,
             settings,
@@ -204,6 +275,149 @@ impl<W: Write> Emitter<W> {
             last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
             rejections_schema_sent: false,
+        };
+        let stream = emitter.stream_out(default, schema);
+        emitter.by_name.insert(stream.name.clone(), 0);
+        emitter.streams.push(stream);
+        emitter
+    }
+
+    /// Where streams other than the default one get their schemas (persisted in `data_dir`,
+    /// selected by the catalog); without it they are kept in memory and all selected.
+    pub fn with_schemas(mut self, schemas: StreamSchemas) -> Self {
+        if let Some(data_dir) = &schemas.data_dir {
+            self.existing.extend(persisted_streams(data_dir));
+        }
+        self.streams[0].selected = schemas.catalogs.is_stream_selected(&self.streams[0].name);
+        self.schemas = schemas;
+        self
+    }
+
+    /// The names of the streams this run has met so far (the default one first).
+    pub fn stream_names(&self) -> Vec<&str> {
+        self.streams.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    fn stream_out(&self, name: String, schema: SchemaTracker) -> StreamOut {
+        let keys = self.settings.streams.keys(&name);
+        StreamOut {
+            key_properties: if keys.generated_key {
+                vec![GENERATED_KEY_FIELD.to_owned()]
+            } else {
+                keys.primary_key.clone()
+            },
+            primary_key: keys.primary_key,
+            generated_key: keys.generated_key,
+            selected: self.schemas.catalogs.is_stream_selected(&name),
+            announced: false,
+            schema,
+            name,
+        }
+    }
+
+    /// The columns of a stream's records.
+    fn stream_columns(&self, name: &str) -> Columns {
+        let keys = self.settings.streams.keys(name);
+        Columns {
+            primary_key: keys.primary_key,
+            generated_key: keys.generated_key,
+            ..self.settings.columns.clone()
+        }
+    }
+
+    /// The stream a record goes to (created on its first record), by index.
+    fn route(
+        &mut self,
+        headers: &[Header],
+        record: &payload::Fields<'_>,
+    ) -> Result<usize, EmitError> {
+        let name = match &self.settings.forced_stream {
+            Some(name) => Some(name.clone()),
+            None => self.settings.streams.route(headers, record),
+        };
+        let Some(name) = name else { return Ok(0) };
+        if let Some(&index) = self.by_name.get(&name) {
+            return Ok(index);
+        }
+        if !self.existing.contains(&name)
+            && self.existing.len() >= self.settings.streams.max_streams
+        {
+            if self.overflowed.insert(name.clone()) {
+                log::warn!(
+                    "route value {name:?} would be stream number {} past max_streams ({}); its \
+                     records go to stream {:?}",
+                    self.existing.len() + 1,
+                    self.settings.streams.max_streams,
+                    self.streams[0].name
+                );
+            }
+            return Ok(0);
+        }
+        let columns = self.stream_columns(&name);
+        let catalog = self
+            .schemas
+            .catalogs
+            .stream(&name)
+            .without_columns(&columns);
+        let schema = match &self.schemas.data_dir {
+            Some(data_dir) => {
+                let tracker = SchemaTracker::load_stream(
+                    data_dir,
+                    &name,
+                    &self.settings.streams.default,
+                    columns,
+                    catalog,
+                )?;
+                if self.schemas.persist {
+                    tracker
+                } else {
+                    tracker.detached()
+                }
+            }
+            None => SchemaTracker::in_memory(columns, catalog),
+        };
+        let mut stream = self.stream_out(name.clone(), schema);
+        if stream.selected {
+            stream.schema.persist()?;
+        }
+        self.existing.insert(name.clone());
+        self.by_name.insert(name, self.streams.len());
+        self.streams.push(stream);
+        Ok(self.streams.len() - 1)
+    }
+
+    /// Whether an earlier run already emitted the record with `sequence` of `stream`.
+    fn already_emitted(&mut self, stream: usize, sequence: Sequence) -> bool {
+        if self.resume.is_none() {
+            return false;
+        }
+        let name = std::mem::take(&mut self.streams[stream].name);
+        let emitted = self.already_emitted_to(&name, sequence);
+        self.streams[stream].name = name;
+        emitted
+    }
+
+    /// Whether an earlier run already emitted the record with `sequence` of stream `name`;
+    /// once past every bookmark, stops looking.
+    fn already_emitted_to(&mut self, name: &str, sequence: Sequence) -> bool {
+        if self.resume.as_ref().is_some_and(|r| sequence > r.max) {
+            self.resume = None;
+        }
+        self.emitted_before(name, sequence)
+    }
+
+    /// Whether the state this run resumes from says the record was emitted.
+    fn emitted_before(&self, name: &str, sequence: Sequence) -> bool {
+        let Some(resume) = &self.resume else {
+            return false;
+        };
+        if sequence > resume.max {
+            return false;
+        }
+        match resume.floors.get(name) {
+            None => true,
+            Some(None) => false,
+            Some(Some(floor)) => sequence <= *floor,
         }
     }
 
@@ -227,50 +441,88 @@ impl<W: Write> Emitter<W> {
         }
     }
 
-    /// Declares every column the entries `reader` holds now will need, so that a backlog is
-    /// preceded by one SCHEMA instead of one per new column (targets flush or re-check on
-    /// each). The entries are read again by the reader that writes them. Declares no further
-    /// than writing will go: up to `max_records`, a value a pinned field cannot take, or an
-    /// entry that cannot be converted (unless `skip_invalid`, where writing skips it too).
-    /// Call before [`Emitter::start`].
+    /// Declares every column the entries `reader` holds now will need, in the streams they
+    /// go to, so that a backlog is preceded by one SCHEMA per stream instead of one per new
+    /// column (targets flush or re-check on each). The entries are read again by the reader
+    /// that writes them. Declares no further than writing will go: up to `max_records`, a
+    /// value a pinned field cannot take, a record without its stream's key, or an entry that
+    /// cannot be converted (unless `skip_invalid`, where writing skips it too). Call before
+    /// [`Emitter::start`].
     pub async fn declare_backlog(
         &mut self,
         reader: &mut dyn JournalReader,
         skip_invalid: bool,
     ) -> Result<(), EmitError> {
-        let after = self.bookmark();
         let mut budget = self
             .settings
             .max_records
             .map_or(u64::MAX, |max| max.saturating_sub(self.emitted));
+        let keys_vary = self.settings.streams.keys_vary();
         'entries: while let Some(entry) = reader.next_entry().await? {
-            let payload = match self.parse(&entry.body) {
+            if rejections::is_rejection(&entry.headers) {
+                continue;
+            }
+            let json = match media::kind_of_entry(
+                entry
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.as_str(), h.value.as_ref())),
+            )
+            .and_then(|kind| media::to_json(&kind, &entry.body))
+            {
+                Ok(json) => json,
+                Err(_) if skip_invalid => continue,
+                Err(_) => break,
+            };
+            let payload = match self.parse(&json) {
                 Ok(payload) => payload,
                 Err(_) if skip_invalid => continue,
                 Err(_) => break,
             };
-            let skip = records_before(after, entry.first_sequence);
-            for (i, record) in payload.records.iter().enumerate().skip(skip) {
+            let is_array = payload.records.len() > 1;
+            for (i, record) in payload.records.iter().enumerate() {
                 let sequence = entry.first_sequence.offset(i as u64);
+                let stream = self.route(&entry.headers, record)?;
+                let s = &self.streams[stream];
+                if !s.selected || self.emitted_before(&s.name, sequence) {
+                    continue;
+                }
+                if keys_vary
+                    && payload::check_record_keys(record, &s.primary_key, is_array.then_some(i))
+                        .is_err()
+                {
+                    break 'entries;
+                }
                 if budget == 0 {
                     break 'entries;
                 }
-                let named = self.schema.name(record);
-                if self.schema.observe(&named, sequence).is_err() {
+                let s = &mut self.streams[stream];
+                let named = s.schema.name(record);
+                if s.schema.observe(&named, sequence).is_err() {
                     break 'entries;
                 }
                 budget -= 1;
             }
         }
-        self.schema.persist()?;
+        for s in &mut self.streams {
+            s.schema.persist()?;
+        }
         Ok(())
     }
 
-    /// Writes the stream's SCHEMA; the first message of every run.
+    /// Writes the default stream's SCHEMA; the first message of every run.
     pub fn start(&mut self) -> io::Result<()> {
-        self.out
-            .schema(&self.schema.json_schema(), &self.settings.key_properties);
+        if self.streams[0].selected {
+            self.announce(0);
+        }
         self.out.flush()
+    }
+
+    fn announce(&mut self, stream: usize) {
+        let s = &mut self.streams[stream];
+        s.announced = true;
+        self.out
+            .schema(&s.name, &s.schema.json_schema(), &s.key_properties);
     }
 
     /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
@@ -302,16 +554,13 @@ impl<W: Write> Emitter<W> {
         let payload = self
             .parse(&json)
             .map_err(|error| EmitError::Entry { sequence, error })?;
-        let skip = match self.bookmark {
-            Bookmark::Journal(after) => records_before(after, entry.first_sequence),
-            Bookmark::Replay(_) => 0,
-        };
         let origin = Origin {
             first_sequence: entry.first_sequence,
             received_at: entry.received_at,
             keys: KeySource::Journal(&entry.journal_id.0),
             place: Place::Journal,
-            skip,
+            skip: 0,
+            headers: &entry.headers,
         };
         self.emit_records(&payload, &origin)
     }
@@ -331,43 +580,85 @@ impl<W: Write> Emitter<W> {
                     .to_rfc3339_opts(SecondsFormat::Micros, true),
             );
         }
-        let keys = (self.settings.columns.generated_key && payload.records.len() > origin.skip)
-            .then(|| origin.keys.keys());
+        let mut keys: Option<PayloadKeys> = None;
+        let columns = &self.settings.columns;
+        let headers = columns
+            .headers
+            .then(|| {
+                streams::captured_headers(origin.headers, &self.settings.streams.capture_headers)
+            })
+            .flatten();
+        let query = columns
+            .query
+            .then(|| streams::captured_query(origin.headers))
+            .flatten();
+        let keys_vary = self.settings.streams.keys_vary();
+        let is_array = payload.records.len() > 1;
+        let mut written = 0u64;
         for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
             if self.limit_reached() {
                 return Ok(Flow::LimitReached);
             }
             let sequence = origin.first_sequence.offset(i as u64);
-            let record = self.schema.name(record);
-            let changed = self
+            let stream = self.route(origin.headers, record)?;
+            if self.already_emitted(stream, sequence) {
+                continue;
+            }
+            if !self.streams[stream].selected {
+                // Skipped, not lost: the journal keeps it.
+                self.bookmark = origin.place.bookmark(i, sequence);
+                self.since_state += 1;
+                continue;
+            }
+            if keys_vary {
+                payload::check_record_keys(
+                    record,
+                    &self.streams[stream].primary_key,
+                    is_array.then_some(i),
+                )
+                .map_err(|error| EmitError::Entry { sequence, error })?;
+            }
+            let s = &mut self.streams[stream];
+            let record = s.schema.name(record);
+            let changed = s
                 .schema
                 .observe(&record, sequence)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
-                self.schema.persist()?;
-                self.out
-                    .schema(&self.schema.json_schema(), &self.settings.key_properties);
+                s.schema.persist()?;
             }
+            if changed || !s.announced {
+                self.announce(stream);
+            }
+            let s = &self.streams[stream];
+            let key = if s.generated_key {
+                let keys = keys.get_or_insert_with(|| origin.keys.keys());
+                Some(keys.key(i, sequence))
+            } else {
+                None
+            };
             let columns = &self.settings.columns;
             let meta = RecordMeta {
                 sequence,
                 received_at: &self.received_at.1,
-                key: keys.as_ref().map(|k| k.key(i, sequence)),
+                key,
                 sequence_alias: columns.sequence_alias.as_deref(),
                 received_at_alias: columns.received_at_alias.as_deref(),
                 overflow: &record.overflow,
+                headers: headers.as_deref(),
+                query: query.as_deref(),
             };
-            let schema = &self.schema;
+            let schema = &s.schema;
             let fields: &crate::payload::Fields<'_> = &record.fields;
-            singer::write_record(&mut self.out, STREAM, fields, &meta, |name, value| {
+            singer::write_record(&mut self.out, &s.name, fields, &meta, |name, value| {
                 schema.action(name, value, fields, sequence)
             });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
+            written += 1;
             self.since_state += 1;
             self.out.maybe_flush()?;
         }
-        let written = payload.records.len().saturating_sub(origin.skip) as u64;
         telemetry::per_request().records_emitted.increment(written);
         self.since_metric += written;
         if let Bookmark::Journal(Some(sequence)) = self.bookmark {
@@ -383,16 +674,21 @@ impl<W: Write> Emitter<W> {
     /// fixed SCHEMA before the first one of the run.
     fn emit_rejection(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
         let sequence = entry.first_sequence;
-        if matches!(self.bookmark, Bookmark::Journal(Some(b)) if b >= sequence) {
+        if self.already_emitted_to(rejections::STREAM, sequence) {
             return Ok(Flow::Continue);
         }
         if self.limit_reached() {
             return Ok(Flow::LimitReached);
         }
+        if !self.schemas.catalogs.is_stream_selected(rejections::STREAM) {
+            self.bookmark = Bookmark::Journal(Some(entry.last_sequence()));
+            self.since_state += 1;
+            return Ok(Flow::Continue);
+        }
         let payload = payload::parse_payload(&entry.body, &RecordRules::default())
             .map_err(|error| EmitError::Entry { sequence, error })?;
         if !self.rejections_schema_sent {
-            self.out.schema_of(
+            self.out.schema(
                 rejections::STREAM,
                 &rejections::schema(&self.settings.columns),
                 &[payload::GENERATED_KEY_FIELD.to_owned()],
@@ -412,6 +708,8 @@ impl<W: Write> Emitter<W> {
                 sequence_alias: columns.sequence_alias.as_deref(),
                 received_at_alias: columns.received_at_alias.as_deref(),
                 overflow: &[],
+                headers: None,
+                query: None,
             };
             singer::write_record(&mut self.out, rejections::STREAM, record, &meta, |_, _| {
                 singer::FieldAction::Raw
@@ -487,7 +785,28 @@ impl<W: Write> Emitter<W> {
 
     /// Writes a STATE, unless the last one written says the same.
     fn write_state(&mut self) {
-        let value = self.state.value_with(&self.bookmark);
+        let default = self.streams[0].name.as_str();
+        let value = match &self.bookmark {
+            Bookmark::Journal(sequence) => {
+                // Every selected stream is as far as the run; a deselected one keeps its own.
+                let mut streams: BTreeMap<&str, Option<Sequence>> = BTreeMap::new();
+                let known = self.state.stream_sequences();
+                let rejections = self.rejections_schema_sent.then_some(rejections::STREAM);
+                for name in known
+                    .keys()
+                    .map(String::as_str)
+                    .chain(self.stream_names())
+                    .chain(rejections)
+                {
+                    let selected = self.schemas.catalogs.is_stream_selected(name);
+                    streams.insert(name, sequence.filter(|_| selected));
+                }
+                self.state.value_with_streams(streams, None)
+            }
+            Bookmark::Replay(position) => self
+                .state
+                .value_with_streams([(default, None)], position.as_ref().map(|p| (default, p))),
+        };
         if self.written_state.as_ref() != Some(&value) {
             self.out.state(&value);
             self.written_state = Some(value);
@@ -502,14 +821,6 @@ impl<W: Write> Emitter<W> {
         self.write_state();
         self.out.flush()?;
         Ok(self.emitted)
-    }
-}
-
-/// How many records of an entry starting at `first` lie at or before the bookmark `after`.
-fn records_before(after: Option<Sequence>, first: Sequence) -> usize {
-    match after {
-        Some(b) if b >= first => usize::try_from(b.get() - first.get() + 1).unwrap_or(usize::MAX),
-        _ => 0,
     }
 }
 
@@ -692,6 +1003,7 @@ mod tests {
                 },
                 place: Place::File { file: &file, line },
                 skip: 0,
+                headers: &[],
             };
             e.emit_records(&payload, &origin).unwrap();
             e.tick().unwrap();
@@ -714,6 +1026,70 @@ mod tests {
             serde_json::json!({"bookmarks": {"data": {"replay":
                 {"file": "a.ndjson", "line": 3, "record": 1, "sequence": 301}}}})
         );
+    }
+
+    fn routed(first: u64, event: &str, body: &str, count: u32) -> Entry {
+        let mut e = entry(first, body, count);
+        e.headers = vec![Header {
+            name: "x-event".into(),
+            value: Bytes::from(event.to_owned()),
+        }];
+        e
+    }
+
+    fn routed_settings() -> EmitterSettings {
+        let mut s = settings();
+        s.streams.route = Some(streams::Route::Header("x-event".into()));
+        s
+    }
+
+    #[test]
+    fn routed_records_get_their_own_stream_schema_and_bookmark() {
+        let entries = [
+            routed(10, "push", r#"{"ref":"main"}"#, 1),
+            routed(20, "Issues!", r#"[{"n":1},{"n":2}]"#, 2),
+            routed(30, "", r#"{"other":true}"#, 1),
+        ];
+        let msgs = run(State::default(), &entries, routed_settings());
+        let schema = |stream: &str| {
+            msgs.iter()
+                .rev()
+                .find(|m| m["type"] == "SCHEMA" && m["stream"] == stream)
+                .unwrap()["schema"]["properties"]
+                .clone()
+        };
+        assert!(schema("push").get("ref").is_some() && schema("push").get("n").is_none());
+        assert!(schema("issues").get("n").is_some() && schema("issues").get("ref").is_none());
+        let streams: Vec<&str> = msgs
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|m| m["stream"].as_str().unwrap())
+            .collect();
+        assert_eq!(streams, ["push", "issues", "issues", "data"]);
+        let state = &msgs.last().unwrap()["value"]["bookmarks"];
+        for stream in ["push", "issues", "data"] {
+            assert_eq!(state[stream]["sequence"], 30, "{state}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_skips_per_stream_and_a_stream_the_state_does_not_name_is_caught_up() {
+        let entries = [
+            routed(10, "push", r#"{"a":1}"#, 1),
+            routed(20, "issues", r#"{"a":2}"#, 1),
+            routed(30, "push", r#"{"a":3}"#, 1),
+        ];
+        // issues is behind; push and (unnamed) others are at 30.
+        let state = State::from_value(serde_json::json!({"bookmarks": {
+            "push": {"sequence": 30}, "issues": {"sequence": 10}}}))
+        .unwrap();
+        let msgs = run(state, &entries, routed_settings());
+        let records: Vec<(&str, &Value)> = msgs
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|m| (m["stream"].as_str().unwrap(), &m["record"]["a"]))
+            .collect();
+        assert_eq!(records, [("issues", &Value::from(2))]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub const RECEIVED_AT_FIELD: &str = "_sdc_received_at";
 pub const GENERATED_KEY_FIELD: &str = "__sdc_primary_key";
 /// The JSON object column holding a record's fields once its stream has `max_columns`.
 pub const OVERFLOW_FIELD: &str = "_sdc_overflow";
+/// The request metadata columns (`capture_headers`, `capture_query`). A payload field of the
+/// same name is replaced by the tap's value only when the tap writes one.
+pub const HEADERS_FIELD: &str = "_sdc_headers";
+pub const QUERY_FIELD: &str = "_sdc_query";
 
 /// Deepest nesting accepted in a payload. Deeper documents are refused with 400: they are
 /// not data anyone loads, and Python-based targets fail on them.
@@ -231,7 +235,17 @@ fn check_keys(
     rules: &RecordRules,
     index: Option<usize>,
 ) -> Result<(), PayloadError> {
-    for key in &rules.primary_key {
+    check_record_keys(record, &rules.primary_key, index)
+}
+
+/// Checks that `record` (element `index` of an array) has every field of `primary_key`,
+/// non-null and scalar. Used after routing, when each stream has its own key.
+pub fn check_record_keys(
+    record: &Fields<'_>,
+    primary_key: &[String],
+    index: Option<usize>,
+) -> Result<(), PayloadError> {
+    for key in primary_key {
         let problem = match record.get(key).map(|v| v.get().as_bytes()[0]) {
             None => "missing",
             Some(b'n') => "null",

@@ -19,5 +19,6 @@ mod receive_and_emit;
 mod replay;
 mod security;
 mod senders;
+mod streams;
 mod targets;
 mod types;

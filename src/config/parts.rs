@@ -4,8 +4,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::file::{ConfigFile, PrimaryKeySetting};
+use std::collections::BTreeMap;
+
+use super::file::{ConfigFile, PrimaryKeySetting, RouteSetting};
 use super::{IdempotencySettings, Limits};
+use crate::streams::{self, HeaderPatterns, Route, StreamOverride, StreamSettings};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -321,4 +324,103 @@ pub fn snake_case(name: &str) -> String {
         }
     }
     out
+}
+
+/// `stream`, `route`, `max_streams`, `streams`, `capture_headers`, `capture_query`.
+pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSettings, Invalid> {
+    let default = match streams::normalise(&file.stream) {
+        Some(name) if name == file.stream => name,
+        Some(name) => {
+            return Err(invalid(
+                "stream",
+                format!("{:?} is not a stream name; {name:?} would be", file.stream),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                "stream",
+                format!("{:?} is not a stream name", file.stream),
+            ));
+        }
+    };
+    let route = match file.route.take() {
+        None => None,
+        Some(RouteSetting {
+            header: Some(header),
+            field: None,
+            path: None,
+        }) => {
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(invalid("route", format!("{header:?} is not a header name")));
+            }
+            Some(Route::Header(header.to_ascii_lowercase()))
+        }
+        Some(RouteSetting {
+            header: None,
+            field: Some(field),
+            path: None,
+        }) if !field.is_empty() => Some(Route::Field(field)),
+        Some(RouteSetting {
+            header: None,
+            field: None,
+            path: Some(true),
+        }) => Some(Route::Path),
+        Some(_) => {
+            return Err(invalid(
+                "route",
+                "must be exactly one of {\"header\": NAME}, {\"field\": NAME}, {\"path\": true}",
+            ));
+        }
+    };
+    if file.max_streams == 0 {
+        return Err(invalid("max_streams", "must be at least 1"));
+    }
+    let mut overrides = BTreeMap::new();
+    for (name, setting) in std::mem::take(&mut file.streams) {
+        if streams::normalise(&name).as_deref() != Some(name.as_str()) {
+            return Err(invalid(
+                "streams",
+                format!(
+                    "{name:?} is not a stream name (lower case letters, digits and _; see \
+                     DESIGN section 6)"
+                ),
+            ));
+        }
+        let primary_key =
+            match setting.primary_key {
+                None => None,
+                Some(keys) => Some(self::primary_key(Some(keys)).map_err(|e| {
+                    invalid("streams", format!("{name}.primary_key: {}", e.message))
+                })?),
+            };
+        overrides.insert(
+            name,
+            StreamOverride {
+                primary_key,
+                append_only: setting.append_only,
+            },
+        );
+    }
+    for pattern in &file.capture_headers {
+        if pattern.is_empty()
+            || !pattern
+                .bytes()
+                .all(|b| b == b'*' || http::HeaderName::from_bytes(&[b]).is_ok())
+        {
+            return Err(invalid(
+                "capture_headers",
+                format!("{pattern:?} is not a header name or glob"),
+            ));
+        }
+    }
+    Ok(StreamSettings {
+        default,
+        route,
+        max_streams: file.max_streams as usize,
+        overrides,
+        primary_key: primary_key.to_vec(),
+        append_only: file.append_only,
+        capture_headers: HeaderPatterns::new(std::mem::take(&mut file.capture_headers)),
+        capture_query: file.capture_query,
+    })
 }

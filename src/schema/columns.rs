@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::payload::{GENERATED_KEY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
+use crate::payload::{
+    GENERATED_KEY_FIELD, HEADERS_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
+};
 
 /// The JSON Schema of the columns the tap adds (`schemas/sdc.json`).
 pub const SDC_SCHEMA: &str = include_str!("../../schemas/sdc.json");
@@ -28,6 +30,10 @@ pub struct Columns {
     /// Most columns a stream has, these included; new fields past it go into
     /// `_sdc_overflow`.
     pub max_columns: usize,
+    /// Add `_sdc_headers` (`capture_headers`).
+    pub headers: bool,
+    /// Add `_sdc_query` (`capture_query`).
+    pub query: bool,
 }
 
 impl Default for Columns {
@@ -38,6 +44,8 @@ impl Default for Columns {
             sequence_alias: None,
             received_at_alias: None,
             max_columns: DEFAULT_MAX_COLUMNS,
+            headers: false,
+            query: false,
         }
     }
 }
@@ -50,7 +58,10 @@ pub fn sdc_properties(columns: &Columns) -> Vec<(String, Value)> {
         return out;
     };
     for (name, schema) in properties {
-        if name == GENERATED_KEY_FIELD && !columns.generated_key {
+        if (name == GENERATED_KEY_FIELD && !columns.generated_key)
+            || (name == HEADERS_FIELD && !columns.headers)
+            || (name == QUERY_FIELD && !columns.query)
+        {
             continue;
         }
         let mut schema = schema.clone();

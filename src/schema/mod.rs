@@ -93,6 +93,26 @@ pub struct Named<'r, 'a> {
     pub overflow: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
+/// Where the schemas of streams other than the default one are kept, under `data_dir`.
+const STREAMS_DIR: &str = "streams";
+
+/// The streams other than `default` whose schema `data_dir` has persisted, by name.
+pub fn persisted_streams(data_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join(STREAMS_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let stream = name.strip_suffix(".json")?;
+            (crate::streams::normalise(stream).as_deref() == Some(stream))
+                .then(|| stream.to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("{path}: cannot read the persisted schema: {source}")]
@@ -159,16 +179,48 @@ pub struct SchemaTracker {
 impl SchemaTracker {
     /// Loads the persisted schema of `data_dir` (empty if none).
     pub fn load(data_dir: &Path, columns: Columns, catalog: Catalog) -> Result<Self, SchemaError> {
-        let path = data_dir.join("schema.json");
+        Self::load_file(data_dir.join("schema.json"), columns, catalog, false)
+    }
+
+    /// Loads the persisted schema of stream `stream`: `data_dir/schema.json` for the default
+    /// stream (where it always was), `data_dir/streams/<stream>.json` for the others. A new
+    /// stream's file is written at the first [`SchemaTracker::persist`], so that
+    /// `--discover` lists it from then on.
+    pub fn load_stream(
+        data_dir: &Path,
+        stream: &str,
+        default: &str,
+        columns: Columns,
+        catalog: Catalog,
+    ) -> Result<Self, SchemaError> {
+        if stream == default {
+            return Self::load(data_dir, columns, catalog);
+        }
+        let path = data_dir.join(STREAMS_DIR).join(format!("{stream}.json"));
+        Self::load_file(path, columns, catalog, true)
+    }
+
+    fn load_file(
+        path: PathBuf,
+        columns: Columns,
+        catalog: Catalog,
+        new_is_dirty: bool,
+    ) -> Result<Self, SchemaError> {
+        let mut new = false;
         let file = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
                 path: path.clone(),
                 source,
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SchemaFile::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                new = true;
+                SchemaFile::default()
+            }
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
-        Ok(Self::build(Some(path), file, columns, catalog))
+        let mut tracker = Self::build(Some(path), file, columns, catalog);
+        tracker.dirty |= new && new_is_dirty;
+        Ok(tracker)
     }
 
     /// A tracker that persists nothing.
@@ -498,6 +550,12 @@ impl SchemaTracker {
             overflow: self.overflow,
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| SchemaError::Write {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
             path: path.clone(),
             source,
@@ -597,6 +655,8 @@ mod tests {
             sequence_alias: None,
             received_at_alias: None,
             overflow: &named.overflow,
+            headers: None,
+            query: None,
         };
         let mut out = Vec::new();
         let record: &Fields<'_> = &named.fields;
@@ -622,6 +682,8 @@ mod tests {
             sequence_alias: None,
             received_at_alias: None,
             overflow: &named.overflow,
+            headers: None,
+            query: None,
         };
         let mut out = Vec::new();
         let fields: &Fields<'_> = &named.fields;
