@@ -588,7 +588,10 @@ fn a_redelivery_is_acknowledged_but_journaled_once_even_concurrently_and_after_a
     // After a restart the window is rebuilt from the journal.
     let state_path = h.state_file(&state);
     let tap = h.start(&["--state", state_path.to_str().unwrap()]);
-    assert!(tap.stderr().contains("3 delivery ids"), "{}", tap.stderr());
+    // Logged once the window is rebuilt, which may be just after "listening on".
+    wait_for("the rebuilt idempotency window", || {
+        tap.stderr().contains("3 delivery ids").then_some(())
+    });
     assert_eq!(
         deliver(&tap, "d-1", r#"{"delivery":"d-1"}"#).body["duplicate"],
         true

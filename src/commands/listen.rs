@@ -146,6 +146,10 @@ async fn run(
         None => None,
     };
     let ops_addr = ops_listener.as_ref().map(local_addr).transpose()?;
+    log::info!("listening on http://{addr}");
+    if let Some(ops_addr) = ops_addr {
+        log::info!("operations endpoints on http://{ops_addr}");
+    }
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url, shared_tokens) = prepare_tokens(config, addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
@@ -203,11 +207,6 @@ async fn run(
         header_read_timeout: config.limits.header_read_timeout,
         max_connections: config.limits.max_connections,
     };
-    // Said once everything is ready: the journal's delivery ids, the tokens, the routes.
-    log::info!("listening on http://{addr}");
-    if let Some(ops_addr) = ops_addr {
-        log::info!("operations endpoints on http://{ops_addr}");
-    }
     let _ = started.send(Started {
         addr,
         ops_addr,
