@@ -12,7 +12,7 @@ use crate::commands::token::TokenCommand;
 use crate::commands::{RunError, serve, sync, token};
 use crate::config::{Config, ConfigSource};
 use crate::replay::{self, ReplayOptions, ReplaySource};
-use crate::schema::Catalog;
+use crate::schema::catalog::Catalogs;
 use crate::singer::State;
 
 #[derive(Debug, Parser)]
@@ -69,6 +69,9 @@ enum Sub {
         /// Log and count invalid payloads and go on, instead of stopping at the first.
         #[arg(long)]
         skip_invalid: bool,
+        /// Put every record in this stream, whatever `route` says.
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
         /// `_sdc_received_at` of every replayed record (RFC 3339), instead of each file's
         /// capture time.
         #[arg(long, value_name = "TIME")]
@@ -118,7 +121,7 @@ pub enum Command {
     Sync {
         config: Config,
         state: State,
-        catalog: Catalog,
+        catalog: Catalogs,
     },
     Discover {
         config: Config,
@@ -136,7 +139,7 @@ pub enum Command {
     Replay {
         config: Config,
         state: State,
-        catalog: Catalog,
+        catalog: Catalogs,
         options: ReplayOptions,
     },
 }
@@ -166,9 +169,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
             catalog,
             journal,
             skip_invalid,
+            stream,
             received_at,
             paths,
         }) => {
+            let stream = stream
+                .map(|name| match crate::streams::normalise(&name) {
+                    Some(normal) if normal == name => Ok(normal),
+                    _ => Err(RunError::Usage(format!(
+                        "--stream {name:?}: not a stream name (lower case letters, digits and _)"
+                    ))),
+                })
+                .transpose()?;
             let source = if journal {
                 ReplaySource::Journal
             } else {
@@ -193,6 +205,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
                 options: ReplayOptions {
                     source,
                     skip_invalid,
+                    stream,
                 },
             });
         }
@@ -225,10 +238,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
     })
 }
 
-fn load_catalog(path: Option<PathBuf>) -> Result<Catalog, RunError> {
+fn load_catalog(path: Option<PathBuf>) -> Result<Catalogs, RunError> {
     Ok(match path {
-        Some(path) => Catalog::load(&path)?,
-        None => Catalog::default(),
+        Some(path) => Catalogs::load(&path)?,
+        None => Catalogs::default(),
     })
 }
 

@@ -68,5 +68,6 @@ pub mod sequence;
 pub mod server;
 pub mod signature;
 pub mod singer;
+pub mod streams;
 pub mod telemetry;
 pub mod tokens;

@@ -17,17 +17,28 @@ use serde_json::value::RawValue;
 pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
 pub const RECEIVED_AT_FIELD: &str = "_sdc_received_at";
 pub const GENERATED_KEY_FIELD: &str = "__sdc_primary_key";
+/// The JSON object column holding a record's fields once its stream has `max_columns`.
+pub const OVERFLOW_FIELD: &str = "_sdc_overflow";
+/// The request metadata columns (`capture_headers`, `capture_query`). A payload field of the
+/// same name is replaced by the tap's value only when the tap writes one.
+pub const HEADERS_FIELD: &str = "_sdc_headers";
+pub const QUERY_FIELD: &str = "_sdc_query";
 
 /// Deepest nesting accepted in a payload. Deeper documents are refused with 400: they are
 /// not data anyone loads, and Python-based targets fail on them.
 pub const MAX_DEPTH: usize = 128;
 
-/// Whether `name` is one of the columns the tap adds (and so overrides in payloads).
+/// Whether `name` is in the Singer metadata namespace (`_sdc_…` or `__sdc_…`, any case), which
+/// belongs to the tap and the targets: payload fields with such names are written under an
+/// escaped name ([`crate::schema::names`]).
 pub fn is_reserved_field(name: &str) -> bool {
-    matches!(
-        name,
-        SEQUENCE_FIELD | RECEIVED_AT_FIELD | GENERATED_KEY_FIELD
-    )
+    let bytes = name.as_bytes();
+    let starts = |prefix: &[u8]| {
+        bytes
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    starts(b"_sdc_") || starts(b"__sdc_")
 }
 
 /// What the records of a payload must satisfy.
@@ -43,9 +54,8 @@ pub struct Payload<'a> {
     pub records: Vec<Fields<'a>>,
 }
 
-/// The top-level fields of one record, in payload order, keys unique (last value wins),
-/// without the tap's own columns.
-#[derive(Debug, Default)]
+/// The top-level fields of one record, in payload order, keys unique (last value wins).
+#[derive(Clone, Debug, Default)]
 pub struct Fields<'a> {
     pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
@@ -225,12 +235,27 @@ fn check_keys(
     rules: &RecordRules,
     index: Option<usize>,
 ) -> Result<(), PayloadError> {
-    for key in &rules.primary_key {
+    check_record_keys(record, &rules.primary_key, index)
+}
+
+/// Checks that `record` (element `index` of an array) has every field of `primary_key`,
+/// non-null and scalar. Used after routing, when each stream has its own key.
+pub fn check_record_keys(
+    record: &Fields<'_>,
+    primary_key: &[String],
+    index: Option<usize>,
+) -> Result<(), PayloadError> {
+    for key in primary_key {
         let problem = match record.get(key).map(|v| v.get().as_bytes()[0]) {
             None => "missing",
             Some(b'n') => "null",
             Some(b'{') => "an object; keys must be scalars",
             Some(b'[') => "an array; keys must be scalars",
+            Some(b'"') if record.get(key).is_some_and(|v| v.get() == "\"\"") => "an empty string",
+            Some(b'-' | b'0'..=b'9') => match record.get(key).map(|v| canonical_number(v.get())) {
+                Some(None) => "a number with an exponent beyond ±400; keys must be written out",
+                _ => continue,
+            },
             Some(_) => continue,
         };
         return Err(PayloadError::BadKey {
@@ -240,6 +265,68 @@ fn check_keys(
         });
     }
     Ok(())
+}
+
+/// Largest exponent a numeric key may have: its canonical form is written out in full.
+const MAX_KEY_EXPONENT: i64 = 400;
+
+/// The one form a numeric key is written in (as a string): plain decimal, no exponent, no
+/// leading zeros, no trailing zeros after the point, no point for a whole number, `0` for
+/// minus zero. `42`, `42.0`, `4.2e1` and `420E-1` all give `42`; `1.50` gives `1.5`. Exact
+/// on the digits (a 64-bit id keeps every digit). `None` for an exponent beyond ±400, or text
+/// that is not a JSON number.
+pub fn canonical_number(raw: &str) -> Option<String> {
+    let (negative, rest) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(at) => {
+            let exp = rest[at + 1..].strip_prefix('+').unwrap_or(&rest[at + 1..]);
+            let exp: i64 = if exp.len() > 6 {
+                return None;
+            } else {
+                exp.parse().ok()?
+            };
+            (&rest[..at], exp)
+        }
+        None => (rest, 0),
+    };
+    if exponent.abs() > MAX_KEY_EXPONENT {
+        return None;
+    }
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // digits × 10^(point - digits.len()): the point sits `point` digits from the left.
+    let digits: String = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent;
+    let lead = digits.bytes().take_while(|&b| b == b'0').count();
+    let digits = &digits[lead..];
+    let point = point - lead as i64;
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        return Some("0".to_owned());
+    }
+    let mut out = String::with_capacity(digits.len() + 2);
+    if negative {
+        out.push('-');
+    }
+    let len = digits.len() as i64;
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(digits);
+    } else if point >= len {
+        out.push_str(digits);
+        out.extend(std::iter::repeat_n('0', (point - len) as usize));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+    Some(out)
 }
 
 /// Nesting depth of a JSON text (0 for a scalar). Assumes valid JSON.
@@ -321,9 +408,6 @@ fn visit_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Er
         Vec::with_capacity(map.size_hint().unwrap_or(16));
     while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
         let value: &'de RawValue = map.next_value()?;
-        if is_reserved_field(&key) {
-            continue;
-        }
         fields.push((key, value));
     }
     Ok(Fields {
@@ -521,10 +605,52 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_keep_the_last_value_and_reserved_fields_are_dropped() {
+    fn duplicate_keys_keep_the_last_value_and_reserved_fields_are_kept_for_escaping() {
         let p = parse_payload(br#"{"a":1,"b":2,"a":3,"_sdc_sequence":5}"#, &rules(&[])).unwrap();
         let r = &p.records[0];
-        assert_eq!(names(&p), [["a", "b"]]);
+        assert_eq!(names(&p), [["a", "b", "_sdc_sequence"]]);
         assert_eq!(r.get("a").unwrap().get(), "3");
+    }
+
+    #[test]
+    fn the_metadata_namespace_is_any_case() {
+        for name in ["_sdc_x", "_SDC_SEQUENCE", "__sdc_primary_key", "__SdC_"] {
+            assert!(is_reserved_field(name), "{name}");
+        }
+        for name in ["_sdc", "sdc_x", "x_sdc_x", "___sdc_x", "", "_sdč_"] {
+            assert!(!is_reserved_field(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_string_keys_are_refused_like_missing_ones() {
+        let e = parse_payload(br#"{"id":""}"#, &rules(&["id"])).unwrap_err();
+        assert!(!e.is_malformed());
+        assert_eq!(e.to_string(), "primary key field \"id\" is an empty string");
+        assert!(parse_payload(br#"{"id":" "}"#, &rules(&["id"])).is_ok());
+        assert!(parse_payload(br#"{"id":1e999999}"#, &rules(&["id"])).is_err());
+    }
+
+    #[test]
+    fn numeric_keys_have_one_canonical_form() {
+        for (raw, canonical) in [
+            ("42", "42"),
+            ("42.0", "42"),
+            ("4.2e1", "42"),
+            ("420E-1", "42"),
+            ("0.0042e+4", "42"),
+            ("1.50", "1.5"),
+            ("-0.0", "0"),
+            ("-0", "0"),
+            ("0", "0"),
+            ("-12.5e-3", "-0.0125"),
+            ("820982911946154508", "820982911946154508"),
+            ("1e3", "1000"),
+            ("007", "7"),
+        ] {
+            assert_eq!(canonical_number(raw).as_deref(), Some(canonical), "{raw}");
+        }
+        assert_eq!(canonical_number("1e401"), None);
+        assert_eq!(canonical_number("1e99999999999"), None);
     }
 }

@@ -39,6 +39,7 @@ use crate::payload::{self, PayloadError, RecordRules};
 use crate::rejections::{self, Refused, Rejections};
 use crate::reply::{RemoteAddr, RetryAfter, error_response, json_response, not_found_after};
 use crate::signature::{SignatureError, Signed, Verifier};
+use crate::streams::{self, StreamSettings};
 use crate::telemetry;
 use crate::tokens::{LiveTokens, TokenId};
 
@@ -201,6 +202,8 @@ pub struct WebhookHandler {
     pub cors: Option<Cors>,
     /// `rejections: true`: refusals are journaled as `_rejections` records.
     pub rejections: Option<Rejections>,
+    /// Streams: per-stream keys are checked here, after routing, exactly as the emitter does.
+    pub streams: StreamSettings,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -219,10 +222,19 @@ pub fn routes(
     handler: Arc<WebhookHandler>,
     extra: Option<BoxedFilter<(Response,)>>,
 ) -> BoxedFilter<(Response,)> {
-    let token_in_path = warp::path!("webhooks" / String).map(Some);
-    let no_token_in_path = warp::path!("webhooks").map(|| None);
+    // `/webhooks/<token>/<name>`: the name is journaled (it picks the stream with
+    // `"route": {"path": true}`).
+    let token_and_name = warp::path!("webhooks" / String / String)
+        .map(|token, name| (Some(token), Some(name)))
+        .untuple_one();
+    let token_in_path = warp::path!("webhooks" / String)
+        .map(|token| (Some(token), None))
+        .untuple_one();
+    let no_token_in_path = warp::path!("webhooks").map(|| (None, None)).untuple_one();
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    let webhook = token_in_path
+    let webhook = token_and_name
+        .or(token_in_path)
+        .unify()
         .or(no_token_in_path)
         .unify()
         .and(warp::method())
@@ -233,6 +245,7 @@ pub fn routes(
         .and(warp::body::stream())
         .then(
             move |token: Option<String>,
+                  name: Option<String>,
                   method: Method,
                   headers: HeaderMap,
                   path: warp::path::FullPath,
@@ -244,6 +257,7 @@ pub fn routes(
                     let target = Target {
                         path: path.as_str(),
                         query: &query,
+                        name: name.as_deref(),
                     };
                     if let Some(cors) = handler.cors.as_ref().filter(|_| method == Method::OPTIONS) {
                         return cors.preflight(&headers);
@@ -306,7 +320,12 @@ struct Seen {
 struct Target<'a> {
     path: &'a str,
     query: &'a str,
+    /// The `<name>` of `/webhooks/<token>/<name>`.
+    name: Option<&'a str>,
 }
+
+/// Longest `<name>` accepted in `/webhooks/<token>/<name>`.
+const MAX_PATH_NAME_BYTES: usize = 255;
 
 impl WebhookHandler {
     /// Journals a refusal as a `_rejections` record, within the rate limit. Failures are
@@ -357,6 +376,15 @@ impl WebhookHandler {
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
         seen.token_id = Some(self.authenticate(token, headers)?);
+        if target
+            .name
+            .is_some_and(|n| n.is_empty() || n.len() > MAX_PATH_NAME_BYTES)
+        {
+            return Err(Refusal::BadRequest(format!(
+                "the stream name in /webhooks/<token>/<name> must be 1 to {MAX_PATH_NAME_BYTES} \
+                 bytes"
+            )));
+        }
         let coding =
             body::coding(headers).map_err(|e| Refusal::UnsupportedMediaType(e.to_string()))?;
         let content_type = headers.get(CONTENT_TYPE);
@@ -424,8 +452,33 @@ impl WebhookHandler {
             },
             None => (None, Vec::new()),
         };
+        // Every header but the secret ones, so that routing and capture can be changed later
+        // and applied to history (`replay --journal`).
+        let presented = match token {
+            Some(token) => Some(token),
+            None => bearer_token(headers).ok(),
+        };
+        captured.extend(streams::journal_headers(
+            headers,
+            self.idempotency.as_ref().map(|i| i.header.as_str()),
+            presented,
+            target.name,
+            Some(target.query),
+        ));
         let record_count = {
             let payload = payload::parse_payload(&json, &self.rules)?;
+            if self.streams.keys_vary() {
+                let is_array = payload.records.len() > 1;
+                for (i, record) in payload.records.iter().enumerate() {
+                    let stream = self
+                        .streams
+                        .route(&captured, record)
+                        .unwrap_or_else(|| self.streams.default.clone());
+                    let keys = self.streams.keys(&stream);
+                    payload::check_record_keys(record, &keys.primary_key, is_array.then_some(i))
+                        .map_err(|e| Refusal::Unprocessable(format!("stream {stream}: {e}")))?;
+                }
+            }
             if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
                 && widest > self.max_fields
             {
@@ -441,7 +494,11 @@ impl WebhookHandler {
         }
         let record_count = u32::try_from(record_count)
             .map_err(|_| Refusal::Unprocessable("too many records in one body".into()))?;
-        if let (true, Some(value)) = (kind.needs_content_type(), content_type) {
+        if let (true, Some(value)) = (kind.needs_content_type(), content_type)
+            && !captured
+                .iter()
+                .any(|h| h.name == media::CONTENT_TYPE_HEADER)
+        {
             captured.push(Header {
                 name: media::CONTENT_TYPE_HEADER.to_owned(),
                 value: Bytes::copy_from_slice(value.as_bytes()),

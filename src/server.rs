@@ -206,6 +206,21 @@ pub async fn serve(
     }
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or any request with more than
+/// one, gets 400 (hyper does not check: hyperium/hyper#3777).
+fn host_count_wrong<B>(request: &hyper::Request<B>) -> bool {
+    match request
+        .headers()
+        .get_all(hyper::header::HOST)
+        .iter()
+        .count()
+    {
+        0 => request.version() == hyper::Version::HTTP_11,
+        1 => false,
+        _ => true,
+    }
+}
+
 /// Serves one connection until it ends, is evicted or the listener closes.
 async fn connection(
     stream: TcpStream,
@@ -218,11 +233,12 @@ async fn connection(
     let tracked = Arc::clone(&conn);
     let peer = stream.peer_addr().ok().map(crate::reply::RemoteAddr);
     let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
+        let host_missing = host_count_wrong(&request);
         if let Some(peer) = peer {
             request.extensions_mut().insert(peer);
         }
         let busy = tracked.begin();
-        let handled = busy.is_some().then(|| inner.call(request));
+        let handled = (busy.is_some() && !host_missing).then(|| inner.call(request));
         async move {
             match (busy, handled) {
                 (Some(busy), Some(handled)) => {
@@ -230,6 +246,10 @@ async fn connection(
                     drop(busy);
                     response
                 }
+                (Some(_), None) => Ok(reply::error_response(
+                    hyper::StatusCode::BAD_REQUEST,
+                    "a request must have one Host header (HTTP/1.1: exactly one)",
+                )),
                 _ => Ok(reply::too_many_connections()),
             }
         }

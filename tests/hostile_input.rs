@@ -394,3 +394,48 @@ fn a_connection_beyond_max_connections_gets_503_when_all_are_busy() {
     tap.stop();
     assert_eq!(h.drain(None).records().len(), 2);
 }
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or any request with two, is
+/// answered 400 and nothing is journaled; HTTP/1.0 needs none. (hyper answers these 200 on
+/// its own: hyperium/hyper#3777.)
+#[test]
+fn http11_requests_without_exactly_one_host_get_400() {
+    let mut h = Harness::new(json!({}));
+    let tap = h.start(&[]);
+    let path = tap.url();
+    let path = &path[path.find("/webhooks/").unwrap()..];
+    let body = r#"{"id":"smuggled"}"#;
+    let send = |version: &str, hosts: &[&str]| -> String {
+        let mut s = connect(&tap);
+        let mut request = format!("POST {path} {version}\r\n");
+        for host in hosts {
+            request.push_str(&format!("Host: {host}\r\n"));
+        }
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        s.write_all(request.as_bytes()).unwrap();
+        read_head(&mut s)
+    };
+    for hosts in [
+        &[][..],
+        &["a.example", "b.example"],
+        &["a.example", "a.example"],
+    ] {
+        let head = send("HTTP/1.1", hosts);
+        assert!(head.starts_with("HTTP/1.1 400"), "{hosts:?}: {head}");
+    }
+    assert!(send("HTTP/1.1", &["a.example"]).starts_with("HTTP/1.1 200"));
+    assert!(send("HTTP/1.0", &[]).contains(" 200 "));
+    assert!(send("HTTP/1.0", &["a.example", "b.example"]).contains(" 400 "));
+    let records = tap.wait_for_records(2);
+    tap.terminate();
+    let done = tap.wait();
+    assert!(done.status.success(), "{}", done.stderr);
+    assert_eq!(
+        done.records().len(),
+        2,
+        "only the two valid requests: {records:?}"
+    );
+}

@@ -217,7 +217,9 @@ fn every_body_kind_of_the_contract_becomes_the_same_records_live_and_from_the_jo
         json!({"action": "opened", "number": 7}),
         json!({"event": "send", "_id": "a1"}),
         json!({"event": "open", "_id": "a2"}),
-        json!({"from": "Bob <bob@example.com>", "subject": "Caf\u{e9} order",
+        // Twilio's `From` came first in this stream: `from` folds into it in pipelinewise and
+        // DuckDB, so it gets its own column (README "Field names").
+        json!({"from__2": "Bob <bob@example.com>", "subject": "Caf\u{e9} order",
                "attachment-1": {"filename": "invoice.pdf", "content_type": "application/pdf",
                                 "size": attachment.len(),
                                 "sha256": hex::encode(Sha256::digest(attachment))}}),

@@ -268,3 +268,113 @@ fn a_decimal_after_integers_goes_to_amount_nu_in_a_later_run_without_renaming_a_
         "exact integers, and no renamed amount_<date> column"
     );
 }
+
+/// GitHub deliveries routed by `X-GitHub-Event`: one table per event type in both PostgreSQL
+/// targets, each with its own columns and rows, the event header as jsonb.
+#[test]
+fn routed_streams_load_as_one_table_per_stream_into_both_postgres_targets() {
+    let mut h = Harness::new(json!({
+        "route": {"header": "X-GitHub-Event"},
+        "capture_headers": ["X-GitHub-Event"],
+        "sequence_alias": "webhook_sequence",
+    }));
+    let tap = h.start_serve();
+    let deliveries = [
+        (
+            "push",
+            r#"{"ref":"refs/heads/main","after":"abc123","commits":[{"id":"c1"}]}"#,
+        ),
+        (
+            "issues",
+            r#"{"action":"opened","issue":{"number":7,"title":"Bug"}}"#,
+        ),
+        (
+            "push",
+            r#"{"ref":"refs/heads/dev","after":"def456","commits":[]}"#,
+        ),
+        (
+            "pull_request",
+            r#"{"action":"closed","number":3,"merged":true}"#,
+        ),
+        ("", r#"{"zen":"Keep it logically awesome."}"#),
+    ];
+    for (event, body) in deliveries {
+        let mut request = tap
+            .client()
+            .post(tap.url())
+            .header("content-type", "application/json")
+            .body(body);
+        if !event.is_empty() {
+            request = request.header("x-github-event", event);
+        }
+        assert_eq!(tap.send(request).status, 200);
+    }
+    let stream = h.drain(None).stdout;
+    let report = run_with_input(&venv_exe("singer-tools", "singer-check-tap"), &[], &stream);
+    assert!(report.contains("The output is valid."), "{report}");
+
+    let pg = pg();
+    let tables = |db: &str| {
+        pg.rows(
+            db,
+            "SELECT table_name FROM information_schema.tables \
+             WHERE table_schema = 'incoming_webhooks' ORDER BY table_name",
+        )
+        .concat()
+    };
+    let expected_tables = ["data", "issues", "pull_request", "push"];
+    let db = pg.create_database("streams_pw");
+    pg.load_pipelinewise(&db, &stream, h.tmp.path());
+    assert_eq!(tables(&db), expected_tables);
+    assert_eq!(
+        pg.rows(
+            &db,
+            "SELECT ref, after, _sdc_headers->>'x-github-event' FROM incoming_webhooks.push \
+             ORDER BY _sdc_sequence"
+        ),
+        [
+            ["refs/heads/main", "abc123", "push"],
+            ["refs/heads/dev", "def456", "push"]
+        ]
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT issue->>'title' FROM incoming_webhooks.issues"),
+        "Bug"
+    );
+    let push_columns = pg.psql(
+        &db,
+        "SELECT count(*) FROM information_schema.columns \
+         WHERE table_schema = 'incoming_webhooks' AND table_name = 'push' \
+         AND column_name IN ('issue', 'zen', 'merged')",
+    );
+    assert_eq!(
+        push_columns, "0",
+        "other events' fields stay in their tables"
+    );
+
+    let db = pg.create_database("streams_ml");
+    pg.load_meltanolabs(&pg.meltanolabs_config(&db), &stream, h.tmp.path());
+    assert_eq!(tables(&db), expected_tables);
+    for (table, rows) in [
+        ("push", "2"),
+        ("issues", "1"),
+        ("pull_request", "1"),
+        ("data", "1"),
+    ] {
+        assert_eq!(
+            pg.psql(
+                &db,
+                &format!("SELECT count(*) FROM incoming_webhooks.{table}")
+            ),
+            rows,
+            "{table}"
+        );
+    }
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT merged FROM incoming_webhooks.pull_request WHERE number = 3"
+        ),
+        "t"
+    );
+}

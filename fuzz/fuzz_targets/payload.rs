@@ -1,15 +1,49 @@
 //! Body → records: decoding (identity, gzip, deflate), splitting into records, schema
 //! inference and RECORD output. Properties: no panic; every RECORD line is one valid JSON
-//! object; a refused payload is refused the same way on a second parse.
+//! object; a refused payload is refused the same way on a second parse; no column name the
+//! stream declares or a record carries is empty, in the `_sdc` namespace (the tap's own
+//! columns aside), over 62 bytes, or folded together with another by targets.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::collections::HashMap;
 use tap_webhooks::body::{self, Coding};
 use tap_webhooks::keys::RecordKey;
 use tap_webhooks::payload::{self, RecordRules};
+
+use tap_webhooks::schema::names::{MAX_COLUMN_BYTES, fold};
 use tap_webhooks::schema::{Catalog, Columns, SchemaTracker};
-use tap_webhooks::singer::{self, RecordMeta};
 use tap_webhooks::sequence::Sequence;
+use tap_webhooks::singer::{self, RecordMeta};
+
+/// The field names of a RECORD line's record, as written (repeats kept).
+#[derive(serde::Deserialize)]
+struct RecordKeys {
+    #[serde(deserialize_with = "keys")]
+    record: Vec<String>,
+}
+
+fn keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                out.push(key);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Keys)
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
@@ -43,22 +77,32 @@ fuzz_target!(|data: &[u8]| {
         primary_key: rules.primary_key.clone(),
         sequence_alias: None,
         received_at_alias: Some("received".to_owned()),
+        max_columns: if selector & 0x40 != 0 { 12 } else { 1000 },
     };
     let mut schema = SchemaTracker::in_memory(columns, Catalog::default());
     let mut out = Vec::new();
+    const TAP_COLUMNS: [&str; 5] = [
+        "_sdc_sequence",
+        "_sdc_received_at",
+        "__sdc_primary_key",
+        "_sdc_overflow",
+        "received",
+    ];
     for (i, record) in payload.records.iter().enumerate() {
-        let _ = schema.observe(record);
+        let named = schema.name(record);
         let sequence = Sequence::new(1_700_000_000_000_000_000 + i as u64);
+        let _ = schema.observe(&named, sequence);
         let meta = RecordMeta {
             sequence,
             received_at: "2026-01-01T00:00:00.000000Z",
             key: Some(RecordKey::derive(b"fuzz", sequence)),
             sequence_alias: None,
             received_at_alias: Some("received"),
+            overflow: &named.overflow,
         };
         out.clear();
-        singer::write_record(&mut out, "data", record, &meta, |name, raw| {
-            schema.action(name, raw)
+        singer::write_record(&mut out, "data", &named.fields, &meta, |name, raw| {
+            schema.action(name, raw, &named.fields, sequence)
         });
         let line = out
             .strip_suffix(b"\n")
@@ -67,6 +111,30 @@ fuzz_target!(|data: &[u8]| {
             serde_json::from_slice(line).expect("a RECORD line is JSON");
         assert_eq!(message["type"], "RECORD");
         assert!(message["record"].is_object());
+        let keys: RecordKeys = serde_json::from_slice(line).expect("a RECORD line is JSON");
+        assert_columns(keys.record.iter());
     }
-    let _ = schema.json_schema();
+    let declared = schema.json_schema();
+    assert_columns(
+        declared["properties"]
+            .as_object()
+            .expect("properties")
+            .keys(),
+    );
+
+    fn assert_columns<'a>(names: impl Iterator<Item = &'a String>) {
+        let mut folds: HashMap<String, &str> = HashMap::new();
+        for name in names {
+            assert!(!name.is_empty(), "an empty column name");
+            assert!(name.len() <= MAX_COLUMN_BYTES, "{name:?} is too long");
+            assert!(
+                !payload::is_reserved_field(name) || TAP_COLUMNS.contains(&name.as_str()),
+                "{name:?} is in the _sdc namespace"
+            );
+            assert!(!name.chars().any(char::is_control), "{name:?}");
+            if let Some(other) = folds.insert(fold(name), name) {
+                panic!("{name:?} and {other:?} fold together");
+            }
+        }
+    }
 });

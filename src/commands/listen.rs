@@ -186,6 +186,7 @@ async fn run(
         body_read_timeout: config.limits.body_read_timeout,
         max_fields: config.limits.max_fields,
         permits: Semaphore::new(config.limits.max_concurrent_requests),
+        streams: config.streams.clone(),
         body_bytes: InflightBytes::new(config.limits.max_inflight_body_bytes),
         public_url: config.url_base(addr),
         cors: config.cors.clone(),

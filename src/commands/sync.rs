@@ -5,34 +5,43 @@ use std::io::Stdout;
 use super::listen::{self, ListenOptions};
 use super::{RunError, background, current_thread_runtime};
 use crate::config::Config;
-use crate::emitter::{self, EmitError, Emitter};
-use crate::schema::SchemaTracker;
-use crate::schema::{Catalog, catalog};
+use crate::emitter::{self, EmitError, Emitter, StreamSchemas};
+use crate::payload::GENERATED_KEY_FIELD;
+use crate::schema::catalog::Catalogs;
+use crate::schema::{Catalog, Columns, SchemaTracker, catalog, persisted_streams};
 use crate::sequence::Sequence;
 use crate::singer::{Output, State};
 
 /// A sync: SCHEMA, the journal backlog after the state's bookmark, then (with `listen`) the
 /// live stream until a stop condition; always a final STATE.
-pub fn run(config: &Config, state: State, catalog: Catalog) -> Result<(), RunError> {
+pub fn run(config: &Config, state: State, catalogs: Catalogs) -> Result<(), RunError> {
     let settings = config.emitter_settings();
     if config.nats.is_some() {
         // The local journal makes `data_dir`; with NATS it holds only the persisted schema.
         crate::fsutil::ensure_dir(&config.data_dir)
             .map_err(|source| RunError::io("creating data_dir", source))?;
     }
-    if let Some(bookmark) = state.bookmark() {
+    let default = settings.streams.default.clone();
+    // What every selected stream has loaded may go (a deselected stream's records are kept
+    // only as long as retention keeps them).
+    if let Some(bookmark) = state.resume_after(|stream| catalogs.is_stream_selected(stream)) {
         background::apply_retention(config, bookmark);
     }
-    if !catalog.is_stream_selected() {
-        log::warn!("the catalog deselects stream data: nothing to emit");
+    if config.streams.route.is_none() && !catalogs.is_stream_selected(&default) {
+        log::warn!("the catalog deselects stream {default}: nothing to emit");
         let mut out = Output::new(std::io::stdout());
-        out.state(&state.with_bookmark(state.bookmark()));
+        out.state(&state.value_with_streams([(default.as_str(), None)], None));
         return out.flush().map_err(|e| RunError::Emit(e.into()));
     }
-    let catalog = catalog.without_columns(&settings.columns);
+    let catalog = catalogs.stream(&default).without_columns(&settings.columns);
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
-    let after = state.bookmark();
-    let emitter = Emitter::new(std::io::stdout(), schema, state, settings);
+    let after = state.resume_after(|stream| catalogs.is_stream_selected(stream));
+    let emitter =
+        Emitter::new(std::io::stdout(), schema, state, settings).with_schemas(StreamSchemas {
+            data_dir: Some(config.data_dir.clone()),
+            persist: true,
+            catalogs,
+        });
     if config.listen {
         let options = ListenOptions {
             emit: Some((emitter, after)),
@@ -65,20 +74,49 @@ fn drain(
     Ok(())
 }
 
-/// `--discover`: the catalog of stream `data` with the persisted schema.
+/// `--discover`: the default stream and every stream seen so far, each with its persisted
+/// schema and key properties.
 pub fn discover(config: &Config) -> Result<(), RunError> {
     let settings = config.emitter_settings();
-    let schema = SchemaTracker::load(
-        &config.data_dir,
-        settings.columns.clone(),
-        Catalog::default(),
-    )?;
-    let catalog = catalog::discover(
-        schema.json_schema(),
-        &settings.columns,
-        &settings.key_properties,
-        &config.schema_name,
+    let default = settings.streams.default.clone();
+    let mut entries = Vec::new();
+    let mut names = vec![default.clone()];
+    names.extend(
+        persisted_streams(&config.data_dir)
+            .into_iter()
+            .filter(|n| *n != default),
     );
-    println!("{catalog}");
+    for name in names {
+        let keys = settings.streams.keys(&name);
+        let columns = Columns {
+            primary_key: keys.primary_key.clone(),
+            generated_key: keys.generated_key,
+            ..settings.columns.clone()
+        };
+        let key_properties = if keys.generated_key {
+            vec![GENERATED_KEY_FIELD.to_owned()]
+        } else {
+            keys.primary_key
+        };
+        let schema = if name == default {
+            SchemaTracker::load(&config.data_dir, columns.clone(), Catalog::default())?
+        } else {
+            SchemaTracker::load_stream(
+                &config.data_dir,
+                &name,
+                &default,
+                columns.clone(),
+                Catalog::default(),
+            )?
+        };
+        entries.push(catalog::discover_stream(
+            &name,
+            schema.json_schema(),
+            &columns,
+            &key_properties,
+            &config.schema_name,
+        ));
+    }
+    println!("{}", serde_json::json!({ "streams": entries }));
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! printed by `--about` ([`settings_schema`]) and the environment overrides
 //! ([`env_overrides`]) all come from it, so the settings listed are exactly those accepted.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
@@ -131,6 +132,11 @@ pub struct ConfigFile {
     /// Top-level fields a record may have (each becomes a column); more get 422.
     #[serde(default = "defaults::max_fields")]
     pub max_fields: u32,
+    /// Most columns a stream gets, the tap's `_sdc` columns included (PostgreSQL allows
+    /// 1,600). Once a stream has this many, a record's new fields go into its JSON column
+    /// `_sdc_overflow` instead of new columns (and a WARN names them).
+    #[serde(default = "defaults::max_columns")]
+    pub max_columns: u32,
     /// Origins whose pages may post webhooks from a browser (CORS):
     /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405).
     #[serde(default)]
@@ -143,11 +149,60 @@ pub struct ConfigFile {
     /// next record's `suppressed`.
     #[serde(default = "defaults::rejections_per_second")]
     pub rejections_per_second: u32,
+    /// The default stream: records no `route` sends elsewhere (Stitch's single table).
+    #[serde(default = "defaults::stream")]
+    pub stream: String,
+    /// How a request picks its stream: `{"header": "X-GitHub-Event"}`, `{"field": "type"}` (a
+    /// top-level body field; for an array, per record) or `{"path": true}`
+    /// (`POST /webhooks/<token>/<name>`). No value: the default stream.
+    #[serde(default)]
+    pub route: Option<RouteSetting>,
+    /// A route value that would create a stream past this many goes to the default stream.
+    #[serde(default = "defaults::max_streams")]
+    pub max_streams: u32,
+    /// Per-stream overrides: `{"push": {"primary_key": "after", "append_only": true}}`; the
+    /// top-level `primary_key` and `append_only` apply to streams without their own.
+    #[serde(default)]
+    pub streams: BTreeMap<String, StreamSetting>,
+    /// Header names or globs (`"X-GitHub-*"`, `"*"`) copied into the record field
+    /// `_sdc_headers`. `authorization`, `proxy-authorization` and `cookie` never are.
+    #[serde(default)]
+    pub capture_headers: Vec<String>,
+    /// Copy the query parameters into the record field `_sdc_query`.
+    #[serde(default)]
+    pub capture_query: bool,
     /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
     /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
     /// replicated NATS JetStream stream shared by many receivers; README "Scaling out").
     #[serde(default)]
     pub journal: Option<JournalSetting>,
+}
+
+/// `route`: exactly one of `header`, `field`, `path`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSetting {
+    /// A request header (any case), such as `X-GitHub-Event`.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// A top-level body field, such as Stripe's `type`.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// `true`: the `<name>` of `POST /webhooks/<token>/<name>`.
+    #[serde(default)]
+    pub path: Option<bool>,
+}
+
+/// `streams.<name>`: what differs for one stream.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSetting {
+    /// This stream's key field(s), instead of the top-level `primary_key`.
+    #[serde(default)]
+    pub primary_key: Option<PrimaryKeySetting>,
+    /// This stream's `append_only`, instead of the top-level one.
+    #[serde(default)]
+    pub append_only: Option<bool>,
 }
 
 /// The `journal` setting.
@@ -218,6 +273,9 @@ mod defaults {
     pub fn max_fields() -> u32 {
         1000
     }
+    pub fn max_columns() -> u32 {
+        crate::schema::columns::DEFAULT_MAX_COLUMNS as u32
+    }
     pub fn metrics_interval_seconds() -> f64 {
         60.0
     }
@@ -226,6 +284,12 @@ mod defaults {
     }
     pub fn journal_retention_hours() -> f64 {
         168.0
+    }
+    pub fn stream() -> String {
+        "data".to_owned()
+    }
+    pub fn max_streams() -> u32 {
+        100
     }
 }
 

@@ -26,6 +26,7 @@ use crate::journal::{Journal, JournalConfig};
 use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
 use crate::signature::Verifier;
+use crate::streams::StreamSettings;
 use parts::{Addresses, Invalid};
 
 /// The validated configuration.
@@ -45,6 +46,8 @@ pub struct Config {
     pub max_run: Option<Duration>,
     pub idle_timeout: Option<Duration>,
     pub max_records: Option<u64>,
+    /// Most columns a stream gets (`_sdc` included); then `_sdc_overflow`.
+    pub max_columns: usize,
     pub append_only: bool,
     pub sequence_alias: Option<String>,
     pub received_at_alias: Option<String>,
@@ -58,6 +61,8 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
+    /// Streams, routing and request metadata (DESIGN section 6).
+    pub streams: StreamSettings,
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,
     /// `cors_origins`; `None` when empty.
@@ -224,6 +229,7 @@ impl Config {
         let schema_name = parts::schema_name(&file.name)?;
         let primary_key = parts::primary_key(file.primary_key.take())?;
         parts::aliases(&file, &primary_key)?;
+        let streams = parts::streams(&mut file, &primary_key)?;
         let Addresses {
             bind,
             ops_bind,
@@ -280,6 +286,7 @@ impl Config {
                 file.idle_timeout_seconds,
             )?,
             max_records: file.max_records,
+            max_columns: parts::max_columns(file.max_columns)?,
             append_only: file.append_only,
             sequence_alias: file.sequence_alias,
             received_at_alias: file.received_at_alias,
@@ -295,28 +302,37 @@ impl Config {
             idempotency,
             token_digests,
             limits,
+            streams,
             nats,
             cors,
             rejections_per_second: file.rejections.then_some(file.rejections_per_second),
         })
     }
 
-    /// What the emitter needs: record rules, key properties, the `_sdc` columns, limits.
+    /// What the emitter needs: record rules, the default stream's key properties and `_sdc`
+    /// columns, the stream settings, limits.
     pub fn emitter_settings(&self) -> EmitterSettings {
-        let generated_key = self.primary_key.is_empty() || self.append_only;
+        // The default stream's keys: the top-level ones unless `streams` overrides them.
+        let keys = self.streams.keys(&self.streams.default);
+        let generated_key = keys.generated_key;
         EmitterSettings {
             rules: self.record_rules(),
             key_properties: if generated_key {
                 vec![GENERATED_KEY_FIELD.to_owned()]
             } else {
-                self.primary_key.clone()
+                keys.primary_key.clone()
             },
             columns: Columns {
-                primary_key: self.primary_key.clone(),
+                primary_key: keys.primary_key,
                 generated_key,
                 sequence_alias: self.sequence_alias.clone(),
                 received_at_alias: self.received_at_alias.clone(),
+                max_columns: self.max_columns,
+                headers: !self.streams.capture_headers.is_empty(),
+                query: self.streams.capture_query,
             },
+            streams: self.streams.clone(),
+            forced_stream: None,
             max_records: self.max_records,
             state_cadence: StateCadence::default(),
             metric_interval: self.metrics_interval,
@@ -324,9 +340,15 @@ impl Config {
     }
 
     /// How a payload becomes records (the receiver and the emitter apply the same rules).
+    /// When streams have keys of their own, keys are checked per record after routing
+    /// instead ([`StreamSettings::keys_vary`]).
     pub fn record_rules(&self) -> RecordRules {
         RecordRules {
-            primary_key: self.primary_key.clone(),
+            primary_key: if self.streams.keys_vary() {
+                Vec::new()
+            } else {
+                self.primary_key.clone()
+            },
         }
     }
 
@@ -551,6 +573,50 @@ mod tests {
         for key in ["secret", "secrets"] {
             assert_eq!(signature[key]["secret"], true, "{key}");
             assert_eq!(signature[key]["writeOnly"], true, "{key}");
+        }
+    }
+
+    #[test]
+    fn stream_settings_validate_and_the_examples_load() {
+        let c = load(
+            r#"{"route": {"header": "X-GitHub-Event"}, "primary_key": "id",
+            "streams": {"push": {"primary_key": ["after"]}}, "capture_headers": ["X-GitHub-*"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.streams.route,
+            Some(crate::streams::Route::Header("x-github-event".into()))
+        );
+        assert_eq!(c.streams.keys("push").primary_key, ["after"]);
+        assert_eq!(c.streams.keys("issues").primary_key, ["id"]);
+        assert!(
+            c.record_rules().primary_key.is_empty(),
+            "checked per stream"
+        );
+        for (bad, message) in [
+            (
+                r#"{"route": {"header": "a", "field": "b"}}"#,
+                "exactly one of",
+            ),
+            (r#"{"route": {"path": false}}"#, "exactly one of"),
+            (r#"{"stream": "Data"}"#, "not a stream name"),
+            (r#"{"streams": {"Push": {}}}"#, "not a stream name"),
+            (
+                r#"{"streams": {"push": {"primary_key": []}}}"#,
+                "push.primary_key",
+            ),
+            (r#"{"max_streams": 0}"#, "max_streams"),
+            (r#"{"capture_headers": ["bad header"]}"#, "capture_headers"),
+        ] {
+            let e = load(bad).unwrap_err().to_string();
+            assert!(e.contains(message), "{bad}: {e}");
+        }
+        assert_eq!(load("{}").unwrap().streams, StreamSettings::default());
+        for example in [
+            include_str!("../../examples/github.json"),
+            include_str!("../../examples/stripe.json"),
+        ] {
+            Config::from_json(example.as_bytes(), "example").unwrap();
         }
     }
 

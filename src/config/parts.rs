@@ -4,8 +4,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::file::{ConfigFile, PrimaryKeySetting};
+use std::collections::BTreeMap;
+
+use super::file::{ConfigFile, PrimaryKeySetting, RouteSetting};
 use super::{IdempotencySettings, Limits};
+use crate::streams::{self, HeaderPatterns, Route, StreamOverride, StreamSettings};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -56,7 +59,14 @@ pub fn primary_key(setting: Option<PrimaryKeySetting>) -> Result<Vec<String>, In
         } else if chars > MAX_KEY_NAME_CHARS {
             format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}")
         } else if crate::payload::is_reserved_field(key) {
-            format!("{key:?} is a column the tap adds itself")
+            format!("{key:?} is in the Singer metadata namespace (_sdc_…, __sdc_…)")
+        } else if crate::schema::names::escape(key) != key.as_str() {
+            format!("{key:?} has characters no target takes (control characters, '\"')")
+        } else if keys[..i]
+            .iter()
+            .any(|k| crate::schema::names::fold(k) == crate::schema::names::fold(key))
+        {
+            format!("{key:?} and another key are one column in targets that fold case")
         } else if keys[..i].contains(key) {
             format!("{key:?} is listed twice")
         } else {
@@ -156,6 +166,17 @@ pub fn check_sizes(file: &ConfigFile) -> Result<(), Invalid> {
         return Err(invalid("max_records", "must be at least 1"));
     }
     Ok(())
+}
+
+/// `max_columns`: room for the tap's columns and some fields; within PostgreSQL's 1,600.
+pub fn max_columns(value: u32) -> Result<usize, Invalid> {
+    if !(10..=1600).contains(&value) {
+        return Err(invalid(
+            "max_columns",
+            format!("{value} is outside 10..=1600 (PostgreSQL allows 1,600 columns per table)"),
+        ));
+    }
+    Ok(value as usize)
 }
 
 impl Limits {
@@ -303,4 +324,103 @@ pub fn snake_case(name: &str) -> String {
         }
     }
     out
+}
+
+/// `stream`, `route`, `max_streams`, `streams`, `capture_headers`, `capture_query`.
+pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSettings, Invalid> {
+    let default = match streams::normalise(&file.stream) {
+        Some(name) if name == file.stream => name,
+        Some(name) => {
+            return Err(invalid(
+                "stream",
+                format!("{:?} is not a stream name; {name:?} would be", file.stream),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                "stream",
+                format!("{:?} is not a stream name", file.stream),
+            ));
+        }
+    };
+    let route = match file.route.take() {
+        None => None,
+        Some(RouteSetting {
+            header: Some(header),
+            field: None,
+            path: None,
+        }) => {
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(invalid("route", format!("{header:?} is not a header name")));
+            }
+            Some(Route::Header(header.to_ascii_lowercase()))
+        }
+        Some(RouteSetting {
+            header: None,
+            field: Some(field),
+            path: None,
+        }) if !field.is_empty() => Some(Route::Field(field)),
+        Some(RouteSetting {
+            header: None,
+            field: None,
+            path: Some(true),
+        }) => Some(Route::Path),
+        Some(_) => {
+            return Err(invalid(
+                "route",
+                "must be exactly one of {\"header\": NAME}, {\"field\": NAME}, {\"path\": true}",
+            ));
+        }
+    };
+    if file.max_streams == 0 {
+        return Err(invalid("max_streams", "must be at least 1"));
+    }
+    let mut overrides = BTreeMap::new();
+    for (name, setting) in std::mem::take(&mut file.streams) {
+        if streams::normalise(&name).as_deref() != Some(name.as_str()) {
+            return Err(invalid(
+                "streams",
+                format!(
+                    "{name:?} is not a stream name (lower case letters, digits and _; see \
+                     DESIGN section 6)"
+                ),
+            ));
+        }
+        let primary_key =
+            match setting.primary_key {
+                None => None,
+                Some(keys) => Some(self::primary_key(Some(keys)).map_err(|e| {
+                    invalid("streams", format!("{name}.primary_key: {}", e.message))
+                })?),
+            };
+        overrides.insert(
+            name,
+            StreamOverride {
+                primary_key,
+                append_only: setting.append_only,
+            },
+        );
+    }
+    for pattern in &file.capture_headers {
+        if pattern.is_empty()
+            || !pattern
+                .bytes()
+                .all(|b| b == b'*' || http::HeaderName::from_bytes(&[b]).is_ok())
+        {
+            return Err(invalid(
+                "capture_headers",
+                format!("{pattern:?} is not a header name or glob"),
+            ));
+        }
+    }
+    Ok(StreamSettings {
+        default,
+        route,
+        max_streams: file.max_streams as usize,
+        overrides,
+        primary_key: primary_key.to_vec(),
+        append_only: file.append_only,
+        capture_headers: HeaderPatterns::new(std::mem::take(&mut file.capture_headers)),
+        capture_query: file.capture_query,
+    })
 }

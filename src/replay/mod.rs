@@ -32,11 +32,12 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::emitter::{EmitError, Emitter, Flow, Origin, Place, StateCadence};
+use crate::emitter::{EmitError, Emitter, Flow, Origin, Place, StateCadence, StreamSchemas};
 use crate::journal::{Journal, JournalError};
 use crate::keys::KeySource;
 use crate::payload::PayloadError;
-use crate::schema::{Catalog, SchemaError, SchemaTracker};
+use crate::schema::catalog::Catalogs;
+use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};
 use crate::singer::{ReplayPosition, State};
 use crate::telemetry;
@@ -54,6 +55,8 @@ pub struct ReplayOptions {
     pub source: ReplaySource,
     /// Log and count invalid payloads and go on, instead of stopping at the first.
     pub skip_invalid: bool,
+    /// `--stream`: every record goes to this stream.
+    pub stream: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -131,22 +134,18 @@ impl From<io::Error> for ReplayError {
 pub fn run(
     config: &Config,
     state: State,
-    catalog: Catalog,
+    catalogs: Catalogs,
     options: ReplayOptions,
 ) -> Result<(), ReplayError> {
     let inputs = match &options.source {
         ReplaySource::Files { paths, .. } => Some(input::expand(paths)?),
         ReplaySource::Journal => None,
     };
-    if !catalog.is_stream_selected() {
-        log::warn!("the catalog deselects stream data: nothing to emit");
-        let mut out = crate::singer::Output::new(io::stdout());
-        out.state(&state.with_bookmark(state.bookmark()));
-        return Ok(out.flush()?);
-    }
     let mut settings = config.emitter_settings();
     settings.state_cadence = StateCadence::Records(STATE_EVERY_RECORDS);
-    let catalog = catalog.without_columns(&settings.columns);
+    settings.forced_stream = options.stream.clone();
+    let default = settings.streams.default.clone();
+    let catalog = catalogs.stream(&default).without_columns(&settings.columns);
     if config.nats.is_some() {
         // With the journal on NATS, `data_dir` holds only the persisted schema.
         crate::fsutil::ensure_dir(&config.data_dir).map_err(|e| {
@@ -157,14 +156,22 @@ pub fn run(
         })?;
     }
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
+    let files = matches!(options.source, ReplaySource::Files { .. });
+    let schemas = StreamSchemas {
+        data_dir: Some(config.data_dir.clone()),
+        persist: !files,
+        catalogs,
+    };
     match (options.source, inputs) {
         (ReplaySource::Files { received_at, .. }, Some(inputs)) => {
-            let emitter = Emitter::replaying(io::stdout(), schema.detached(), state, settings);
+            let emitter = Emitter::replaying(io::stdout(), schema.detached(), state, settings)
+                .with_schemas(schemas);
             replay_files(config, emitter, &inputs, received_at, options.skip_invalid)
         }
         _ => {
-            let after = state.bookmark();
-            let emitter = Emitter::new(io::stdout(), schema, state, settings);
+            let catalogs = &schemas.catalogs;
+            let after = state.resume_after(|stream| catalogs.is_stream_selected(stream));
+            let emitter = Emitter::new(io::stdout(), schema, state, settings).with_schemas(schemas);
             replay_journal(config, emitter, after, options.skip_invalid)
         }
     }
@@ -327,6 +334,7 @@ impl FileReplay<'_> {
                     line,
                 },
                 skip,
+                headers: &[],
             };
             let emitted_before = self.emitter.emitted();
             flow = match self.emitter.emit_records(&payload, &origin) {

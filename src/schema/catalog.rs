@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::columns::{Columns, sdc_properties};
 use super::kinds::{Accept, Kind};
-use crate::payload::{GENERATED_KEY_FIELD, is_reserved_field};
+use crate::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
 use crate::singer::STREAM;
 
 /// A property type pinned by the catalog.
@@ -77,6 +77,11 @@ impl Catalog {
             .iter()
             .find(|s| s["tap_stream_id"] == STREAM || s["stream"] == STREAM)
             .ok_or_else(|| format!("catalog has no stream {STREAM:?}"))?;
+        Ok(Self::from_stream(stream))
+    }
+
+    /// The selection and pins of one catalog stream entry.
+    pub fn from_stream(stream: &Value) -> Catalog {
         let mut out = Catalog::default();
         for entry in stream["metadata"]
             .as_array()
@@ -117,7 +122,7 @@ impl Catalog {
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     /// Removes catalog entries for the tap's own added columns (aliases included).
@@ -152,6 +157,77 @@ impl Catalog {
     }
 }
 
+/// A `--catalog` with several streams: each stream's [`Catalog`] by name. A stream the
+/// catalog does not list (one first seen after the catalog was made) is selected.
+#[derive(Clone, Debug, Default)]
+pub struct Catalogs {
+    streams: BTreeMap<String, Catalog>,
+}
+
+impl Catalogs {
+    pub fn load(path: &Path) -> Result<Catalogs, CatalogError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| CatalogError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|source| CatalogError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
+        Self::from_value(&value).map_err(|message| CatalogError::Invalid {
+            path: shown,
+            message,
+        })
+    }
+
+    pub fn from_value(catalog: &Value) -> Result<Catalogs, String> {
+        let streams = catalog["streams"]
+            .as_array()
+            .ok_or("catalog has no \"streams\" array")?;
+        let mut out = Catalogs::default();
+        for stream in streams {
+            let Some(name) = stream["tap_stream_id"]
+                .as_str()
+                .or_else(|| stream["stream"].as_str())
+            else {
+                return Err("a catalog stream has no tap_stream_id".into());
+            };
+            out.streams
+                .insert(name.to_owned(), Catalog::from_stream(stream));
+        }
+        Ok(out)
+    }
+
+    /// The catalog of `stream` (everything selected if the catalog does not list it).
+    pub fn stream(&self, stream: &str) -> Catalog {
+        self.streams.get(stream).cloned().unwrap_or_default()
+    }
+
+    pub fn is_stream_selected(&self, stream: &str) -> bool {
+        self.streams
+            .get(stream)
+            .is_none_or(Catalog::is_stream_selected)
+    }
+}
+
+/// One stream's entry in the catalog `--discover` prints: `json_schema` is its persisted
+/// schema ([`super::SchemaTracker::json_schema`]).
+pub fn discover_stream(
+    stream: &str,
+    json_schema: Value,
+    columns: &Columns,
+    key_properties: &[String],
+    schema_name: &str,
+) -> Value {
+    let mut catalog = discover(json_schema, columns, key_properties, schema_name);
+    let mut entry = catalog["streams"][0].take();
+    entry["tap_stream_id"] = json!(stream);
+    entry["stream"] = json!(stream);
+    entry
+}
+
 /// The catalog `--discover` prints: stream `data` with `json_schema`, the persisted schema
 /// ([`super::SchemaTracker::json_schema`]).
 pub fn discover(
@@ -165,7 +241,7 @@ pub fn discover(
         .map(|(name, _)| name)
         .chain(columns.primary_key.iter().cloned())
         .chain(key_properties.iter().cloned())
-        .chain([GENERATED_KEY_FIELD.to_owned()])
+        .chain([GENERATED_KEY_FIELD.to_owned(), OVERFLOW_FIELD.to_owned()])
         .collect();
     let mut metadata = vec![json!({
         "breadcrumb": [],
@@ -231,6 +307,20 @@ mod tests {
         assert_eq!(c.pin("created").unwrap().accept, Accept::DateTime);
         assert_eq!(c.pin("count").unwrap().accept, Accept::Integer);
         assert!(c.pin("_sdc_sequence").is_none());
+    }
+
+    #[test]
+    fn catalogs_select_per_stream_and_unlisted_streams_are_selected() {
+        let c = Catalogs::from_value(&json!({"streams": [
+            {"tap_stream_id": "push", "metadata": [{"breadcrumb": [], "metadata": {"selected": false}}]},
+            {"tap_stream_id": "issues", "metadata": [
+                {"breadcrumb": ["properties", "body"], "metadata": {"selected": false}}]}
+        ]}))
+        .unwrap();
+        assert!(!c.is_stream_selected("push"));
+        assert!(c.is_stream_selected("issues"));
+        assert!(c.is_stream_selected("never_listed"));
+        assert!(!c.stream("issues").is_field_selected("body"));
     }
 
     #[test]

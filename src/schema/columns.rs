@@ -4,13 +4,20 @@
 
 use serde_json::Value;
 
-use crate::payload::{GENERATED_KEY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
+use crate::payload::{
+    GENERATED_KEY_FIELD, HEADERS_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
+};
 
 /// The JSON Schema of the columns the tap adds (`schemas/sdc.json`).
 pub const SDC_SCHEMA: &str = include_str!("../../schemas/sdc.json");
 
-/// Columns the tap adds besides the provider's fields, from the config.
-#[derive(Clone, Debug, Default)]
+/// Most columns a stream gets by default, the tap's own included (PostgreSQL allows 1,600 per
+/// table, and pipelinewise adds one at each type change).
+pub const DEFAULT_MAX_COLUMNS: usize = 1000;
+
+/// Columns the tap adds besides the provider's fields, and the stream's column budget, from
+/// the config.
+#[derive(Clone, Debug)]
 pub struct Columns {
     /// Configured primary key fields.
     pub primary_key: Vec<String>,
@@ -20,6 +27,27 @@ pub struct Columns {
     pub sequence_alias: Option<String>,
     /// Also write `_sdc_received_at` under this name.
     pub received_at_alias: Option<String>,
+    /// Most columns a stream has, these included; new fields past it go into
+    /// `_sdc_overflow`.
+    pub max_columns: usize,
+    /// Add `_sdc_headers` (`capture_headers`).
+    pub headers: bool,
+    /// Add `_sdc_query` (`capture_query`).
+    pub query: bool,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            primary_key: Vec::new(),
+            generated_key: false,
+            sequence_alias: None,
+            received_at_alias: None,
+            max_columns: DEFAULT_MAX_COLUMNS,
+            headers: false,
+            query: false,
+        }
+    }
 }
 
 /// The `_sdc` columns (from `schemas/sdc.json`) and their aliases, by name.
@@ -30,7 +58,10 @@ pub fn sdc_properties(columns: &Columns) -> Vec<(String, Value)> {
         return out;
     };
     for (name, schema) in properties {
-        if name == GENERATED_KEY_FIELD && !columns.generated_key {
+        if (name == GENERATED_KEY_FIELD && !columns.generated_key)
+            || (name == HEADERS_FIELD && !columns.headers)
+            || (name == QUERY_FIELD && !columns.query)
+        {
             continue;
         }
         let mut schema = schema.clone();

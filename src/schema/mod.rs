@@ -29,18 +29,26 @@
 //! no value proves the next one will be a date. Null values of a field not yet declared are
 //! left out of the record: they load as NULL either way.
 //!
+//! Payload field names become column names through [`names`] (escaped, never folded together
+//! by a target), before anything else here sees them: declarations, pins and selection are by
+//! column. A stream has at most `max_columns` columns; a new field past that goes into the
+//! JSON column `_sdc_overflow` of its record.
+//!
 //! The folder, in import order: [`kinds`] (types, siblings, what a pin accepts), [`columns`]
-//! (the `_sdc` columns), [`catalog`] (`--catalog` and `--discover`), then the tracker here.
+//! (the `_sdc` columns), [`names`] (payload names → columns), [`catalog`] (`--catalog` and
+//! `--discover`), then the tracker here.
 
 pub mod catalog;
 pub mod columns;
 pub mod kinds;
+pub mod names;
 
 pub use catalog::{Catalog, CatalogError};
 pub use columns::Columns;
 pub use kinds::{Kind, Mismatch};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -48,11 +56,12 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::fsutil;
-use crate::payload::Fields;
+use crate::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::sequence::Sequence;
 use crate::singer::FieldAction;
 use columns::sdc_properties;
 use kinds::{Sibling, ValueType, value_name};
+use names::Names;
 
 /// The persisted, cumulative schema of stream `data`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -62,9 +71,47 @@ struct SchemaFile {
     /// The sequence of the record that declared each field (absent: declared before any).
     #[serde(default)]
     declared_at: BTreeMap<String, u64>,
+    /// Payload names written under a column of another name (see [`names`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    names: BTreeMap<String, String>,
+    /// Whether `_sdc_overflow` has been declared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    overflow: bool,
 }
 
-const SCHEMA_FILE_VERSION: u32 = 2;
+const SCHEMA_FILE_VERSION: u32 = 3;
+
+/// Overflowed field names remembered for warnings (each is warned about once per run).
+const WARNED_NAMES: usize = 10_000;
+
+/// A record under its column names: the fields that have (or get) a column, and those that go
+/// into `_sdc_overflow` under their payload names.
+#[derive(Debug)]
+pub struct Named<'r, 'a> {
+    /// Borrowed when every field is its own column (the common case).
+    pub fields: Cow<'r, Fields<'a>>,
+    pub overflow: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+/// Where the schemas of streams other than the default one are kept, under `data_dir`.
+const STREAMS_DIR: &str = "streams";
+
+/// The streams other than `default` whose schema `data_dir` has persisted, by name.
+pub fn persisted_streams(data_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join(STREAMS_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let stream = name.strip_suffix(".json")?;
+            (crate::streams::normalise(stream).as_deref() == Some(stream))
+                .then(|| stream.to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -119,6 +166,11 @@ pub struct SchemaTracker {
     /// The sequence of the record that declared a field; a null of the field in an earlier
     /// record is left out, as it was when that record was first written.
     declared_at: BTreeMap<String, u64>,
+    names: Names,
+    overflow: bool,
+    /// Columns the tap adds (`_sdc`, aliases), counted against `max_columns`.
+    tap_columns: usize,
+    warned: HashSet<String>,
     columns: Columns,
     catalog: Catalog,
     dirty: bool,
@@ -127,39 +179,109 @@ pub struct SchemaTracker {
 impl SchemaTracker {
     /// Loads the persisted schema of `data_dir` (empty if none).
     pub fn load(data_dir: &Path, columns: Columns, catalog: Catalog) -> Result<Self, SchemaError> {
-        let path = data_dir.join("schema.json");
+        Self::load_file(data_dir.join("schema.json"), columns, catalog, false)
+    }
+
+    /// Loads the persisted schema of stream `stream`: `data_dir/schema.json` for the default
+    /// stream (where it always was), `data_dir/streams/<stream>.json` for the others. A new
+    /// stream's file is written at the first [`SchemaTracker::persist`], so that
+    /// `--discover` lists it from then on.
+    pub fn load_stream(
+        data_dir: &Path,
+        stream: &str,
+        default: &str,
+        columns: Columns,
+        catalog: Catalog,
+    ) -> Result<Self, SchemaError> {
+        if stream == default {
+            return Self::load(data_dir, columns, catalog);
+        }
+        let path = data_dir.join(STREAMS_DIR).join(format!("{stream}.json"));
+        Self::load_file(path, columns, catalog, true)
+    }
+
+    fn load_file(
+        path: PathBuf,
+        columns: Columns,
+        catalog: Catalog,
+        new_is_dirty: bool,
+    ) -> Result<Self, SchemaError> {
+        let mut new = false;
         let file = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SchemaError::Parse {
                 path: path.clone(),
                 source,
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SchemaFile::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                new = true;
+                SchemaFile::default()
+            }
             Err(source) => return Err(SchemaError::Read { path, source }),
         };
-        let mut tracker = SchemaTracker {
-            path: Some(path),
-            fields: file.fields,
-            declared_at: file.declared_at,
-            columns,
-            catalog,
-            dirty: false,
-        };
-        tracker.apply_catalog_seeds();
+        let mut tracker = Self::build(Some(path), file, columns, catalog);
+        tracker.dirty |= new && new_is_dirty;
         Ok(tracker)
     }
 
     /// A tracker that persists nothing.
     pub fn in_memory(columns: Columns, catalog: Catalog) -> Self {
+        Self::build(None, SchemaFile::default(), columns, catalog)
+    }
+
+    fn build(path: Option<PathBuf>, file: SchemaFile, columns: Columns, catalog: Catalog) -> Self {
+        let mut names = Names::default();
+        let tap = sdc_properties(&columns);
+        for (name, _) in &tap {
+            names.reserve(name);
+        }
+        for name in [
+            payload::SEQUENCE_FIELD,
+            payload::RECEIVED_AT_FIELD,
+            payload::GENERATED_KEY_FIELD,
+            OVERFLOW_FIELD,
+        ] {
+            names.reserve(name);
+        }
+        for key in &columns.primary_key {
+            names.claim(key);
+        }
         let mut tracker = SchemaTracker {
-            path: None,
+            path,
             fields: BTreeMap::new(),
-            declared_at: BTreeMap::new(),
+            declared_at: file.declared_at,
+            names,
+            overflow: file.overflow,
+            tap_columns: tap.len(),
+            warned: HashSet::new(),
             columns,
             catalog,
             dirty: false,
         };
+        tracker.restore(file.fields, &file.names);
         tracker.apply_catalog_seeds();
         tracker
+    }
+
+    /// Takes the persisted declarations and names. A column a schema file from before names
+    /// were escaped declares under a name the rules no longer give (`""`, `_sdc_…`, a case
+    /// duplicate) moves to the column its name gets now.
+    fn restore(&mut self, fields: BTreeMap<String, Kind>, renamed: &BTreeMap<String, String>) {
+        let targets: HashSet<&String> = renamed.values().collect();
+        for (name, column) in renamed {
+            self.names.restore(name, column);
+        }
+        for (column, kind) in fields {
+            let column = if targets.contains(&column) {
+                column
+            } else {
+                let claimed = self.names.claim(&column);
+                if claimed != column {
+                    self.dirty = true;
+                }
+                claimed
+            };
+            self.fields.entry(column).or_insert(kind);
+        }
     }
 
     /// The same declarations, never saved: a replay of files starts from what the data_dir
@@ -173,6 +295,10 @@ impl SchemaTracker {
     /// Key fields are declared from the start, and so are fields the catalog declares with
     /// one of the inferred kinds; a persisted declaration is never changed.
     fn apply_catalog_seeds(&mut self) {
+        let pinned: Vec<String> = self.catalog.pinned_names().cloned().collect();
+        for name in pinned.iter().chain(self.catalog.seeds().map(|(k, _)| k)) {
+            self.names.claim(name);
+        }
         for key in self.columns.primary_key.clone() {
             if !self.fields.contains_key(&key) && self.catalog.pin(&key).is_none() {
                 self.fields.insert(key, Kind::String);
@@ -205,11 +331,84 @@ impl SchemaTracker {
         self.is_key(name) || self.catalog.is_field_selected(name)
     }
 
+    /// Whether a new column fits the budget, keeping one for `_sdc_overflow`.
+    fn has_room(&self) -> bool {
+        let used = self.tap_columns + self.names.len() + 1;
+        used < self.columns.max_columns
+    }
+
+    /// Puts a record under its column names (see [`names`]), giving new names their column,
+    /// or `_sdc_overflow` once the stream has `max_columns`. Fields that cannot be written
+    /// (deselected, a null of a field without a column) are left out.
+    pub fn name<'r, 'a>(&mut self, record: &'r Fields<'a>) -> Named<'r, 'a> {
+        let first_other = record
+            .fields
+            .iter()
+            .position(|(name, _)| self.names.column(name) != Some(name.as_ref()));
+        let Some(first_other) = first_other else {
+            return Named {
+                fields: Cow::Borrowed(record),
+                overflow: Vec::new(),
+            };
+        };
+        let mut fields = Fields {
+            fields: record.fields[..first_other].to_vec(),
+        };
+        let mut overflow = Vec::new();
+        let mut overflowed = Vec::new();
+        for (name, raw) in &record.fields[first_other..] {
+            if let Some(column) = self.names.column(name) {
+                let column = if column == name.as_ref() {
+                    name.clone()
+                } else {
+                    Cow::Owned(column.to_owned())
+                };
+                fields.fields.push((column, *raw));
+                continue;
+            }
+            if ValueType::of(raw) == ValueType::Null {
+                continue;
+            }
+            let column = self.names.propose(name);
+            if !self.is_selected(&column) {
+                continue;
+            }
+            if self.has_room() {
+                let column = self.names.assign(name);
+                fields.fields.push((Cow::Owned(column), *raw));
+            } else {
+                if self.warned.len() < WARNED_NAMES && self.warned.insert(name.to_string()) {
+                    overflowed.push(name.as_ref());
+                }
+                overflow.push((name.clone(), *raw));
+            }
+        }
+        if !overflowed.is_empty() {
+            log::warn!(
+                "stream data has {} columns (max_columns): fields {overflowed:?} go into {OVERFLOW_FIELD}",
+                self.columns.max_columns
+            );
+        }
+        Named {
+            fields: Cow::Owned(fields),
+            overflow,
+        }
+    }
+
     /// Declares what `record` (with sequence `sequence`) needs (new fields, new siblings); true
     /// if the schema changed (a new SCHEMA must precede the record). Fails if a catalog-pinned
     /// field gets a value it cannot take.
-    pub fn observe(&mut self, record: &Fields<'_>, sequence: Sequence) -> Result<bool, Mismatch> {
+    pub fn observe(
+        &mut self,
+        record: &Named<'_, '_>,
+        sequence: Sequence,
+    ) -> Result<bool, Mismatch> {
         let mut changed = false;
+        if !record.overflow.is_empty() && !self.overflow {
+            self.overflow = true;
+            changed = true;
+        }
+        let record: &Fields<'_> = &record.fields;
         for (name, raw) in &record.fields {
             let name = name.as_ref();
             if !self.is_selected(name) {
@@ -235,6 +434,10 @@ impl SchemaTracker {
                 ..
             }) = self.place(name, value, record)
             {
+                if column != name {
+                    // A sibling: a column no payload name may fold into.
+                    self.names.reserve(&column);
+                }
                 self.declared_at.insert(column.clone(), sequence.get());
                 self.fields.insert(column, kind);
                 changed = true;
@@ -311,6 +514,11 @@ impl SchemaTracker {
                 Some(at) if *at > sequence.get() => FieldAction::Skip,
                 _ => FieldAction::Raw,
             },
+            Some(Kind::String)
+                if self.is_key(name) && matches!(value, ValueType::Integer | ValueType::Number) =>
+            {
+                FieldAction::Canonical
+            }
             Some(Kind::String) if self.is_key(name) && value != ValueType::String => {
                 FieldAction::Stringify
             }
@@ -338,8 +546,16 @@ impl SchemaTracker {
             version: SCHEMA_FILE_VERSION,
             fields: self.fields.clone(),
             declared_at: self.declared_at.clone(),
+            names: self.names.renamed(),
+            overflow: self.overflow,
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("schema serializes");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| SchemaError::Write {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
         fsutil::write_atomic(path, &bytes).map_err(|source| SchemaError::Write {
             path: path.clone(),
             source,
@@ -362,11 +578,17 @@ impl SchemaTracker {
     pub fn json_schema(&self) -> Value {
         let mut properties = Map::new();
         for name in self.field_names() {
-            let schema = match self.catalog.pin(&name) {
+            let mut schema = match self.catalog.pin(&name) {
                 Some(pin) => pin.schema.clone(),
                 None => self.fields[&name].schema(),
             };
+            if self.is_key(&name) {
+                non_null(&mut schema);
+            }
             properties.insert(name, schema);
+        }
+        if self.overflow {
+            properties.insert(OVERFLOW_FIELD.to_owned(), Kind::Json.schema());
         }
         for (name, schema) in sdc_properties(&self.columns) {
             properties.insert(name, schema);
@@ -375,278 +597,12 @@ impl SchemaTracker {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::payload::{RecordRules, parse_payload};
-    use crate::singer::{RecordMeta, write_record};
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    /// Sequences for the test records, increasing.
-    fn next_sequence() -> Sequence {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Sequence::new(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-
-    fn tracker() -> SchemaTracker {
-        SchemaTracker::in_memory(
-            Columns {
-                generated_key: true,
-                ..Default::default()
-            },
-            Catalog::default(),
-        )
-    }
-
-    fn observe(t: &mut SchemaTracker, body: &str) -> bool {
-        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-        p.records
-            .iter()
-            .fold(false, |c, r| t.observe(r, next_sequence()).unwrap() | c)
-    }
-
-    /// Observes a one-record body and returns its provider fields as written in the RECORD.
-    fn emit(t: &mut SchemaTracker, body: &str) -> Map<String, Value> {
-        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-        let sequence = next_sequence();
-        t.observe(&p.records[0], sequence).unwrap();
-        emit_again(t, body, sequence)
-    }
-
-    /// Writes a record again, as a replay does, without observing it.
-    fn emit_again(t: &SchemaTracker, body: &str, sequence: Sequence) -> Map<String, Value> {
-        let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
-        let meta = RecordMeta {
-            sequence,
-            received_at: "t",
-            key: None,
-            sequence_alias: None,
-            received_at_alias: None,
-        };
-        let mut out = Vec::new();
-        let record = &p.records[0];
-        write_record(&mut out, "data", record, &meta, |name, raw| {
-            t.action(name, raw, record, sequence)
-        });
-        let line: Value = serde_json::from_slice(&out).unwrap();
-        let mut fields = line["record"].as_object().unwrap().clone();
-        fields.retain(|k, _| !k.starts_with("_sdc"));
-        fields
-    }
-
-    fn fields(pairs: Value) -> Map<String, Value> {
-        pairs.as_object().unwrap().clone()
-    }
-
-    fn declared(t: &SchemaTracker, field: &str) -> Value {
-        t.json_schema()["properties"][field]["type"].clone()
-    }
-
-    #[test]
-    fn integers_are_integer_and_a_later_decimal_goes_to_the_nu_sibling() {
-        let mut t = tracker();
-        assert_eq!(
-            emit(&mut t, r#"{"amount":10}"#),
-            fields(json!({"amount":10}))
-        );
-        assert_eq!(declared(&t, "amount"), json!(["null", "integer"]));
-        assert_eq!(
-            emit(&mut t, r#"{"amount":10.5}"#),
-            fields(json!({"amount__nu":10.5}))
-        );
-        assert!(!observe(&mut t, r#"{"amount":-3e2}"#), "the sibling exists");
-        assert_eq!(declared(&t, "amount"), json!(["null", "integer"]));
-        assert_eq!(declared(&t, "amount__nu"), json!(["null", "number"]));
-        assert_eq!(emit(&mut t, r#"{"amount":7}"#), fields(json!({"amount":7})));
-    }
-
-    #[test]
-    fn a_number_field_takes_integers_and_integers_beyond_64_bits_go_to_st_as_digits() {
-        let mut t = tracker();
-        emit(&mut t, r#"{"price":1.5,"id":1}"#);
-        assert_eq!(emit(&mut t, r#"{"price":2}"#), fields(json!({"price":2})));
-        let max = i64::MAX.to_string();
-        let min = i64::MIN.to_string();
-        let body = format!(r#"{{"id":{max},"n":{min}}}"#);
-        let written = emit(&mut t, &body);
-        assert_eq!(written["id"].to_string(), max, "exact");
-        assert_eq!(written["n"].to_string(), min, "exact");
-        let beyond = "9223372036854775809"; // 2^63 + 1
-        let written = emit(&mut t, &format!(r#"{{"id":{beyond},"n":-{beyond}}}"#));
-        assert_eq!(
-            written,
-            fields(json!({"id__st": beyond, "n__st": format!("-{beyond}")}))
-        );
-        assert_eq!(declared(&t, "id"), json!(["null", "integer"]));
-        assert_eq!(declared(&t, "id__st"), json!(["null", "string"]));
-        // First value beyond 64 bits: the field is still an integer field.
-        let written = emit(&mut t, r#"{"big":123456789012345678901234}"#);
-        assert_eq!(
-            written,
-            fields(json!({"big__st": "123456789012345678901234"}))
-        );
-        assert_eq!(declared(&t, "big"), json!(["null", "integer"]));
-    }
-
-    #[test]
-    fn objects_and_strings_each_keep_their_column() {
-        let mut t = tracker();
-        emit(&mut t, r#"{"meta":{"a":1},"tags":["x"]}"#);
-        assert_eq!(declared(&t, "meta"), json!(["null", "object", "array"]));
-        assert!(
-            !observe(&mut t, r#"{"meta":[1,2]}"#),
-            "an array fits a JSON field"
-        );
-        assert_eq!(
-            emit(&mut t, r#"{"meta":"plain"}"#),
-            fields(json!({"meta__st":"plain"}))
-        );
-        assert_eq!(declared(&t, "meta"), json!(["null", "object", "array"]));
-        assert_eq!(
-            emit(&mut t, r#"{"meta":{"b":2}}"#),
-            fields(json!({"meta":{"b":2}}))
-        );
-        // The other way round: a string field, then an object.
-        emit(&mut t, r#"{"workflow":".github/ci.yml"}"#);
-        assert_eq!(
-            emit(&mut t, r#"{"workflow":{"id":1}}"#),
-            fields(json!({"workflow__js":{"id":1}}))
-        );
-    }
-
-    #[test]
-    fn every_conflict_goes_to_the_sibling_of_its_type_and_nothing_becomes_text() {
-        let mut t = tracker();
-        emit(&mut t, r#"{"v":1,"flag":true,"s":"x","ts":1700000000}"#);
-        let written = emit(
-            &mut t,
-            r#"{"v":"one","flag":"yes","s":5,"ts":"2023-11-14"}"#,
-        );
-        assert_eq!(
-            written,
-            fields(json!({"v__st":"one","flag__st":"yes","s__in":5,"ts__st":"2023-11-14"}))
-        );
-        let written = emit(&mut t, r#"{"s":false,"flag":2.5,"v":null}"#);
-        assert_eq!(
-            written,
-            fields(json!({"s__bo":false,"flag__nu":2.5,"v":null}))
-        );
-        for (field, kind) in [("v", "integer"), ("flag", "boolean"), ("s", "string")] {
-            assert_eq!(declared(&t, field), json!(["null", kind]), "{field}");
-        }
-        assert!(!observe(&mut t, r#"{"v":2,"flag":false,"s":"y","ts":"x"}"#));
-    }
-
-    #[test]
-    fn a_sibling_name_a_record_already_uses_gets_the_suffix_again() {
-        let mut t = tracker();
-        emit(&mut t, r#"{"tag":true}"#);
-        let written = emit(&mut t, r#"{"tag":"v1","tag__st":"mine"}"#);
-        assert_eq!(
-            written,
-            fields(json!({"tag__st__st":"v1","tag__st":"mine"}))
-        );
-        // A declared field of that name with another kind is skipped over the same way.
-        emit(&mut t, r#"{"n__in":"text","n":"a"}"#);
-        assert_eq!(emit(&mut t, r#"{"n":3}"#), fields(json!({"n__in__in":3})));
-    }
-
-    #[test]
-    fn nulls_before_a_field_is_declared_are_left_out_and_stay_so_in_a_replay() {
-        let mut t = tracker();
-        assert!(!observe(&mut t, r#"{"gone":null}"#));
-        let before = next_sequence();
-        assert_eq!(emit_again(&t, r#"{"gone":null}"#, before), Map::new());
-        emit(&mut t, r#"{"gone":"now"}"#);
-        assert_eq!(
-            emit(&mut t, r#"{"gone":null}"#),
-            fields(json!({"gone":null}))
-        );
-        assert_eq!(
-            emit_again(&t, r#"{"gone":null}"#, before),
-            Map::new(),
-            "a replay of the earlier record writes it as it was"
-        );
-    }
-
-    #[test]
-    fn primary_key_fields_are_declared_before_any_value_as_strings() {
-        let mut t = SchemaTracker::in_memory(
-            Columns {
-                primary_key: vec!["id".into()],
-                ..Default::default()
-            },
-            Catalog::default(),
-        );
-        assert_eq!(declared(&t, "id"), json!(["null", "string"]));
-        assert!(!observe(&mut t, r#"{"id":12345678901234567}"#));
-        assert_eq!(
-            emit(&mut t, r#"{"id":12345678901234567}"#),
-            fields(json!({"id":"12345678901234567"}))
-        );
-        assert!(
-            t.json_schema()["properties"]
-                .get("__sdc_primary_key")
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn a_persisted_schema_is_never_narrowed_or_changed_on_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        // A schema file from before this rule: v widened to string, n a number.
-        std::fs::write(
-            dir.path().join("schema.json"),
-            r#"{"version":2,"fields":{"v":"string","n":"number","j":"json"}}"#,
-        )
-        .unwrap();
-        let catalog = Catalog::from_value(&json!({"streams": [{"tap_stream_id": "data",
-            "schema": {"properties": {"n": {"type": ["null", "integer"]},
-                                      "fresh": {"type": ["null", "number"]}}}}]}))
-        .unwrap();
-        let mut t = SchemaTracker::load(dir.path(), Columns::default(), catalog).unwrap();
-        assert_eq!(
-            declared(&t, "n"),
-            json!(["null", "number"]),
-            "persisted wins"
-        );
-        assert_eq!(
-            declared(&t, "fresh"),
-            json!(["null", "number"]),
-            "a catalog declaration declares an unseen field from the start"
-        );
-        assert_eq!(
-            emit(&mut t, r#"{"v":"x","n":3,"fresh":4}"#),
-            fields(json!({"v":"x","n":3,"fresh":4}))
-        );
-        // New conflicts follow the new rule.
-        assert_eq!(
-            emit(&mut t, r#"{"v":2,"j":"s"}"#),
-            fields(json!({"v__in":2,"j__st":"s"}))
-        );
-        t.persist().unwrap();
-        let again =
-            SchemaTracker::load(dir.path(), Columns::default(), Catalog::default()).unwrap();
-        assert_eq!(declared(&again, "v"), json!(["null", "string"]));
-        assert_eq!(declared(&again, "v__in"), json!(["null", "integer"]));
-        assert_eq!(declared(&again, "n"), json!(["null", "number"]));
-    }
-
-    #[test]
-    fn sdc_columns_and_aliases_are_declared() {
-        let t = SchemaTracker::in_memory(
-            Columns {
-                generated_key: true,
-                sequence_alias: Some("webhook_sequence".into()),
-                received_at_alias: Some("webhook_received_at".into()),
-                ..Default::default()
-            },
-            Catalog::default(),
-        );
-        let p = t.json_schema()["properties"].clone();
-        assert_eq!(p["_sdc_sequence"], p["webhook_sequence"]);
-        assert_eq!(p["_sdc_received_at"]["format"], "date-time");
-        assert_eq!(p["webhook_received_at"]["format"], "date-time");
-        assert!(p["__sdc_primary_key"].is_object());
+/// Key columns are declared non-null: targets make them NOT NULL.
+fn non_null(schema: &mut Value) {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
     }
 }
+
+#[cfg(test)]
+mod tests;

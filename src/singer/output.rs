@@ -4,14 +4,16 @@
 //! [`write_record`] straight from the payload's raw field values, into an [`Output`] buffer
 //! (or any [`Sink`]): no tree is built, and a large value is passed straight through.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::STREAM;
 use crate::keys::RecordKey;
-use crate::payload::{Fields, RECEIVED_AT_FIELD, SEQUENCE_FIELD};
+use crate::payload::{
+    self, Fields, HEADERS_FIELD, OVERFLOW_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
+};
 use crate::sequence::Sequence;
 
 /// Buffered Singer output. Messages are appended to an in-memory buffer and written out by
@@ -39,12 +41,7 @@ impl<W: Write> Output<W> {
     }
 
     /// `{"type":"SCHEMA","stream":"data","schema":...,"key_properties":[...]}`
-    pub fn schema(&mut self, schema: &Value, key_properties: &[String]) {
-        self.schema_of(STREAM, schema, key_properties);
-    }
-
-    /// A SCHEMA for another stream than the default one (`_rejections`).
-    pub fn schema_of(&mut self, stream: &str, schema: &Value, key_properties: &[String]) {
+    pub fn schema(&mut self, stream: &str, schema: &Value, key_properties: &[String]) {
         self.buf.extend_from_slice(br#"{"type":"SCHEMA","stream":"#);
         write_json_string(&mut self.buf, stream);
         self.buf.extend_from_slice(br#","schema":"#);
@@ -131,6 +128,13 @@ pub struct RecordMeta<'a> {
     pub sequence_alias: Option<&'a str>,
     /// Also write the received time under this name.
     pub received_at_alias: Option<&'a str>,
+    /// Fields without a column (the stream has `max_columns`), written as one JSON object
+    /// under `_sdc_overflow`, by their payload names.
+    pub overflow: &'a [(Cow<'a, str>, &'a RawValue)],
+    /// `_sdc_headers` and `_sdc_query`: JSON objects, already written (shared by all records
+    /// of a request).
+    pub headers: Option<&'a str>,
+    pub query: Option<&'a str>,
 }
 
 /// How one provider field's value is written into a RECORD (decided by the schema).
@@ -144,6 +148,9 @@ pub enum FieldAction {
     Stringify,
     /// A string holding a number or boolean, written as that number or boolean.
     Unquote,
+    /// A number written as a string in its one canonical form (key fields:
+    /// [`crate::payload::canonical_number`]).
+    Canonical,
     /// Copied as it is (or, with `as_text`, as a JSON string holding its JSON text) into the
     /// sibling column named `<field><suffix>`, the suffix repeated `depth` times (see
     /// [`crate::schema::kinds::Sibling`]).
@@ -187,7 +194,11 @@ pub fn write_record<S: Sink + ?Sized>(
     write_json_string(buf, stream);
     buf.extend_from_slice(br#","record":{"#);
     for (name, value) in &record.fields {
-        if meta.sequence_alias == Some(name) || meta.received_at_alias == Some(name) {
+        if meta.sequence_alias == Some(name)
+            || meta.received_at_alias == Some(name)
+            || (meta.headers.is_some() && name == HEADERS_FIELD)
+            || (meta.query.is_some() && name == QUERY_FIELD)
+        {
             continue;
         }
         let action = action(name, value);
@@ -222,8 +233,24 @@ pub fn write_record<S: Sink + ?Sized>(
                 Ok(inner) => out.buffer().extend_from_slice(inner.as_bytes()),
                 Err(_) => write_compact(out, value.get()),
             },
+            FieldAction::Canonical => match payload::canonical_number(value.get()) {
+                Some(number) => write_json_string(out.buffer(), &number),
+                None => write_json_string(out.buffer(), value.get()),
+            },
         }
         out.buffer().push(b',');
+    }
+    if !meta.overflow.is_empty() {
+        write_json_string(out.buffer(), OVERFLOW_FIELD);
+        out.buffer().extend_from_slice(b":{");
+        for (name, value) in meta.overflow {
+            write_json_string(out.buffer(), name);
+            out.buffer().push(b':');
+            write_compact(out, value.get());
+            out.buffer().push(b',');
+        }
+        out.buffer().pop();
+        out.buffer().extend_from_slice(b"},");
     }
     let out = out.buffer();
     let mut sequence = itoa::Buffer::new();
@@ -243,6 +270,14 @@ pub fn write_record<S: Sink + ?Sized>(
         out.extend_from_slice(b":\"");
         out.extend_from_slice(meta.received_at.as_bytes());
         out.extend_from_slice(b"\",");
+    }
+    for (name, object) in [(HEADERS_FIELD, meta.headers), (QUERY_FIELD, meta.query)] {
+        if let Some(object) = object {
+            write_json_string(out, name);
+            out.push(b':');
+            out.extend_from_slice(object.as_bytes());
+            out.push(b',');
+        }
     }
     out.pop();
     if let Some(key) = meta.key {
@@ -310,6 +345,7 @@ pub fn write_compact<S: Sink + ?Sized>(out: &mut S, raw: &str) {
 mod tests {
     use super::*;
     use crate::payload::{RecordRules, parse_payload};
+    use crate::singer::STREAM;
     use serde_json::json;
 
     /// Counts the writes it gets, to see large values bypass the buffer.
@@ -346,6 +382,9 @@ mod tests {
                 key: None,
                 sequence_alias: None,
                 received_at_alias: None,
+                overflow: &[],
+                headers: None,
+                query: None,
             };
             let raw = |_: &str, _: &serde_json::value::RawValue| FieldAction::Raw;
             let mut expected = Vec::new();
@@ -402,6 +441,9 @@ mod tests {
             key: Some(key),
             sequence_alias: Some("seq"),
             received_at_alias: None,
+            overflow: &[],
+            headers: Some(r#"{"x-github-event":"push"}"#),
+            query: None,
         };
         write_record(
             &mut out,
@@ -423,6 +465,8 @@ mod tests {
         assert_eq!(v["record"]["seq"], 1_790_000_000_000_000_007u64);
         assert_eq!(v["record"]["id"], "1");
         assert_eq!(v["record"]["__sdc_primary_key"], key.to_string());
+        assert_eq!(v["record"]["_sdc_headers"]["x-github-event"], "push");
+        assert!(v["record"].get("_sdc_query").is_none());
         assert_eq!(v["time_extracted"], "2026-09-21T10:00:00.000000Z");
     }
 
@@ -459,6 +503,9 @@ mod tests {
             key: None,
             sequence_alias: None,
             received_at_alias: None,
+            overflow: &[],
+            headers: None,
+            query: Some(r#"{"a":"1"}"#),
         };
         let mut out = Vec::new();
         write_record(

@@ -1,10 +1,14 @@
 //! The `--state` bookmark: what a STATE line records, and reading it back.
 //!
 //! The STATE value is `{"bookmarks": {"data": {"sequence": N}}}`: every record with
-//! `_sdc_sequence <= N` has been emitted. A replay of files keeps its own bookmark beside it,
+//! `_sdc_sequence <= N` has been emitted. With several streams each has its own bookmark,
+//! `{"bookmarks": {"push": {"sequence": N}, "issues": {"sequence": M}}}` (Singer's
+//! convention); a stream without one is as far as the furthest (see [`Resume`]), so a state
+//! written before streams existed (only `data`) is understood. A replay of files keeps its own bookmark beside it,
 //! `"replay": {"file", "line", "record", "sequence"}` (see [`ReplayPosition`]), so neither
 //! disturbs the other. Other keys of a state given with `--state` are carried through unchanged.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -131,13 +135,17 @@ impl State {
             }
         }
         let state = State { value };
-        match state.stream_bookmark().and_then(|b| b.get("sequence")) {
-            None | Some(Value::Null) => {}
-            Some(v) if v.as_u64().is_some() => {}
-            Some(v) => {
-                return Err(format!(
-                    "bookmarks.data.sequence must be a non-negative integer, not {v}"
-                ));
+        if let Some(bookmarks) = state.value.get("bookmarks").and_then(Value::as_object) {
+            for (stream, bookmark) in bookmarks {
+                match bookmark.get("sequence") {
+                    None | Some(Value::Null) => {}
+                    Some(v) if v.as_u64().is_some() => {}
+                    Some(v) => {
+                        return Err(format!(
+                            "bookmarks.{stream}.sequence must be a non-negative integer, not {v}"
+                        ));
+                    }
+                }
             }
         }
         match state.stream_bookmark().and_then(|b| b.get(REPLAY_KEY)) {
@@ -153,12 +161,69 @@ impl State {
         self.value.get("bookmarks")?.get(STREAM)?.as_object()
     }
 
-    /// Every record with a sequence up to this one has been emitted.
+    /// Every record up to this sequence has been emitted, whatever its stream: the lowest
+    /// stream bookmark (for a one-stream state, `bookmarks.data.sequence`).
     pub fn bookmark(&self) -> Option<Sequence> {
-        self.stream_bookmark()?
-            .get("sequence")?
-            .as_u64()
-            .map(Sequence::new)
+        self.resume_after(|_| true)
+    }
+
+    /// `bookmarks.<stream>.sequence` of every stream the state names (`None`: a stream with
+    /// a bookmark but no sequence, none of whose records has been emitted, such as one a
+    /// catalog deselected).
+    pub fn stream_sequences(&self) -> BTreeMap<String, Option<Sequence>> {
+        let Some(bookmarks) = self.value.get("bookmarks").and_then(Value::as_object) else {
+            return BTreeMap::new();
+        };
+        bookmarks
+            .iter()
+            .filter(|(_, b)| b.is_object())
+            .map(|(stream, b)| {
+                let sequence = b.get("sequence").and_then(Value::as_u64).map(Sequence::new);
+                (stream.clone(), sequence)
+            })
+            .collect()
+    }
+
+    /// Where reading resumes: the lowest bookmark of the streams `selected` says are
+    /// emitted (a deselected stream does not hold the others back); the start when one of
+    /// them has emitted nothing yet.
+    pub fn resume_after(&self, selected: impl Fn(&str) -> bool) -> Option<Sequence> {
+        let mut lowest: Option<Sequence> = None;
+        for (stream, sequence) in self.stream_sequences() {
+            if !selected(&stream) {
+                continue;
+            }
+            let sequence = sequence?;
+            lowest = Some(lowest.map_or(sequence, |l| l.min(sequence)));
+        }
+        lowest
+    }
+
+    /// The state value with each of `streams` bookmarked at its sequence (`None`: left as
+    /// it is), and a file replay's place under `bookmarks.<default>.replay`.
+    pub fn value_with_streams<'a>(
+        &self,
+        streams: impl IntoIterator<Item = (&'a str, Option<Sequence>)>,
+        replay: Option<(&str, &ReplayPosition)>,
+    ) -> Value {
+        let mut value = self.value.clone();
+        let bookmarks = value
+            .entry("bookmarks")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !bookmarks.is_object() {
+            *bookmarks = Value::Object(Map::new());
+        }
+        let bookmarks = bookmarks.as_object_mut().expect("made an object above");
+        for (stream, sequence) in streams {
+            let b = stream_entry(bookmarks, stream);
+            if let Some(sequence) = sequence {
+                b.insert("sequence".into(), Value::from(sequence.get()));
+            }
+        }
+        if let Some((stream, position)) = replay {
+            stream_entry(bookmarks, stream).insert(REPLAY_KEY.into(), position.to_value());
+        }
+        Value::Object(value)
     }
 
     /// Where a file replay stopped (validated when the state was loaded).
@@ -214,6 +279,20 @@ impl State {
     }
 }
 
+/// `bookmarks.<stream>`, made an object if it is not one.
+fn stream_entry<'a>(
+    bookmarks: &'a mut Map<String, Value>,
+    stream: &str,
+) -> &'a mut Map<String, Value> {
+    let b = bookmarks
+        .entry(stream)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !b.is_object() {
+        *b = Value::Object(Map::new());
+    }
+    b.as_object_mut().expect("made an object above")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +323,33 @@ mod tests {
             State::default().with_bookmark(None),
             json!({"bookmarks": {"data": {}}})
         );
+    }
+
+    #[test]
+    fn each_stream_has_its_own_bookmark_and_a_deselected_one_holds_nothing_back() {
+        let s = State::from_value(json!({"bookmarks": {
+            "push": {"sequence": 40}, "issues": {"sequence": 30}, "data": {"sequence": 50}}}))
+        .unwrap();
+        assert_eq!(s.bookmark(), Some(Sequence::new(30)));
+        assert_eq!(
+            s.resume_after(|stream| stream != "issues"),
+            Some(Sequence::new(40))
+        );
+        let v = s.value_with_streams(
+            [
+                ("push", Some(Sequence::new(60))),
+                ("issues", None),
+                ("new", Some(Sequence::new(60))),
+            ],
+            None,
+        );
+        assert_eq!(
+            v,
+            json!({"bookmarks": {"push": {"sequence": 60}, "issues": {"sequence": 30},
+                "data": {"sequence": 50}, "new": {"sequence": 60}}})
+        );
+        let e = State::from_value(json!({"bookmarks": {"push": {"sequence": -1}}})).unwrap_err();
+        assert!(e.contains("bookmarks.push.sequence"), "{e}");
     }
 
     #[test]

@@ -439,6 +439,24 @@ pub fn records(messages: &[Value]) -> Vec<Value> {
         .collect()
 }
 
+/// The records of one stream.
+pub fn stream_records(messages: &[Value], stream: &str) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+        .map(|m| m["record"].clone())
+        .collect()
+}
+
+/// The last SCHEMA message of one stream.
+pub fn last_schema(messages: &[Value], stream: &str) -> Option<Value> {
+    messages
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "SCHEMA" && m["stream"] == stream)
+        .cloned()
+}
+
 /// The value of the last STATE message.
 pub fn last_state(messages: &[Value]) -> Option<Value> {
     messages
@@ -456,16 +474,17 @@ pub fn assert_singer_stream(messages: &[Value]) {
         Some(json!("SCHEMA")),
         "SCHEMA first"
     );
-    let mut declared: Option<Value> = None;
+    let mut declared: std::collections::HashMap<String, Value> = Default::default();
     for m in messages {
+        let stream = m["stream"].as_str().unwrap_or_default().to_owned();
         match m["type"].as_str() {
             Some("SCHEMA") => {
-                assert_eq!(m["stream"], "data");
+                assert!(!stream.is_empty(), "SCHEMA without a stream: {m}");
                 assert!(m["key_properties"].is_array());
-                declared = Some(m["schema"]["properties"].clone());
+                declared.insert(stream, m["schema"]["properties"].clone());
             }
             Some("RECORD") => {
-                let props = declared.as_ref().expect("RECORD before SCHEMA");
+                let props = declared.get(&stream).expect("RECORD before its SCHEMA");
                 for (k, _) in m["record"].as_object().expect("record object") {
                     assert!(props.get(k).is_some(), "field {k} not declared before {m}");
                 }

@@ -174,3 +174,47 @@ impl Pg {
         })
     }
 }
+
+/// A DuckDB file loaded by target-duckdb 0.8.0 (with `duckdb` below 1.2, see
+/// tests/python/target-duckdb.txt).
+pub struct Duck {
+    pub path: PathBuf,
+}
+
+impl Duck {
+    pub fn new(dir: &Path, name: &str) -> Duck {
+        Duck {
+            path: dir.join(format!("{name}.duckdb")),
+        }
+    }
+
+    /// Config of target-duckdb for this file, with `extra` keys on top.
+    pub fn config(&self, extra: Value) -> Value {
+        let mut config = serde_json::json!({
+            "path": self.path, "default_target_schema": "incoming_webhooks",
+        });
+        for (k, v) in extra.as_object().expect("object") {
+            config[k] = v.clone();
+        }
+        config
+    }
+
+    /// Loads a Singer stream with target-duckdb and `config`.
+    pub fn load(&self, config: &Value, stream: &[u8], dir: &Path) -> String {
+        run_target("target-duckdb", "target-duckdb", config, stream, dir)
+    }
+
+    /// Rows of a query, each value as text (NULL as an empty string), as `Pg::rows` gives.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        const SCRIPT: &str = "import duckdb, json, sys\n\
+            c = duckdb.connect(sys.argv[1], read_only=True)\n\
+            rows = c.execute(sys.argv[2]).fetchall()\n\
+            print(json.dumps([['' if v is None else str(v) for v in r] for r in rows]))\n";
+        let out = run_with_input(
+            &venv_exe("target-duckdb", "python"),
+            &["-c", SCRIPT, self.path.to_str().expect("UTF-8 path"), sql],
+            b"",
+        );
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("duckdb {sql}: {e}: {out}"))
+    }
+}

@@ -1,0 +1,570 @@
+//! The emitter: payloads (journal entries or replayed files) → Singer messages.
+//!
+//! It writes the stream's SCHEMA first, then a RECORD per record (a new cumulative SCHEMA
+//! before any record that adds a field or widens a type), a STATE as records flow (every
+//! second live; every so many records in a replay, so that replays are deterministic), and
+//! always a final STATE. The STATE bookmark names the last record written, so a run started
+//! with it emits nothing twice and loses nothing.
+//!
+//! Every payload, whatever its origin, goes through [`Emitter::parse`] and
+//! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place, request
+//! headers) differs.
+//!
+//! Streams (DESIGN section 6): each record is routed when it is emitted
+//! ([`StreamSettings::route`]), so the same journal gives the streams the current settings
+//! say. Each stream has its own [`SchemaTracker`] (its own columns, persisted apart), its own
+//! key properties and its own bookmark; its SCHEMA is written before its first record of the
+//! run. Streams are created as route values appear, up to `max_streams`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::handshake;
+use crate::journal::{Entry, Header, JournalError, JournalReader};
+use crate::keys::{KeySource, PayloadKeys};
+use crate::lifecycle::{Lifecycle, StopReason};
+use crate::media;
+use crate::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
+use crate::rejections;
+use crate::schema::catalog::Catalogs;
+use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker, persisted_streams};
+use crate::sequence::Sequence;
+use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, State};
+use crate::streams::{self, StreamSettings};
+use crate::telemetry;
+
+mod backlog;
+mod follow;
+mod routing;
+
+pub use follow::{drain, follow};
+
+/// STATE cadence while records flow.
+pub const STATE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// While webhooks keep coming, a live emitter reads the journal at most this often: one
+/// wake-up per interval rather than one per commit leaves the CPU to the receivers, whose
+/// answers senders are waiting for, and writes larger batches. The first webhook after a
+/// quiet spell is emitted at once. (Longer intervals make the emitter's bursts long enough to
+/// show in the receivers' p99 on a small machine.)
+pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(2);
+
+/// When the emitter writes a STATE while records flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateCadence {
+    /// At least this often (live runs: the target sees progress even when traffic is slow).
+    Interval(Duration),
+    /// After this many records, at the next payload boundary (replays: the output depends on
+    /// the input only, never on timing).
+    Records(u64),
+}
+
+impl Default for StateCadence {
+    fn default() -> Self {
+        StateCadence::Interval(STATE_INTERVAL)
+    }
+}
+
+/// Where the records of one payload come from: everything that decides their `_sdc` columns
+/// and the bookmark after them.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    /// The sequence of the payload's first record; record `i` has `first_sequence + i`.
+    pub first_sequence: Sequence,
+    pub received_at: DateTime<Utc>,
+    pub keys: KeySource<'a>,
+    pub place: Place<'a>,
+    /// Records at the start of the payload an earlier run already emitted.
+    pub skip: usize,
+    /// The request's journaled headers (none for a replayed file): routing and capture.
+    pub headers: &'a [Header],
+}
+
+/// Where a payload sits, for the STATE bookmark.
+#[derive(Clone, Copy, Debug)]
+pub enum Place<'a> {
+    /// In the journal: the bookmark is the record's sequence.
+    Journal,
+    /// In a replayed file, starting on `line`.
+    File { file: &'a Arc<str>, line: u64 },
+}
+
+impl Place<'_> {
+    fn bookmark(&self, index: usize, sequence: Sequence) -> Bookmark {
+        match *self {
+            Place::Journal => Bookmark::Journal(Some(sequence)),
+            Place::File { file, line } => Bookmark::Replay(Some(ReplayPosition {
+                file: Arc::clone(file),
+                line,
+                record: u32::try_from(index).unwrap_or(u32::MAX),
+                sequence,
+            })),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("cannot write to stdout: {0}")]
+    Output(#[from] io::Error),
+    #[error(
+        "journal entry with sequence {sequence} cannot be converted under the current config: \
+         {error}; the STATE before it resumes here once the config accepts it"
+    )]
+    Entry {
+        sequence: Sequence,
+        error: PayloadError,
+    },
+    #[error(
+        "journal entry with sequence {sequence} cannot be read: {error}; the STATE before it \
+         resumes here"
+    )]
+    Media {
+        sequence: Sequence,
+        error: crate::media::MediaError,
+    },
+    #[error(
+        "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
+         resumes here"
+    )]
+    Mismatch {
+        sequence: Sequence,
+        mismatch: Mismatch,
+    },
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// What the emitter needs to know from the config.
+#[derive(Clone, Debug, Default)]
+pub struct EmitterSettings {
+    pub rules: RecordRules,
+    /// The default stream's key properties.
+    pub key_properties: Vec<String>,
+    /// The columns the tap adds (generated key, aliases, request metadata).
+    pub columns: Columns,
+    /// Streams, routing and request metadata.
+    pub streams: StreamSettings,
+    /// Every record goes to this stream (`replay --stream`), whatever the route says.
+    pub forced_stream: Option<String>,
+    pub max_records: Option<u64>,
+    pub state_cadence: StateCadence,
+    /// How often a Singer `METRIC` line reports the records written since the last one.
+    pub metric_interval: Duration,
+}
+
+/// Whether emitting goes on after an entry or a payload.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// `max_records` records have been written; nothing more will be.
+    LimitReached,
+}
+
+/// Where the streams a run meets get their schemas.
+#[derive(Clone, Debug, Default)]
+pub struct StreamSchemas {
+    /// The `data_dir` whose persisted schemas are loaded; `None`: in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Save what is learnt (a sync, a journal replay), or not (a file replay).
+    pub persist: bool,
+    pub catalogs: Catalogs,
+}
+
+/// One stream of a run.
+struct StreamOut {
+    name: String,
+    schema: SchemaTracker,
+    key_properties: Vec<String>,
+    /// Checked in every record when keys differ between streams.
+    primary_key: Vec<String>,
+    generated_key: bool,
+    selected: bool,
+    /// Its SCHEMA has been written in this run.
+    announced: bool,
+}
+
+/// The per-stream bookmarks of the state a run resumes from, until the run is past them.
+struct Resume {
+    /// `None`: a stream named in the state with nothing emitted (deselected so far).
+    floors: HashMap<String, Option<Sequence>>,
+    /// The furthest bookmark: a stream the state does not name is that far.
+    max: Sequence,
+}
+
+pub struct Emitter<W: Write> {
+    out: Output<W>,
+    /// Index 0 is the default stream.
+    streams: Vec<StreamOut>,
+    by_name: HashMap<String, usize>,
+    schemas: StreamSchemas,
+    /// Stream names that exist (persisted or met in this run), for `max_streams`.
+    existing: HashSet<String>,
+    /// Route values sent to the default stream by `max_streams` (warned once each).
+    overflowed: HashSet<String>,
+    resume: Option<Resume>,
+    state: State,
+    settings: EmitterSettings,
+    bookmark: Bookmark,
+    emitted: u64,
+    since_state: u64,
+    last_state: Instant,
+    /// The value of the last STATE written, so that the same STATE is never written twice
+    /// in a row.
+    written_state: Option<Value>,
+    since_metric: u64,
+    last_metric: Instant,
+    received_at: (i64, String),
+    /// Whether this run has written the `_rejections` SCHEMA.
+    rejections_schema_sent: bool,
+}
+
+impl<W: Write> Emitter<W> {
+    /// An emitter of journal entries, resuming after the state's `sequence` bookmark.
+    pub fn new(out: W, schema: SchemaTracker, state: State, settings: EmitterSettings) -> Self {
+        let bookmark = Bookmark::Journal(state.bookmark());
+        Self::with_bookmark(out, schema, state, bookmark, settings)
+    }
+
+    /// An emitter of replayed files: its STATE carries the state's `replay` bookmark forward.
+    pub fn replaying(
+        out: W,
+        schema: SchemaTracker,
+        state: State,
+        settings: EmitterSettings,
+    ) -> Self {
+        let bookmark = Bookmark::Replay(state.replay_position());
+        Self::with_bookmark(out, schema, state, bookmark, settings)
+    }
+
+    fn with_bookmark(
+        out: W,
+        schema: SchemaTracker,
+        state: State,
+        bookmark: Bookmark,
+        settings: EmitterSettings,
+    ) -> Self {
+        let sequences = state.stream_sequences();
+        let resume = match (&bookmark, sequences.values().flatten().max()) {
+            (Bookmark::Journal(_), Some(&max)) => Some(Resume {
+                floors: sequences.into_iter().collect(),
+                max,
+            }),
+            _ => None,
+        };
+        let default = settings.streams.default.clone();
+        let mut emitter = Emitter {
+            out: Output::new(out),
+            streams: Vec::new(),
+            by_name: HashMap::new(),
+            schemas: StreamSchemas::default(),
+            existing: HashSet::from([default.clone()]),
+            overflowed: HashSet::new(),
+            resume,
+            bookmark,
+            state,
+            settings,
+            emitted: 0,
+            since_state: 0,
+            last_state: Instant::now(),
+            written_state: None,
+            since_metric: 0,
+            last_metric: Instant::now(),
+            received_at: (i64::MIN, String::new()),
+            rejections_schema_sent: false,
+        };
+        let stream = emitter.stream_out(default, schema);
+        emitter.by_name.insert(stream.name.clone(), 0);
+        emitter.streams.push(stream);
+        emitter
+    }
+
+    /// The journal bookmark: every record up to this sequence has been written.
+    pub fn bookmark(&self) -> Option<Sequence> {
+        match &self.bookmark {
+            Bookmark::Journal(sequence) => *sequence,
+            Bookmark::Replay(position) => position.as_ref().map(|p| p.sequence),
+        }
+    }
+
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    /// Where the file replay this emitter continues stopped, if it does continue one.
+    pub fn replay_position(&self) -> Option<ReplayPosition> {
+        match &self.bookmark {
+            Bookmark::Replay(position) => position.clone(),
+            Bookmark::Journal(_) => None,
+        }
+    }
+
+    /// Writes the default stream's SCHEMA; the first message of every run.
+    pub fn start(&mut self) -> io::Result<()> {
+        if self.streams[0].selected {
+            self.announce(0);
+        }
+        self.out.flush()
+    }
+
+    fn announce(&mut self, stream: usize) {
+        let s = &mut self.streams[stream];
+        s.announced = true;
+        self.out
+            .schema(&s.name, &s.schema.json_schema(), &s.key_properties);
+    }
+
+    /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
+    /// body is: a handshake (a provider checking the URL) gives none.
+    pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
+        if handshake::detect(body).is_some() {
+            return Ok(Payload {
+                records: Vec::new(),
+            });
+        }
+        payload::parse_payload(body, &self.settings.rules)
+    }
+
+    /// Writes the records of one journal entry that lie after the bookmark. The body is read
+    /// as the media type kept with it (none: JSON), exactly as the receiver read it.
+    pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
+        if rejections::is_rejection(&entry.headers) {
+            return self.emit_rejection(entry);
+        }
+        let sequence = entry.first_sequence;
+        let json = media::kind_of_entry(
+            entry
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_ref())),
+        )
+        .and_then(|kind| media::to_json(&kind, &entry.body))
+        .map_err(|error| EmitError::Media { sequence, error })?;
+        let payload = self
+            .parse(&json)
+            .map_err(|error| EmitError::Entry { sequence, error })?;
+        let origin = Origin {
+            first_sequence: entry.first_sequence,
+            received_at: entry.received_at,
+            keys: KeySource::Journal(&entry.journal_id.0),
+            place: Place::Journal,
+            skip: 0,
+            headers: &entry.headers,
+        };
+        self.emit_records(&payload, &origin)
+    }
+
+    /// Writes the records of one parsed payload, after the first `origin.skip`.
+    pub fn emit_records(
+        &mut self,
+        payload: &Payload<'_>,
+        origin: &Origin<'_>,
+    ) -> Result<Flow, EmitError> {
+        let nanos = origin.received_at.timestamp_nanos_opt().unwrap_or(0);
+        if self.received_at.0 != nanos {
+            self.received_at = (
+                nanos,
+                origin
+                    .received_at
+                    .to_rfc3339_opts(SecondsFormat::Micros, true),
+            );
+        }
+        let mut keys: Option<PayloadKeys> = None;
+        let columns = &self.settings.columns;
+        let headers = columns
+            .headers
+            .then(|| {
+                streams::captured_headers(origin.headers, &self.settings.streams.capture_headers)
+            })
+            .flatten();
+        let query = columns
+            .query
+            .then(|| streams::captured_query(origin.headers))
+            .flatten();
+        let keys_vary = self.settings.streams.keys_vary();
+        let is_array = payload.records.len() > 1;
+        let mut written = 0u64;
+        for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
+            if self.limit_reached() {
+                return Ok(Flow::LimitReached);
+            }
+            let sequence = origin.first_sequence.offset(i as u64);
+            let stream = self.route(origin.headers, record)?;
+            if self.already_emitted(stream, sequence) {
+                continue;
+            }
+            if !self.streams[stream].selected {
+                // Skipped, not lost: the journal keeps it.
+                self.bookmark = origin.place.bookmark(i, sequence);
+                self.since_state += 1;
+                continue;
+            }
+            if keys_vary {
+                payload::check_record_keys(
+                    record,
+                    &self.streams[stream].primary_key,
+                    is_array.then_some(i),
+                )
+                .map_err(|error| EmitError::Entry { sequence, error })?;
+            }
+            let s = &mut self.streams[stream];
+            let record = s.schema.name(record);
+            let changed = s
+                .schema
+                .observe(&record, sequence)
+                .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
+            if changed {
+                s.schema.persist()?;
+            }
+            if changed || !s.announced {
+                self.announce(stream);
+            }
+            let s = &self.streams[stream];
+            let key = if s.generated_key {
+                let keys = keys.get_or_insert_with(|| origin.keys.keys());
+                Some(keys.key(i, sequence))
+            } else {
+                None
+            };
+            let columns = &self.settings.columns;
+            let meta = RecordMeta {
+                sequence,
+                received_at: &self.received_at.1,
+                key,
+                sequence_alias: columns.sequence_alias.as_deref(),
+                received_at_alias: columns.received_at_alias.as_deref(),
+                overflow: &record.overflow,
+                headers: headers.as_deref(),
+                query: query.as_deref(),
+            };
+            let schema = &s.schema;
+            let fields: &crate::payload::Fields<'_> = &record.fields;
+            singer::write_record(&mut self.out, &s.name, fields, &meta, |name, value| {
+                schema.action(name, value, fields, sequence)
+            });
+            self.bookmark = origin.place.bookmark(i, sequence);
+            self.emitted += 1;
+            written += 1;
+            self.since_state += 1;
+            self.out.maybe_flush()?;
+        }
+        telemetry::per_request().records_emitted.increment(written);
+        self.since_metric += written;
+        if let Bookmark::Journal(Some(sequence)) = self.bookmark {
+            telemetry::progress().set_consumed(sequence.get());
+        }
+        if self.limit_reached() {
+            return Ok(Flow::LimitReached);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.settings
+            .max_records
+            .is_some_and(|max| self.emitted >= max)
+    }
+
+    /// Writes a STATE if records were written and the cadence says one is due. Call it
+    /// between payloads.
+    pub fn tick(&mut self) -> io::Result<()> {
+        let due = match self.settings.state_cadence {
+            StateCadence::Interval(every) => {
+                self.since_state > 0 && self.last_state.elapsed() >= every
+            }
+            StateCadence::Records(every) => self.since_state >= every.max(1),
+        };
+        if due {
+            self.checkpoint()?;
+        }
+        if self.since_metric > 0 && self.last_metric.elapsed() >= self.settings.metric_interval {
+            self.report_metric();
+        }
+        Ok(())
+    }
+
+    /// Logs a Singer `METRIC` line with the records written since the last one.
+    fn report_metric(&mut self) {
+        telemetry::singer_counter("record_count", self.since_metric);
+        self.since_metric = 0;
+        self.last_metric = Instant::now();
+    }
+
+    /// Writes a STATE now if records were written since the last one.
+    pub fn checkpoint(&mut self) -> io::Result<()> {
+        if self.since_state > 0 {
+            self.write_state();
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// When the next STATE or METRIC line is due by time, if records are waiting for one.
+    pub fn next_due(&self) -> Option<Instant> {
+        let state = match self.settings.state_cadence {
+            StateCadence::Interval(every) => {
+                (self.since_state > 0).then(|| self.last_state + every)
+            }
+            StateCadence::Records(_) => None,
+        };
+        let metric =
+            (self.since_metric > 0).then(|| self.last_metric + self.settings.metric_interval);
+        state.into_iter().chain(metric).min()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Writes a STATE, unless the last one written says the same.
+    fn write_state(&mut self) {
+        let default = self.streams[0].name.as_str();
+        let value = match &self.bookmark {
+            Bookmark::Journal(sequence) => {
+                // Every selected stream is as far as the run; a deselected one keeps its own.
+                let mut streams: BTreeMap<&str, Option<Sequence>> = BTreeMap::new();
+                let known = self.state.stream_sequences();
+                let rejections = self.rejections_schema_sent.then_some(rejections::STREAM);
+                for name in known
+                    .keys()
+                    .map(String::as_str)
+                    .chain(self.stream_names())
+                    .chain(rejections)
+                {
+                    let selected = self.schemas.catalogs.is_stream_selected(name);
+                    streams.insert(name, sequence.filter(|_| selected));
+                }
+                self.state.value_with_streams(streams, None)
+            }
+            Bookmark::Replay(position) => self
+                .state
+                .value_with_streams([(default, None)], position.as_ref().map(|p| (default, p))),
+        };
+        if self.written_state.as_ref() != Some(&value) {
+            self.out.state(&value);
+            self.written_state = Some(value);
+        }
+        self.since_state = 0;
+        self.last_state = Instant::now();
+    }
+
+    /// Writes the final STATE and flushes; returns the number of records written.
+    pub fn finish(mut self) -> io::Result<u64> {
+        self.report_metric();
+        self.write_state();
+        self.out.flush()?;
+        Ok(self.emitted)
+    }
+}
+
+#[cfg(test)]
+mod tests;
