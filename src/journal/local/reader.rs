@@ -86,31 +86,35 @@ impl LocalReader {
                     self.after = Some(entry.last_sequence());
                     return Ok(Some(entry));
                 }
-                Frame::End => {
-                    if !self.advance_segment()? {
-                        self.rewind()?;
-                        return Ok(None);
+                Frame::End | Frame::Invalid(_) => {
+                    // List first, then read the frame again from the file: a segment is sealed
+                    // once a later one exists, and the buffer may hold zeros, an end or half a
+                    // frame that the writer has written past since, before it moved on.
+                    let sealed = self.later_segment_exists()?;
+                    match self.fresh_frame()? {
+                        // Written since the buffer was filled: read it on the next turn.
+                        Frame::Payload(_) => self.rewind()?,
+                        Frame::End if sealed => {
+                            if !self.advance_segment()? {
+                                self.rewind()?;
+                                return Ok(None);
+                            }
+                        }
+                        Frame::Invalid(reason) if sealed => {
+                            let current = self.position.as_ref().expect("opened above");
+                            return Err(JournalError::Corrupt {
+                                segment: current.path.clone(),
+                                offset: current.offset,
+                                reason,
+                            });
+                        }
+                        // Not written yet, a frame still being written, or a torn tail the
+                        // writer will cut on its next open.
+                        _ => {
+                            self.rewind()?;
+                            return Ok(None);
+                        }
                     }
-                }
-                Frame::Invalid(reason) => {
-                    // Corrupt if a later segment exists (this one is sealed); otherwise a frame
-                    // still being written, or a torn tail the writer will cut on its next open.
-                    let current = self.position.as_ref().expect("opened above");
-                    let later = list_segments(&self.dir)
-                        .map_err(|e| {
-                            JournalError::io(format!("listing {}", self.dir.display()), e)
-                        })?
-                        .into_iter()
-                        .any(|(first, _)| first > current.first);
-                    if later {
-                        return Err(JournalError::Corrupt {
-                            segment: current.path.clone(),
-                            offset: current.offset,
-                            reason,
-                        });
-                    }
-                    self.rewind()?;
-                    return Ok(None);
                 }
             }
         }
@@ -161,6 +165,24 @@ impl LocalReader {
             offset: SEGMENT_HEADER_LEN,
         });
         Ok(true)
+    }
+
+    /// Whether a segment after the current one exists (the current one is then sealed).
+    fn later_segment_exists(&self) -> Result<bool, JournalError> {
+        let current = self.position.as_ref().expect("positioned").first;
+        Ok(list_segments(&self.dir)
+            .map_err(|e| JournalError::io(format!("listing {}", self.dir.display()), e))?
+            .into_iter()
+            .any(|(first, _)| first > current))
+    }
+
+    /// The frame at the current offset, read again from the file (not the buffer); the
+    /// reader is left at an unspecified position.
+    fn fresh_frame(&mut self) -> Result<Frame, JournalError> {
+        self.rewind()?;
+        let position = self.position.as_mut().expect("positioned");
+        format::read_frame(&mut position.file)
+            .map_err(|e| JournalError::io(format!("reading {}", position.path.display()), e))
     }
 
     /// Returns to the start of the frame at the current offset, to read it again later.

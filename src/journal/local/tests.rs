@@ -344,3 +344,33 @@ async fn segments_are_zeroed_ahead_and_zeros_read_as_the_end() {
     assert_in_order(&entries);
     assert_eq!(fs::metadata(&segment).unwrap().len(), 1 << 20);
 }
+
+#[tokio::test]
+async fn a_reader_holding_zeros_in_its_buffer_does_not_skip_what_was_written_over_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let journal = open(&dir, settings(4096), Arc::default());
+    let body = |c: char| c.to_string().repeat(600);
+    journal.append(entry(body('a'), 1)).await.unwrap();
+    let (_, segment) = list_segments(&dir).unwrap().pop().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fs::metadata(&segment).unwrap().len() < 4096 {
+        assert!(Instant::now() < deadline, "the segment was not zeroed ahead");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The reader's buffer now holds `a` and the zeros after it.
+    let mut reader = journal.reader(None).unwrap();
+    let first = reader.next_entry().await.unwrap().unwrap();
+    assert_eq!(bodies(&[first]), [body('a')]);
+    // Written over those zeros, then on into a new segment.
+    for c in ['b', 'c', 'd', 'e', 'f', 'g', 'h'] {
+        journal.append(entry(body(c), 1)).await.unwrap();
+    }
+    assert!(list_segments(&dir).unwrap().len() > 1);
+    let mut rest = Vec::new();
+    while let Some(entry) = reader.next_entry().await.unwrap() {
+        rest.push(entry);
+    }
+    let expected: Vec<String> = "bcdefgh".chars().map(body).collect();
+    assert_eq!(bodies(&rest), expected);
+}
