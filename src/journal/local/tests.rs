@@ -355,7 +355,10 @@ async fn a_reader_holding_zeros_in_its_buffer_does_not_skip_what_was_written_ove
     let (_, segment) = list_segments(&dir).unwrap().pop().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while fs::metadata(&segment).unwrap().len() < 4096 {
-        assert!(Instant::now() < deadline, "the segment was not zeroed ahead");
+        assert!(
+            Instant::now() < deadline,
+            "the segment was not zeroed ahead"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     // The reader's buffer now holds `a` and the zeros after it.
