@@ -52,23 +52,6 @@ pub enum CatalogError {
 }
 
 impl Catalog {
-    pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
-        let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| CatalogError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|source| CatalogError::Parse {
-                path: shown.clone(),
-                source,
-            })?;
-        Self::from_value(&value).map_err(|message| CatalogError::Invalid {
-            path: shown,
-            message,
-        })
-    }
-
     pub fn from_value(catalog: &Value) -> Result<Catalog, String> {
         let streams = catalog["streams"]
             .as_array()
