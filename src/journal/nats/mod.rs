@@ -209,6 +209,23 @@ impl NatsBackend {
     fn connection(&self) -> Result<Connection, JournalError> {
         shared_connection(&self.settings)
     }
+
+    /// The stream's current state (first sequence, messages, bytes), with the connection.
+    fn stream_state(&self) -> Result<(Connection, stream::State), JournalError> {
+        let connection = self.connection()?;
+        let state = block_on({
+            let connection = connection.clone();
+            async move {
+                let info = connection
+                    .stream
+                    .get_info()
+                    .await
+                    .map_err(|e| unavailable("reading the stream", e))?;
+                Ok::<_, JournalError>(info.state)
+            }
+        })?;
+        Ok((connection, state))
+    }
 }
 
 impl Backend for NatsBackend {
@@ -278,28 +295,12 @@ impl Backend for NatsBackend {
     }
 
     fn first_sequence(&self) -> Result<Option<Sequence>, JournalError> {
-        let connection = self.connection()?;
-        block_on(async move {
-            let info = connection
-                .stream
-                .get_info()
-                .await
-                .map_err(|e| unavailable("reading the stream", e))?;
-            Ok((info.state.messages > 0)
-                .then(|| connection.layout.first_sequence(info.state.first_sequence)))
-        })
+        let (connection, state) = self.stream_state()?;
+        Ok((state.messages > 0).then(|| connection.layout.first_sequence(state.first_sequence)))
     }
 
     fn size_on_disk(&self) -> Result<u64, JournalError> {
-        let connection = self.connection()?;
-        block_on(async move {
-            let info = connection
-                .stream
-                .get_info()
-                .await
-                .map_err(|e| unavailable("reading the stream", e))?;
-            Ok(info.state.bytes)
-        })
+        Ok(self.stream_state()?.1.bytes)
     }
 }
 
