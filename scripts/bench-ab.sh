@@ -9,6 +9,8 @@
 # concurrency in BENCH_CONNECTIONS (default "1 8 32 128") runs BENCH_ROUNDS (default 3)
 # closed-loop rounds of BENCH_SECONDS (default 5) against each server, the order rotating every
 # round, and prints the medians (req/s, p50, p99) and each tap's ratio to the minimal server.
+# BENCH_SETTINGS adds config members to every tap, e.g. '"max_concurrent_requests": 256' (taps
+# from before issue 14 refuse with 429 past 64 concurrent requests by default).
 # Before the runs it measures the disk's fdatasync (examples/fsync_probe.rs): the ceiling of
 # one sender is 1 / fdatasync, of 8 senders 8 / (fdatasync + the minimal server's round trip).
 # Build first: cargo build --release --example minimal_server --example loadgen
@@ -47,7 +49,8 @@ declare -A URL
 start_tap() {
   local name=$1 bin=$2 dir="$WORK/$1"
   mkdir -p "$dir"
-  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5}\n' "$dir" > "$dir/config.json"
+  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5%s}\n' \
+    "$dir" "${BENCH_SETTINGS:+, $BENCH_SETTINGS}" > "$dir/config.json"
   "$bin" --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
   PIDS+=("$!")
   URL[$name]=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')

@@ -71,11 +71,12 @@ pub fn kind(content_type: Option<&[u8]>) -> Result<Kind, MediaError> {
     let text = std::str::from_utf8(value).map_err(|_| MediaError::Unsupported(shown()))?;
     let essence = text.split(';').next().unwrap_or("").trim();
     let is = |name: &str| essence.eq_ignore_ascii_case(name);
-    let lower = essence.to_ascii_lowercase();
-    if is("application/json")
-        || is("text/json")
-        || (lower.starts_with("application/") && lower.ends_with("+json"))
-    {
+    // `application/<anything>+json`, compared without a lower-case copy (this runs for every
+    // request and every emitted entry).
+    let structured_json = essence.len() >= "application/+json".len()
+        && essence.as_bytes()[.."application/".len()].eq_ignore_ascii_case(b"application/")
+        && essence.as_bytes()[essence.len() - "+json".len()..].eq_ignore_ascii_case(b"+json");
+    if is("application/json") || is("text/json") || structured_json {
         Ok(Kind::Json)
     } else if is("text/plain") {
         Ok(Kind::Text)

@@ -96,7 +96,7 @@ impl Rejections {
             received_at: now,
             record_count: 1,
             headers: vec![Header {
-                name: MARKER_HEADER.to_owned(),
+                name: MARKER_HEADER.into(),
                 value: Bytes::new(),
             }],
             body: Bytes::from(record(refused, suppressed)),

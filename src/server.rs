@@ -37,6 +37,9 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ServerLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    /// Whether each request carries its peer's address (a [`crate::reply::RemoteAddr`]
+    /// extension, for rejection records): off, requests skip the insertion.
+    pub peer_address: bool,
 }
 
 /// One open connection, as the accept loop sees it.
@@ -172,6 +175,7 @@ pub async fn serve(
                                 Arc::clone(&conn),
                                 closing.clone(),
                                 limits.header_read_timeout,
+                                limits.peer_address,
                             );
                             let registry = Arc::clone(&registry);
                             let open_tx = Arc::clone(&open_tx);
@@ -228,10 +232,13 @@ async fn connection(
     conn: Arc<Conn>,
     mut closing: watch::Receiver<bool>,
     header_read_timeout: Duration,
+    peer_address: bool,
 ) {
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
-    let peer = stream.peer_addr().ok().map(crate::reply::RemoteAddr);
+    let peer = peer_address
+        .then(|| stream.peer_addr().ok().map(crate::reply::RemoteAddr))
+        .flatten();
     let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
         let host_missing = host_count_wrong(&request);
         if let Some(peer) = peer {

@@ -8,13 +8,14 @@
 //! without the secret ones, plus two pseudo-headers: [`PATH_NAME`] (the `<name>` of
 //! `POST /webhooks/<token>/<name>`) and [`QUERY`] (the query string).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::value::RawValue;
 
-use crate::journal::Header;
+use crate::journal::{self, Header};
 use crate::payload::Fields;
 use crate::singer::output::write_json_string;
 
@@ -40,7 +41,18 @@ const SECRET_NAME_PARTS: [&str; 7] = [
 
 /// Whether a header (lower-case name) is a credential: never journaled nor captured.
 pub fn is_secret_header(name: &str) -> bool {
-    SECRET_HEADERS.contains(&name) || SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
+    if SECRET_HEADERS.contains(&name) {
+        return true;
+    }
+    // One pass over the name (this runs for every header of every request): only where a
+    // part's first letter is does a part get compared.
+    let bytes = name.as_bytes();
+    (0..bytes.len()).any(|i| {
+        matches!(bytes[i], b's' | b'h' | b't' | b'a' | b'p')
+            && SECRET_NAME_PARTS
+                .iter()
+                .any(|part| bytes[i..].starts_with(part.as_bytes()))
+    })
 }
 
 /// At most this many headers of a request are journaled.
@@ -180,6 +192,29 @@ impl StreamSettings {
         self.overrides.values().any(|o| o.primary_key.is_some())
     }
 
+    /// Whether `stream` may be sent to the default stream by `max_streams`: streams named in
+    /// `streams` are declared by the user and never are.
+    pub fn may_overflow(&self, stream: &str) -> bool {
+        stream != self.default && !self.overrides.contains_key(stream)
+    }
+
+    /// The key fields a record routed to `stream` must carry when it is received (each with
+    /// the stream that needs them): its stream's, and the default stream's when they differ
+    /// and `max_streams` may send the record there, so that no accepted record lacks the key
+    /// of the stream it ends in.
+    pub fn required_keys<'a>(&'a self, stream: &'a str) -> Vec<(&'a str, Vec<String>)> {
+        let own = self.keys(stream).primary_key;
+        let mut required = Vec::with_capacity(2);
+        if self.may_overflow(stream) {
+            let default = self.keys(&self.default).primary_key;
+            if default != own {
+                required.push((self.default.as_str(), default));
+            }
+        }
+        required.insert(0, (stream, own));
+        required
+    }
+
     /// The normalised route value of a record, before the `max_streams` cap: `None` means the
     /// default stream.
     pub fn route(&self, headers: &[Header], record: &Fields<'_>) -> Option<String> {
@@ -246,22 +281,41 @@ pub fn normalise(value: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-/// The headers of a request kept in its journal entry: every header but the secret ones and
-/// any holding the token, in order, within [`MAX_JOURNALED_HEADERS`] and
+/// Appends to `out` the headers of a request kept in its journal entry: every header but the
+/// secret ones and any holding the token, in order, within [`MAX_JOURNALED_HEADERS`] and
 /// [`MAX_JOURNALED_HEADER_BYTES`]; not `journaled` (the idempotency header, which the caller
 /// journals itself, under its configured name). Then the path name and query pseudo-headers.
+/// The values share one buffer (this runs for every request).
 pub fn journal_headers(
+    out: &mut Vec<Header>,
     headers: &HeaderMap,
     journaled: Option<&str>,
     token: Option<&str>,
     path_name: Option<&str>,
     query: Option<&str>,
-) -> Vec<Header> {
-    let mut out = Vec::with_capacity(headers.len().min(MAX_JOURNALED_HEADERS) + 2);
-    let mut bytes = 0usize;
+) {
+    let finder = token
+        .filter(|t| !t.is_empty())
+        .map(|t| memchr::memmem::Finder::new(t.as_bytes()));
     let holds_token = |value: &[u8]| {
-        token.is_some_and(|t| !t.is_empty() && memchr::memmem::find(value, t.as_bytes()).is_some())
+        finder
+            .as_ref()
+            .is_some_and(|t| value.len() >= t.needle().len() && t.find(value).is_some())
     };
+    let query = query
+        .filter(|q| !q.is_empty())
+        .map(|q| without_token(q, token))
+        .filter(|q| !q.is_empty() && q.len() <= MAX_HEADER_VALUE_BYTES);
+    let mut values = Vec::with_capacity(
+        headers.values().map(|v| v.len()).sum::<usize>()
+            + path_name.map_or(0, str::len)
+            + query.as_ref().map_or(0, |q| q.len()),
+    );
+    // Where each kept value ends in `values`, and its name.
+    let mut kept: [(usize, Cow<'static, str>); MAX_JOURNALED_HEADERS + 2] =
+        std::array::from_fn(|_| (0, Cow::Borrowed("")));
+    let mut count = 0;
+    let mut bytes = 0usize;
     for (name, value) in headers {
         let name = name.as_str();
         let value = value.as_bytes();
@@ -270,48 +324,53 @@ pub fn journal_headers(
         }
         let size = name.len() + value.len();
         if value.len() > MAX_HEADER_VALUE_BYTES
-            || out.len() >= MAX_JOURNALED_HEADERS
+            || count >= MAX_JOURNALED_HEADERS
             || bytes + size > MAX_JOURNALED_HEADER_BYTES
         {
             continue;
         }
         bytes += size;
-        out.push(Header {
-            name: name.to_owned(),
-            value: Bytes::copy_from_slice(value),
-        });
+        values.extend_from_slice(value);
+        kept[count] = (values.len(), journal::header_name(name));
+        count += 1;
     }
     if let Some(name) = path_name {
-        out.push(Header {
-            name: PATH_NAME.to_owned(),
-            value: Bytes::copy_from_slice(name.as_bytes()),
-        });
+        values.extend_from_slice(name.as_bytes());
+        kept[count] = (values.len(), Cow::Borrowed(PATH_NAME));
+        count += 1;
     }
-    if let Some(query) = query.map(|q| without_token(q, token))
-        && !query.is_empty()
-        && query.len() <= MAX_HEADER_VALUE_BYTES
-    {
-        out.push(Header {
-            name: QUERY.to_owned(),
-            value: Bytes::from(query),
-        });
+    if let Some(query) = query {
+        values.extend_from_slice(query.as_bytes());
+        kept[count] = (values.len(), Cow::Borrowed(QUERY));
+        count += 1;
     }
-    out
+    let values = Bytes::from(values);
+    out.reserve(count);
+    let mut start = 0;
+    for (end, name) in kept.iter_mut().take(count) {
+        out.push(Header {
+            name: std::mem::take(name),
+            value: values.slice(start..*end),
+        });
+        start = *end;
+    }
 }
 
 /// The query string without parameters whose value is the token.
-fn without_token(query: &str, token: Option<&str>) -> String {
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return query.to_owned();
+fn without_token<'q>(query: &'q str, token: Option<&str>) -> Cow<'q, str> {
+    let Some(token) = token.filter(|t| !t.is_empty() && query.contains(*t)) else {
+        return Cow::Borrowed(query);
     };
-    query
-        .split('&')
-        .filter(|pair| {
-            let value = pair.split_once('=').map_or("", |(_, v)| v);
-            !value.contains(token) && !pair.contains(token)
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    Cow::Owned(
+        query
+            .split('&')
+            .filter(|pair| {
+                let value = pair.split_once('=').map_or("", |(_, v)| v);
+                !value.contains(token) && !pair.contains(token)
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
 }
 
 /// `_sdc_headers`: the captured headers as a JSON object (names lower case, values strings, a
@@ -469,14 +528,16 @@ mod tests {
                 "1".parse().unwrap(),
             );
         }
-        let h = journal_headers(
+        let mut h = Vec::new();
+        journal_headers(
+            &mut h,
             &map,
             None,
             Some("tok123"),
             Some("orders"),
             Some("a=1&token=tok123&b=2"),
         );
-        let names: Vec<&str> = h.iter().map(|h| h.name.as_str()).collect();
+        let names: Vec<&str> = h.iter().map(|h| h.name.as_ref()).collect();
         assert!(names.contains(&"x-github-event"));
         for gone in [
             "authorization",
@@ -503,7 +564,7 @@ mod tests {
 
     #[test]
     fn captured_headers_are_an_object_with_repeats_as_arrays() {
-        let h = |n: &str, v: &str| Header {
+        let h = |n: &'static str, v: &str| Header {
             name: n.into(),
             value: Bytes::copy_from_slice(v.as_bytes()),
         };

@@ -30,6 +30,9 @@ pub struct PerRequest {
     pub records_received: metrics::Counter,
     pub bytes_received: metrics::Counter,
     pub records_emitted: metrics::Counter,
+    /// [`FSYNC_SECONDS`] and [`COMMIT_ENTRIES`], recorded by the journal writer per commit.
+    pub fsync_seconds: metrics::Histogram,
+    pub commit_entries: metrics::Histogram,
 }
 
 static PER_REQUEST: OnceLock<PerRequest> = OnceLock::new();
@@ -42,6 +45,8 @@ pub fn per_request() -> &'static PerRequest {
         records_received: metrics::counter!(RECORDS_RECEIVED),
         bytes_received: metrics::counter!(BYTES_RECEIVED),
         records_emitted: metrics::counter!(RECORDS_EMITTED),
+        fsync_seconds: metrics::histogram!(FSYNC_SECONDS),
+        commit_entries: metrics::histogram!(COMMIT_ENTRIES),
     })
 }
 

@@ -972,5 +972,16 @@ fn refusals_become_rate_limited_rejection_records_without_the_token() {
             .filter(|m| m["type"] == "RECORD" && m["stream"] == "data")
             .count(),
         1
-    );
+    ); // `--discover` lists the stream, with the schema the sync sent.
+    let discovered = h.run(&["--discover"]);
+    assert!(discovered.status.success(), "{}", discovered.stderr);
+    let catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    let entry = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == "_rejections")
+        .unwrap_or_else(|| panic!("_rejections not discovered: {catalog}"));
+    assert_eq!(entry["schema"], schema["schema"]);
+    assert_eq!(entry["key_properties"], json!(["__sdc_primary_key"]));
 }

@@ -347,6 +347,43 @@ fn odd_route_values_become_table_names_and_max_streams_caps_them() {
 }
 
 #[test]
+fn declared_streams_pass_max_streams_and_overflowing_records_carry_the_default_key() {
+    let mut h = Harness::new(json!({
+        "route": {"field": "type"},
+        "max_streams": 1,
+        "primary_key": "id",
+        "streams": {"data": {"primary_key": "uuid"}, "push": {"primary_key": "after"}}
+    }));
+    let tap = h.start_serve();
+    // "push" is named in `streams`: made although the cap is reached.
+    let push = json!({"type": "push", "after": "abc"});
+    assert_eq!(tap.post(&push.to_string()).status, 200);
+    // "issue" would overflow into "data", whose key is "uuid": refused without it...
+    let reply = tap.post(&json!({"type": "issue", "id": 1}).to_string());
+    assert_eq!(reply.status, 422, "{:?}", reply.body);
+    let error = reply.body["error"].as_str().unwrap();
+    assert!(
+        error.contains("stream data") && error.contains("max_streams"),
+        "{error}"
+    );
+    // ...and with it, accepted and emitted into "data" under that key.
+    let issue = json!({"type": "issue", "id": 2, "uuid": "u-2"});
+    assert_eq!(tap.post(&issue.to_string()).status, 200);
+    let done = h.drain(None);
+    let msgs = done.messages();
+    assert_singer_stream(&msgs);
+    assert_eq!(stream_records(&msgs, "push")[0]["after"], "abc");
+    let data = stream_records(&msgs, "data");
+    assert_eq!(data.len(), 1, "{data:?}");
+    assert_eq!(data[0]["uuid"], "u-2");
+    assert_eq!(
+        last_schema(&msgs, "data").unwrap()["key_properties"],
+        json!(["uuid"])
+    );
+    assert_eq!(done.stderr.matches("past max_streams").count(), 1);
+}
+
+#[test]
 fn a_catalog_deselecting_one_stream_skips_it_without_losing_it() {
     let mut h = Harness::new(github_config());
     let tap = h.start_serve();

@@ -206,6 +206,7 @@ async fn run(
     let limits = server::ServerLimits {
         header_read_timeout: config.limits.header_read_timeout,
         max_connections: config.limits.max_connections,
+        peer_address: config.rejections_per_second.is_some(),
     };
     let _ = started.send(Started {
         addr,

@@ -7,6 +7,7 @@ use super::{RunError, background, current_thread_runtime};
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter, StreamSchemas};
 use crate::payload::GENERATED_KEY_FIELD;
+use crate::rejections;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{Catalog, Columns, SchemaTracker, catalog, persisted_streams};
 use crate::sequence::Sequence;
@@ -75,7 +76,7 @@ fn drain(
 }
 
 /// `--discover`: the default stream and every stream seen so far, each with its persisted
-/// schema and key properties.
+/// schema and key properties; `_rejections` too when refusals are recorded (`rejections`).
 pub fn discover(config: &Config) -> Result<(), RunError> {
     let settings = config.emitter_settings();
     let default = settings.streams.default.clone();
@@ -114,6 +115,21 @@ pub fn discover(config: &Config) -> Result<(), RunError> {
             schema.json_schema(),
             &columns,
             &key_properties,
+            &config.schema_name,
+        ));
+    }
+    if config.rejections_per_second.is_some() {
+        // `_rejections` has a fixed schema: listed whenever refusals are recorded.
+        let columns = Columns {
+            primary_key: Vec::new(),
+            generated_key: true,
+            ..settings.columns.clone()
+        };
+        entries.push(catalog::discover_stream(
+            rejections::STREAM,
+            rejections::schema(&columns),
+            &columns,
+            &[GENERATED_KEY_FIELD.to_owned()],
             &config.schema_name,
         ));
     }

@@ -345,7 +345,7 @@ impl<W: Write> Emitter<W> {
             entry
                 .headers
                 .iter()
-                .map(|h| (h.name.as_str(), h.value.as_ref())),
+                .map(|h| (h.name.as_ref(), h.value.as_ref())),
         )
         .and_then(|kind| media::to_json(&kind, &entry.body))
         .map_err(|error| EmitError::Media { sequence, error })?;

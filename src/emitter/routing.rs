@@ -62,6 +62,7 @@ impl<W: Write> Emitter<W> {
             return Ok(index);
         }
         if !self.existing.contains(&name)
+            && self.settings.streams.may_overflow(&name)
             && self.existing.len() >= self.settings.streams.max_streams
         {
             if self.overflowed.insert(name.clone()) {

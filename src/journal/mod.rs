@@ -19,6 +19,7 @@
 mod local;
 pub mod nats;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -170,8 +171,65 @@ impl std::fmt::Display for JournalId {
 /// A header captured with a request (name in lower case).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    pub name: String,
+    /// Borrowed from [`KNOWN_HEADER_NAMES`] when it is one of them ([`header_name`]).
+    pub name: Cow<'static, str>,
     pub value: Bytes,
+}
+
+/// Header names webhook senders send on most requests: journaled and read back without
+/// allocating a copy of the name ([`header_name`]).
+const KNOWN_HEADER_NAMES: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "expect",
+    "host",
+    "user-agent",
+    "traceparent",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "x-request-id",
+    "x-github-delivery",
+    "x-github-event",
+    "x-github-hook-id",
+    "x-github-hook-installation-target-id",
+    "x-github-hook-installation-target-type",
+    "x-gitlab-event",
+    "x-gitlab-event-uuid",
+    "x-gitlab-instance",
+    "x-gitlab-webhook-uuid",
+    "x-shopify-api-version",
+    "x-shopify-shop-domain",
+    "x-shopify-topic",
+    "x-shopify-triggered-at",
+    "x-shopify-webhook-id",
+    "x-shopify-event-id",
+    "webhook-id",
+    "webhook-timestamp",
+    "idempotency-key",
+    "x-amz-sns-message-id",
+    "x-amz-sns-message-type",
+    "x-amz-sns-topic-arn",
+    "x-slack-request-timestamp",
+    "x-slack-retry-num",
+    "x-slack-retry-reason",
+    crate::streams::PATH_NAME,
+    crate::streams::QUERY,
+    crate::rejections::MARKER_HEADER,
+];
+
+/// A header name as a journal entry keeps it: one of [`KNOWN_HEADER_NAMES`] borrowed, any
+/// other copied.
+pub fn header_name(name: &str) -> Cow<'static, str> {
+    match KNOWN_HEADER_NAMES.iter().find(|known| **known == name) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(name.to_owned()),
+    }
 }
 
 /// One accepted request, as handed to the journal.

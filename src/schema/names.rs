@@ -20,7 +20,10 @@
 //! name maps to the same column forever, and a replay gives the same columns as the live run.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+// Looked up for every field of every record: foldhash (seeded per process), not SipHash.
+use foldhash::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 

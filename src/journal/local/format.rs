@@ -23,7 +23,7 @@ use std::io::{self, Read};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::journal::{Entry, EntryHead, Header, JournalId, NewEntry};
+use crate::journal::{Entry, EntryHead, Header, JournalId, NewEntry, header_name};
 use crate::sequence::Sequence;
 
 pub const SEGMENT_MAGIC: &[u8; 8] = b"TWHJSEG1";
@@ -217,7 +217,7 @@ pub fn read_entry_head<R: Read + io::Seek>(
             return Ok(None);
         }
         headers.push(Header {
-            name: String::from_utf8_lossy(&name).into_owned(),
+            name: header_name(&String::from_utf8_lossy(&name)),
             value: Bytes::from(value),
         });
     }
@@ -250,7 +250,7 @@ pub fn decode_payload(journal_id: JournalId, payload: Bytes) -> Result<Entry, St
     let mut headers = Vec::with_capacity(header_count as usize);
     for _ in 0..header_count {
         let name_len = u16::from_le_bytes(take(p, &mut at, 2)?.try_into().expect("2")) as usize;
-        let name = String::from_utf8_lossy(take(p, &mut at, name_len)?).into_owned();
+        let name = header_name(&String::from_utf8_lossy(take(p, &mut at, name_len)?));
         let value_len = u32::from_le_bytes(take(p, &mut at, 4)?.try_into().expect("4")) as usize;
         let value_start = at;
         take(p, &mut at, value_len)?;

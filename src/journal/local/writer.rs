@@ -268,8 +268,9 @@ impl Writer {
         let began = std::time::Instant::now();
         match self.write_batch(batch, &firsts) {
             Ok(written) => {
-                metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
-                metrics::histogram!(telemetry::COMMIT_ENTRIES).record(batch.len() as f64);
+                let metrics = telemetry::per_request();
+                metrics.fsync_seconds.record(began.elapsed().as_secs_f64());
+                metrics.commit_entries.record(batch.len() as f64);
                 self.active.len = start + written;
                 self.preparer.advanced(self.active.len);
                 // The bodies are on disk: free them before the emitter, told below, reads

@@ -95,7 +95,9 @@ impl JournalWriter for NatsJournal {
             let message_id = message_id?;
             let began = Instant::now();
             let ack = publish(&connection, payload, &message_id).await?;
-            metrics::histogram!(telemetry::FSYNC_SECONDS).record(began.elapsed().as_secs_f64());
+            telemetry::per_request()
+                .fsync_seconds
+                .record(began.elapsed().as_secs_f64());
             let first_sequence = connection.layout.first_sequence(ack.sequence);
             committed.send_if_modified(|current| {
                 if current.is_none_or(|c| c < first_sequence) {
