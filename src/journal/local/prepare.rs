@@ -23,10 +23,12 @@ use std::time::Duration;
 
 /// The preparer keeps at least this much zeroed beyond the writer's position...
 const AHEAD: u64 = 4 << 20;
-/// ... adding this much at a time.
-const CHUNK: u64 = 4 << 20;
+/// ... adding this much at a time, synced before the next: a writer's `fdatasync` flushes the
+/// file's dirty zeros too, so a large chunk stalled commits (4 MB: p99 9-94 ms at 17k req/s;
+/// 256 KB: 2.2-3.2 ms, against 1.9-2.2 ms without zeroing ahead).
+const CHUNK: u64 = 256 << 10;
 /// Zeros per `write` call.
-const ZEROS: usize = 1 << 20;
+const ZEROS: usize = 256 << 10;
 /// After a failed preparation (a full disk), the preparer waits this long before trying again.
 const BACKOFF: Duration = Duration::from_secs(1);
 /// How long the preparer sleeps without news from the writer (a missed wake-up costs this).
