@@ -218,9 +218,6 @@ const KNOWN_HEADER_NAMES: &[&str] = &[
     "x-slack-request-timestamp",
     "x-slack-retry-num",
     "x-slack-retry-reason",
-    crate::streams::PATH_NAME,
-    crate::streams::QUERY,
-    crate::rejections::MARKER_HEADER,
 ];
 
 /// A header name as a journal entry keeps it: one of [`KNOWN_HEADER_NAMES`] borrowed, any
