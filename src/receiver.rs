@@ -289,7 +289,7 @@ pub fn routes(
                         cors.decorate(&headers, &mut response);
                     }
                     if response.status() == StatusCode::OK {
-                        telemetry::per_request().ok.increment(1);
+                        telemetry::hot_path().ok.increment(1);
                     } else {
                         metrics::counter!(telemetry::REQUESTS, "status" => response.status().as_u16().to_string())
                             .increment(1);
@@ -490,16 +490,17 @@ impl WebhookHandler {
                         .route(&captured, record)
                         .unwrap_or_else(|| self.streams.default.clone());
                     for (name, keys) in self.streams.required_keys(&stream) {
-                        payload::check_record_keys(record, &keys, is_array.then_some(i)).map_err(
-                            |e| {
-                                let overflow = if name == stream {
-                                    String::new()
-                                } else {
-                                    format!(" (where max_streams may send stream {stream})")
-                                };
-                                Refusal::Unprocessable(format!("stream {name}{overflow}: {e}"))
-                            },
-                        )?;
+                        let Err(e) =
+                            payload::check_record_keys(record, &keys, is_array.then_some(i))
+                        else {
+                            continue;
+                        };
+                        let whose = if name == stream {
+                            format!("stream {name}")
+                        } else {
+                            format!("stream {name} (where max_streams may send stream {stream})")
+                        };
+                        return Err(Refusal::Unprocessable(format!("{whose}: {e}")));
                     }
                 }
             }
@@ -546,7 +547,7 @@ impl WebhookHandler {
         if appended.duplicate {
             return Ok(duplicate());
         }
-        let counters = telemetry::per_request();
+        let counters = telemetry::hot_path();
         counters.records_received.increment(u64::from(record_count));
         counters.bytes_received.increment(body_len as u64);
         self.lifecycle.touch();

@@ -44,14 +44,13 @@ pub fn is_secret_header(name: &str) -> bool {
     if SECRET_HEADERS.contains(&name) {
         return true;
     }
-    // One pass over the name (this runs for every header of every request): only where a
-    // part's first letter is does a part get compared.
+    // One pass over the name (this runs for every header of every request), not one
+    // substring search per part.
     let bytes = name.as_bytes();
     (0..bytes.len()).any(|i| {
-        matches!(bytes[i], b's' | b'h' | b't' | b'a' | b'p')
-            && SECRET_NAME_PARTS
-                .iter()
-                .any(|part| bytes[i..].starts_with(part.as_bytes()))
+        SECRET_NAME_PARTS
+            .iter()
+            .any(|part| bytes[i..].starts_with(part.as_bytes()))
     })
 }
 
@@ -204,14 +203,12 @@ impl StreamSettings {
     /// of the stream it ends in.
     pub fn required_keys<'a>(&'a self, stream: &'a str) -> Vec<(&'a str, Vec<String>)> {
         let own = self.keys(stream).primary_key;
-        let mut required = Vec::with_capacity(2);
-        if self.may_overflow(stream) {
-            let default = self.keys(&self.default).primary_key;
-            if default != own {
-                required.push((self.default.as_str(), default));
-            }
-        }
-        required.insert(0, (stream, own));
+        let default = self
+            .may_overflow(stream)
+            .then(|| self.keys(&self.default).primary_key)
+            .filter(|default| *default != own);
+        let mut required = vec![(stream, own)];
+        required.extend(default.map(|keys| (self.default.as_str(), keys)));
         required
     }
 
@@ -311,10 +308,19 @@ pub fn journal_headers(
             + path_name.map_or(0, str::len)
             + query.as_ref().map_or(0, |q| q.len()),
     );
-    // Where each kept value ends in `values`, and its name.
-    let mut kept: [(usize, Cow<'static, str>); MAX_JOURNALED_HEADERS + 2] =
-        std::array::from_fn(|_| (0, Cow::Borrowed("")));
-    let mut count = 0;
+    // The headers go into `out` with empty values, and where each value ends in `values`
+    // here; then every value becomes a slice of that one buffer.
+    let first = out.len();
+    out.reserve(headers.len().min(MAX_JOURNALED_HEADERS) + 2);
+    let mut ends = [0usize; MAX_JOURNALED_HEADERS + 2];
+    let mut keep = |out: &mut Vec<Header>, name: Cow<'static, str>, value: &[u8]| {
+        values.extend_from_slice(value);
+        ends[out.len() - first] = values.len();
+        out.push(Header {
+            name,
+            value: Bytes::new(),
+        });
+    };
     let mut bytes = 0usize;
     for (name, value) in headers {
         let name = name.as_str();
@@ -324,35 +330,25 @@ pub fn journal_headers(
         }
         let size = name.len() + value.len();
         if value.len() > MAX_HEADER_VALUE_BYTES
-            || count >= MAX_JOURNALED_HEADERS
+            || out.len() - first >= MAX_JOURNALED_HEADERS
             || bytes + size > MAX_JOURNALED_HEADER_BYTES
         {
             continue;
         }
         bytes += size;
-        values.extend_from_slice(value);
-        kept[count] = (values.len(), journal::header_name(name));
-        count += 1;
+        keep(out, journal::header_name(name), value);
     }
     if let Some(name) = path_name {
-        values.extend_from_slice(name.as_bytes());
-        kept[count] = (values.len(), Cow::Borrowed(PATH_NAME));
-        count += 1;
+        keep(out, Cow::Borrowed(PATH_NAME), name.as_bytes());
     }
     if let Some(query) = query {
-        values.extend_from_slice(query.as_bytes());
-        kept[count] = (values.len(), Cow::Borrowed(QUERY));
-        count += 1;
+        keep(out, Cow::Borrowed(QUERY), query.as_bytes());
     }
     let values = Bytes::from(values);
-    out.reserve(count);
     let mut start = 0;
-    for (end, name) in kept.iter_mut().take(count) {
-        out.push(Header {
-            name: std::mem::take(name),
-            value: values.slice(start..*end),
-        });
-        start = *end;
+    for (header, &end) in out[first..].iter_mut().zip(&ends) {
+        header.value = values.slice(start..end);
+        start = end;
     }
 }
 

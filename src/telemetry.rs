@@ -21,10 +21,11 @@ pub const EMITTER_LAG_SECONDS: &str = "tap_webhooks_emitter_lag_seconds";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// The counters bumped for every webhook, registered once: `metrics::counter!` looks its key
-/// up in the registry each time (a hash of the name and labels, and a label string built for
-/// the status), which cost ~3% of the CPU per request.
-pub struct PerRequest {
+/// The metrics recorded for every webhook and every journal commit, registered once:
+/// `metrics::counter!`/`histogram!` look their key up in the registry each time (a hash of
+/// the name and labels, and a label string built for the status), which cost ~3% of the CPU
+/// per request.
+pub struct HotPath {
     /// [`REQUESTS`] with `status="200"`; other statuses go through the macro.
     pub ok: metrics::Counter,
     pub records_received: metrics::Counter,
@@ -35,12 +36,12 @@ pub struct PerRequest {
     pub commit_entries: metrics::Histogram,
 }
 
-static PER_REQUEST: OnceLock<PerRequest> = OnceLock::new();
+static HOT_PATH: OnceLock<HotPath> = OnceLock::new();
 
-/// The per-request counters. Registered with the recorder installed at the time of the first
+/// The hot-path metrics. Registered with the recorder installed at the time of the first
 /// call: [`install`] makes that call, so they record once metrics are on.
-pub fn per_request() -> &'static PerRequest {
-    PER_REQUEST.get_or_init(|| PerRequest {
+pub fn hot_path() -> &'static HotPath {
+    HOT_PATH.get_or_init(|| HotPath {
         ok: metrics::counter!(REQUESTS, "status" => "200"),
         records_received: metrics::counter!(RECORDS_RECEIVED),
         bytes_received: metrics::counter!(BYTES_RECEIVED),
@@ -71,7 +72,7 @@ pub fn install() {
         match builder.and_then(PrometheusBuilder::install_recorder) {
             Ok(handle) => {
                 describe();
-                per_request();
+                hot_path();
                 spawn_upkeep(handle.clone());
                 Some(handle)
             }

@@ -457,7 +457,7 @@ impl<W: Write> Emitter<W> {
             self.since_state += 1;
             self.out.maybe_flush()?;
         }
-        telemetry::per_request().records_emitted.increment(written);
+        telemetry::hot_path().records_emitted.increment(written);
         self.since_metric += written;
         if let Bookmark::Journal(Some(sequence)) = self.bookmark {
             telemetry::progress().set_consumed(sequence.get());

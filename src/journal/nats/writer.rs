@@ -95,7 +95,7 @@ impl JournalWriter for NatsJournal {
             let message_id = message_id?;
             let began = Instant::now();
             let ack = publish(&connection, payload, &message_id).await?;
-            telemetry::per_request()
+            telemetry::hot_path()
                 .fsync_seconds
                 .record(began.elapsed().as_secs_f64());
             let first_sequence = connection.layout.first_sequence(ack.sequence);
