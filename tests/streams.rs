@@ -417,6 +417,44 @@ fn a_catalog_deselecting_one_stream_skips_it_without_losing_it() {
 }
 
 #[test]
+fn a_catalog_deselects_a_column_in_one_stream_only() {
+    let mut h = Harness::new(github_config());
+    let tap = h.start_serve();
+    post_github_deliveries(&tap);
+    h.drain(None);
+    let discovered = h.run(&["--discover"]);
+    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    let issues = catalog["streams"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["tap_stream_id"] == "issues")
+        .expect("issues discovered");
+    let action = issues["metadata"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["breadcrumb"] == json!(["properties", "action"]))
+        .expect("issues.action in the catalog");
+    action["metadata"]["selected"] = json!(false);
+    let catalog_path = h.state_file(&catalog);
+    let mut cmd = h.command(&["--catalog", catalog_path.to_str().unwrap()]);
+    cmd.env("TAP_WEBHOOKS_LISTEN", "false");
+    let done = Tap::spawn(cmd).wait();
+    assert!(done.status.success(), "{}", done.stderr);
+    let msgs = done.messages();
+    let issue = &stream_records(&msgs, "issues")[0];
+    assert!(issue.get("action").is_none(), "{issue}");
+    assert_eq!(issue["issue"]["number"], 7);
+    assert_eq!(stream_records(&msgs, "pull_request")[0]["action"], "closed");
+    assert!(
+        last_schema(&msgs, "issues").unwrap()["schema"]["properties"]
+            .get("action")
+            .is_none()
+    );
+}
+
+#[test]
 fn replay_journal_re_extracts_an_unrouted_journal_under_new_route_and_capture() {
     let mut h = Harness::new(json!({}));
     let tap = h.start_serve();
