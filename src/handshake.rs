@@ -8,7 +8,10 @@
 //! [`detect`] is part of the one conversion path: a body that is a handshake gives no records
 //! whether it arrives over HTTP, from the journal or from a replayed file.
 
+use std::sync::LazyLock;
+
 use hmac::{Hmac, KeyInit, Mac};
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -30,10 +33,13 @@ pub enum Handshake {
 pub fn detect(json: &[u8]) -> Option<Handshake> {
     // One cheap scan first: almost no body is a handshake, and this runs on every payload.
     // Both names contain "url_v".
-    if json.len() > MAX_HANDSHAKE_BYTES || memchr::memmem::find(json, b"url_v").is_none() {
+    // The searcher is built once: building it costs as much as a search of a small body.
+    static URL_V: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new("url_v"));
+    if json.len() > MAX_HANDSHAKE_BYTES || URL_V.find(json).is_none() {
         return None;
     }
-    if memchr::memmem::find(json, b"url_verification").is_some() {
+    if memmem::find(json, b"url_verification").is_some() {
         #[derive(Deserialize)]
         struct Slack {
             #[serde(rename = "type")]
@@ -45,7 +51,7 @@ pub fn detect(json: &[u8]) -> Option<Handshake> {
             challenge: v.challenge,
         });
     }
-    if memchr::memmem::find(json, b"endpoint.url_validation").is_some() {
+    if memmem::find(json, b"endpoint.url_validation").is_some() {
         #[derive(Deserialize)]
         struct Zoom {
             event: String,

@@ -459,7 +459,7 @@ impl WebhookHandler {
                 Claim::First(claim) => (
                     Some(claim),
                     vec![Header {
-                        name: journal::header_name(&idempotency.header),
+                        name: journal::header_name(idempotency.header.as_bytes()),
                         value: Bytes::copy_from_slice(id),
                     }],
                 ),

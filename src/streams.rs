@@ -336,7 +336,7 @@ pub fn journal_headers(
             continue;
         }
         bytes += size;
-        keep(out, journal::header_name(name), value);
+        keep(out, journal::header_name(name.as_bytes()), value);
     }
     if let Some(name) = path_name {
         keep(out, Cow::Borrowed(PATH_NAME), name.as_bytes());

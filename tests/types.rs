@@ -378,3 +378,68 @@ fn real_provider_payloads_load_completely_and_exactly_into_both_postgres_targets
     }
     assert!(payloads >= 50, "{payloads} payloads");
 }
+
+#[test]
+fn a_journal_replay_reads_the_backlog_once_when_the_schema_has_seen_it_and_twice_when_settings_change()
+ {
+    let mut h = Harness::new(config());
+    let serve = h.start_serve();
+    for i in 0..200 {
+        let body = match i % 2 {
+            0 => format!(r#"{{"type":"push","p{}":{i}}}"#, i % 20),
+            _ => format!(r#"{{"type":"issues","i{}":"{i}"}}"#, i % 20),
+        };
+        assert_eq!(serve.post(&body).status, 200);
+    }
+    serve.terminate();
+    assert!(serve.wait().status.success());
+    let observed_file = h.data_dir().join("schema-observed.json");
+    assert!(
+        !observed_file.exists(),
+        "serve emits nothing, so it has seen nothing"
+    );
+
+    // The sync reads the backlog twice (one SCHEMA), then records how far its schema has seen
+    // the journal: its last record.
+    let drained = h.drain(None);
+    assert_eq!(schemas(&drained).len(), 1);
+    let last = drained.records().last().unwrap()["webhook_sequence"].clone();
+    let observed: Value = serde_json::from_slice(&std::fs::read(&observed_file).unwrap()).unwrap();
+    assert_eq!(observed["through"], last);
+
+    // Same settings: the replay does not read the journal a second time, and the persisted
+    // schema is the one SCHEMA, with every column.
+    let replayed = replay_journal(&h);
+    let skipped = format!("has seen the journal through sequence {last}");
+    assert!(replayed.stderr.contains(&skipped), "{}", replayed.stderr);
+    assert_eq!(
+        record_lines(&replayed.stdout),
+        record_lines(&drained.stdout)
+    );
+    assert_eq!(schemas(&replayed), schemas(&drained));
+
+    // Routed by `type`, the streams are new: the whole journal is read first again, so each
+    // stream gets one SCHEMA declaring all its columns before its first record.
+    h.set_config(json!({"sequence_alias": "webhook_sequence", "route": {"field": "type"}}));
+    let routed = replay_journal(&h);
+    assert!(
+        !routed.stderr.contains("has seen the journal"),
+        "{}",
+        routed.stderr
+    );
+    assert_singer_stream(&routed.messages());
+    for (stream, prefix) in [("push", 'p'), ("issues", 'i')] {
+        let declared: Vec<Value> = schemas(&routed)
+            .into_iter()
+            .filter(|m| m["stream"] == stream)
+            .collect();
+        assert_eq!(declared.len(), 1, "{stream}: one SCHEMA");
+        let properties = declared[0]["schema"]["properties"].as_object().unwrap();
+        let columns = properties
+            .keys()
+            .filter(|k| k.starts_with(prefix) && k[1..].parse::<u32>().is_ok())
+            .count();
+        assert_eq!(columns, 10, "{stream}: {properties:?}");
+        assert_eq!(stream_records(&routed.messages(), stream).len(), 100);
+    }
+}

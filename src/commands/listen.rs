@@ -160,11 +160,10 @@ async fn run(
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
-            let backlog = journal.reader(after)?;
             let reader = journal.reader(after)?;
             Some(spawn_emitter(
                 emitter,
-                [backlog, reader],
+                (store.clone(), after, reader),
                 journal.committed(),
                 Arc::clone(&lifecycle),
             )?)
@@ -374,7 +373,7 @@ fn prepare_idempotency(
 /// backlog twice: once to declare its columns (one SCHEMA), then to write it and follow.
 fn spawn_emitter(
     mut emitter: Emitter<Stdout>,
-    [mut backlog, mut reader]: [Box<dyn JournalReader>; 2],
+    (journal, after, mut reader): (Journal, Option<Sequence>, Box<dyn JournalReader>),
     committed: tokio::sync::watch::Receiver<Option<Sequence>>,
     lifecycle: Arc<Lifecycle>,
 ) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
@@ -383,8 +382,8 @@ fn spawn_emitter(
         .spawn(move || {
             let runtime = current_thread_runtime()?;
             let followed = runtime.block_on(async {
-                emitter.declare_backlog(backlog.as_mut(), false).await?;
-                drop(backlog);
+                emitter.declare_backlog(&journal, after, false).await?;
+                drop(journal);
                 emitter.start()?;
                 emitter::follow(&mut emitter, reader.as_mut(), committed, &lifecycle).await
             });

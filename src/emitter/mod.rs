@@ -36,7 +36,7 @@ use crate::rejections;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker, persisted_streams};
 use crate::sequence::Sequence;
-use crate::singer::{self, Bookmark, Output, RecordMeta, ReplayPosition, State};
+use crate::singer::{self, Bookmark, FieldAction, Output, RecordMeta, ReplayPosition, State};
 use crate::streams::{self, StreamSettings};
 use crate::telemetry;
 
@@ -226,6 +226,10 @@ pub struct Emitter<W: Write> {
     received_at: (i64, String),
     /// Whether this run has written the `_rejections` SCHEMA.
     rejections_schema_sent: bool,
+    /// How far the persisted schemas have seen the journal.
+    observed: backlog::ObservedMark,
+    /// How each field of the record being written is written (reused from record to record).
+    actions: Vec<FieldAction>,
 }
 
 impl<W: Write> Emitter<W> {
@@ -281,6 +285,8 @@ impl<W: Write> Emitter<W> {
             last_metric: Instant::now(),
             received_at: (i64::MIN, String::new()),
             rejections_schema_sent: false,
+            observed: backlog::ObservedMark::default(),
+            actions: Vec::new(),
         };
         let stream = emitter.stream_out(default, schema);
         emitter.by_name.insert(stream.name.clone(), 0);
@@ -418,9 +424,10 @@ impl<W: Write> Emitter<W> {
             }
             let s = &mut self.streams[stream];
             let record = s.schema.name(record);
+            let actions = &mut self.actions;
             let changed = s
                 .schema
-                .observe(&record, sequence)
+                .observe(&record, sequence, actions)
                 .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
             if changed {
                 s.schema.persist()?;
@@ -446,10 +453,9 @@ impl<W: Write> Emitter<W> {
                 headers: headers.as_deref(),
                 query: query.as_deref(),
             };
-            let schema = &s.schema;
-            let fields: &crate::payload::Fields<'_> = &record.fields;
-            singer::write_record(&mut self.out, &s.name, fields, &meta, |name, value| {
-                schema.action(name, value, fields, sequence)
+            let actions = &self.actions;
+            singer::write_record(&mut self.out, &s.name, &record.fields, &meta, |i, _, _| {
+                actions[i]
             });
             self.bookmark = origin.place.bookmark(i, sequence);
             self.emitted += 1;
@@ -505,6 +511,7 @@ impl<W: Write> Emitter<W> {
             self.write_state();
             self.out.flush()?;
         }
+        self.save_observed(false);
         Ok(())
     }
 
@@ -562,6 +569,7 @@ impl<W: Write> Emitter<W> {
         self.report_metric();
         self.write_state();
         self.out.flush()?;
+        self.save_observed(true);
         Ok(self.emitted)
     }
 }

@@ -9,6 +9,10 @@ impl<W: Write> Emitter<W> {
     pub fn with_schemas(mut self, schemas: StreamSchemas) -> Self {
         if let Some(data_dir) = &schemas.data_dir {
             self.existing.extend(persisted_streams(data_dir));
+            if schemas.persist {
+                self.observed =
+                    backlog::ObservedMark::load(data_dir, &self.settings, &schemas.catalogs);
+            }
         }
         self.streams[0].selected = schemas.catalogs.is_stream_selected(&self.streams[0].name);
         self.schemas = schemas;

@@ -221,11 +221,14 @@ const KNOWN_HEADER_NAMES: &[&str] = &[
 ];
 
 /// A header name as a journal entry keeps it: one of [`KNOWN_HEADER_NAMES`] borrowed, any
-/// other copied.
-pub fn header_name(name: &str) -> Cow<'static, str> {
-    match KNOWN_HEADER_NAMES.iter().find(|known| **known == name) {
+/// other copied (bytes that are not UTF-8 replaced).
+pub fn header_name(name: &[u8]) -> Cow<'static, str> {
+    match KNOWN_HEADER_NAMES
+        .iter()
+        .find(|known| known.as_bytes() == name)
+    {
         Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(name.to_owned()),
+        None => Cow::Owned(String::from_utf8_lossy(name).into_owned()),
     }
 }
 

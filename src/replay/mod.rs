@@ -421,7 +421,6 @@ fn replay_journal(
     skip_invalid: bool,
 ) -> Result<(), ReplayError> {
     let journal = Journal::new(config.journal_config());
-    let mut backlog = journal.reader(after)?;
     let mut reader = journal.reader(after)?;
     let total = journal.size_on_disk().ok();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -431,7 +430,7 @@ fn replay_journal(
     let mut meter = Meter::new(total);
     let mut skipped = 0u64;
     let mut emit_all = || -> Result<(), ReplayError> {
-        runtime.block_on(emitter.declare_backlog(backlog.as_mut(), skip_invalid))?;
+        runtime.block_on(emitter.declare_backlog(&journal, after, skip_invalid))?;
         emitter.start()?;
         while let Some(entry) = runtime.block_on(reader.next_entry())? {
             meter.add_read(entry.body.len() as u64);

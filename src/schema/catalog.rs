@@ -9,7 +9,7 @@
 //! where that loses nothing (a number to a string, `"12"` to 12 for an integer), and a value
 //! that cannot be converted stops the sync with an error naming the field.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -30,7 +30,8 @@ pub struct Pin {
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     stream_deselected: bool,
-    deselected: HashSet<String>,
+    /// Ordered, so that its `Debug` (a settings fingerprint) is stable.
+    deselected: BTreeSet<String>,
     pins: BTreeMap<String, Pin>,
     seeds: BTreeMap<String, Kind>,
 }

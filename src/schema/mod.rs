@@ -162,10 +162,12 @@ impl Placement {
 #[derive(Debug)]
 pub struct SchemaTracker {
     path: Option<PathBuf>,
-    fields: BTreeMap<String, Kind>,
+    /// Looked up for every field of every record, twice (declaring, writing): foldhash, and
+    /// ordered only where a SCHEMA or the schema file is made.
+    fields: foldhash::HashMap<String, Kind>,
     /// The sequence of the record that declared a field; a null of the field in an earlier
     /// record is left out, as it was when that record was first written.
-    declared_at: BTreeMap<String, u64>,
+    declared_at: foldhash::HashMap<String, u64>,
     names: Names,
     overflow: bool,
     /// Columns the tap adds (`_sdc`, aliases), counted against `max_columns`.
@@ -247,8 +249,8 @@ impl SchemaTracker {
         }
         let mut tracker = SchemaTracker {
             path,
-            fields: BTreeMap::new(),
-            declared_at: file.declared_at,
+            fields: foldhash::HashMap::default(),
+            declared_at: file.declared_at.into_iter().collect(),
             names,
             overflow: file.overflow,
             tap_columns: tap.len(),
@@ -397,12 +399,16 @@ impl SchemaTracker {
 
     /// Declares what `record` (with sequence `sequence`) needs (new fields, new siblings); true
     /// if the schema changed (a new SCHEMA must precede the record). Fails if a catalog-pinned
-    /// field gets a value it cannot take.
+    /// field gets a value it cannot take. `actions` gets how each field of the record is
+    /// written, in order: what [`SchemaTracker::action`] gives once the record is declared,
+    /// found by the same lookups that declare it (this runs for every field of every record).
     pub fn observe(
         &mut self,
         record: &Named<'_, '_>,
         sequence: Sequence,
+        actions: &mut Vec<FieldAction>,
     ) -> Result<bool, Mismatch> {
+        actions.clear();
         let mut changed = false;
         if !record.overflow.is_empty() && !self.overflow {
             self.overflow = true;
@@ -410,41 +416,67 @@ impl SchemaTracker {
         }
         let record: &Fields<'_> = &record.fields;
         for (name, raw) in &record.fields {
-            let name = name.as_ref();
-            if !self.is_selected(name) {
-                continue;
-            }
-            let value = ValueType::of(raw);
-            if let Some(pin) = self.catalog.pin(name) {
-                if pin.accept.action(value, raw) == FieldAction::Skip {
-                    return Err(Mismatch {
-                        field: name.to_owned(),
-                        expected: pin.accept.to_string(),
-                        found: value_name(value),
-                    });
-                }
-                continue;
-            }
-            if self.is_key(name) && self.fields.contains_key(name) {
-                continue;
-            }
-            // Twice for a first value beyond 64 bits: the field, then its sibling.
-            while let Some(Placement {
-                new_column: Some((column, kind)),
-                ..
-            }) = self.place(name, value, record)
-            {
-                if column != name {
-                    // A sibling: a column no payload name may fold into.
-                    self.names.reserve(&column);
-                }
-                self.declared_at.insert(column.clone(), sequence.get());
-                self.fields.insert(column, kind);
-                changed = true;
-            }
+            let action = self.observe_field(name, raw, record, sequence, &mut changed)?;
+            actions.push(action);
         }
         self.dirty |= changed;
         Ok(changed)
+    }
+
+    /// Declares what field `name` of `record` needs; returns how it is written.
+    fn observe_field(
+        &mut self,
+        name: &str,
+        raw: &RawValue,
+        record: &Fields<'_>,
+        sequence: Sequence,
+        changed: &mut bool,
+    ) -> Result<FieldAction, Mismatch> {
+        if !self.is_selected(name) {
+            return Ok(FieldAction::Skip);
+        }
+        let value = ValueType::of(raw);
+        if let Some(pin) = self.catalog.pin(name) {
+            let action = pin.accept.action(value, raw);
+            if action == FieldAction::Skip {
+                return Err(Mismatch {
+                    field: name.to_owned(),
+                    expected: pin.accept.to_string(),
+                    found: value_name(value),
+                });
+            }
+            return Ok(action);
+        }
+        if value == ValueType::Null {
+            // A null declares nothing.
+            return Ok(self.null_action(name, sequence));
+        }
+        let key = self.is_key(name);
+        if key && self.fields.contains_key(name) {
+            return Ok(self.action(name, raw, record, sequence));
+        }
+        // Twice for a first value beyond 64 bits: the field, then its sibling.
+        loop {
+            match self.place(name, value, record) {
+                None => return Ok(FieldAction::Skip),
+                Some(Placement {
+                    new_column: Some((column, kind)),
+                    ..
+                }) => {
+                    if column != name {
+                        // A sibling: a column no payload name may fold into.
+                        self.names.reserve(&column);
+                    }
+                    self.declared_at.insert(column.clone(), sequence.get());
+                    self.fields.insert(column, kind);
+                    *changed = true;
+                }
+                Some(Placement { .. }) if key => {
+                    return Ok(self.action(name, raw, record, sequence));
+                }
+                Some(Placement { action, .. }) => return Ok(action),
+            }
+        }
     }
 
     /// Where a non-null value of the unpinned field `name` goes: the field itself when it is
@@ -510,10 +542,7 @@ impl SchemaTracker {
         let declared = self.fields.get(name);
         match declared {
             None => FieldAction::Skip,
-            Some(_) if value == ValueType::Null => match self.declared_at.get(name) {
-                Some(at) if *at > sequence.get() => FieldAction::Skip,
-                _ => FieldAction::Raw,
-            },
+            Some(_) if value == ValueType::Null => self.null_action(name, sequence),
             Some(Kind::String)
                 if self.is_key(name) && matches!(value, ValueType::Integer | ValueType::Number) =>
             {
@@ -534,6 +563,18 @@ impl SchemaTracker {
         }
     }
 
+    /// A null of the selected, unpinned field `name` is written only in records from the one
+    /// that declared the field on.
+    fn null_action(&self, name: &str, sequence: Sequence) -> FieldAction {
+        if !self.fields.contains_key(name) {
+            return FieldAction::Skip;
+        }
+        match self.declared_at.get(name) {
+            Some(at) if *at > sequence.get() => FieldAction::Skip,
+            _ => FieldAction::Raw,
+        }
+    }
+
     /// Saves the schema if it changed since the last save.
     pub fn persist(&mut self) -> Result<(), SchemaError> {
         let Some(path) = &self.path else {
@@ -544,8 +585,12 @@ impl SchemaTracker {
         }
         let file = SchemaFile {
             version: SCHEMA_FILE_VERSION,
-            fields: self.fields.clone(),
-            declared_at: self.declared_at.clone(),
+            fields: self.fields.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            declared_at: self
+                .declared_at
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             names: self.names.renamed(),
             overflow: self.overflow,
         };

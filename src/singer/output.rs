@@ -181,19 +181,19 @@ impl Sink for Vec<u8> {
 }
 
 /// Appends one RECORD message line (with its newline) to `out`. `action` decides how each
-/// provider field is written.
+/// provider field is written, given its index in `record`, its name and its value.
 pub fn write_record<S: Sink + ?Sized>(
     out: &mut S,
     stream: &str,
     record: &Fields<'_>,
     meta: &RecordMeta<'_>,
-    action: impl Fn(&str, &RawValue) -> FieldAction,
+    action: impl Fn(usize, &str, &RawValue) -> FieldAction,
 ) {
     let buf = out.buffer();
     buf.extend_from_slice(br#"{"type":"RECORD","stream":"#);
     write_json_string(buf, stream);
     buf.extend_from_slice(br#","record":{"#);
-    for (name, value) in &record.fields {
+    for (i, (name, value)) in record.fields.iter().enumerate() {
         if meta.sequence_alias == Some(name)
             || meta.received_at_alias == Some(name)
             || (meta.headers.is_some() && name == HEADERS_FIELD)
@@ -201,7 +201,7 @@ pub fn write_record<S: Sink + ?Sized>(
         {
             continue;
         }
-        let action = action(name, value);
+        let action = action(i, name, value);
         if action == FieldAction::Skip {
             continue;
         }
@@ -386,7 +386,7 @@ mod tests {
                 headers: None,
                 query: None,
             };
-            let raw = |_: &str, _: &serde_json::value::RawValue| FieldAction::Raw;
+            let raw = |_, _: &str, _: &serde_json::value::RawValue| FieldAction::Raw;
             let mut expected = Vec::new();
             write_record(&mut expected, STREAM, &payload.records[0], &meta, raw);
             let (mut written, mut writes) = (Vec::new(), 0);
@@ -450,7 +450,7 @@ mod tests {
             "data",
             &p.records[0],
             &meta,
-            |name, _| match name {
+            |_, name, _| match name {
                 "id" => FieldAction::Stringify,
                 _ => FieldAction::Raw,
             },
@@ -513,7 +513,7 @@ mod tests {
             "data",
             &p.records[0],
             &meta,
-            |name, _| match name {
+            |_, name, _| match name {
                 "o" => FieldAction::Stringify,
                 _ => FieldAction::Unquote,
             },

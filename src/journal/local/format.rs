@@ -217,7 +217,7 @@ pub fn read_entry_head<R: Read + io::Seek>(
             return Ok(None);
         }
         headers.push(Header {
-            name: header_name(&String::from_utf8_lossy(&name)),
+            name: header_name(&name),
             value: Bytes::from(value),
         });
     }
@@ -250,7 +250,7 @@ pub fn decode_payload(journal_id: JournalId, payload: Bytes) -> Result<Entry, St
     let mut headers = Vec::with_capacity(header_count as usize);
     for _ in 0..header_count {
         let name_len = u16::from_le_bytes(take(p, &mut at, 2)?.try_into().expect("2")) as usize;
-        let name = header_name(&String::from_utf8_lossy(take(p, &mut at, name_len)?));
+        let name = header_name(take(p, &mut at, name_len)?);
         let value_len = u32::from_le_bytes(take(p, &mut at, 4)?.try_into().expect("4")) as usize;
         let value_start = at;
         take(p, &mut at, value_len)?;
