@@ -32,7 +32,13 @@ fn emit(t: &mut SchemaTracker, body: &str) -> Map<String, Value> {
     let p = parse_payload(body.as_bytes(), &RecordRules::default()).unwrap();
     let sequence = next_sequence();
     let named = t.name(&p.records[0]);
-    t.observe(&named, sequence, &mut Vec::new()).unwrap();
+    let mut actions = Vec::new();
+    t.observe(&named, sequence, &mut actions).unwrap();
+    // The emitter writes with the actions observing found: the same as a replay's.
+    for (i, (name, raw)) in named.fields.fields.iter().enumerate() {
+        let again = t.action(name, raw, &named.fields, sequence);
+        assert_eq!(actions[i], again, "field {name}");
+    }
     emit_again(t, body, sequence)
 }
 
