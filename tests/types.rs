@@ -442,4 +442,33 @@ fn a_journal_replay_reads_the_backlog_once_when_the_schema_has_seen_it_and_twice
         assert_eq!(columns, 10, "{stream}: {properties:?}");
         assert_eq!(stream_records(&routed.messages(), stream).len(), 100);
     }
+
+    // A journal made anew (here: removed, then written again) is not the one the schema saw:
+    // its backlog is read from the start.
+    std::fs::remove_dir_all(h.data_dir().join("journal")).unwrap();
+    let serve = h.start_serve();
+    assert_eq!(serve.post(r#"{"type":"push","late":1}"#).status, 200);
+    serve.terminate();
+    assert!(serve.wait().status.success());
+    let anew = replay_journal(&h);
+    assert!(
+        !anew.stderr.contains("has seen the journal"),
+        "{}",
+        anew.stderr
+    );
+    assert_eq!(anew.records().len(), 1);
+    assert!(replay_journal(&h).stderr.contains("has seen the journal"));
+
+    // The entry holding that sequence must be the one the schema saw (same journal id), not
+    // another journal's whose sequences overlap.
+    let mut observed: Value =
+        serde_json::from_slice(&std::fs::read(&observed_file).unwrap()).unwrap();
+    observed["entry"] = json!("00".repeat(16));
+    std::fs::write(&observed_file, observed.to_string()).unwrap();
+    let other = replay_journal(&h);
+    assert!(
+        !other.stderr.contains("has seen the journal"),
+        "{}",
+        other.stderr
+    );
 }

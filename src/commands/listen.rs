@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::idempotency::SeenIds;
 use crate::journal::nats::SharedTokens;
-use crate::journal::{Journal, JournalReader};
+use crate::journal::{Journal, JournalReader, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
 use crate::receiver::{self, Idempotency, WebhookHandler};
@@ -163,7 +163,7 @@ async fn run(
             let reader = journal.reader(after)?;
             Some(spawn_emitter(
                 emitter,
-                (store.clone(), after, reader),
+                (Arc::clone(&journal), after, reader),
                 journal.committed(),
                 Arc::clone(&lifecycle),
             )?)
@@ -373,7 +373,11 @@ fn prepare_idempotency(
 /// backlog twice: once to declare its columns (one SCHEMA), then to write it and follow.
 fn spawn_emitter(
     mut emitter: Emitter<Stdout>,
-    (journal, after, mut reader): (Journal, Option<Sequence>, Box<dyn JournalReader>),
+    (journal, after, mut reader): (
+        Arc<dyn JournalWriter>,
+        Option<Sequence>,
+        Box<dyn JournalReader>,
+    ),
     committed: tokio::sync::watch::Receiver<Option<Sequence>>,
     lifecycle: Arc<Lifecycle>,
 ) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
@@ -382,7 +386,9 @@ fn spawn_emitter(
         .spawn(move || {
             let runtime = current_thread_runtime()?;
             let followed = runtime.block_on(async {
-                emitter.declare_backlog(&journal, after, false).await?;
+                // The writer's readers: durable entries only.
+                let mut open = |start| journal.reader(start);
+                emitter.declare_backlog(&mut open, after, false).await?;
                 drop(journal);
                 emitter.start()?;
                 emitter::follow(&mut emitter, reader.as_mut(), committed, &lifecycle).await

@@ -62,7 +62,7 @@ fn drain(
 ) -> Result<(), RunError> {
     let runtime = current_thread_runtime()?;
     let journal = config.journal();
-    runtime.block_on(emitter.declare_backlog(&journal, after, false))?;
+    runtime.block_on(emitter.declare_backlog(&mut |start| journal.reader(start), after, false))?;
     let mut reader = journal.reader(after)?;
     emitter.start().map_err(EmitError::from)?;
     let drained = runtime.block_on(emitter::drain(&mut emitter, reader.as_mut()));

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::*;
 use crate::fsutil;
-use crate::journal::Journal;
+use crate::journal::JournalId;
 
 /// Where [`Observed`] is kept, in `data_dir`.
 const OBSERVED_FILE: &str = "schema-observed.json";
@@ -23,19 +23,24 @@ const OBSERVED_EVERY: Duration = Duration::from_secs(60);
 /// How far the persisted schemas have seen the journal: every entry up to `through` was routed,
 /// under the settings `settings` fingerprints, to streams whose persisted schemas declare its
 /// columns (a schema is saved as soon as it changes, before the record that changed it is
-/// written). With other settings (a route, a key or a catalog changed) it is not used, and a
-/// backlog is read from its start.
+/// written). `entry` is the journal id of the entry holding record `through`: the first read
+/// skips only if that entry is still there, in the same journal (not one recreated or
+/// switched to, whose sequences may start again). With other settings (a route, a key or a
+/// catalog changed, another version of the tap) the backlog is read from its start.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Observed {
     through: u64,
+    entry: String,
     settings: String,
 }
 
 /// What a run knows about [`Observed`].
 #[derive(Debug)]
 pub(super) struct ObservedMark {
-    /// Read from `data_dir`, with this run's settings.
-    loaded: Option<Sequence>,
+    /// Read from `data_dir`, with this run's settings: `through` and `entry`.
+    loaded: Option<(Sequence, String)>,
+    /// The journal id of the last entry this run emitted (the one its bookmark is in).
+    pub(super) last_entry: Option<JournalId>,
     /// This run's backlog started within what the persisted schemas had seen (or at the start
     /// of the journal), so its bookmark extends `loaded`.
     extends: bool,
@@ -48,6 +53,7 @@ impl Default for ObservedMark {
     fn default() -> Self {
         ObservedMark {
             loaded: None,
+            last_entry: None,
             extends: false,
             saved: None,
             saved_at: Instant::now(),
@@ -61,6 +67,7 @@ fn settings_fingerprint(settings: &EmitterSettings, catalogs: &Catalogs) -> Stri
     let described = format!(
         "{:?}",
         (
+            env!("CARGO_PKG_VERSION"),
             &settings.rules,
             &settings.key_properties,
             &settings.columns,
@@ -79,10 +86,10 @@ impl ObservedMark {
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Observed>(&bytes).ok())
             .filter(|observed| observed.settings == settings)
-            .map(|observed| Sequence::new(observed.through));
+            .map(|observed| (Sequence::new(observed.through), observed.entry));
         ObservedMark {
+            saved: loaded.as_ref().map(|(through, _)| *through),
             loaded,
-            saved: loaded,
             settings,
             ..ObservedMark::default()
         }
@@ -100,32 +107,24 @@ impl<W: Write> Emitter<W> {
     /// [`Emitter::start`], with the `after` the writing reader starts from.
     pub async fn declare_backlog(
         &mut self,
-        journal: &Journal,
+        open: &mut dyn FnMut(Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>,
         after: Option<Sequence>,
         skip_invalid: bool,
     ) -> Result<(), EmitError> {
-        let seen = self.observed.loaded;
-        self.observed.extends = after.is_none_or(|after| seen.is_some_and(|seen| after <= seen));
-        // With `max_records`, the records before `seen` count against it: read them all.
-        let start = match seen {
-            Some(seen) if self.settings.max_records.is_none() => after.max(Some(seen)),
-            _ => after,
-        };
-        if start != after {
-            log::info!(
-                "the persisted schema has seen the journal through sequence {}: declaring \
-                 columns from there",
-                seen.map_or(0, Sequence::get)
-            );
-        }
-        let mut reader = journal.reader(start)?;
-        let reader = reader.as_mut();
+        let (mut reader, mut pending) = self.backlog_reader(open, after).await?;
         let mut budget = self
             .settings
             .max_records
             .map_or(u64::MAX, |max| max.saturating_sub(self.emitted));
         let keys_vary = self.settings.streams.keys_vary();
-        'entries: while let Some(entry) = reader.next_entry().await? {
+        'entries: loop {
+            let entry = match pending.take() {
+                Some(entry) => entry,
+                None => match reader.next_entry().await? {
+                    Some(entry) => entry,
+                    None => break,
+                },
+            };
             if rejections::is_rejection(&entry.headers) {
                 continue;
             }
@@ -180,15 +179,72 @@ impl<W: Write> Emitter<W> {
         Ok(())
     }
 
+    /// The first read of a backlog after `after`: from the entry holding the last record the
+    /// persisted schemas have seen, if it is still in the journal (returned first), else from
+    /// `after`. Records up to that one are not read, unless:
+    /// - this run's resume point or the bookmarks of its state lie past it (a `data_dir` that
+    ///   has not seen them);
+    /// - `max_records` is set (the records before it count against the limit);
+    /// - the catalog deselects a stream (with `max_streams`, where a record goes can depend
+    ///   on the streams met before it, and a deselected stream's are not saved).
+    async fn backlog_reader(
+        &mut self,
+        open: &mut dyn FnMut(Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>,
+        after: Option<Sequence>,
+    ) -> Result<(Box<dyn JournalReader>, Option<Entry>), EmitError> {
+        // Whether the entry holding the last record the schemas have seen is still there, in
+        // this journal (not one recreated or switched to, whose sequences may start again).
+        let mut verified = None;
+        if let Some((seen, entry_id)) = &self.observed.loaded {
+            let mut reader = open(seen.get().checked_sub(1).map(Sequence::new))?;
+            if let Some(entry) = reader.next_entry().await?
+                && entry.first_sequence <= *seen
+                && entry.journal_id.to_string() == *entry_id
+            {
+                verified = Some((*seen, reader, entry));
+            }
+        }
+        if verified.is_none() {
+            // What was saved is about another journal: this run's bookmark replaces it.
+            self.observed.saved = None;
+        }
+        let fresh = after.is_none() && self.resume.is_none();
+        let resumed_past = |seen: Sequence| {
+            after.is_some_and(|after| after > seen)
+                || self.resume.as_ref().is_some_and(|resume| resume.max > seen)
+        };
+        self.observed.extends = fresh
+            || verified
+                .as_ref()
+                .is_some_and(|(seen, ..)| !resumed_past(*seen));
+        match verified {
+            Some((seen, reader, entry))
+                if self.observed.extends
+                    && after.is_none_or(|after| after < seen)
+                    && self.settings.max_records.is_none()
+                    && !self.schemas.catalogs.deselects_a_stream() =>
+            {
+                log::info!(
+                    "the persisted schema has seen the journal through sequence {}: declaring \
+                     columns from there",
+                    seen.get()
+                );
+                Ok((reader, Some(entry)))
+            }
+            _ => Ok((open(after)?, None)),
+        }
+    }
+
     /// Saves how far the persisted schemas have seen the journal (this run's bookmark), if
     /// this run's backlog began within what they had seen, at most every [`OBSERVED_EVERY`]
     /// unless `now`. A failure only costs a later backlog a longer first read: it is logged.
     pub(super) fn save_observed(&mut self, now: bool) {
-        let (Bookmark::Journal(Some(through)), Some(data_dir), true, true) = (
+        let (Bookmark::Journal(Some(through)), Some(data_dir), true, true, Some(entry)) = (
             &self.bookmark,
             &self.schemas.data_dir,
             self.schemas.persist,
             self.observed.extends,
+            self.observed.last_entry,
         ) else {
             return;
         };
@@ -200,6 +256,7 @@ impl<W: Write> Emitter<W> {
         }
         let observed = Observed {
             through: through.get(),
+            entry: entry.to_string(),
             settings: mark.settings.clone(),
         };
         let path = data_dir.join(OBSERVED_FILE);

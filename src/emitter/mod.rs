@@ -343,6 +343,7 @@ impl<W: Write> Emitter<W> {
     /// Writes the records of one journal entry that lie after the bookmark. The body is read
     /// as the media type kept with it (none: JSON), exactly as the receiver read it.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
+        self.observed.last_entry = Some(entry.journal_id);
         if rejections::is_rejection(&entry.headers) {
             return self.emit_rejection(entry);
         }

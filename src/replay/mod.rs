@@ -430,7 +430,11 @@ fn replay_journal(
     let mut meter = Meter::new(total);
     let mut skipped = 0u64;
     let mut emit_all = || -> Result<(), ReplayError> {
-        runtime.block_on(emitter.declare_backlog(&journal, after, skip_invalid))?;
+        runtime.block_on(emitter.declare_backlog(
+            &mut |start| journal.reader(start),
+            after,
+            skip_invalid,
+        ))?;
         emitter.start()?;
         while let Some(entry) = runtime.block_on(reader.next_entry())? {
             meter.add_read(entry.body.len() as u64);

@@ -194,6 +194,11 @@ impl Catalogs {
             .get(stream)
             .is_none_or(Catalog::is_stream_selected)
     }
+
+    /// Whether some stream is deselected.
+    pub fn deselects_a_stream(&self) -> bool {
+        !self.streams.values().all(Catalog::is_stream_selected)
+    }
 }
 
 /// One stream's entry in the catalog `--discover` prints: `json_schema` is its persisted
