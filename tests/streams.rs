@@ -383,24 +383,37 @@ fn declared_streams_pass_max_streams_and_overflowing_records_carry_the_default_k
     assert_eq!(done.stderr.matches("past max_streams").count(), 1);
 }
 
-#[test]
-fn a_catalog_deselecting_one_stream_skips_it_without_losing_it() {
+/// GitHub deliveries journaled and drained under `github_config`, and the catalog
+/// `--discover` then prints.
+fn github_deliveries_discovered() -> (Harness, Value) {
     let mut h = Harness::new(github_config());
     let tap = h.start_serve();
     post_github_deliveries(&tap);
     h.drain(None);
     let discovered = h.run(&["--discover"]);
-    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    let catalog = serde_json::from_slice(&discovered.stdout).unwrap();
+    (h, catalog)
+}
+
+/// A sync that drains the journal (no listening) with `catalog`; it must succeed.
+fn drain_with_catalog(h: &Harness, catalog: &Value) -> Finished {
+    let catalog_path = h.state_file(catalog);
+    let mut cmd = h.command(&["--catalog", catalog_path.to_str().unwrap()]);
+    cmd.env("TAP_WEBHOOKS_LISTEN", "false");
+    let done = Tap::spawn(cmd).wait();
+    assert!(done.status.success(), "{}", done.stderr);
+    done
+}
+
+#[test]
+fn a_catalog_deselecting_one_stream_skips_it_without_losing_it() {
+    let (h, mut catalog) = github_deliveries_discovered();
     for stream in catalog["streams"].as_array_mut().unwrap() {
         if stream["tap_stream_id"] == "push" {
             stream["metadata"][0]["metadata"]["selected"] = json!(false);
         }
     }
-    let catalog_path = h.state_file(&catalog);
-    let mut cmd = h.command(&["--catalog", catalog_path.to_str().unwrap()]);
-    cmd.env("TAP_WEBHOOKS_LISTEN", "false");
-    let done = Tap::spawn(cmd).wait();
-    assert!(done.status.success(), "{}", done.stderr);
+    let done = drain_with_catalog(&h, &catalog);
     let msgs = done.messages();
     assert_eq!(
         streams_of(&msgs),
@@ -418,12 +431,7 @@ fn a_catalog_deselecting_one_stream_skips_it_without_losing_it() {
 
 #[test]
 fn a_catalog_deselects_a_column_in_one_stream_only() {
-    let mut h = Harness::new(github_config());
-    let tap = h.start_serve();
-    post_github_deliveries(&tap);
-    h.drain(None);
-    let discovered = h.run(&["--discover"]);
-    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    let (h, mut catalog) = github_deliveries_discovered();
     let issues = catalog["streams"]
         .as_array_mut()
         .unwrap()
@@ -437,11 +445,7 @@ fn a_catalog_deselects_a_column_in_one_stream_only() {
         .find(|m| m["breadcrumb"] == json!(["properties", "action"]))
         .expect("issues.action in the catalog");
     action["metadata"]["selected"] = json!(false);
-    let catalog_path = h.state_file(&catalog);
-    let mut cmd = h.command(&["--catalog", catalog_path.to_str().unwrap()]);
-    cmd.env("TAP_WEBHOOKS_LISTEN", "false");
-    let done = Tap::spawn(cmd).wait();
-    assert!(done.status.success(), "{}", done.stderr);
+    let done = drain_with_catalog(&h, &catalog);
     let msgs = done.messages();
     let issue = &stream_records(&msgs, "issues")[0];
     assert!(issue.get("action").is_none(), "{issue}");

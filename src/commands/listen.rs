@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
 use crate::idempotency::SeenIds;
 use crate::journal::nats::SharedTokens;
-use crate::journal::{Journal, JournalReader, JournalWriter};
+use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::ops::{self, Ops};
 use crate::receiver::{self, Idempotency, WebhookHandler};
@@ -160,11 +160,10 @@ async fn run(
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
-            let reader = journal.reader(after)?;
             Some(spawn_emitter(
                 emitter,
-                (Arc::clone(&journal), after, reader),
-                journal.committed(),
+                Arc::clone(&journal),
+                after,
                 Arc::clone(&lifecycle),
             )?)
         }
@@ -369,24 +368,22 @@ fn prepare_idempotency(
     }))
 }
 
-/// The emitter of a listening sync, on its own thread (stdout writes block). It reads the
-/// backlog twice: once to declare its columns (one SCHEMA), then to write it and follow.
+/// The emitter of a listening sync, on its own thread (stdout writes block), reading the
+/// journal after `after` through the writer (durable entries only). It reads the backlog
+/// twice: once to declare its columns (one SCHEMA), then to write it and follow.
 fn spawn_emitter(
     mut emitter: Emitter<Stdout>,
-    (journal, after, mut reader): (
-        Arc<dyn JournalWriter>,
-        Option<Sequence>,
-        Box<dyn JournalReader>,
-    ),
-    committed: tokio::sync::watch::Receiver<Option<Sequence>>,
+    journal: Arc<dyn JournalWriter>,
+    after: Option<Sequence>,
     lifecycle: Arc<Lifecycle>,
 ) -> Result<thread::JoinHandle<Result<u64, RunError>>, RunError> {
+    let mut reader = journal.reader(after)?;
+    let committed = journal.committed();
     thread::Builder::new()
         .name("emitter".into())
         .spawn(move || {
             let runtime = current_thread_runtime()?;
             let followed = runtime.block_on(async {
-                // The writer's readers: durable entries only.
                 let mut open = |start| journal.reader(start);
                 emitter.declare_backlog(&mut open, after, false).await?;
                 drop(journal);

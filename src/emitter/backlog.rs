@@ -27,7 +27,7 @@ const OBSERVED_EVERY: Duration = Duration::from_secs(60);
 /// skips only if that entry is still there, in the same journal (not one recreated or
 /// switched to, whose sequences may start again). With other settings (a route, a key or a
 /// catalog changed, another version of the tap) the backlog is read from its start.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Observed {
     through: u64,
     entry: String,
