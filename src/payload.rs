@@ -54,14 +54,15 @@ pub struct Payload<'a> {
     pub records: Vec<Fields<'a>>,
 }
 
-/// The top-level fields of one record, in payload order, keys unique (last value wins).
+/// The top-level fields of one record, in payload order, keys unique (last value wins). Each
+/// value is its raw JSON text, valid JSON as the body holds it.
 #[derive(Clone, Debug, Default)]
 pub struct Fields<'a> {
-    pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    pub fields: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 impl<'a> Fields<'a> {
-    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+    pub fn get(&self, name: &str) -> Option<&'a str> {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
     }
 }
@@ -135,10 +136,10 @@ pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<
     };
     for (index, record) in records.iter().enumerate() {
         for (_, value) in &record.fields {
-            if may_be_too_deep(value.get()) && nesting_depth(value.get()) >= MAX_DEPTH {
+            if may_be_too_deep(value) && nesting_depth(value) >= MAX_DEPTH {
                 return Err(PayloadError::TooDeep);
             }
-            check_scalars(value.get())?;
+            check_scalars(value)?;
         }
         check_keys(record, rules, is_array.then_some(index))?;
     }
@@ -246,13 +247,13 @@ pub fn check_record_keys(
     index: Option<usize>,
 ) -> Result<(), PayloadError> {
     for key in primary_key {
-        let problem = match record.get(key).map(|v| v.get().as_bytes()[0]) {
+        let problem = match record.get(key).map(|v| v.as_bytes()[0]) {
             None => "missing",
             Some(b'n') => "null",
             Some(b'{') => "an object; keys must be scalars",
             Some(b'[') => "an array; keys must be scalars",
-            Some(b'"') if record.get(key).is_some_and(|v| v.get() == "\"\"") => "an empty string",
-            Some(b'-' | b'0'..=b'9') => match record.get(key).map(|v| canonical_number(v.get())) {
+            Some(b'"') if record.get(key) == Some("\"\"") => "an empty string",
+            Some(b'-' | b'0'..=b'9') => match record.get(key).map(canonical_number) {
                 Some(None) => "a number with an exponent beyond ±400; keys must be written out",
                 _ => continue,
             },
@@ -404,11 +405,11 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 fn visit_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Error> {
-    let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> =
+    let mut fields: Vec<(Cow<'de, str>, &'de str)> =
         Vec::with_capacity(map.size_hint().unwrap_or(16));
     while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
         let value: &'de RawValue = map.next_value()?;
-        fields.push((key, value));
+        fields.push((key, value.get()));
     }
     Ok(Fields {
         fields: dedupe_last_wins(fields),
@@ -417,9 +418,7 @@ fn visit_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Er
 
 /// Keeps each key at its first position with its last value, as JSON parsers in Python and
 /// JavaScript do. Linear in the number of fields, however many a hostile body has.
-fn dedupe_last_wins<'a>(
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
-) -> Vec<(Cow<'a, str>, &'a RawValue)> {
+fn dedupe_last_wins<'a>(fields: Vec<(Cow<'a, str>, &'a str)>) -> Vec<(Cow<'a, str>, &'a str)> {
     // Few fields (most payloads): comparing each name with those before it is cheaper than
     // hashing them all.
     const FEW: usize = 32;
@@ -430,7 +429,7 @@ fn dedupe_last_wins<'a>(
     }
     let mut first_at: std::collections::HashMap<&str, usize> =
         std::collections::HashMap::with_capacity(fields.len());
-    let mut last_value: Vec<Option<&'a RawValue>> = vec![None; fields.len()];
+    let mut last_value: Vec<Option<&'a str>> = vec![None; fields.len()];
     let mut duplicates = false;
     for (i, (key, value)) in fields.iter().enumerate() {
         let at = *first_at.entry(key.as_ref()).or_insert(i);
@@ -609,7 +608,7 @@ mod tests {
         let p = parse_payload(br#"{"a":1,"b":2,"a":3,"_sdc_sequence":5}"#, &rules(&[])).unwrap();
         let r = &p.records[0];
         assert_eq!(names(&p), [["a", "b", "_sdc_sequence"]]);
-        assert_eq!(r.get("a").unwrap().get(), "3");
+        assert_eq!(r.get("a").unwrap(), "3");
     }
 
     #[test]

@@ -15,7 +15,6 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 use bytes::Bytes;
 use http::HeaderMap;
-use serde_json::value::RawValue;
 
 use crate::journal::{self, Header};
 use crate::payload::Fields;
@@ -230,11 +229,11 @@ impl StreamSettings {
 }
 
 /// The text of a scalar field value used as a route value; objects, arrays and null give none.
-fn field_text(raw: &RawValue) -> Option<String> {
-    match raw.get().as_bytes().first()? {
-        b'"' => serde_json::from_str::<String>(raw.get()).ok(),
+fn field_text(raw: &str) -> Option<String> {
+    match raw.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(raw).ok(),
         b'{' | b'[' | b'n' => None,
-        _ => Some(raw.get().to_owned()),
+        _ => Some(raw.to_owned()),
     }
 }
 

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::singer::FieldAction;
@@ -39,8 +38,7 @@ pub enum ValueType {
 }
 
 impl ValueType {
-    pub fn of(raw: &RawValue) -> ValueType {
-        let text = raw.get();
+    pub fn of(text: &str) -> ValueType {
         match text.as_bytes().first() {
             Some(b'n') => ValueType::Null,
             Some(b't' | b'f') => ValueType::Boolean,
@@ -251,11 +249,10 @@ impl Accept {
 
 impl Accept {
     /// How a value of a pinned field is written; `Skip` means it does not fit.
-    pub fn action(&self, value: ValueType, raw: &RawValue) -> FieldAction {
+    pub fn action(&self, value: ValueType, text: &str) -> FieldAction {
         if value == ValueType::Null {
             return FieldAction::Raw;
         }
-        let text = raw.get();
         let inner = || serde_json::from_str::<String>(text).ok();
         match self {
             Accept::Anything => FieldAction::Raw,

@@ -52,7 +52,6 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::fsutil;
@@ -90,7 +89,7 @@ const WARNED_NAMES: usize = 10_000;
 pub struct Named<'r, 'a> {
     /// Borrowed when every field is its own column (the common case).
     pub fields: Cow<'r, Fields<'a>>,
-    pub overflow: Vec<(Cow<'a, str>, &'a RawValue)>,
+    pub overflow: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 /// Where the schemas of streams other than the default one are kept, under `data_dir`.
@@ -427,7 +426,7 @@ impl SchemaTracker {
     fn observe_field(
         &mut self,
         name: &str,
-        raw: &RawValue,
+        raw: &str,
         record: &Fields<'_>,
         sequence: Sequence,
         changed: &mut bool,
@@ -528,7 +527,7 @@ impl SchemaTracker {
     pub fn action(
         &self,
         name: &str,
-        raw: &RawValue,
+        raw: &str,
         record: &Fields<'_>,
         sequence: Sequence,
     ) -> FieldAction {

@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::keys::RecordKey;
 use crate::payload::{
@@ -130,7 +129,7 @@ pub struct RecordMeta<'a> {
     pub received_at_alias: Option<&'a str>,
     /// Fields without a column (the stream has `max_columns`), written as one JSON object
     /// under `_sdc_overflow`, by their payload names.
-    pub overflow: &'a [(Cow<'a, str>, &'a RawValue)],
+    pub overflow: &'a [(Cow<'a, str>, &'a str)],
     /// `_sdc_headers` and `_sdc_query`: JSON objects, already written (shared by all records
     /// of a request).
     pub headers: Option<&'a str>,
@@ -187,7 +186,7 @@ pub fn write_record<S: Sink + ?Sized>(
     stream: &str,
     record: &Fields<'_>,
     meta: &RecordMeta<'_>,
-    action: impl Fn(usize, &str, &RawValue) -> FieldAction,
+    action: impl Fn(usize, &str, &str) -> FieldAction,
 ) {
     let buf = out.buffer();
     buf.extend_from_slice(br#"{"type":"RECORD","stream":"#);
@@ -221,21 +220,21 @@ pub fn write_record<S: Sink + ?Sized>(
         match action {
             FieldAction::Skip => {}
             FieldAction::Raw | FieldAction::Sibling { as_text: false, .. } => {
-                write_compact(out, value.get())
+                write_compact(out, value)
             }
             FieldAction::Stringify | FieldAction::Sibling { as_text: true, .. } => {
-                let mut text = Vec::with_capacity(value.get().len());
-                write_compact(&mut text, value.get());
+                let mut text = Vec::with_capacity(value.len());
+                write_compact(&mut text, value);
                 let text = String::from_utf8(text).expect("compacted JSON is UTF-8");
                 write_json_string(out.buffer(), &text);
             }
-            FieldAction::Unquote => match serde_json::from_str::<String>(value.get()) {
+            FieldAction::Unquote => match serde_json::from_str::<String>(value) {
                 Ok(inner) => out.buffer().extend_from_slice(inner.as_bytes()),
-                Err(_) => write_compact(out, value.get()),
+                Err(_) => write_compact(out, value),
             },
-            FieldAction::Canonical => match payload::canonical_number(value.get()) {
+            FieldAction::Canonical => match payload::canonical_number(value) {
                 Some(number) => write_json_string(out.buffer(), &number),
-                None => write_json_string(out.buffer(), value.get()),
+                None => write_json_string(out.buffer(), value),
             },
         }
         out.buffer().push(b',');
@@ -246,7 +245,7 @@ pub fn write_record<S: Sink + ?Sized>(
         for (name, value) in meta.overflow {
             write_json_string(out.buffer(), name);
             out.buffer().push(b':');
-            write_compact(out, value.get());
+            write_compact(out, value);
             out.buffer().push(b',');
         }
         out.buffer().pop();
@@ -386,7 +385,7 @@ mod tests {
                 headers: None,
                 query: None,
             };
-            let raw = |_, _: &str, _: &serde_json::value::RawValue| FieldAction::Raw;
+            let raw = |_, _: &str, _: &str| FieldAction::Raw;
             let mut expected = Vec::new();
             write_record(&mut expected, STREAM, &payload.records[0], &meta, raw);
             let (mut written, mut writes) = (Vec::new(), 0);
