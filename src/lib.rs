@@ -50,6 +50,7 @@ pub mod config;
 pub mod cors;
 pub mod emitter;
 pub mod fsutil;
+pub mod handoff;
 pub mod handshake;
 pub mod idempotency;
 pub mod journal;

@@ -31,6 +31,7 @@ use warp::{Buf, Filter};
 use crate::admission::InflightBytes;
 use crate::body::{self, BodyError};
 use crate::cors::Cors;
+use crate::handoff::{Handoff, Split};
 use crate::handshake::{self, Handshake};
 use crate::idempotency::{Claim, SeenIds};
 use crate::journal::{self, Header, JournalError, JournalWriter, NewEntry};
@@ -205,6 +206,8 @@ pub struct WebhookHandler {
     pub rejections: Option<Rejections>,
     /// Streams: per-stream keys are checked here, after routing, exactly as the emitter does.
     pub streams: StreamSettings,
+    /// Where the split of each durable body goes when this process's emitter takes them.
+    pub handoff: Option<Arc<Handoff>>,
 }
 
 /// `idempotency_header` and the ids seen.
@@ -480,7 +483,7 @@ impl WebhookHandler {
             target.name,
             Some(target.query),
         );
-        let record_count = {
+        let (record_count, split) = {
             let payload = payload::parse_payload(&json, &self.rules)?;
             if self.streams.keys_vary() {
                 let is_array = payload.records.len() > 1;
@@ -512,7 +515,11 @@ impl WebhookHandler {
                     self.max_fields
                 )));
             }
-            payload.records.len()
+            let split = self
+                .handoff
+                .as_ref()
+                .and_then(|_| Split::of(&payload, &json));
+            (payload.records.len(), split)
         };
         if record_count == 0 {
             return Ok(accepted(0));
@@ -546,6 +553,9 @@ impl WebhookHandler {
         }
         if appended.duplicate {
             return Ok(duplicate());
+        }
+        if let (Some(handoff), Some(split)) = (&self.handoff, split) {
+            handoff.give(appended.first_sequence, split);
         }
         let counters = telemetry::hot_path();
         counters.records_received.increment(u64::from(record_count));

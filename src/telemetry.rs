@@ -15,6 +15,9 @@ pub const BYTES_RECEIVED: &str = "tap_webhooks_received_bytes_total";
 pub const FSYNC_SECONDS: &str = "tap_webhooks_journal_fsync_seconds";
 pub const COMMIT_ENTRIES: &str = "tap_webhooks_journal_commit_entries";
 pub const RECORDS_EMITTED: &str = "tap_webhooks_records_emitted_total";
+/// Journal entries the emitter wrote, by `split`: `handed` (the receiver's split was used) or
+/// `parsed` (the body was parsed again).
+pub const EMITTER_ENTRIES: &str = "tap_webhooks_emitter_entries_total";
 pub const COMMITTED_SEQUENCE: &str = "tap_webhooks_journal_committed_sequence";
 pub const BACKLOG_SECONDS: &str = "tap_webhooks_journal_backlog_seconds";
 pub const EMITTER_LAG_SECONDS: &str = "tap_webhooks_emitter_lag_seconds";
@@ -31,6 +34,9 @@ pub struct HotPath {
     pub records_received: metrics::Counter,
     pub bytes_received: metrics::Counter,
     pub records_emitted: metrics::Counter,
+    /// [`EMITTER_ENTRIES`] with `split="handed"` and `split="parsed"`.
+    pub entries_handed: metrics::Counter,
+    pub entries_parsed: metrics::Counter,
     /// [`FSYNC_SECONDS`] and [`COMMIT_ENTRIES`], recorded by the journal writer per commit.
     pub fsync_seconds: metrics::Histogram,
     pub commit_entries: metrics::Histogram,
@@ -46,6 +52,8 @@ pub fn hot_path() -> &'static HotPath {
         records_received: metrics::counter!(RECORDS_RECEIVED),
         bytes_received: metrics::counter!(BYTES_RECEIVED),
         records_emitted: metrics::counter!(RECORDS_EMITTED),
+        entries_handed: metrics::counter!(EMITTER_ENTRIES, "split" => "handed"),
+        entries_parsed: metrics::counter!(EMITTER_ENTRIES, "split" => "parsed"),
         fsync_seconds: metrics::histogram!(FSYNC_SECONDS),
         commit_entries: metrics::histogram!(COMMIT_ENTRIES),
     })

@@ -18,6 +18,7 @@ use super::{RunError, background, current_thread_runtime};
 use crate::admission::InflightBytes;
 use crate::config::Config;
 use crate::emitter::{self, EmitError, Emitter};
+use crate::handoff::Handoff;
 use crate::idempotency::SeenIds;
 use crate::journal::nats::SharedTokens;
 use crate::journal::{Journal, JournalWriter};
@@ -157,11 +158,13 @@ async fn run(
     if options.signals {
         background::handle_signals(&mut tasks, &lifecycle)?;
     }
+    // The receiver's splits go to this process's emitter; without one, nobody takes them.
+    let handoff = options.emit.is_some().then(|| Arc::new(Handoff::default()));
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
             Some(spawn_emitter(
-                emitter,
+                emitter.with_handoff(handoff.clone()),
                 Arc::clone(&journal),
                 after,
                 Arc::clone(&lifecycle),
@@ -195,6 +198,7 @@ async fn run(
         rejections: config
             .rejections_per_second
             .map(crate::rejections::Rejections::new),
+        handoff,
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),

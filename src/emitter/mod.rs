@@ -26,6 +26,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::handoff::Handoff;
 use crate::handshake;
 use crate::journal::{Entry, Header, JournalError, JournalReader};
 use crate::keys::{KeySource, PayloadKeys};
@@ -230,6 +231,8 @@ pub struct Emitter<W: Write> {
     observed: backlog::ObservedMark,
     /// How each field of the record being written is written (reused from record to record).
     actions: Vec<FieldAction>,
+    /// The receiver's splits of live entries (a listening sync), so they are not parsed again.
+    handoff: Option<Arc<Handoff>>,
 }
 
 impl<W: Write> Emitter<W> {
@@ -287,11 +290,19 @@ impl<W: Write> Emitter<W> {
             rejections_schema_sent: false,
             observed: backlog::ObservedMark::default(),
             actions: Vec::new(),
+            handoff: None,
         };
         let stream = emitter.stream_out(default, schema);
         emitter.by_name.insert(stream.name.clone(), 0);
         emitter.streams.push(stream);
         emitter
+    }
+
+    /// Takes the receiver's splits from `handoff` (a listening sync): an entry whose split was
+    /// given is not parsed again.
+    pub fn with_handoff(mut self, handoff: Option<Arc<Handoff>>) -> Self {
+        self.handoff = handoff;
+        self
     }
 
     /// The journal bookmark: every record up to this sequence has been written.
@@ -356,9 +367,23 @@ impl<W: Write> Emitter<W> {
         )
         .and_then(|kind| media::to_json(&kind, &entry.body))
         .map_err(|error| EmitError::Media { sequence, error })?;
-        let payload = self
-            .parse(&json)
-            .map_err(|error| EmitError::Entry { sequence, error })?;
+        let handed = self
+            .handoff
+            .as_ref()
+            .and_then(|handoff| handoff.take(sequence))
+            .and_then(|split| split.payload(&json, &self.settings.rules));
+        let counters = telemetry::hot_path();
+        let payload = match handed {
+            Some(payload) => {
+                counters.entries_handed.increment(1);
+                payload
+            }
+            None => {
+                counters.entries_parsed.increment(1);
+                self.parse(&json)
+            }
+        }
+        .map_err(|error| EmitError::Entry { sequence, error })?;
         let origin = Origin {
             first_sequence: entry.first_sequence,
             received_at: entry.received_at,
