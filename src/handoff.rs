@@ -81,10 +81,9 @@ impl Split {
         if json.len() != self.len {
             return None;
         }
-        let text = |range: &Range<u32>| -> Option<&'a str> {
-            let bytes = json.get(range.start as usize..range.end as usize)?;
-            std::str::from_utf8(bytes).ok()
-        };
+        // One check of the whole text; each part is then a slice at character boundaries.
+        let json = std::str::from_utf8(json).ok()?;
+        let text = |range: &Range<u32>| json.get(range.start as usize..range.end as usize);
         let mut records = Vec::with_capacity(self.record_ends.len());
         let mut start = 0;
         for &end in &self.record_ends {

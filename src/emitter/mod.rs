@@ -509,16 +509,20 @@ impl<W: Write> Emitter<W> {
     /// Writes a STATE if records were written and the cadence says one is due. Call it
     /// between payloads.
     pub fn tick(&mut self) -> io::Result<()> {
+        // One clock read for both: this runs after every entry.
+        let now = Instant::now();
         let due = match self.settings.state_cadence {
             StateCadence::Interval(every) => {
-                self.since_state > 0 && self.last_state.elapsed() >= every
+                self.since_state > 0 && now.saturating_duration_since(self.last_state) >= every
             }
             StateCadence::Records(every) => self.since_state >= every.max(1),
         };
         if due {
             self.checkpoint()?;
         }
-        if self.since_metric > 0 && self.last_metric.elapsed() >= self.settings.metric_interval {
+        if self.since_metric > 0
+            && now.saturating_duration_since(self.last_metric) >= self.settings.metric_interval
+        {
             self.report_metric();
         }
         Ok(())

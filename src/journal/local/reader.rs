@@ -161,10 +161,20 @@ impl LocalReader {
             first,
             path,
             id,
-            file: BufReader::with_capacity(256 << 10, file),
+            file: BufReader::with_capacity(self.buffer_capacity(), file),
             offset: SEGMENT_HEADER_LEN,
         });
         Ok(true)
+    }
+
+    /// A reader that follows the writer (bounded) reads a few entries at a time, and each time
+    /// it reaches the end it reads the segment again from there, over the zeros written ahead:
+    /// a large buffer would copy megabytes of them a second. A drain or replay reads on.
+    fn buffer_capacity(&self) -> usize {
+        match self.bound {
+            Some(_) => 32 << 10,
+            None => 256 << 10,
+        }
     }
 
     /// Whether a segment after the current one exists (the current one is then sealed).
