@@ -78,18 +78,6 @@ impl RunError {
     }
 }
 
-/// Makes large buffers (request bodies, journal frames) go back to the OS when freed. glibc's
-/// malloc otherwise raises its mmap threshold to the largest block freed so far and keeps such
-/// blocks in the arena of each thread that freed one: after a few 20 MB bodies memory would
-/// stay at several times that, however few are in flight. Call once, first thing.
-pub fn return_large_buffers_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; called before other threads start.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
-
 fn current_thread_runtime() -> Result<tokio::runtime::Runtime, RunError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
