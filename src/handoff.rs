@@ -112,16 +112,40 @@ impl Split {
     }
 }
 
-/// Splits given by the receiver, waiting for the emitter, by the first sequence of their
-/// entry. Bounded: while the emitter lags, further splits are not kept (those entries are
-/// parsed again).
-pub struct Handoff {
-    waiting: Mutex<BTreeMap<Sequence, Split>>,
-    capacity: usize,
+impl Split {
+    /// Fields and records it holds: what its memory grows with (a few dozen bytes each).
+    fn parts(&self) -> usize {
+        self.fields.len() + self.record_ends.len()
+    }
 }
 
-/// Splits kept for the emitter at most; a lagging emitter parses the rest.
-pub const HANDOFF_CAPACITY: usize = 4096;
+/// Splits given by the receiver, waiting for the emitter, by the first sequence of their
+/// entry. Bounded in splits and in the fields they hold: while the emitter lags, further
+/// splits are not kept (those entries are parsed again).
+pub struct Handoff {
+    waiting: Mutex<Waiting>,
+    capacity: Capacity,
+}
+
+#[derive(Default)]
+struct Waiting {
+    splits: BTreeMap<Sequence, Split>,
+    parts: usize,
+}
+
+/// How much a [`Handoff`] keeps at most.
+#[derive(Clone, Copy, Debug)]
+pub struct Capacity {
+    pub splits: usize,
+    /// Fields and records, all splits together.
+    pub parts: usize,
+}
+
+/// 4,096 splits, 1 Mi fields (some 32 MB, for bodies as wide as `max_fields` allows).
+pub const HANDOFF_CAPACITY: Capacity = Capacity {
+    splits: 4096,
+    parts: 1 << 20,
+};
 
 impl Default for Handoff {
     fn default() -> Self {
@@ -130,38 +154,48 @@ impl Default for Handoff {
 }
 
 impl Handoff {
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub fn with_capacity(capacity: Capacity) -> Self {
         Handoff {
-            waiting: Mutex::new(BTreeMap::new()),
+            waiting: Mutex::new(Waiting::default()),
             capacity,
         }
     }
 
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Keeps `split` for the entry whose first sequence is `first`, which is durable.
     pub fn give(&self, first: Sequence, split: Split) {
-        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        if waiting.len() < self.capacity {
-            waiting.insert(first, split);
+        let mut waiting = self.waiting();
+        let parts = waiting.parts + split.parts();
+        if waiting.splits.len() < self.capacity.splits && parts <= self.capacity.parts {
+            waiting.parts = parts;
+            if let Some(replaced) = waiting.splits.insert(first, split) {
+                waiting.parts -= replaced.parts();
+            }
         }
     }
 
     /// The split of the entry whose first sequence is `first`, if it was given; splits of
     /// earlier entries are dropped (the emitter has passed them).
     pub fn take(&self, first: Sequence) -> Option<Split> {
-        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        let split = waiting.remove(&first);
-        while waiting
-            .first_key_value()
-            .is_some_and(|(earliest, _)| *earliest < first)
-        {
-            waiting.pop_first();
+        let mut waiting = self.waiting();
+        let split = waiting.splits.remove(&first);
+        let mut freed = split.as_ref().map_or(0, Split::parts);
+        while let Some(entry) = waiting.splits.first_entry() {
+            if *entry.key() >= first {
+                break;
+            }
+            freed += entry.remove().parts();
         }
+        waiting.parts -= freed;
         split
     }
 
     /// Splits waiting.
     pub fn len(&self) -> usize {
-        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.waiting().splits.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -228,7 +262,10 @@ mod tests {
     fn the_handoff_keeps_what_the_emitter_has_not_passed_and_is_bounded() {
         let body = br#"{"id":1}"#;
         let split = || Split::of(&parse_payload(body, &rules(&[])).unwrap(), body).unwrap();
-        let handoff = Handoff::with_capacity(3);
+        let handoff = Handoff::with_capacity(Capacity {
+            splits: 3,
+            parts: 100,
+        });
         for s in [5, 7, 9, 11] {
             handoff.give(Sequence::new(s), split());
         }
@@ -237,5 +274,22 @@ mod tests {
         assert!(handoff.take(Sequence::new(9)).is_some());
         assert!(handoff.is_empty(), "5 and 7 were passed: dropped");
         assert!(handoff.take(Sequence::new(11)).is_none());
+        // Bounded by the fields held too: a split of 60 fields, then one of 50, does not fit
+        // in 100 until the first is taken.
+        let wide = |n: usize| {
+            let fields: Vec<String> = (0..n).map(|i| format!(r#""f{i}":{i}"#)).collect();
+            let body = format!("{{{}}}", fields.join(","));
+            Split::of(
+                &parse_payload(body.as_bytes(), &rules(&[])).unwrap(),
+                body.as_bytes(),
+            )
+            .unwrap()
+        };
+        handoff.give(Sequence::new(20), wide(60));
+        handoff.give(Sequence::new(21), wide(50));
+        assert_eq!(handoff.len(), 1);
+        assert!(handoff.take(Sequence::new(20)).is_some());
+        handoff.give(Sequence::new(21), wide(50));
+        assert!(handoff.take(Sequence::new(21)).is_some());
     }
 }
