@@ -1,7 +1,7 @@
 //! The receiver's split of a payload, handed to the emitter of the same process so that it
 //! does not parse the body a second time.
 //!
-//! The receiver parses every body to check it and count its records ([`parse_payload`]); the
+//! The receiver parses every body to check it and count its records ([`payload::parse_payload`]); the
 //! emitter reads the entry back from the journal and needs the same split. A [`Split`] keeps
 //! that split as byte offsets into the JSON text (a parsed payload borrows from the body, so it
 //! cannot outlive the request). Once an entry is durable, the receiver gives its split to the

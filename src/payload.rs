@@ -3,8 +3,9 @@
 //! Webhook bodies, journal entries and replayed files all go through [`parse_payload`] (and
 //! then [`crate::singer::write_record`]), so the same payload gives the same record whatever
 //! its origin. Parsing borrows from the body: each top-level field keeps its value as raw JSON
-//! text ([`RawValue`]), which is only checked (nesting depth) and later copied out compacted;
-//! it is never built into a tree.
+//! text (a `&str`, read through serde_json's [`RawValue`]), which is only checked (nesting
+//! depth) and later copied out compacted; it is never built into a tree. A live entry's split
+//! can also come from the receiver ([`crate::handoff`]) instead of a second parse.
 
 use std::borrow::Cow;
 use std::fmt;
