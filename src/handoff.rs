@@ -88,7 +88,7 @@ impl Split {
         let mut start = 0;
         for &end in &self.record_ends {
             let mut record = Fields {
-                fields: Vec::with_capacity(end as usize - start),
+                fields: Vec::with_capacity((end as usize).saturating_sub(start)),
             };
             for field in self.fields.get(start..end as usize)? {
                 let name = match &field.name {
@@ -110,9 +110,7 @@ impl Split {
         }
         Some(Ok(Payload { records }))
     }
-}
 
-impl Split {
     /// Fields and records it holds: what its memory grows with (a few dozen bytes each).
     fn parts(&self) -> usize {
         self.fields.len() + self.record_ends.len()
