@@ -1,7 +1,7 @@
 //! The receiver's split of a payload, handed to the emitter of the same process so that it
 //! does not parse the body a second time.
 //!
-//! The receiver parses every body to check it and count its records ([`payload::parse_payload`]); the
+//! The receiver parses every body to check it and count its records ([`crate::payload::parse_payload`]); the
 //! emitter reads the entry back from the journal and needs the same split. A [`Split`] keeps
 //! that split as byte offsets into the JSON text (a parsed payload borrows from the body, so it
 //! cannot outlive the request). Once an entry is durable, the receiver gives its split to the
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use crate::payload::{self, Fields, Payload, PayloadError, RecordRules};
+use crate::payload::{Fields, Payload};
 use crate::sequence::Sequence;
 
 /// A payload's records as offsets into the JSON text they were parsed from.
@@ -40,7 +40,7 @@ struct SplitField {
 
 impl Split {
     /// The split of `payload`, parsed from `json`; `None` if a part of it does not lie in
-    /// `json` (it always does for [`payload::parse_payload`]'s result).
+    /// `json` (it always does for [`crate::payload::parse_payload`]'s result).
     pub fn of(payload: &Payload<'_>, json: &[u8]) -> Option<Split> {
         let base = json.as_ptr() as usize;
         let at = |text: &str| -> Option<Range<u32>> {
@@ -70,14 +70,11 @@ impl Split {
         })
     }
 
-    /// The records again, borrowing from `json` (the text this split was made from), checked
-    /// against `rules` as [`payload::parse_payload`] checks them. `None` if the split does not
-    /// fit `json`: the caller parses it instead.
-    pub fn payload<'a>(
-        &self,
-        json: &'a [u8],
-        rules: &RecordRules,
-    ) -> Option<Result<Payload<'a>, PayloadError>> {
+    /// The records again, borrowing from `json` (the text this split was made from). `None`
+    /// if the split does not fit `json`: the caller parses it instead. The records are not
+    /// checked again: the receiver checked them under the same rules as the emitter (one
+    /// config, one process).
+    pub fn payload<'a>(&self, json: &'a [u8]) -> Option<Payload<'a>> {
         if json.len() != self.len {
             return None;
         }
@@ -100,15 +97,7 @@ impl Split {
             records.push(record);
             start = end as usize;
         }
-        let is_array = records.len() > 1;
-        for (index, record) in records.iter().enumerate() {
-            if let Err(e) =
-                payload::check_record_keys(record, &rules.primary_key, is_array.then_some(index))
-            {
-                return Some(Err(e));
-            }
-        }
-        Some(Ok(Payload { records }))
+        Some(Payload { records })
     }
 
     /// Fields and records it holds: what its memory grows with (a few dozen bytes each).
@@ -192,19 +181,16 @@ impl Handoff {
     }
 
     /// Splits waiting.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.waiting().splits.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::parse_payload;
+    use crate::payload::{RecordRules, parse_payload};
 
     fn rules(keys: &[&str]) -> RecordRules {
         RecordRules {
@@ -226,7 +212,7 @@ mod tests {
         for body in bodies {
             let parsed = parse_payload(body, &rules(&["id"])).unwrap();
             let split = Split::of(&parsed, body).expect("every part lies in the body");
-            let rebuilt = split.payload(body, &rules(&["id"])).unwrap().unwrap();
+            let rebuilt = split.payload(body).unwrap();
             assert_eq!(
                 format!("{:?}", rebuilt.records),
                 format!("{:?}", parsed.records),
@@ -237,23 +223,14 @@ mod tests {
     }
 
     #[test]
-    fn a_split_is_checked_against_the_keys_and_not_applied_to_other_bytes() {
+    fn a_split_is_not_applied_to_other_bytes() {
         let body = br#"[{"id":1},{"x":2}]"#;
         let split = Split::of(&parse_payload(body, &rules(&[])).unwrap(), body).unwrap();
-        let e = split.payload(body, &rules(&["id"])).unwrap().unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            r#"element 1: primary key field "id" is missing"#
-        );
-        assert!(
-            split
-                .payload(br#"[{"id":1},{"x":2}] "#, &rules(&[]))
-                .is_none()
-        );
+        assert!(split.payload(br#"[{"id":1},{"x":2}] "#).is_none());
         // Same length, but the offsets cut a character in two: parsed instead.
         let other = "[{\"id\":1},{\"\u{e9}\":}]".as_bytes();
         assert_eq!(other.len(), body.len());
-        assert!(split.payload(other, &rules(&[])).is_none());
+        assert!(split.payload(other).is_none());
     }
 
     #[test]
@@ -270,7 +247,7 @@ mod tests {
         assert_eq!(handoff.len(), 3, "the fourth is not kept");
         assert!(handoff.take(Sequence::new(6)).is_none());
         assert!(handoff.take(Sequence::new(9)).is_some());
-        assert!(handoff.is_empty(), "5 and 7 were passed: dropped");
+        assert!(handoff.len() == 0, "5 and 7 were passed: dropped");
         assert!(handoff.take(Sequence::new(11)).is_none());
         // Bounded by the fields held too: a split of 60 fields, then one of 50, does not fit
         // in 100 until the first is taken.

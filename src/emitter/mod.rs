@@ -371,12 +371,12 @@ impl<W: Write> Emitter<W> {
             .handoff
             .as_ref()
             .and_then(|handoff| handoff.take(sequence))
-            .and_then(|split| split.payload(&json, &self.settings.rules));
+            .and_then(|split| split.payload(&json));
         let counters = telemetry::hot_path();
         let payload = match handed {
             Some(payload) => {
                 counters.entries_handed.increment(1);
-                payload
+                Ok(payload)
             }
             None => {
                 counters.entries_parsed.increment(1);
