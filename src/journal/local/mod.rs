@@ -395,6 +395,41 @@ fn create_segment(
     })
 }
 
+/// The preparer's next segment as the one that starts at `first`, if it is ready (see
+/// [`prepare`]): its header written and synced, then its name, then the directory synced, as
+/// [`create_segment`] does, without a new file's cost during a commit. Returns the segment and
+/// its size (zeros past the header).
+fn adopt_segment(
+    dir: &Path,
+    id: JournalId,
+    first: Sequence,
+    preparer: &prepare::Preparer,
+) -> Option<Result<(ActiveSegment, u64), JournalError>> {
+    let path = dir.join(format::segment_file_name(first));
+    let adopted = preparer.take_next(&format::encode_segment_header(id, first), &path)?;
+    Some(
+        adopted
+            .and_then(|mut next| {
+                let adopted = fsutil::sync_dir(dir)
+                    .and_then(|()| next.file.seek(SeekFrom::Start(SEGMENT_HEADER_LEN)));
+                if adopted.is_err() {
+                    // As in create_segment: no segment is left that the writer did not use.
+                    let _ = fs::remove_file(&next.path);
+                }
+                adopted.map(|_| next)
+            })
+            .map(|next| {
+                let segment = ActiveSegment {
+                    path: next.path,
+                    file: next.file,
+                    len: SEGMENT_HEADER_LEN,
+                };
+                (segment, next.len)
+            })
+            .map_err(|e| JournalError::io(format!("starting {}", path.display()), e)),
+    )
+}
+
 /// Bytes the space probe writes: more than a typical batch of webhooks.
 const PROBE_BYTES: usize = 256 << 10;
 

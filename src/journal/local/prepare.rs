@@ -12,14 +12,21 @@
 //! preparer writes only beyond the file's end (`end`), under a lock the writer takes whenever
 //! its batch goes past the zeroed part, and when it rolls to a new segment or cuts a failed
 //! batch off.
+//!
+//! It also readies the next segment while the writer fills this one: a file outside the
+//! segments' names ([`NEXT_SEGMENT`]), zeroed and synced [`AHEAD`] bytes long. At the roll the
+//! writer gives it a header and its name ([`Preparer::take_next`]) instead of creating a file
+//! then, which stalled every commit for a few milliseconds (a new inode, its size growing with
+//! each batch until the zeroing caught up).
 
-use std::fs::File;
+use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The preparer keeps at least this much zeroed beyond the writer's position...
 const AHEAD: u64 = 4 << 20;
@@ -29,6 +36,11 @@ const AHEAD: u64 = 4 << 20;
 const CHUNK: u64 = 256 << 10;
 /// Zeros per `write` call.
 const ZEROS: usize = 256 << 10;
+/// The name of the next segment while it is readied; not a segment's name, so readers,
+/// recovery and retention never see it. A crash may leave one: it is prepared again.
+pub(super) const NEXT_SEGMENT: &str = "next-segment.tmp";
+/// Between two chunks of the next segment.
+const PACE: Duration = Duration::from_millis(20);
 /// After a failed preparation (a full disk), the preparer waits this long before trying again.
 const BACKOFF: Duration = Duration::from_secs(1);
 /// How long the preparer sleeps without news from the writer (a missed wake-up costs this).
@@ -53,7 +65,17 @@ struct State {
     end: u64,
     /// The preparer zeroes no further than this (the segment's roll-over size).
     limit: u64,
+    /// The next segment, once ready.
+    next: Option<NextSegment>,
     stop: bool,
+}
+
+/// A file zeroed and synced for the writer's next segment, still under [`NEXT_SEGMENT`].
+pub(super) struct NextSegment {
+    pub file: File,
+    pub path: PathBuf,
+    /// Its size: all zeros.
+    pub len: u64,
 }
 
 /// The writer's hold on the preparer; dropping it stops the thread and waits for it, so that
@@ -77,15 +99,16 @@ impl Drop for Beyond<'_> {
 }
 
 impl Preparer {
-    /// Starts zeroing ahead in `file` (the active segment, `len` bytes written, rolled over at
-    /// `limit`).
-    pub(super) fn start(file: &File, len: u64, limit: u64) -> io::Result<Preparer> {
+    /// Starts zeroing ahead in `file` (the active segment of the journal in `dir`, `len` bytes
+    /// written, rolled over at `limit`), and readying the next segment.
+    pub(super) fn start(dir: &Path, file: &File, len: u64, limit: u64) -> io::Result<Preparer> {
         let size = file.metadata()?.len();
         let shared = Arc::new(Prepared {
             state: Mutex::new(State {
                 file: Some(file.try_clone()?),
                 end: size,
                 limit,
+                next: None,
                 stop: false,
             }),
             wake: Condvar::new(),
@@ -93,9 +116,10 @@ impl Preparer {
             position: AtomicU64::new(len),
         });
         let thread_shared = Arc::clone(&shared);
+        let next = dir.join(NEXT_SEGMENT);
         let thread = thread::Builder::new()
             .name("journal-prepare".into())
-            .spawn(move || run(&thread_shared))?;
+            .spawn(move || run(&thread_shared, &next))?;
         Ok(Preparer {
             shared,
             thread: Some(thread),
@@ -136,13 +160,41 @@ impl Preparer {
         result
     }
 
-    /// The writer moved to a new segment, `len` bytes long: zero ahead in that one.
-    pub(super) fn rolled(&self, file: &File, len: u64) -> io::Result<()> {
+    /// The next segment, if it is ready, with `header` written and synced at its start, then
+    /// renamed to `path` (which must not exist); the preparer readies another. Renamed under
+    /// the lock, so that the preparer cannot create the next one at the old name first.
+    pub(super) fn take_next(&self, header: &[u8], path: &Path) -> Option<io::Result<NextSegment>> {
+        let mut state = lock(&self.shared.state);
+        let next = state.next.take()?;
+        let adopted = next
+            .file
+            .write_all_at(header, 0)
+            .and_then(|()| next.file.sync_data())
+            .and_then(|()| match fs::symlink_metadata(path) {
+                Ok(_) => Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists", path.display()),
+                )),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(&next.path, path),
+                Err(e) => Err(e),
+            })
+            .map(|()| NextSegment {
+                path: path.to_path_buf(),
+                ..next
+            });
+        drop(state);
+        self.shared.wake.notify_one();
+        Some(adopted)
+    }
+
+    /// The writer moved to a new segment, `len` bytes written of `size` (the rest zeros): zero
+    /// ahead in that one.
+    pub(super) fn rolled(&self, file: &File, len: u64, size: u64) -> io::Result<()> {
         let file = file.try_clone()?;
         let mut state = lock(&self.shared.state);
         state.file = Some(file);
-        state.end = len;
-        self.shared.zeroed.store(len, Ordering::Release);
+        state.end = size.max(len);
+        self.shared.zeroed.store(size.max(len), Ordering::Release);
         self.shared.position.store(len, Ordering::Release);
         drop(state);
         self.shared.wake.notify_one();
@@ -168,12 +220,19 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The preparer thread: zero a chunk whenever the writer has less than [`AHEAD`] in front.
-fn run(shared: &Prepared) {
+/// The preparer thread: zero a chunk whenever the writer has less than [`AHEAD`] in front;
+/// otherwise a chunk of the next segment (at `next`) until it is ready.
+fn run(shared: &Prepared, next: &Path) {
     let zeros = vec![0u8; ZEROS];
+    // The next segment while it is zeroed: its file and how far.
+    let mut readying: Option<(File, u64)> = None;
+    let mut next_chunk_at = Instant::now();
     let mut state = lock(&shared.state);
     loop {
         if state.stop {
+            // A clean stop leaves nothing behind in the journal directory.
+            drop((readying, state.next.take()));
+            let _ = fs::remove_file(next);
             return;
         }
         let wanted = shared
@@ -182,9 +241,35 @@ fn run(shared: &Prepared) {
             .saturating_add(AHEAD);
         let room = state.limit.saturating_sub(state.end);
         if state.file.is_none() || state.end >= wanted || room == 0 {
+            let now = Instant::now();
+            if state.next.is_none() && now >= next_chunk_at {
+                // Off the lock: the writer never waits for the next segment (it makes its own
+                // if this one is not ready), and chunks [`PACE`] apart, since the commits wait
+                // behind these writes on the disk.
+                let limit = AHEAD.min(state.limit);
+                drop(state);
+                let step = ready_next(&mut readying, next, &zeros, limit);
+                state = lock(&shared.state);
+                next_chunk_at = Instant::now() + PACE;
+                match step {
+                    Ok(ready) => state.next = ready,
+                    Err(e) => {
+                        log::debug!("journal: cannot ready the next segment: {e}");
+                        // A full disk, say: what was zeroed goes back.
+                        readying = None;
+                        let _ = fs::remove_file(next);
+                        next_chunk_at = Instant::now() + BACKOFF;
+                    }
+                }
+                continue;
+            }
+            let wait = match state.next {
+                None => next_chunk_at.saturating_duration_since(now).min(POLL),
+                Some(_) => POLL,
+            };
             state = shared
                 .wake
-                .wait_timeout(state, POLL)
+                .wait_timeout(state, wait)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
             continue;
@@ -211,6 +296,39 @@ fn run(shared: &Prepared) {
             }
         }
     }
+}
+
+/// One chunk more of the next segment at `path` (created first), up to `len` bytes; the
+/// segment once it is all there.
+fn ready_next(
+    readying: &mut Option<(File, u64)>,
+    path: &Path,
+    zeros: &[u8],
+    len: u64,
+) -> io::Result<Option<NextSegment>> {
+    if readying.is_none() {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        *readying = Some((file, 0));
+    }
+    let Some((file, done)) = readying.as_mut() else {
+        return Ok(None);
+    };
+    let chunk = CHUNK.min(len - *done);
+    zero(file, zeros, *done, chunk)?;
+    *done += chunk;
+    if *done < len {
+        return Ok(None);
+    }
+    Ok(readying.take().map(|(file, len)| NextSegment {
+        file,
+        path: path.to_path_buf(),
+        len,
+    }))
 }
 
 /// Writes `len` zeros at `at` and syncs them, size included.

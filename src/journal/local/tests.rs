@@ -377,3 +377,57 @@ async fn a_reader_holding_zeros_in_its_buffer_does_not_skip_what_was_written_ove
     let expected: Vec<String> = "bcdefgh".chars().map(body).collect();
     assert_eq!(bodies(&rest), expected);
 }
+
+#[tokio::test]
+async fn the_next_segment_is_readied_ahead_and_taken_at_the_roll() {
+    use std::os::unix::fs::MetadataExt;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    fs::create_dir_all(&dir).unwrap();
+    // What a crash may leave: a next segment half readied, or anything else under its name.
+    let next = dir.join(prepare::NEXT_SEGMENT);
+    fs::write(&next, vec![0xAB; 3000]).unwrap();
+    let limit: u64 = 64 << 10;
+    let journal = open(&dir, settings(limit), Arc::default());
+    journal.append(entry("a", 1)).await.unwrap();
+
+    // Readied in the background: zeros, as long as a segment this small.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let readied = loop {
+        if let Ok(bytes) = fs::read(&next)
+            && bytes.len() as u64 == limit
+            && bytes.iter().all(|&b| b == 0)
+        {
+            break fs::metadata(&next).unwrap().ino();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the next segment was not readied"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+
+    // The first segment fills; the next entry rolls over into the readied file.
+    let big = "x".repeat(limit as usize);
+    journal.append(entry(big.clone(), 1)).await.unwrap();
+    journal.append(entry("c", 1)).await.unwrap();
+    let segments = list_segments(&dir).unwrap();
+    assert_eq!(segments.len(), 2, "{segments:?}");
+    let (first, second) = &segments[1];
+    assert_eq!(fs::metadata(second).unwrap().ino(), readied, "not taken");
+    let entries = read_all(&dir, None);
+    assert_eq!(bodies(&entries), ["a", big.as_str(), "c"]);
+    assert_in_order(&entries);
+    assert_eq!(entries[2].first_sequence, *first);
+
+    // A clean stop leaves no next segment behind; recovery reads the taken one like any.
+    drop(journal);
+    wait_unlocked(&dir);
+    assert!(!next.exists(), "left behind");
+    let journal = open(&dir, settings(limit), Arc::default());
+    journal.append(entry("d", 1)).await.unwrap();
+    let entries = read_all(&dir, None);
+    assert_eq!(bodies(&entries), ["a", big.as_str(), "c", "d"]);
+    assert_in_order(&entries);
+}

@@ -11,10 +11,12 @@ use std::thread;
 
 use tokio::sync::{oneshot, watch};
 
-use super::format;
+use super::format::{self, SEGMENT_HEADER_LEN};
 use super::prepare::Preparer;
 use super::recover::Recovered;
-use super::{ActiveSegment, JournalLock, JournalSettings, check_free_space, create_segment};
+use super::{
+    ActiveSegment, JournalLock, JournalSettings, adopt_segment, check_free_space, create_segment,
+};
 use crate::journal::{Appended, JournalError, JournalId, NewEntry};
 use crate::sequence::{self, Sequence, SequenceClock};
 use crate::telemetry;
@@ -125,6 +127,7 @@ pub(super) fn start(
     let poisoned = Arc::new(AtomicBool::new(false));
     let out_of_space = Arc::new(AtomicBool::new(false));
     let preparer = Preparer::start(
+        &dir,
         &recovered.active.file,
         recovered.active.len,
         settings.segment_bytes,
@@ -257,9 +260,23 @@ impl Writer {
             .map(|r| self.clock.allocate(u64::from(r.entry.record_count), now))
             .collect();
         if self.active.len >= self.settings.segment_bytes {
-            self.active = create_segment(&self.dir, self.id, firsts[0])?;
+            let adopted =
+                adopt_segment(&self.dir, self.id, firsts[0], &self.preparer).and_then(|adopted| {
+                    // Not the journal's fault yet: a segment made now may still work.
+                    adopted
+                        .inspect_err(|e| log::warn!("{e}; creating the segment instead"))
+                        .ok()
+                });
+            let size;
+            (self.active, size) = match adopted {
+                Some(adopted) => adopted,
+                None => (
+                    create_segment(&self.dir, self.id, firsts[0])?,
+                    SEGMENT_HEADER_LEN,
+                ),
+            };
             self.preparer
-                .rolled(&self.active.file, self.active.len)
+                .rolled(&self.active.file, self.active.len, size)
                 .map_err(|e| {
                     JournalError::io(format!("opening {}", self.active.path.display()), e)
                 })?;
