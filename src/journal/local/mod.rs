@@ -159,6 +159,9 @@ struct LocalJournal {
     out_of_space: Arc<AtomicBool>,
     requests: mpsc::Sender<AppendRequest>,
     committed: watch::Receiver<Option<Sequence>>,
+    /// What the preparer shares, for tests that wait on it.
+    #[cfg(test)]
+    prepared: Arc<prepare::Prepared>,
 }
 
 impl LocalJournal {
@@ -191,6 +194,8 @@ impl LocalJournal {
             out_of_space: started.out_of_space,
             requests: started.requests,
             committed: started.committed,
+            #[cfg(test)]
+            prepared: started.prepared,
         })
     }
 }
@@ -398,36 +403,41 @@ fn create_segment(
 /// The preparer's next segment as the one that starts at `first`, if it is ready (see
 /// [`prepare`]): its header written and synced, then its name, then the directory synced, as
 /// [`create_segment`] does, without a new file's cost during a commit. Returns the segment and
-/// its size (zeros past the header).
+/// its size (zeros past the header), or `None` for the writer to create the segment itself.
 fn adopt_segment(
     dir: &Path,
     id: JournalId,
     first: Sequence,
     preparer: &prepare::Preparer,
-) -> Option<Result<(ActiveSegment, u64), JournalError>> {
+) -> Result<Option<(ActiveSegment, u64)>, JournalError> {
     let path = dir.join(format::segment_file_name(first));
-    let adopted = preparer.take_next(&format::encode_segment_header(id, first), &path)?;
-    Some(
-        adopted
-            .and_then(|mut next| {
-                let adopted = fsutil::sync_dir(dir)
-                    .and_then(|()| next.file.seek(SeekFrom::Start(SEGMENT_HEADER_LEN)));
-                if adopted.is_err() {
-                    // As in create_segment: no segment is left that the writer did not use.
-                    let _ = fs::remove_file(&next.path);
-                }
-                adopted.map(|_| next)
-            })
-            .map(|next| {
-                let segment = ActiveSegment {
-                    path: next.path,
-                    file: next.file,
-                    len: SEGMENT_HEADER_LEN,
-                };
-                (segment, next.len)
-            })
-            .map_err(|e| JournalError::io(format!("starting {}", path.display()), e)),
-    )
+    let mut next = match preparer.take_next(&format::encode_segment_header(id, first), &path) {
+        None => return Ok(None),
+        Some(Ok(next)) => next,
+        Some(Err(e)) => {
+            log::warn!(
+                "journal: cannot take the readied segment as {} ({e}); creating it instead",
+                path.display()
+            );
+            return Ok(None);
+        }
+    };
+    // Named now, so a reader may have opened it: after a failure the name is not used again
+    // (the batch fails; the next one starts a segment of its own, under a later sequence).
+    match fsutil::sync_dir(dir).and_then(|()| next.file.seek(SeekFrom::Start(SEGMENT_HEADER_LEN))) {
+        Ok(_) => Ok(Some((
+            ActiveSegment {
+                path: next.path,
+                file: next.file,
+                len: SEGMENT_HEADER_LEN,
+            },
+            next.len,
+        ))),
+        Err(e) => {
+            let _ = fs::remove_file(&next.path);
+            Err(JournalError::io(format!("starting {}", path.display()), e))
+        }
+    }
 }
 
 /// Bytes the space probe writes: more than a typical batch of webhooks.

@@ -41,6 +41,9 @@ const ZEROS: usize = 256 << 10;
 pub(super) const NEXT_SEGMENT: &str = "next-segment.tmp";
 /// Between two chunks of the next segment.
 const PACE: Duration = Duration::from_millis(20);
+/// After the writer takes the next segment, before the preparer starts another: the first
+/// commits in the new segment have the disk to themselves.
+const QUIET: Duration = Duration::from_millis(100);
 /// After a failed preparation (a full disk), the preparer waits this long before trying again.
 const BACKOFF: Duration = Duration::from_secs(1);
 /// How long the preparer sleeps without news from the writer (a missed wake-up costs this).
@@ -67,6 +70,10 @@ struct State {
     limit: u64,
     /// The next segment, once ready.
     next: Option<NextSegment>,
+    /// No next segment is started before this.
+    next_after: Instant,
+    /// Segments the writer has moved to since the start.
+    rolls: u64,
     stop: bool,
 }
 
@@ -100,8 +107,15 @@ impl Drop for Beyond<'_> {
 
 impl Preparer {
     /// Starts zeroing ahead in `file` (the active segment of the journal in `dir`, `len` bytes
-    /// written, rolled over at `limit`), and readying the next segment.
-    pub(super) fn start(dir: &Path, file: &File, len: u64, limit: u64) -> io::Result<Preparer> {
+    /// written, rolled over at `limit`), and readying the next segment as long as that leaves
+    /// `min_free` bytes free on the disk.
+    pub(super) fn start(
+        dir: &Path,
+        file: &File,
+        len: u64,
+        limit: u64,
+        min_free: u64,
+    ) -> io::Result<Preparer> {
         let size = file.metadata()?.len();
         let shared = Arc::new(Prepared {
             state: Mutex::new(State {
@@ -109,6 +123,8 @@ impl Preparer {
                 end: size,
                 limit,
                 next: None,
+                next_after: Instant::now(),
+                rolls: 0,
                 stop: false,
             }),
             wake: Condvar::new(),
@@ -116,10 +132,10 @@ impl Preparer {
             position: AtomicU64::new(len),
         });
         let thread_shared = Arc::clone(&shared);
-        let next = dir.join(NEXT_SEGMENT);
+        let dir = dir.to_path_buf();
         let thread = thread::Builder::new()
             .name("journal-prepare".into())
-            .spawn(move || run(&thread_shared, &next))?;
+            .spawn(move || run(&thread_shared, &dir, min_free))?;
         Ok(Preparer {
             shared,
             thread: Some(thread),
@@ -161,11 +177,13 @@ impl Preparer {
     }
 
     /// The next segment, if it is ready, with `header` written and synced at its start, then
-    /// renamed to `path` (which must not exist); the preparer readies another. Renamed under
-    /// the lock, so that the preparer cannot create the next one at the old name first.
+    /// renamed to `path` (which must not exist); the preparer readies another a moment later.
+    /// Renamed under the lock, so that the preparer cannot create the next one at the old name
+    /// first. An error means the file was not renamed.
     pub(super) fn take_next(&self, header: &[u8], path: &Path) -> Option<io::Result<NextSegment>> {
         let mut state = lock(&self.shared.state);
         let next = state.next.take()?;
+        state.next_after = Instant::now() + QUIET;
         let adopted = next
             .file
             .write_all_at(header, 0)
@@ -193,12 +211,29 @@ impl Preparer {
         let file = file.try_clone()?;
         let mut state = lock(&self.shared.state);
         state.file = Some(file);
+        state.rolls += 1;
         state.end = size.max(len);
         self.shared.zeroed.store(size.max(len), Ordering::Release);
         self.shared.position.store(len, Ordering::Release);
         drop(state);
         self.shared.wake.notify_one();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Preparer {
+    /// What the preparer shares, for tests that wait on it.
+    pub(super) fn shared(&self) -> Arc<Prepared> {
+        Arc::clone(&self.shared)
+    }
+}
+
+#[cfg(test)]
+impl Prepared {
+    /// Whether the next segment is ready to be taken.
+    pub(super) fn next_ready(&self) -> bool {
+        lock(&self.state).next.is_some()
     }
 }
 
@@ -221,18 +256,21 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 /// The preparer thread: zero a chunk whenever the writer has less than [`AHEAD`] in front;
-/// otherwise a chunk of the next segment (at `next`) until it is ready.
-fn run(shared: &Prepared, next: &Path) {
+/// otherwise a chunk of the next segment until it is ready.
+fn run(shared: &Prepared, dir: &Path, min_free: u64) {
     let zeros = vec![0u8; ZEROS];
+    let next = dir.join(NEXT_SEGMENT);
     // The next segment while it is zeroed: its file and how far.
     let mut readying: Option<(File, u64)> = None;
     let mut next_chunk_at = Instant::now();
+    // The roll during which readying failed (a full disk): none until the next one.
+    let mut failed_during: Option<u64> = None;
     let mut state = lock(&shared.state);
     loop {
         if state.stop {
             // A clean stop leaves nothing behind in the journal directory.
             drop((readying, state.next.take()));
-            let _ = fs::remove_file(next);
+            let _ = fs::remove_file(&next);
             return;
         }
         let wanted = shared
@@ -242,30 +280,33 @@ fn run(shared: &Prepared, next: &Path) {
         let room = state.limit.saturating_sub(state.end);
         if state.file.is_none() || state.end >= wanted || room == 0 {
             let now = Instant::now();
-            if state.next.is_none() && now >= next_chunk_at {
+            let due = next_chunk_at.max(state.next_after);
+            let wants_next = state.next.is_none() && failed_during != Some(state.rolls);
+            if wants_next && now >= due {
                 // Off the lock: the writer never waits for the next segment (it makes its own
-                // if this one is not ready), and chunks [`PACE`] apart, since the commits wait
-                // behind these writes on the disk.
-                let limit = AHEAD.min(state.limit);
+                // if this one is not ready). Chunks [`PACE`] apart, since commits wait behind
+                // these writes on the disk.
+                let (len, rolls) = (AHEAD.min(state.limit), state.rolls);
                 drop(state);
-                let step = ready_next(&mut readying, next, &zeros, limit);
+                let step = ready_next(&mut readying, dir, &next, &zeros, len, min_free);
                 state = lock(&shared.state);
                 next_chunk_at = Instant::now() + PACE;
                 match step {
                     Ok(ready) => state.next = ready,
                     Err(e) => {
+                        // A full disk, say: what was zeroed goes back, and the writer makes
+                        // its own segment at the next roll.
                         log::debug!("journal: cannot ready the next segment: {e}");
-                        // A full disk, say: what was zeroed goes back.
                         readying = None;
-                        let _ = fs::remove_file(next);
-                        next_chunk_at = Instant::now() + BACKOFF;
+                        let _ = fs::remove_file(&next);
+                        failed_during = Some(rolls);
                     }
                 }
                 continue;
             }
-            let wait = match state.next {
-                None => next_chunk_at.saturating_duration_since(now).min(POLL),
-                Some(_) => POLL,
+            let wait = match wants_next {
+                true => due.saturating_duration_since(now).min(POLL),
+                false => POLL,
             };
             state = shared
                 .wake
@@ -298,15 +339,19 @@ fn run(shared: &Prepared, next: &Path) {
     }
 }
 
-/// One chunk more of the next segment at `path` (created first), up to `len` bytes; the
-/// segment once it is all there.
+/// One chunk more of the next segment at `path` in `dir` (created first, if the disk can
+/// spare it and `min_free` bytes), up to `len` bytes; the segment once it is all there.
 fn ready_next(
     readying: &mut Option<(File, u64)>,
+    dir: &Path,
     path: &Path,
     zeros: &[u8],
     len: u64,
+    min_free: u64,
 ) -> io::Result<Option<NextSegment>> {
     if readying.is_none() {
+        // Room for it and for the active segment's zeros ahead, beyond what is kept free.
+        super::check_free_space(dir, min_free, 2 * AHEAD).map_err(io::Error::other)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)

@@ -378,6 +378,22 @@ async fn a_reader_holding_zeros_in_its_buffer_does_not_skip_what_was_written_ove
     assert_eq!(bodies(&rest), expected);
 }
 
+/// Waits (with a deadline) until the preparer of `journal` has its next segment ready, and
+/// returns that file's inode.
+fn wait_for_next_segment(journal: &LocalJournal, next: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !journal.prepared.next_ready() {
+        assert!(
+            Instant::now() < deadline,
+            "the next segment was not readied"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    fs::metadata(next).unwrap().ino()
+}
+
 #[tokio::test]
 async fn the_next_segment_is_readied_ahead_and_taken_at_the_roll() {
     use std::os::unix::fs::MetadataExt;
@@ -385,49 +401,46 @@ async fn the_next_segment_is_readied_ahead_and_taken_at_the_roll() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("journal");
     fs::create_dir_all(&dir).unwrap();
+    let limit: u64 = 64 << 10;
     // What a crash may leave: a next segment half readied, or anything else under its name.
     let next = dir.join(prepare::NEXT_SEGMENT);
-    fs::write(&next, vec![0xAB; 3000]).unwrap();
-    let limit: u64 = 64 << 10;
+    fs::write(&next, vec![0xAB; limit as usize + 3000]).unwrap();
     let journal = open(&dir, settings(limit), Arc::default());
     journal.append(entry("a", 1)).await.unwrap();
 
     // Readied in the background: zeros, as long as a segment this small.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let readied = loop {
-        if let Ok(bytes) = fs::read(&next)
-            && bytes.len() as u64 == limit
-            && bytes.iter().all(|&b| b == 0)
-        {
-            break fs::metadata(&next).unwrap().ino();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the next segment was not readied"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let readied = wait_for_next_segment(&journal, &next);
+    let bytes = fs::read(&next).unwrap();
+    assert_eq!(bytes.len() as u64, limit);
+    assert!(bytes.iter().all(|&b| b == 0), "not all zeros");
 
-    // The first segment fills; the next entry rolls over into the readied file.
+    // The first segment fills; the next entry rolls over into the readied file, and so again.
     let big = "x".repeat(limit as usize);
     journal.append(entry(big.clone(), 1)).await.unwrap();
     journal.append(entry("c", 1)).await.unwrap();
+    let readied_again = wait_for_next_segment(&journal, &next);
+    journal.append(entry(big.clone(), 1)).await.unwrap();
+    journal.append(entry("e", 1)).await.unwrap();
     let segments = list_segments(&dir).unwrap();
-    assert_eq!(segments.len(), 2, "{segments:?}");
-    let (first, second) = &segments[1];
-    assert_eq!(fs::metadata(second).unwrap().ino(), readied, "not taken");
+    assert_eq!(segments.len(), 3, "{segments:?}");
+    let inodes: Vec<u64> = segments[1..]
+        .iter()
+        .map(|(_, path)| fs::metadata(path).unwrap().ino())
+        .collect();
+    assert_eq!(inodes, [readied, readied_again], "not the readied files");
     let entries = read_all(&dir, None);
-    assert_eq!(bodies(&entries), ["a", big.as_str(), "c"]);
+    assert_eq!(bodies(&entries), ["a", &big, "c", &big, "e"]);
     assert_in_order(&entries);
-    assert_eq!(entries[2].first_sequence, *first);
+    assert_eq!(entries[2].first_sequence, segments[1].0);
+    assert_eq!(entries[4].first_sequence, segments[2].0);
 
-    // A clean stop leaves no next segment behind; recovery reads the taken one like any.
+    // A clean stop leaves no next segment behind; recovery reads the taken ones like any.
     drop(journal);
     wait_unlocked(&dir);
     assert!(!next.exists(), "left behind");
     let journal = open(&dir, settings(limit), Arc::default());
-    journal.append(entry("d", 1)).await.unwrap();
+    journal.append(entry("f", 1)).await.unwrap();
     let entries = read_all(&dir, None);
-    assert_eq!(bodies(&entries), ["a", big.as_str(), "c", "d"]);
+    assert_eq!(bodies(&entries), ["a", &big, "c", &big, "e", "f"]);
     assert_in_order(&entries);
 }

@@ -111,6 +111,9 @@ pub(super) struct Started {
     pub poisoned: Arc<AtomicBool>,
     /// Set while the last write failed for lack of space; cleared by the next that succeeds.
     pub out_of_space: Arc<AtomicBool>,
+    /// What the preparer shares, for tests that wait on it.
+    #[cfg(test)]
+    pub prepared: Arc<super::prepare::Prepared>,
 }
 
 /// Starts the writer thread of the journal in `dir`, going on from `recovered`. It holds
@@ -131,8 +134,11 @@ pub(super) fn start(
         &recovered.active.file,
         recovered.active.len,
         settings.segment_bytes,
+        settings.min_free_bytes,
     )
     .map_err(|e| JournalError::io("starting the journal's preparer thread", e))?;
+    #[cfg(test)]
+    let prepared = preparer.shared();
     let writer = Writer {
         preparer,
         out_of_space: Arc::clone(&out_of_space),
@@ -156,6 +162,8 @@ pub(super) fn start(
         committed,
         poisoned,
         out_of_space,
+        #[cfg(test)]
+        prepared,
     })
 }
 
@@ -260,21 +268,15 @@ impl Writer {
             .map(|r| self.clock.allocate(u64::from(r.entry.record_count), now))
             .collect();
         if self.active.len >= self.settings.segment_bytes {
-            let adopted =
-                adopt_segment(&self.dir, self.id, firsts[0], &self.preparer).and_then(|adopted| {
-                    // Not the journal's fault yet: a segment made now may still work.
-                    adopted
-                        .inspect_err(|e| log::warn!("{e}; creating the segment instead"))
-                        .ok()
-                });
             let size;
-            (self.active, size) = match adopted {
-                Some(adopted) => adopted,
-                None => (
-                    create_segment(&self.dir, self.id, firsts[0])?,
-                    SEGMENT_HEADER_LEN,
-                ),
-            };
+            (self.active, size) =
+                match adopt_segment(&self.dir, self.id, firsts[0], &self.preparer)? {
+                    Some(adopted) => adopted,
+                    None => (
+                        create_segment(&self.dir, self.id, firsts[0])?,
+                        SEGMENT_HEADER_LEN,
+                    ),
+                };
             self.preparer
                 .rolled(&self.active.file, self.active.len, size)
                 .map_err(|e| {
