@@ -17,6 +17,7 @@
 #   --example gen_payload --example fsync_probe
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 
 [ $# -ge 2 ] || { echo "usage: bench-ab.sh BASE_TAP NEW_TAP [MORE_TAPS...]" >&2; exit 2; }
 TAPS=("$@")
@@ -37,13 +38,6 @@ trap cleanup EXIT
 field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
-wait_for_line() {
-  for _ in $(seq 300); do
-    if grep -q -E "$2" "$1" 2>/dev/null; then grep -m1 -o -E "$2" "$1"; return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for /$2/ in $1" >&2; cat "$1" >&2; exit 1
-}
 
 declare -A URL
 start_tap() {

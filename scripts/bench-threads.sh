@@ -18,6 +18,7 @@
 #   --example gen_payload
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 
 [ $# -ge 1 ] || { echo "usage: bench-threads.sh TAP [MORE_TAPS...]" >&2; exit 2; }
 ROUNDS=${BENCH_ROUNDS:-2}
@@ -37,14 +38,6 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; 
 trap cleanup EXIT
 "$GEN" 600 > "$WORK/payload.json"
 HZ=$(getconf CLK_TCK)
-
-wait_for_line() {
-  for _ in $(seq 300); do
-    if grep -q -E "$2" "$1" 2>/dev/null; then grep -m1 -o -E "$2" "$1"; return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for /$2/ in $1" >&2; cat "$1" >&2; exit 1
-}
 
 # Clock ticks of each thread name of process $1, "name ticks" per line, sorted.
 ticks() {

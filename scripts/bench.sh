@@ -30,6 +30,7 @@
 # asserts a speed: it reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
@@ -97,15 +98,6 @@ mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-# wait_for_line FILE PATTERN: waits (up to 20 s) for a line matching PATTERN; prints it.
-wait_for_line() {
-  local file=$1 pattern=$2
-  for _ in $(seq 200); do
-    if grep -q -E "$pattern" "$file" 2>/dev/null; then grep -m1 -o -E "$pattern" "$file"; return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for /$pattern/ in $file:" >&2; cat "$file" >&2; exit 1
-}
 
 # start_tap NAME STDOUT: starts the tap on a fresh data_dir; sets TAP_PID and TAP_URL.
 start_tap() {

@@ -205,15 +205,15 @@ impl Preparer {
         Some(adopted)
     }
 
-    /// The writer moved to a new segment, `len` bytes written of `size` (the rest zeros): zero
-    /// ahead in that one.
+    /// The writer moved to a new segment of `size` bytes, the first `len` of them written and
+    /// the rest zeros: zero ahead in that one.
     pub(super) fn rolled(&self, file: &File, len: u64, size: u64) -> io::Result<()> {
         let file = file.try_clone()?;
         let mut state = lock(&self.shared.state);
         state.file = Some(file);
         state.rolls += 1;
-        state.end = size.max(len);
-        self.shared.zeroed.store(size.max(len), Ordering::Release);
+        state.end = size;
+        self.shared.zeroed.store(size, Ordering::Release);
         self.shared.position.store(len, Ordering::Release);
         drop(state);
         self.shared.wake.notify_one();
@@ -349,19 +349,19 @@ fn ready_next(
     len: u64,
     min_free: u64,
 ) -> io::Result<Option<NextSegment>> {
-    if readying.is_none() {
-        // Room for it and for the active segment's zeros ahead, beyond what is kept free.
-        super::check_free_space(dir, min_free, 2 * AHEAD).map_err(io::Error::other)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
-        *readying = Some((file, 0));
-    }
-    let Some((file, done)) = readying.as_mut() else {
-        return Ok(None);
+    let (file, done) = match readying {
+        Some(readying) => readying,
+        None => {
+            // Room for it and for the active segment's zeros ahead, beyond what is kept free.
+            super::check_free_space(dir, min_free, 2 * AHEAD).map_err(io::Error::other)?;
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)?;
+            readying.insert((file, 0))
+        }
     };
     let chunk = CHUNK.min(len - *done);
     zero(file, zeros, *done, chunk)?;
