@@ -4,14 +4,16 @@
 //! The receiver parses every body to check it and count its records ([`crate::payload::parse_payload`]); the
 //! emitter reads the entry back from the journal and needs the same split. A [`Split`] keeps
 //! that split as byte offsets into the JSON text (a parsed payload borrows from the body, so it
-//! cannot outlive the request). Once an entry is durable, the receiver gives its split to the
-//! [`Handoff`] under the entry's first sequence; the emitter takes it when it reaches that
-//! entry and rebuilds the records from the bytes it read, without parsing.
+//! cannot outlive the request). The receiver attaches its split to the entry it appends
+//! ([`crate::journal::OnDurable`]): the journal's writer gives it to the [`Handoff`] under the
+//! entry's first sequence once the entry is durable, before it tells the emitter that the entry
+//! is there. The emitter takes it when it reaches that entry and rebuilds the records from the
+//! bytes it read, without parsing.
 //!
 //! It is only a shortcut: the journal stays the record of what was accepted, and the emitter
-//! parses whatever has no split (an entry it reached before the receiver gave the split, a
-//! full hand-off while the emitter lags, the backlog, another receiver's entries in a shared
-//! journal, replay). A split that does not fit the bytes it is applied to is not used.
+//! parses whatever has no split (a full hand-off while the emitter lags, the backlog, another
+//! receiver's entries in a shared journal, replay). A split that does not fit the bytes it is
+//! applied to is not used.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

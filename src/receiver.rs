@@ -34,7 +34,7 @@ use crate::cors::Cors;
 use crate::handoff::{Handoff, Split};
 use crate::handshake::{self, Handshake};
 use crate::idempotency::{Claim, SeenIds};
-use crate::journal::{self, Header, JournalError, JournalWriter, NewEntry};
+use crate::journal::{self, Header, JournalError, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
 use crate::media::{self, MediaError};
 use crate::payload::{self, PayloadError, RecordRules};
@@ -538,6 +538,15 @@ impl WebhookHandler {
         }
         drop(json);
         let body_len = body.len();
+        // The emitter of this process takes the split when it reaches the entry: the journal
+        // hands it over once the entry is durable, before the emitter can read it.
+        let on_durable = match (&self.handoff, split) {
+            (Some(handoff), Some(split)) => {
+                let handoff = Arc::clone(handoff);
+                OnDurable::new(move |first| handoff.give(first, split))
+            }
+            _ => OnDurable::default(),
+        };
         let appended = self
             .journal
             .append(NewEntry {
@@ -545,6 +554,7 @@ impl WebhookHandler {
                 record_count,
                 headers: captured,
                 body,
+                on_durable,
             })
             .await
             .map_err(Refusal::Journal)?;
@@ -553,9 +563,6 @@ impl WebhookHandler {
         }
         if appended.duplicate {
             return Ok(duplicate());
-        }
-        if let (Some(handoff), Some(split)) = (&self.handoff, split) {
-            handoff.give(appended.first_sequence, split);
         }
         let counters = telemetry::hot_path();
         counters.records_received.increment(u64::from(record_count));

@@ -100,6 +100,7 @@ impl Rejections {
                 value: Bytes::new(),
             }],
             body: Bytes::from(record(refused, suppressed)),
+            on_durable: Default::default(),
         })
     }
 }

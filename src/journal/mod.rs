@@ -240,6 +240,45 @@ pub struct NewEntry {
     pub record_count: u32,
     pub headers: Vec<Header>,
     pub body: Bytes,
+    /// Called once the entry is durable (see [`OnDurable`]); not journaled.
+    pub on_durable: OnDurable,
+}
+
+/// What an appended entry's writer calls with the entry's first sequence once the entry is
+/// durable, before it tells the journal's readers ([`JournalWriter::committed`]), so that what
+/// the call hands over (the receiver's split of the body, [`crate::handoff`]) is there when a
+/// reader reaches the entry. It is not called for an entry that fails or that the journal
+/// already held (a duplicate). A clone of an entry has none.
+#[derive(Default)]
+pub struct OnDurable(Option<Box<dyn FnOnce(Sequence) + Send>>);
+
+impl OnDurable {
+    pub fn new(f: impl FnOnce(Sequence) + Send + 'static) -> Self {
+        OnDurable(Some(Box::new(f)))
+    }
+
+    /// Calls it, once: later calls do nothing.
+    pub fn call(&mut self, first: Sequence) {
+        if let Some(f) = self.0.take() {
+            f(first);
+        }
+    }
+}
+
+impl Clone for OnDurable {
+    fn clone(&self) -> Self {
+        OnDurable::default()
+    }
+}
+
+impl std::fmt::Debug for OnDurable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "OnDurable(set)"
+        } else {
+            "OnDurable(none)"
+        })
+    }
 }
 
 /// One journaled request, as read back.

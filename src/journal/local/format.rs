@@ -306,6 +306,7 @@ mod tests {
                 value: Bytes::from_static(b"abc-123"),
             }],
             body: Bytes::from(body.to_owned()),
+            on_durable: Default::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::*;
-use crate::journal::{Entry, Journal, JournalConfig};
+use crate::journal::{Entry, Journal, JournalConfig, OnDurable};
 
 fn settings(segment_bytes: u64) -> JournalSettings {
     JournalSettings {
@@ -24,6 +24,7 @@ fn entry(body: impl Into<String>, record_count: u32) -> NewEntry {
         record_count,
         headers: Vec::new(),
         body: Bytes::from(body.into()),
+        on_durable: Default::default(),
     }
 }
 
@@ -149,6 +150,59 @@ async fn a_failed_write_that_is_undone_leaves_the_journal_writable() {
     journal.check_writable().unwrap();
     journal.append(entry("c", 1)).await.unwrap();
     assert_eq!(bodies(&read_all(&dir, None)), ["a", "c"]);
+}
+
+/// What an entry hands over once durable (the receiver's split) is there before a reader can
+/// know the entry: the writer calls it with the entry's first sequence before `committed`
+/// moves past it; never for an entry whose write failed.
+#[tokio::test]
+async fn an_entry_hands_over_once_durable_before_readers_are_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let faults = Arc::new(Faults::default());
+    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    // (name, first sequence, what `committed` said when it was called)
+    type Calls = Arc<std::sync::Mutex<Vec<(String, Sequence, Option<Sequence>)>>>;
+    let calls: Calls = Arc::default();
+    let with_hook = |name: &str| {
+        let (calls, committed, name) = (Arc::clone(&calls), journal.committed(), name.to_owned());
+        NewEntry {
+            body: Bytes::from(name.clone()),
+            on_durable: OnDurable::new(move |first| {
+                let told = *committed.borrow();
+                calls.lock().unwrap().push((name, first, told));
+            }),
+            ..entry("", 2)
+        }
+    };
+
+    // Appended together, so that some share a commit.
+    let appends: Vec<_> = (0..32)
+        .map(|i| journal.append(with_hook(&format!("e{i}"))))
+        .collect();
+    let appended = futures_util::future::join_all(appends).await;
+    faults.fail_write.store(true, Ordering::SeqCst);
+    assert!(journal.append(with_hook("lost")).await.is_err());
+    faults.fail_write.store(false, Ordering::SeqCst);
+
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.len(),
+        32,
+        "one call per durable entry, none for the failed one"
+    );
+    for (i, appended) in appended.into_iter().enumerate() {
+        let first = appended.unwrap().first_sequence;
+        let (_, called_with, told) = calls
+            .iter()
+            .find(|(name, ..)| *name == format!("e{i}"))
+            .unwrap_or_else(|| panic!("e{i} was not handed over: {calls:?}"));
+        assert_eq!(*called_with, first);
+        assert!(
+            told.is_none_or(|told| told < first),
+            "e{i} ({first:?}) was handed over after readers were told of {told:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -293,9 +293,11 @@ impl Writer {
                 self.active.len = start + written;
                 self.preparer.advanced(self.active.len);
                 // The bodies are on disk: free them before the emitter, told below, reads
-                // them back, so that a large body is not held twice.
-                for request in batch.iter_mut() {
+                // them back, so that a large body is not held twice. What each entry hands
+                // over once durable is there before the emitter is told.
+                for (request, &first) in batch.iter_mut().zip(&firsts) {
                     request.entry.body = bytes::Bytes::new();
+                    request.entry.on_durable.call(first);
                 }
                 let last = batch
                     .last()

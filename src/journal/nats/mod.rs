@@ -586,6 +586,7 @@ mod tests {
             record_count: 2,
             headers: vec![],
             body: Bytes::from_static(b"[{},{}]"),
+            on_durable: Default::default(),
         };
         let payload = writer::encode(&entry);
         let back = layout.decode("S", 5, payload.clone()).unwrap();

@@ -78,7 +78,7 @@ impl NatsJournal {
 }
 
 impl JournalWriter for NatsJournal {
-    fn append(&self, entry: NewEntry) -> BoxFuture<'static, Result<Appended, JournalError>> {
+    fn append(&self, mut entry: NewEntry) -> BoxFuture<'static, Result<Appended, JournalError>> {
         let record_count = entry.record_count;
         if u64::from(record_count) > RECORDS_PER_MESSAGE {
             return Box::pin(std::future::ready(Err(JournalError::Rejected(format!(
@@ -88,6 +88,7 @@ impl JournalWriter for NatsJournal {
         }
         let message_id = self.message_id(&entry);
         let payload = encode(&entry);
+        let mut on_durable = std::mem::take(&mut entry.on_durable);
         drop(entry);
         let connection = self.connection.clone();
         let committed = self.committed.clone();
@@ -99,6 +100,9 @@ impl JournalWriter for NatsJournal {
                 .fsync_seconds
                 .record(began.elapsed().as_secs_f64());
             let first_sequence = connection.layout.first_sequence(ack.sequence);
+            if !ack.duplicate {
+                on_durable.call(first_sequence);
+            }
             committed.send_if_modified(|current| {
                 if current.is_none_or(|c| c < first_sequence) {
                     *current = Some(first_sequence);
