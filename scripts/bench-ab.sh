@@ -13,6 +13,8 @@
 # from before issue 14 refuse with 429 past 64 concurrent requests by default).
 # Before the runs it measures the disk's fdatasync (examples/fsync_probe.rs): the ceiling of
 # one sender is 1 / fdatasync, of 8 senders 8 / (fdatasync + the minimal server's round trip).
+# Disk: each tap's journal grows by some 30 MB a second while it is driven, and is kept until
+# the end (the defaults with two taps: ~6 GB in BENCH_DIR); it is removed on exit.
 # Build first: cargo build --release --example minimal_server --example loadgen
 #   --example gen_payload --example fsync_probe
 set -euo pipefail
@@ -32,7 +34,11 @@ PROBE=target/release/examples/fsync_probe
 
 rm -rf "$WORK"; mkdir -p "$WORK"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"/*/data # the journals: each tap writes some 30 MB/s while it is driven
+}
 trap cleanup EXIT
 
 field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }

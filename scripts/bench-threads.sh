@@ -34,7 +34,11 @@ done
 
 rm -rf "$WORK"; mkdir -p "$WORK"
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; }
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$WORK"/*/data
+}
 trap cleanup EXIT
 "$GEN" 600 > "$WORK/payload.json"
 HZ=$(getconf CLK_TCK)

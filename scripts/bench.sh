@@ -80,6 +80,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -rf "$WORK"/*/data # the journals: gigabytes after a full run
 }
 trap cleanup EXIT
 
