@@ -12,7 +12,8 @@
 //!
 //! It is only a shortcut: the journal stays the record of what was accepted, and the emitter
 //! parses whatever has no split (a full hand-off while the emitter lags, the backlog, another
-//! receiver's entries in a shared journal, replay). A split that does not fit the bytes it is
+//! receiver's entries in a shared journal, an entry a NATS journal's reader reached before
+//! its append was acknowledged here, replay). A split that does not fit the bytes it is
 //! applied to is not used.
 
 use std::borrow::Cow;
@@ -108,8 +109,8 @@ impl Split {
     }
 }
 
-/// Splits given by the receiver, waiting for the emitter, by the first sequence of their
-/// entry. Bounded in splits and in the fields they hold: while the emitter lags, further
+/// The receiver's splits of durable entries, waiting for the emitter, by the first sequence of
+/// their entry. Bounded in splits and in the fields they hold: while the emitter lags, further
 /// splits are not kept (those entries are parsed again).
 pub struct Handoff {
     waiting: Mutex<Waiting>,

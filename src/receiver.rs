@@ -539,7 +539,7 @@ impl WebhookHandler {
         drop(json);
         let body_len = body.len();
         // The emitter of this process takes the split when it reaches the entry: the journal
-        // hands it over once the entry is durable, before the emitter can read it.
+        // hands it over once the entry is durable, before it tells the emitter.
         let on_durable = match (&self.handoff, split) {
             (Some(handoff), Some(split)) => {
                 let handoff = Arc::clone(handoff);

@@ -245,10 +245,16 @@ pub struct NewEntry {
 }
 
 /// What an appended entry's writer calls with the entry's first sequence once the entry is
-/// durable, before it tells the journal's readers ([`JournalWriter::committed`]), so that what
-/// the call hands over (the receiver's split of the body, [`crate::handoff`]) is there when a
-/// reader reaches the entry. It is not called for an entry that fails or that the journal
-/// already held (a duplicate). A clone of an entry has none.
+/// durable, before it tells the journal's readers ([`JournalWriter::committed`]): what the
+/// call hands over (the receiver's split of the body, [`crate::handoff`]) is then there when
+/// a reader of the local journal reaches the entry, since that reader stops at `committed`.
+/// (A NATS journal's reader follows the stream itself and may get there first.) It is not
+/// called for an entry that fails or that the journal already held (a duplicate). A clone of
+/// an entry has none.
+///
+/// The local journal calls it on its writer thread, between a batch's `fdatasync` and the
+/// replies: it must be quick. A panic in it is caught and logged, so that it cannot take the
+/// writer down with a durable batch unanswered.
 #[derive(Default)]
 pub struct OnDurable(Option<Box<dyn FnOnce(Sequence) + Send>>);
 
@@ -259,8 +265,10 @@ impl OnDurable {
 
     /// Calls it, once: later calls do nothing.
     pub fn call(&mut self, first: Sequence) {
-        if let Some(f) = self.0.take() {
-            f(first);
+        if let Some(f) = self.0.take()
+            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(first))).is_err()
+        {
+            log::error!("the hand-over of the entry at sequence {first} panicked");
         }
     }
 }

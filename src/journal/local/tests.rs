@@ -154,7 +154,7 @@ async fn a_failed_write_that_is_undone_leaves_the_journal_writable() {
 
 /// What an entry hands over once durable (the receiver's split) is there before a reader can
 /// know the entry: the writer calls it with the entry's first sequence before `committed`
-/// moves past it; never for an entry whose write failed.
+/// moves past it; never for an entry whose write failed. One that panics harms nothing else.
 #[tokio::test]
 async fn an_entry_hands_over_once_durable_before_readers_are_told() {
     let tmp = tempfile::tempdir().unwrap();
@@ -184,6 +184,14 @@ async fn an_entry_hands_over_once_durable_before_readers_are_told() {
     faults.fail_write.store(true, Ordering::SeqCst);
     assert!(journal.append(with_hook("lost")).await.is_err());
     faults.fail_write.store(false, Ordering::SeqCst);
+    // A hand-over that panics does not take the writer down: its entry is answered, and the
+    // next one is written.
+    let panics = NewEntry {
+        on_durable: OnDurable::new(|_| panic!("test: a hand-over panics")),
+        ..entry("p", 1)
+    };
+    journal.append(panics).await.unwrap();
+    journal.append(entry("after", 1)).await.unwrap();
 
     let calls = calls.lock().unwrap().clone();
     assert_eq!(
