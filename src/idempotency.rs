@@ -9,7 +9,7 @@
 //! journaled (then they are duplicates) or to fail (then the next one claims it).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -46,22 +46,24 @@ pub struct SeenIds {
 }
 
 /// What a claim found.
-pub enum Claim<'a> {
+pub enum Claim {
     /// Nobody journaled this id: journal it, then [`ClaimGuard::journaled`].
-    First(ClaimGuard<'a>),
+    First(ClaimGuard),
     /// Already journaled.
     Duplicate,
 }
 
 /// The right to journal one id. Dropped without [`journaled`](ClaimGuard::journaled), the id is
-/// released for a retry.
-pub struct ClaimGuard<'a> {
-    seen: &'a SeenIds,
+/// released for a retry. It can go with the entry to the journal
+/// ([`crate::journal::OnDurable`]), so that an entry written after its sender hung up still
+/// counts as journaled.
+pub struct ClaimGuard {
+    seen: Arc<SeenIds>,
     key: IdKey,
     done: Option<watch::Sender<Option<bool>>>,
 }
 
-impl ClaimGuard<'_> {
+impl ClaimGuard {
     /// The delivery is in the journal: later deliveries with this id are duplicates.
     pub fn journaled(mut self, received_at: DateTime<Utc>) {
         let mut inner = self.seen.lock();
@@ -75,7 +77,7 @@ impl ClaimGuard<'_> {
     }
 }
 
-impl Drop for ClaimGuard<'_> {
+impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if let Some(done) = self.done.take() {
             self.seen.lock().slots.remove(&self.key);
@@ -136,7 +138,7 @@ impl SeenIds {
     }
 
     /// Claims `id` for journaling, waiting while another request holds it.
-    pub async fn claim(&self, id: &[u8]) -> Claim<'_> {
+    pub async fn claim(self: &Arc<Self>, id: &[u8]) -> Claim {
         let key = key(id);
         loop {
             let mut pending = {
@@ -149,7 +151,7 @@ impl SeenIds {
                         let (tx, rx) = watch::channel(None);
                         inner.slots.insert(key, Slot::Pending(rx));
                         return Claim::First(ClaimGuard {
-                            seen: self,
+                            seen: Arc::clone(self),
                             key,
                             done: Some(tx),
                         });
@@ -168,7 +170,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_claim_waits_for_the_first_and_is_a_duplicate() {
-        let seen = SeenIds::new(Duration::from_secs(3600), 10);
+        let seen = Arc::new(SeenIds::new(Duration::from_secs(3600), 10));
         let Claim::First(first) = seen.claim(b"evt_1").await else {
             panic!("first claim")
         };
@@ -181,7 +183,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_claim_lets_the_next_delivery_through() {
-        let seen = SeenIds::new(Duration::from_secs(3600), 10);
+        let seen = Arc::new(SeenIds::new(Duration::from_secs(3600), 10));
         let Claim::First(first) = seen.claim(b"evt_1").await else {
             panic!("first claim")
         };
@@ -191,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_window_is_bounded_by_count_and_age() {
-        let seen = SeenIds::new(Duration::from_secs(3600), 2);
+        let seen = Arc::new(SeenIds::new(Duration::from_secs(3600), 2));
         let now = Utc::now();
         seen.remember(b"old", now - chrono::Duration::hours(2));
         assert_eq!(seen.len(), 0, "older than the window");

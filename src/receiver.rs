@@ -214,7 +214,7 @@ pub struct WebhookHandler {
 pub struct Idempotency {
     /// Lower case.
     pub header: String,
-    pub seen: SeenIds,
+    pub seen: Arc<SeenIds>,
 }
 
 /// Ids longer than this are not ids: such a header is refused.
@@ -459,13 +459,14 @@ impl WebhookHandler {
         let (claim, mut captured) = match self.delivery_id(headers)? {
             Some((idempotency, id)) => match idempotency.seen.claim(id).await {
                 Claim::Duplicate => return Ok(duplicate()),
-                Claim::First(claim) => (
-                    Some(claim),
-                    vec![Header {
+                Claim::First(claim) => {
+                    let id = Bytes::copy_from_slice(id);
+                    let header = Header {
                         name: journal::header_name(idempotency.header.as_bytes()),
-                        value: Bytes::copy_from_slice(id),
-                    }],
-                ),
+                        value: id.clone(),
+                    };
+                    (Some((claim, &idempotency.seen, id)), vec![header])
+                }
             },
             None => (None, Vec::new()),
         };
@@ -538,14 +539,28 @@ impl WebhookHandler {
         }
         drop(json);
         let body_len = body.len();
-        // The emitter of this process takes the split when it reaches the entry: the journal
-        // hands it over once the entry is durable, before it tells the emitter.
-        let on_durable = match (&self.handoff, split) {
-            (Some(handoff), Some(split)) => {
-                let handoff = Arc::clone(handoff);
-                OnDurable::new(move |first| handoff.give(first, split))
+        // Once the entry is durable, the journal hands the split over to the emitter of this
+        // process (before it tells the emitter), and marks the delivery id journaled. The
+        // journal does so even if this request is gone by then (its sender hung up): the entry
+        // is written all the same, so a retry must find the id taken.
+        let (claim, seen_id) = match claim {
+            Some((claim, seen, id)) => (Some(claim), Some((seen, id))),
+            None => (None, None),
+        };
+        let handoff = self.handoff.as_ref().zip(split);
+        let on_durable = match (handoff, claim) {
+            (None, None) => OnDurable::default(),
+            (handoff, claim) => {
+                let handoff = handoff.map(|(handoff, split)| (Arc::clone(handoff), split));
+                OnDurable::new(move |first| {
+                    if let Some((handoff, split)) = handoff {
+                        handoff.give(first, split);
+                    }
+                    if let Some(claim) = claim {
+                        claim.journaled(received_at);
+                    }
+                })
             }
-            _ => OnDurable::default(),
         };
         let appended = self
             .journal
@@ -558,10 +573,12 @@ impl WebhookHandler {
             })
             .await
             .map_err(Refusal::Journal)?;
-        if let Some(claim) = claim {
-            claim.journaled(received_at);
-        }
         if appended.duplicate {
+            // The journal held it already (a NATS journal's own deduplication): the hook was
+            // not called and the claim went back, so remember the id here.
+            if let Some((seen, id)) = seen_id {
+                seen.remember(&id, received_at);
+            }
             return Ok(duplicate());
         }
         let counters = telemetry::hot_path();

@@ -623,6 +623,49 @@ fn a_redelivery_is_acknowledged_but_journaled_once_even_concurrently_and_after_a
     assert_eq!(counts, expected);
 }
 
+/// A sender that hangs up while its delivery waits for the disk, then retries (what a
+/// provider does after its timeout): the first delivery is written all the same, so the retry
+/// is answered as a duplicate and the record is emitted once.
+#[test]
+fn a_delivery_whose_sender_hung_up_before_the_reply_still_counts_as_journaled() {
+    let mut h = Harness::new(json!({"idempotency_header": "X-GitHub-Delivery"}));
+    let mut command = h.command(&[]);
+    // Every commit waits 1.5 s before its fsync (a fault only test builds obey).
+    command.env("TAP_WEBHOOKS_TEST_SLOW_FSYNC_MS", "1500");
+    let tap = h.start_command(command);
+    let hung_up = tap
+        .client()
+        .post(tap.url())
+        .header("content-type", "application/json")
+        .header("X-GitHub-Delivery", "d-1")
+        .body(r#"{"delivery":"d-1"}"#)
+        .timeout(std::time::Duration::from_millis(300))
+        .send();
+    assert!(
+        hung_up.as_ref().is_err_and(reqwest::Error::is_timeout),
+        "the first delivery was to time out at the sender: {hung_up:?}"
+    );
+    let deliver = |id: &str| {
+        post_with(
+            &tap,
+            &[("X-GitHub-Delivery", id.to_owned())],
+            &format!(r#"{{"delivery":"{id}"}}"#),
+        )
+    };
+    let retry = deliver("d-1");
+    assert_eq!(retry.status, 200);
+    assert_eq!(retry.body["duplicate"], true, "{:?}", retry.body);
+    // Journaled after any second copy of d-1 would have been: once d-2 is out, so is that.
+    assert_eq!(deliver("d-2").body["records"], 1);
+    tap.wait_for_records(2);
+    let deliveries: Vec<Value> = tap
+        .records()
+        .iter()
+        .map(|r| r["delivery"].clone())
+        .collect();
+    assert_eq!(deliveries, [json!("d-1"), json!("d-2")]);
+}
+
 #[test]
 fn a_refused_delivery_does_not_mark_its_id_as_seen() {
     let mut h = Harness::new(json!({"idempotency_header": "webhook-id", "primary_key": "id"}));

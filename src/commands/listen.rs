@@ -368,7 +368,7 @@ fn prepare_idempotency(
     );
     Ok(Some(Idempotency {
         header: settings.header.clone(),
-        seen,
+        seen: Arc::new(seen),
     }))
 }
 

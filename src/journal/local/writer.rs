@@ -51,11 +51,19 @@ pub(super) struct Faults {
     pub crash_before_fsync: Option<u64>,
     #[cfg(debug_assertions)]
     pub batches: std::sync::atomic::AtomicU64,
+    /// For tests of the real binary that need a webhook to wait for the disk: every batch
+    /// waits this long between its write and its fsync. Set from [`SLOW_FSYNC_ENV`] (debug
+    /// builds only, like the crash).
+    #[cfg(debug_assertions)]
+    pub slow_fsync: Option<std::time::Duration>,
 }
 
 /// The environment variable of [`Faults::crash_before_fsync`] (debug builds only).
 #[cfg(debug_assertions)]
 pub const CRASH_BEFORE_FSYNC_ENV: &str = "TAP_WEBHOOKS_TEST_CRASH_BEFORE_FSYNC";
+/// The environment variable of [`Faults::slow_fsync`], in milliseconds (debug builds only).
+#[cfg(debug_assertions)]
+pub const SLOW_FSYNC_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_FSYNC_MS";
 
 impl Faults {
     /// The faults the environment asks for: none, unless this is a debug build and
@@ -69,8 +77,16 @@ impl Faults {
             if let Some(n) = crash_before_fsync {
                 log::warn!("test fault: the process aborts before the fsync of batch {n}");
             }
+            let slow_fsync = std::env::var(SLOW_FSYNC_ENV)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map(std::time::Duration::from_millis);
+            if let Some(wait) = slow_fsync {
+                log::warn!("test fault: every batch waits {wait:?} before its fsync");
+            }
             Faults {
                 crash_before_fsync,
+                slow_fsync,
                 ..Faults::default()
             }
         }
@@ -90,6 +106,10 @@ impl Faults {
                 // As kill -9 would: no destructor, no flush, nothing after this line.
                 std::process::abort();
             }
+        }
+        #[cfg(debug_assertions)]
+        if let Some(wait) = self.slow_fsync {
+            std::thread::sleep(wait);
         }
         Ok(())
     }
