@@ -245,12 +245,13 @@ pub struct NewEntry {
 }
 
 /// What an appended entry's writer calls with the entry's first sequence once the entry is
-/// durable, before it tells the journal's readers ([`JournalWriter::committed`]): what the
-/// call hands over (the receiver's split of the body, [`crate::handoff`]) is then there when
-/// a reader of the local journal reaches the entry, since that reader stops at `committed`.
-/// (A NATS journal's reader follows the stream itself and may get there first.) It is not
-/// called for an entry that fails or that the journal already held (a duplicate). A clone of
-/// an entry has none.
+/// durable, before it tells the journal's readers ([`JournalWriter::committed`]). The
+/// receiver hands over its split of the body ([`crate::handoff`]), which is then there when a
+/// reader of the local journal reaches the entry, since that reader stops at `committed` (a
+/// NATS journal's reader follows the stream itself and may get there first). And it marks
+/// the delivery id journaled ([`crate::idempotency`]), even if the request is gone by then.
+/// It is not called for an entry that fails or that the journal already held (a duplicate);
+/// dropped instead, it releases what it holds. A clone of an entry has none.
 ///
 /// The local journal calls it on its writer thread, between a batch's `fdatasync` and the
 /// replies: it must be quick. A panic in it is caught and logged, so that it cannot take the
