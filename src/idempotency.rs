@@ -80,7 +80,14 @@ impl ClaimGuard {
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if let Some(done) = self.done.take() {
-            self.seen.lock().slots.remove(&self.key);
+            let mut inner = self.seen.lock();
+            // Its own claim only: the id may have been remembered as journaled meanwhile (a
+            // NATS journal that found the delivery a duplicate).
+            if matches!(inner.slots.get(&self.key), Some(Slot::Pending(rx)) if rx.same_channel(&done.subscribe()))
+            {
+                inner.slots.remove(&self.key);
+            }
+            drop(inner);
             done.send_replace(Some(false));
         }
     }
@@ -106,7 +113,10 @@ impl SeenIds {
     pub fn remember(&self, id: &[u8], received_at: DateTime<Utc>) {
         let key = key(id);
         let mut inner = self.lock();
-        if inner.slots.insert(key, Slot::Journaled).is_none() {
+        if !matches!(
+            inner.slots.insert(key, Slot::Journaled),
+            Some(Slot::Journaled)
+        ) {
             inner.order.push_back((key, received_at));
         }
         self.prune(&mut inner, Utc::now());
@@ -189,6 +199,21 @@ mod tests {
         };
         drop(first);
         assert!(matches!(seen.claim(b"evt_1").await, Claim::First(_)));
+    }
+
+    /// A NATS journal found the delivery a duplicate: the id is remembered while a waiting
+    /// delivery holds a claim on it, and stays remembered (and counted) when that one fails.
+    #[tokio::test]
+    async fn an_id_remembered_while_claimed_stays_remembered() {
+        let seen = Arc::new(SeenIds::new(Duration::from_secs(3600), 10));
+        let Claim::First(first) = seen.claim(b"evt_1").await else {
+            panic!("first claim")
+        };
+        seen.remember(b"evt_1", Utc::now());
+        assert_eq!(seen.len(), 1);
+        drop(first);
+        assert!(matches!(seen.claim(b"evt_1").await, Claim::Duplicate));
+        assert_eq!(seen.len(), 1);
     }
 
     #[tokio::test]

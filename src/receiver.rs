@@ -539,10 +539,11 @@ impl WebhookHandler {
         }
         drop(json);
         let body_len = body.len();
-        // Once the entry is durable, the journal hands the split over to the emitter of this
-        // process (before it tells the emitter), and marks the delivery id journaled. The
+        // Once the entry is durable, the journal marks the delivery id journaled and hands the
+        // split over to the emitter of this process (before it tells the emitter). The local
         // journal does so even if this request is gone by then (its sender hung up): the entry
-        // is written all the same, so a retry must find the id taken.
+        // is written all the same, so a retry must find the id taken. (A NATS append goes
+        // with the request; a retry of one that reached the stream is its duplicate there.)
         let (claim, seen_id) = match claim {
             Some((claim, seen, id)) => (Some(claim), Some((seen, id))),
             None => (None, None),
@@ -553,11 +554,11 @@ impl WebhookHandler {
             (handoff, claim) => {
                 let handoff = handoff.map(|(handoff, split)| (Arc::clone(handoff), split));
                 OnDurable::new(move |first| {
-                    if let Some((handoff, split)) = handoff {
-                        handoff.give(first, split);
-                    }
                     if let Some(claim) = claim {
                         claim.journaled(received_at);
+                    }
+                    if let Some((handoff, split)) = handoff {
+                        handoff.give(first, split);
                     }
                 })
             }

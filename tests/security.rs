@@ -630,8 +630,8 @@ fn a_redelivery_is_acknowledged_but_journaled_once_even_concurrently_and_after_a
 fn a_delivery_whose_sender_hung_up_before_the_reply_still_counts_as_journaled() {
     let mut h = Harness::new(json!({"idempotency_header": "X-GitHub-Delivery"}));
     let mut command = h.command(&[]);
-    // Every commit waits 1.5 s before its fsync (a fault only test builds obey).
-    command.env("TAP_WEBHOOKS_TEST_SLOW_FSYNC_MS", "1500");
+    // Every commit waits 3 s before its fsync (a fault only test builds obey).
+    command.env("TAP_WEBHOOKS_TEST_SLOW_FSYNC_MS", "3000");
     let tap = h.start_command(command);
     let hung_up = tap
         .client()
@@ -639,7 +639,7 @@ fn a_delivery_whose_sender_hung_up_before_the_reply_still_counts_as_journaled() 
         .header("content-type", "application/json")
         .header("X-GitHub-Delivery", "d-1")
         .body(r#"{"delivery":"d-1"}"#)
-        .timeout(std::time::Duration::from_millis(300))
+        .timeout(std::time::Duration::from_secs(1))
         .send();
     assert!(
         hung_up.as_ref().is_err_and(reqwest::Error::is_timeout),

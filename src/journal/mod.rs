@@ -249,7 +249,8 @@ pub struct NewEntry {
 /// receiver hands over its split of the body ([`crate::handoff`]), which is then there when a
 /// reader of the local journal reaches the entry, since that reader stops at `committed` (a
 /// NATS journal's reader follows the stream itself and may get there first). And it marks
-/// the delivery id journaled ([`crate::idempotency`]), even if the request is gone by then.
+/// the delivery id journaled ([`crate::idempotency`]); the local journal does so even if the
+/// request is gone by then, since its writer writes what was queued.
 /// It is not called for an entry that fails or that the journal already held (a duplicate);
 /// dropped instead, it releases what it holds. A clone of an entry has none.
 ///

@@ -67,7 +67,7 @@ pub const SLOW_FSYNC_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_FSYNC_MS";
 
 impl Faults {
     /// The faults the environment asks for: none, unless this is a debug build and
-    /// [`CRASH_BEFORE_FSYNC_ENV`] names a batch.
+    /// [`CRASH_BEFORE_FSYNC_ENV`] names a batch or [`SLOW_FSYNC_ENV`] a wait.
     pub fn from_env() -> Self {
         #[cfg(debug_assertions)]
         {
