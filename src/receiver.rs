@@ -456,7 +456,8 @@ impl WebhookHandler {
         {
             sns_subscription(&json);
         }
-        let (claim, mut captured) = match self.delivery_id(headers)? {
+        // The claim on the delivery id, and the id with where it is remembered.
+        let (claim, seen_id, mut captured) = match self.delivery_id(headers)? {
             Some((idempotency, id)) => match idempotency.seen.claim(id).await {
                 Claim::Duplicate => return Ok(duplicate()),
                 Claim::First(claim) => {
@@ -465,10 +466,10 @@ impl WebhookHandler {
                         name: journal::header_name(idempotency.header.as_bytes()),
                         value: id.clone(),
                     };
-                    (Some((claim, &idempotency.seen, id)), vec![header])
+                    (Some(claim), Some((&idempotency.seen, id)), vec![header])
                 }
             },
-            None => (None, Vec::new()),
+            None => (None, None, Vec::new()),
         };
         // Every header but the secret ones, so that routing and capture can be changed later
         // and applied to history (`replay --journal`).
@@ -544,10 +545,6 @@ impl WebhookHandler {
         // journal does so even if this request is gone by then (its sender hung up): the entry
         // is written all the same, so a retry must find the id taken. (A NATS append goes
         // with the request; a retry of one that reached the stream is its duplicate there.)
-        let (claim, seen_id) = match claim {
-            Some((claim, seen, id)) => (Some(claim), Some((seen, id))),
-            None => (None, None),
-        };
         let handoff = self.handoff.as_ref().zip(split);
         let on_durable = match (handoff, claim) {
             (None, None) => OnDurable::default(),

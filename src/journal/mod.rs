@@ -233,7 +233,7 @@ pub fn header_name(name: &[u8]) -> Cow<'static, str> {
 }
 
 /// One accepted request, as handed to the journal.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct NewEntry {
     pub received_at: DateTime<Utc>,
     /// How many records the body splits into (the receiver has validated it).
@@ -252,7 +252,7 @@ pub struct NewEntry {
 /// the delivery id journaled ([`crate::idempotency`]); the local journal does so even if the
 /// request is gone by then, since its writer writes what was queued.
 /// It is not called for an entry that fails or that the journal already held (a duplicate);
-/// dropped instead, it releases what it holds. A clone of an entry has none.
+/// dropped instead, it releases what it holds.
 ///
 /// The local journal calls it on its writer thread, between a batch's `fdatasync` and the
 /// replies: it must be quick. A panic in it is caught and logged, so that it cannot take the
@@ -272,12 +272,6 @@ impl OnDurable {
         {
             log::error!("the hand-over of the entry at sequence {first} panicked");
         }
-    }
-}
-
-impl Clone for OnDurable {
-    fn clone(&self) -> Self {
-        OnDurable::default()
     }
 }
 
