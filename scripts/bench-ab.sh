@@ -9,6 +9,8 @@
 # concurrency in BENCH_CONNECTIONS (default "1 8 32 128") runs BENCH_ROUNDS (default 3)
 # closed-loop rounds of BENCH_SECONDS (default 5) against each server, the order rotating every
 # round, and prints the medians (req/s, p50, p99) and each tap's ratio to the minimal server.
+# BENCH_SERVER_CPUS and BENCH_LOADGEN_CPUS pin the servers and the load generator (taskset CPU
+# lists; see scripts/bench-lib.sh).
 # BENCH_SETTINGS adds config members to every tap, e.g. '"max_concurrent_requests": 256' (taps
 # from before issue 14 refuse with 429 past 64 concurrent requests by default).
 # Before the runs it measures the disk's fdatasync (examples/fsync_probe.rs): the ceiling of
@@ -51,7 +53,7 @@ start_tap() {
   mkdir -p "$dir"
   printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5%s}\n' \
     "$dir" "${BENCH_SETTINGS:+, $BENCH_SETTINGS}" > "$dir/config.json"
-  "$bin" --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
+  "${SERVER_ON[@]}" "$bin" --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
   PIDS+=("$!")
   URL[$name]=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')
 }
@@ -67,7 +69,7 @@ for i in "${!TAPS[@]}"; do
   start_tap "$name" "${TAPS[$i]}"
   servers+=("$name")
 done
-"$MINIMAL" > /dev/null 2> "$WORK/minimal.stderr" &
+"${SERVER_ON[@]}" "$MINIMAL" > /dev/null 2> "$WORK/minimal.stderr" &
 PIDS+=("$!")
 URL[minimal]="$(wait_for_line "$WORK/minimal.stderr" 'http://[^ ]*')/webhooks/bench"
 
@@ -79,7 +81,7 @@ for c in $CONNECTIONS; do
     shift_by=$(( (round - 1) % n ))
     order=("${servers[@]:$shift_by}" "${servers[@]:0:$shift_by}")
     for who in "${order[@]}"; do
-      r=$("$LOADGEN" "${URL[$who]}" "$WORK/payload.json" --connections "$c" --duration "$SECONDS_PER_RUN" --warmup 1)
+      r=$("${LOADGEN_ON[@]}" "$LOADGEN" "${URL[$who]}" "$WORK/payload.json" --connections "$c" --duration "$SECONDS_PER_RUN" --warmup 1)
       [ "$(field "$r" errors)" = 0 ] || echo "WARNING: $who errors: $r" >&2
       RPS[$who]+="$(field "$r" rps) "; P50[$who]+="$(field "$r" p50_us) "; P99[$who]+="$(field "$r" p99_us) "
     done

@@ -10,3 +10,12 @@ wait_for_line() {
   done
   echo "timed out waiting for /$pattern/ in $file:" >&2; cat "$file" >&2; exit 1
 }
+
+# BENCH_SERVER_CPUS and BENCH_LOADGEN_CPUS (taskset CPU lists, e.g. "0-1" and "2-3"; unset: any
+# CPU) pin the servers and the load generator. On a machine with cores to spare, a load
+# generator on cores of its own no longer takes CPU from the servers it measures; on a small
+# one, both pinned to different cores show the servers' CPU costs alone.
+SERVER_ON=()
+LOADGEN_ON=()
+if [ -n "${BENCH_SERVER_CPUS:-}" ]; then SERVER_ON=(taskset -c "$BENCH_SERVER_CPUS"); fi
+if [ -n "${BENCH_LOADGEN_CPUS:-}" ]; then LOADGEN_ON=(taskset -c "$BENCH_LOADGEN_CPUS"); fi

@@ -13,7 +13,8 @@
 # commit. CPU time per request is steadier than req/s on a shared machine; a server and its
 # load generator together using less than the machine's cores means the server is waiting,
 # not computing. (The kernel charges a tick to whatever runs when it fires, so figures below
-# ~0.5 us are noise.)
+# ~0.5 us are noise.) BENCH_SERVER_CPUS and BENCH_LOADGEN_CPUS pin the servers and the load
+# generator (taskset CPU lists; see scripts/bench-lib.sh).
 # Build first: cargo build --release --example minimal_server --example loadgen
 #   --example gen_payload
 set -euo pipefail
@@ -58,25 +59,25 @@ run() {
   local name=$1 bin=$2 dir="$WORK/$1" url base
   rm -rf "$dir"; mkdir -p "$dir"
   if [ "$bin" = minimal ]; then
-    "$MINIMAL" > /dev/null 2> "$dir/stderr" &
+    "${SERVER_ON[@]}" "$MINIMAL" > /dev/null 2> "$dir/stderr" &
     PID=$!
     url="$(wait_for_line "$dir/stderr" 'http://[^ ]*')/webhooks/bench"
   else
     printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0}\n' "$dir" \
       > "$dir/config.json"
-    "$bin" --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
+    "${SERVER_ON[@]}" "$bin" --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
     PID=$!
     url=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')
   fi
   base=${url%/webhooks/*}
-  "$LOADGEN" "$url" "$WORK/payload.json" --connections "$CONNECTIONS" --duration 1 \
+  "${LOADGEN_ON[@]}" "$LOADGEN" "$url" "$WORK/payload.json" --connections "$CONNECTIONS" --duration 1 \
     --warmup 0 > /dev/null
   local c0 c1
   c0=$(commits "$base")
   ticks "$PID" > "$dir/before"
   local t0 t1
   t0=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
-  "$LOADGEN" "$url" "$WORK/payload.json" --connections "$CONNECTIONS" --duration 600 \
+  "${LOADGEN_ON[@]}" "$LOADGEN" "$url" "$WORK/payload.json" --connections "$CONNECTIONS" --duration 600 \
     --warmup 0 --max-requests "$REQUESTS" > "$dir/load.txt"
   t1=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
   ticks "$PID" > "$dir/after"

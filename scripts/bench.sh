@@ -26,8 +26,9 @@
 # Settings (environment): BENCH_QUICK=1 (a short run that checks the harness works, for CI;
 # its figures mean little), BENCH_ROUNDS (alternating rounds, default 5), BENCH_SECONDS
 # (per run, default 10), BENCH_CONNECTIONS (default 128: where both servers reach their maximum), BENCH_SCALING (1/0), BENCH_REPLAY
-# (1/0), BENCH_DIR (default target/bench). Figures are medians over the rounds. Nothing here
-# asserts a speed: it reports.
+# (1/0), BENCH_DIR (default target/bench), BENCH_SERVER_CPUS and BENCH_LOADGEN_CPUS (taskset
+# CPU lists for the servers and the load generator; see scripts/bench-lib.sh). Figures are
+# medians over the rounds. Nothing here asserts a speed: it reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -106,7 +107,7 @@ start_tap() {
   rm -rf "$dir"; mkdir -p "$dir"
   printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5}\n' \
     "$dir" > "$dir/config.json"
-  "$TAP" --config "$dir/config.json" > "$out" 2> "$dir/stderr" &
+  "${SERVER_ON[@]}" "$TAP" --config "$dir/config.json" > "$out" 2> "$dir/stderr" &
   TAP_PID=$!; PIDS+=("$TAP_PID")
   TAP_URL=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')
 }
@@ -114,7 +115,7 @@ start_tap() {
 # start_minimal NAME STDOUT: sets MIN_PID and MIN_URL.
 start_minimal() {
   local name=$1 out=$2
-  "$MINIMAL" > "$out" 2> "$WORK/$name.stderr" &
+  "${SERVER_ON[@]}" "$MINIMAL" > "$out" 2> "$WORK/$name.stderr" &
   MIN_PID=$!; PIDS+=("$MIN_PID")
   MIN_URL="$(wait_for_line "$WORK/$name.stderr" 'http://[^ ]*')/webhooks/bench"
 }
@@ -127,7 +128,7 @@ stop() {
 # load URL BODY ARGS...: one loadgen run; prints its result line.
 load() {
   local url=$1 body=$2; shift 2
-  "$LOADGEN" "$url" "$body" --warmup "$WARMUP" "$@"
+  "${LOADGEN_ON[@]}" "$LOADGEN" "$url" "$body" --warmup "$WARMUP" "$@"
 }
 
 describe() {
@@ -169,7 +170,7 @@ if [ "$NATS" = 1 ]; then
         echo "jetstream { store_dir: \"$dir/store-$i\" }"
         [ "$nodes" -gt 1 ] && echo "cluster { name: $name, listen: 127.0.0.1:${route_ports[$i]}, routes: [$routes] }"
       } > "$dir/n$i.conf"
-      "$NATS_SERVER" -c "$dir/n$i.conf" > "$dir/n$i.log" 2>&1 &
+      "${SERVER_ON[@]}" "$NATS_SERVER" -c "$dir/n$i.conf" > "$dir/n$i.log" 2>&1 &
       PIDS+=("$!")
       urls+="${urls:+, }\"nats://127.0.0.1:${clients[$i]}\""
     done
@@ -182,7 +183,7 @@ if [ "$NATS" = 1 ]; then
     rm -rf "$dir"; mkdir -p "$dir"
     printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5, "journal": %s}\n' \
       "$dir" "$journal" > "$dir/config.json"
-    "$TAP" serve --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
+    "${SERVER_ON[@]}" "$TAP" serve --config "$dir/config.json" > /dev/null 2> "$dir/stderr" &
     TAP_PID=$!; PIDS+=("$TAP_PID")
     TAP_URL=$(wait_for_line "$dir/stderr" 'http://[^ ]*/webhooks/[0-9a-zA-Z_-]+')
   }
@@ -193,7 +194,7 @@ if [ "$NATS" = 1 ]; then
   start_serve nats-r1 "{\"kind\": \"nats\", \"servers\": $R1_URLS, \"stream\": \"BENCH\", \"replicas\": 1, \"connect_timeout_seconds\": 20}"; R1_URL=$TAP_URL; R1_PID=$TAP_PID
   start_serve nats-r3 "{\"kind\": \"nats\", \"servers\": $R3_URLS, \"stream\": \"BENCH\", \"replicas\": 3, \"connect_timeout_seconds\": 20}"; R3_URL=$TAP_URL; R3_PID=$TAP_PID
   for url in "$LOCAL_URL" "$R1_URL" "$R3_URL"; do
-    result=$("$LOADGEN" "$url" "$WORK/payload.json" --connections 1 --warmup 0 --duration 10 --max-requests 1)
+    result=$("${LOADGEN_ON[@]}" "$LOADGEN" "$url" "$WORK/payload.json" --connections 1 --warmup 0 --duration 10 --max-requests 1)
     [ "$(field "$result" errors)" = 0 ] || { echo "$url does not answer 200: $result" >&2; exit 1; }
   done
   echo
@@ -230,7 +231,7 @@ start_tap tap /dev/null
 start_minimal minimal /dev/null
 # Both answer before anything is measured.
 for url in "$TAP_URL" "$MIN_URL"; do
-  result=$("$LOADGEN" "$url" "$WORK/payload.json" --connections 1 --warmup 0 --duration 10 --max-requests 1)
+  result=$("${LOADGEN_ON[@]}" "$LOADGEN" "$url" "$WORK/payload.json" --connections 1 --warmup 0 --duration 10 --max-requests 1)
   [ "$(field "$result" errors)" = 0 ] || { echo "$url does not answer 200: $result" >&2; exit 1; }
 done
 
@@ -285,7 +286,7 @@ echo "== goal 3a: a 20 MB body is accepted with peak RSS < 3x its size"
 BIG=$(stat -c %s "$WORK/big.json")
 start_tap big "$WORK/big.out"
 IDLE_KB=$(status_kb "$TAP_PID" VmHWM)
-result=$("$LOADGEN" "$TAP_URL" "$WORK/big.json" --connections 1 --warmup 0 --duration 120 --max-requests 3)
+result=$("${LOADGEN_ON[@]}" "$LOADGEN" "$TAP_URL" "$WORK/big.json" --connections 1 --warmup 0 --duration 120 --max-requests 3)
 [ "$(field "$result" errors)" = 0 ] || { echo "the 20 MB bodies were refused: $result" >&2; exit 1; }
 # Wait for the emitter to have written all three RECORDs (they are on disk already).
 for _ in $(seq 300); do
@@ -308,7 +309,7 @@ mkfifo "$WORK/slow.fifo"
 CONSUMER=$!; PIDS+=("$CONSUMER")
 start_tap slow "$WORK/slow.fifo"
 LOAD_SECONDS=$(awk -v s="$STALL" 'BEGIN { print s - 3 }')
-"$LOADGEN" "$TAP_URL" "$WORK/payload.json" --connections "$CONNECTIONS" --warmup 0 --duration "$LOAD_SECONDS" > "$WORK/slow.load" &
+"${LOADGEN_ON[@]}" "$LOADGEN" "$TAP_URL" "$WORK/payload.json" --connections "$CONNECTIONS" --warmup 0 --duration "$LOAD_SECONDS" > "$WORK/slow.load" &
 LOADER=$!
 samples=()
 while kill -0 "$LOADER" 2>/dev/null; do
