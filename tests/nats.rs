@@ -429,11 +429,7 @@ fn a_single_node_stream_takes_20_mb_bodies_and_purges_what_syncs_acknowledged() 
 fn a_server_whose_max_payload_is_too_small_is_named_at_start() {
     // A plain nats-server keeps the default max_payload of 1 MB.
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::nats::free_port();
     let mut server = std::process::Command::new(common::nats::nats_server())
         .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
         .arg(dir.path())

@@ -25,13 +25,24 @@ pub fn bin() -> &'static str {
 }
 
 /// Polls `cond` until it returns `Some` or the deadline passes.
-pub fn wait_for<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+pub fn wait_for<T>(what: &str, cond: impl FnMut() -> Option<T>) -> T {
+    wait_for_explained(what, cond, String::new)
+}
+
+/// [`wait_for`], whose failure adds what `explain` says (a log, say).
+pub fn wait_for_explained<T>(
+    what: &str,
+    mut cond: impl FnMut() -> Option<T>,
+    explain: impl FnOnce() -> String,
+) -> T {
     let end = Instant::now() + DEADLINE;
     loop {
         if let Some(v) = cond() {
             return v;
         }
-        assert!(Instant::now() < end, "timed out waiting for {what}");
+        if Instant::now() >= end {
+            panic!("timed out waiting for {what}\n{}", explain());
+        }
         thread::sleep(Duration::from_millis(10));
     }
 }

@@ -1,14 +1,18 @@
 //! Real `nats-server` processes for the NATS journal tests: a cluster of 1 or 3 nodes on
 //! loopback ports, with JetStream stores in a temp dir. Nodes can be killed and restarted.
 
+use std::collections::hash_map::RandomState;
 use std::fs::File;
+use std::hash::{BuildHasher, Hasher};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-use super::wait_for;
+use super::{wait_for, wait_for_explained};
 
 /// The `nats-server` binary; a test needing it fails (never skips) when it is missing.
 pub fn nats_server() -> PathBuf {
@@ -26,11 +30,33 @@ pub fn nats_server() -> PathBuf {
     panic!("nats-server is not installed; these tests need it: apt-get install nats-server");
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+/// A free port for a node, below the kernel's ephemeral range. A node restarted on its ports
+/// must find them free; a port in that range can be taken in between as the source port of any
+/// connection, or by any listener on port 0, of this test binary or of another process.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    assert!(
+        ephemeral > LOWEST + 1_000,
+        "the ephemeral port range starts at {ephemeral}; these tests need ports {LOWEST}-{ephemeral} outside it"
+    );
+    let span = ephemeral - LOWEST;
+    // One random start per process, so that two test runs at once rarely try the same ports;
+    // within the process, each call takes the next ports.
+    static START: OnceLock<u32> = OnceLock::new();
+    let start = *START.get_or_init(|| RandomState::new().build_hasher().finish() as u32);
+    for _ in 0..span {
+        let port = LOWEST + start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = u16::try_from(port).expect("a port below the ephemeral range");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {LOWEST}-{ephemeral}");
 }
 
 struct Node {
@@ -147,10 +173,14 @@ impl Cluster {
     /// Waits until every running node answers and (for a cluster) a JetStream meta leader
     /// has been elected.
     pub fn wait_ready(&self) {
-        wait_for("nats-server to be ready", || {
-            let running = (0..self.nodes.len()).filter(|&i| self.nodes[i].child.is_some());
-            running.clone().all(|i| self.healthz(i)).then_some(())
-        });
+        wait_for_explained(
+            "nats-server to be ready",
+            || {
+                let running = (0..self.nodes.len()).filter(|&i| self.nodes[i].child.is_some());
+                running.clone().all(|i| self.healthz(i)).then_some(())
+            },
+            || (0..self.nodes.len()).map(|i| self.log(i)).collect(),
+        );
         if self.nodes.len() > 1 {
             wait_for("a JetStream meta leader", || {
                 self.nodes
@@ -181,7 +211,24 @@ impl Cluster {
     /// Restarts node `i` with its config and store, and waits until it answers.
     pub fn restart(&mut self, i: usize) {
         self.spawn(i);
-        wait_for("a restarted nats-server", || self.healthz(i).then_some(()));
+        wait_for_explained(
+            "a restarted nats-server",
+            || self.healthz(i).then_some(()),
+            || self.log(i),
+        );
+    }
+
+    /// The end of node `i`'s log, for a failure message.
+    fn log(&self, i: usize) -> String {
+        let node = &self.nodes[i];
+        let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        format!(
+            "{} ({}), last lines:\n{tail}\n",
+            node.name,
+            node.log.display()
+        )
     }
 
     /// The node leading `stream`, as a running node sees it.
