@@ -43,6 +43,16 @@ fn open(dir: &Path, settings: JournalSettings, faults: Arc<Faults>) -> LocalJour
     }
 }
 
+/// A journal in a scratch directory, whose writer fails as the returned [`Faults`] say: the
+/// directory (removed when dropped), the journal's path in it, the faults and the journal.
+fn with_faults() -> (tempfile::TempDir, PathBuf, Arc<Faults>, LocalJournal) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("journal");
+    let faults = Arc::new(Faults::default());
+    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    (tmp, dir, faults, journal)
+}
+
 /// Waits (with a deadline) until no writer holds the journal in `dir`: its threads are done.
 fn wait_unlocked(dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -136,10 +146,7 @@ async fn a_torn_tail_is_cut_kept_aside_and_later_appends_follow_it() {
 
 #[tokio::test]
 async fn a_failed_write_that_is_undone_leaves_the_journal_writable() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("journal");
-    let faults = Arc::new(Faults::default());
-    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    let (_tmp, dir, faults, journal) = with_faults();
     journal.append(entry("a", 1)).await.unwrap();
 
     faults.fail_write.store(true, Ordering::SeqCst);
@@ -157,10 +164,7 @@ async fn a_failed_write_that_is_undone_leaves_the_journal_writable() {
 /// moves past it; never for an entry whose write failed. One that panics harms nothing else.
 #[tokio::test]
 async fn an_entry_hands_over_once_durable_before_readers_are_told() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("journal");
-    let faults = Arc::new(Faults::default());
-    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    let (_tmp, _, faults, journal) = with_faults();
     // (name, first sequence, what `committed` said when it was called)
     type Calls = Arc<std::sync::Mutex<Vec<(String, Sequence, Option<Sequence>)>>>;
     let calls: Calls = Arc::default();
@@ -215,10 +219,7 @@ async fn an_entry_hands_over_once_durable_before_readers_are_told() {
 
 #[tokio::test]
 async fn a_failed_write_that_cannot_be_undone_poisons_the_writer() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("journal");
-    let faults = Arc::new(Faults::default());
-    let journal = open(&dir, settings(1 << 20), Arc::clone(&faults));
+    let (_tmp, _, faults, journal) = with_faults();
     journal.append(entry("a", 1)).await.unwrap();
 
     faults.fail_write.store(true, Ordering::SeqCst);
