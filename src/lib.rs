@@ -42,33 +42,23 @@
 //! - [`sequence`], [`fsutil`], [`logging`]: small shared pieces.
 
 pub mod about;
-pub mod admission;
-pub mod body;
+pub mod capture;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod cors;
+pub mod convert;
 pub mod emitter;
 pub mod fsutil;
-pub mod handoff;
-pub mod handshake;
-pub mod idempotency;
+pub mod http;
 pub mod journal;
 pub mod keys;
 pub mod lifecycle;
 pub mod logging;
-pub mod media;
-pub mod ops;
-pub mod payload;
-pub mod receiver;
 pub mod rejections;
 pub mod replay;
-pub mod reply;
 pub mod schema;
+pub mod senders;
 pub mod sequence;
-pub mod server;
-pub mod signature;
 pub mod singer;
-pub mod streams;
 pub mod telemetry;
 pub mod tokens;

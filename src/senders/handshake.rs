@@ -11,6 +11,7 @@
 use std::sync::LazyLock;
 
 use hmac::{Hmac, KeyInit, Mac};
+use http::HeaderMap;
 use memchr::memmem;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -93,6 +94,35 @@ impl Handshake {
 /// Okta's reply to its verification `GET`.
 pub fn okta_reply(challenge: &[u8]) -> Value {
     json!({ "verification": String::from_utf8_lossy(challenge) })
+}
+
+/// AWS SNS asks to confirm a subscription (`x-amz-sns-message-type: SubscriptionConfirmation`)
+/// with a URL to visit: the user must see it. The message is recorded too, like any other.
+pub fn note_sns_subscription(headers: &HeaderMap, json: &[u8]) {
+    #[derive(Deserialize)]
+    struct Confirmation {
+        #[serde(rename = "Type")]
+        kind: String,
+        #[serde(rename = "SubscribeURL")]
+        subscribe_url: String,
+        #[serde(rename = "TopicArn", default)]
+        topic_arn: String,
+    }
+    if headers
+        .get("x-amz-sns-message-type")
+        .is_none_or(|v| v.as_bytes() != b"SubscriptionConfirmation")
+    {
+        return;
+    }
+    if let Ok(c) = serde_json::from_slice::<Confirmation>(json)
+        && c.kind == "SubscriptionConfirmation"
+    {
+        log::warn!(
+            "AWS SNS subscription to {:?} awaits confirmation: visit its SubscribeURL {}",
+            c.topic_arn,
+            c.subscribe_url
+        );
+    }
 }
 
 #[cfg(test)]

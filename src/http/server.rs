@@ -24,8 +24,8 @@ use tokio::sync::{Notify, watch};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::http::reply;
 use crate::lifecycle::Lifecycle;
-use crate::reply;
 
 /// How long open connections get to finish once the listener has closed.
 const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -37,7 +37,7 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ServerLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
-    /// Whether each request carries its peer's address (a [`crate::reply::RemoteAddr`]
+    /// Whether each request carries its peer's address (a [`crate::http::reply::RemoteAddr`]
     /// extension, for rejection records): off, requests skip the insertion.
     pub peer_address: bool,
 }
@@ -237,7 +237,7 @@ async fn connection(
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
     let peer = peer_address
-        .then(|| stream.peer_addr().ok().map(crate::reply::RemoteAddr))
+        .then(|| stream.peer_addr().ok().map(crate::http::reply::RemoteAddr))
         .flatten();
     let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
         let host_missing = host_count_wrong(&request);
