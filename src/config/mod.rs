@@ -61,7 +61,7 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
-    /// Streams, routing and request metadata (DESIGN section 6).
+    /// Streams, routing and request metadata.
     pub streams: StreamSettings,
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,

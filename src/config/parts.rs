@@ -378,12 +378,17 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
     }
     let mut overrides = BTreeMap::new();
     for (name, setting) in std::mem::take(&mut file.streams) {
-        if routing::normalise(&name).as_deref() != Some(name.as_str()) {
+        let normalised = routing::normalise(&name);
+        if normalised.as_deref() != Some(name.as_str()) {
+            let hint = match normalised {
+                Some(n) => format!("; {n:?} would be"),
+                None => String::new(),
+            };
             return Err(invalid(
                 "streams",
                 format!(
-                    "{name:?} is not a stream name (lower case letters, digits and _; see \
-                     DESIGN section 6)"
+                    "{name:?} is not a stream name{hint} (lower case letters, digits and _, at \
+                     most 63 characters)"
                 ),
             ));
         }

@@ -10,7 +10,7 @@
 //! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place, request
 //! headers) differs.
 //!
-//! Streams (DESIGN section 6): each record is routed when it is emitted
+//! Streams: each record is routed when it is emitted
 //! ([`StreamSettings::route`]), so the same journal gives the streams the current settings
 //! say. Each stream has its own [`SchemaTracker`] (its own columns, persisted apart), its own
 //! key properties and its own bookmark; its SCHEMA is written before its first record of the

@@ -4,16 +4,16 @@
 //! through named steps, each a function of its own, and is answered 200 only once its entry is
 //! durable:
 //!
-//! 1. [admit](WebhookHandler::admit): not stopping, the token, the stream name in the path,
-//!    content type and encoding, declared length, a concurrency permit;
-//! 2. [read](WebhookHandler::read_body) the body (deadline, decompression, size, its bytes
-//!    reserved in the listener's [`InflightBytes`] budget as its buffer grows);
-//! 3. [verify](WebhookHandler::verify) the provider's signature;
-//! 4. [convert](WebhookHandler::convert) it through the one conversion path
-//!    ([`Converter`]): a handshake is answered here, records are checked and counted;
-//! 5. [claim](WebhookHandler::claim) the delivery id (a redelivery is answered as one);
-//! 6. [append](WebhookHandler::append) the entry to the journal and wait until it is durable;
-//! 7. answer.
+//! 1. `admit`: not stopping, the token (`authenticate`), the stream name in the path, content
+//!    type and encoding, declared length, a concurrency permit;
+//! 2. `read_body`: deadline, decompression, size, its bytes reserved in the listener's
+//!    [`InflightBytes`] budget as its buffer grows;
+//! 3. `verify`: the provider's signature;
+//! 4. `convert`: through the one conversion path ([`Converter`]); a handshake is answered
+//!    here, records are checked and counted;
+//! 5. `claim`: the delivery id (a redelivery is answered as one);
+//! 6. `append`: the entry to the journal, waiting until it is durable;
+//! 7. the answer.
 //!
 //! Every refusal is a [`Refusal`]: one status and a JSON `{"error": ...}` body. Nothing is
 //! written unless every step passed. `HEAD` (a URL check) is answered 200 once the token is

@@ -147,38 +147,18 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let conn = {
-                        let mut registry = registry.lock().unwrap_or_else(|p| p.into_inner());
-                        if !registry.make_room(limits.max_connections) {
-                            None
-                        } else {
-                            let conn = Arc::new(Conn {
-                                state: Mutex::new(ConnState {
-                                    busy: 0,
-                                    evicted: false,
-                                    idle_since: Instant::now(),
-                                }),
-                                evict: Notify::new(),
-                            });
-                            let id = registry.next_id;
-                            registry.next_id += 1;
-                            registry.open.insert(id, Arc::clone(&conn));
-                            open_tx.send_replace(registry.open.len());
-                            Some((id, conn))
-                        }
-                    };
+                    let conn = admit_connection(&registry, &open_tx, limits.max_connections);
                     match conn {
                         Some((id, conn)) => {
                             let task = connection(
                                 stream,
                                 routes.clone(),
-                                Arc::clone(&conn),
+                                conn,
                                 closing.clone(),
                                 limits.header_read_timeout,
                                 limits.peer_address,
                             );
-                            let registry = Arc::clone(&registry);
-                            let open_tx = Arc::clone(&open_tx);
+                            let (registry, open_tx) = (Arc::clone(&registry), Arc::clone(&open_tx));
                             tokio::spawn(async move {
                                 task.await;
                                 let mut registry =
@@ -208,6 +188,32 @@ pub async fn serve(
     {
         log::debug!("some connections did not close in time");
     }
+}
+
+/// Registers a new connection, making room by closing idle ones if `max_connections` are
+/// open; `None` when there is no room (the connection is refused).
+fn admit_connection(
+    registry: &Mutex<Registry>,
+    open_tx: &watch::Sender<usize>,
+    max_connections: usize,
+) -> Option<(u64, Arc<Conn>)> {
+    let mut registry = registry.lock().unwrap_or_else(|p| p.into_inner());
+    if !registry.make_room(max_connections) {
+        return None;
+    }
+    let conn = Arc::new(Conn {
+        state: Mutex::new(ConnState {
+            busy: 0,
+            evicted: false,
+            idle_since: Instant::now(),
+        }),
+        evict: Notify::new(),
+    });
+    let id = registry.next_id;
+    registry.next_id += 1;
+    registry.open.insert(id, Arc::clone(&conn));
+    open_tx.send_replace(registry.open.len());
+    Some((id, conn))
 }
 
 /// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or any request with more than
