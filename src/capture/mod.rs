@@ -13,8 +13,6 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use crate::singer::output::write_json_string;
-
 mod names;
 pub mod secrets;
 
@@ -206,6 +204,11 @@ pub fn captured_query(headers: &[Header]) -> Option<String> {
             .push(value.into_owned());
     }
     (!grouped.is_empty()).then(|| object_json(grouped))
+}
+
+/// A JSON string, escaped as serde_json escapes it.
+fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
 }
 
 /// `{"name": "value", "repeated": ["a", "b"]}`.

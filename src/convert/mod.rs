@@ -6,7 +6,7 @@
 //! way it arrives. The steps:
 //!
 //! 1. the body's media type → JSON text ([`media`]);
-//! 2. a handshake (a provider checking the URL) gives no records ([`crate::senders::handshake`]);
+//! 2. a handshake (a provider checking the URL) gives no records ([`handshake`]);
 //! 3. the JSON → records of raw top-level fields, with the configured key checked
 //!    ([`payload`]);
 //! 4. each record's stream ([`routing`]) and, where streams have keys of their own, that
@@ -18,13 +18,14 @@
 use std::borrow::Cow;
 
 use crate::capture::Header;
-use crate::senders::handshake::{self, Handshake};
 
 pub mod handoff;
+pub mod handshake;
 pub mod media;
 pub mod payload;
 pub mod routing;
 
+use handshake::Handshake;
 use media::{Kind, MediaError};
 use payload::{Payload, PayloadError, RecordRules};
 use routing::StreamSettings;
