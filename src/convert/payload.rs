@@ -8,11 +8,8 @@
 //! can also come from the receiver ([`crate::convert::handoff`]) instead of a second parse.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+pub use super::visit::{CHUNK_FIELDS, CHUNK_RECORDS, Chunk, VisitError, visit_payload};
 
 /// Columns the tap adds to every record.
 pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
@@ -112,39 +109,35 @@ impl PayloadError {
 }
 
 /// Splits a body into records: an object is one record, an array of objects one each.
-/// All-or-nothing: one bad element refuses the whole payload.
+/// All-or-nothing: one bad element refuses the whole payload. Holds every record at once: the
+/// paths that take webhooks read payloads a chunk at a time instead ([`visit_payload`]).
 pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<'a>, PayloadError> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let top: Top<'a> = serde_json::from_slice(body).map_err(PayloadError::Malformed)?;
-    let (records, is_array) = match top {
-        Top::Object(fields) => (vec![fields], false),
-        Top::Array(elements) => {
-            let mut records = Vec::with_capacity(elements.len());
-            for (index, element) in elements.into_iter().enumerate() {
-                match element {
-                    Element::Object(fields) => records.push(fields),
-                    Element::Other(found) => {
-                        return Err(too_deep_or(
-                            body,
-                            PayloadError::ElementNotARecord { index, found },
-                        ));
-                    }
-                }
-            }
-            (records, true)
-        }
-        Top::Other(found) => return Err(too_deep_or(body, PayloadError::NotARecord(found))),
-    };
-    for (index, record) in records.iter().enumerate() {
-        for (_, value) in &record.fields {
-            if may_be_too_deep(value) && nesting_depth(value) >= MAX_DEPTH {
-                return Err(PayloadError::TooDeep);
-            }
-            check_scalars(value)?;
-        }
-        check_keys(record, rules, is_array.then_some(index))?;
+    let mut records = Vec::new();
+    let visited = visit_payload(body, rules, &mut |chunk: Chunk<'_, 'a>| {
+        records.append(&mut chunk.payload.records);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    match visited {
+        Ok(_) => Ok(Payload { records }),
+        Err(VisitError::Payload(e)) => Err(e),
+        Err(VisitError::Visitor(never)) => match never {},
     }
-    Ok(Payload { records })
+}
+
+/// Checks one record of a payload (element `index` of an array) as [`parse_payload`] does:
+/// no value nested too deep, no scalar a strict reader would refuse, the configured key.
+pub(super) fn check_record(
+    record: &Fields<'_>,
+    rules: &RecordRules,
+    index: Option<usize>,
+) -> Result<(), PayloadError> {
+    for (_, value) in &record.fields {
+        if may_be_too_deep(value) && nesting_depth(value) >= MAX_DEPTH {
+            return Err(PayloadError::TooDeep);
+        }
+        check_scalars(value)?;
+    }
+    check_keys(record, rules, index)
 }
 
 /// Refuses what serde_json lets through in raw values but decodes to no value: `\uD800`–`\uDFFF`
@@ -224,7 +217,7 @@ fn may_be_too_deep(raw: &str) -> bool {
 
 /// A document nested deeper than [`MAX_DEPTH`] is refused as too deep (400) whatever its
 /// shape, so that depth is judged the same everywhere.
-fn too_deep_or(body: &[u8], shape: PayloadError) -> PayloadError {
+pub(super) fn too_deep_or(body: &[u8], shape: PayloadError) -> PayloadError {
     if nesting_depth_bytes(body) > MAX_DEPTH {
         PayloadError::TooDeep
     } else {
@@ -364,158 +357,6 @@ fn nesting_depth_bytes(bytes: &[u8]) -> usize {
         }
     }
     max
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deserialization into borrowed fields
-
-enum Top<'a> {
-    Object(Fields<'a>),
-    Array(Vec<Element<'a>>),
-    Other(&'static str),
-}
-
-enum Element<'a> {
-    Object(Fields<'a>),
-    Other(&'static str),
-}
-
-/// A field name, borrowed unless it had escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-fn visit_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Error> {
-    let mut fields: Vec<(Cow<'de, str>, &'de str)> =
-        Vec::with_capacity(map.size_hint().unwrap_or(16));
-    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-        let value: &'de RawValue = map.next_value()?;
-        fields.push((key, value.get()));
-    }
-    Ok(Fields {
-        fields: dedupe_last_wins(fields),
-    })
-}
-
-/// Keeps each key at its first position with its last value, as JSON parsers in Python and
-/// JavaScript do. Linear in the number of fields, however many a hostile body has.
-fn dedupe_last_wins<'a>(fields: Vec<(Cow<'a, str>, &'a str)>) -> Vec<(Cow<'a, str>, &'a str)> {
-    // Few fields (most payloads): comparing each name with those before it is cheaper than
-    // hashing them all.
-    const FEW: usize = 32;
-    if fields.len() <= FEW
-        && !(1..fields.len()).any(|i| fields[..i].iter().any(|(k, _)| *k == fields[i].0))
-    {
-        return fields;
-    }
-    let mut first_at: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(fields.len());
-    let mut last_value: Vec<Option<&'a str>> = vec![None; fields.len()];
-    let mut duplicates = false;
-    for (i, (key, value)) in fields.iter().enumerate() {
-        let at = *first_at.entry(key.as_ref()).or_insert(i);
-        duplicates |= at != i;
-        last_value[at] = Some(*value);
-    }
-    if !duplicates {
-        return fields;
-    }
-    let keep: Vec<bool> = last_value.iter().map(Option::is_some).collect();
-    fields
-        .into_iter()
-        .zip(keep)
-        .zip(last_value)
-        .filter_map(|(((key, _), keep), value)| keep.then(|| (key, value.expect("kept"))))
-        .collect()
-}
-
-macro_rules! scalar_visits {
-    ($wrap:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($wrap("a boolean"))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($wrap("a string"))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrap("null"))
-        }
-    };
-}
-
-impl<'de> Deserialize<'de> for Top<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TopVisitor;
-        impl<'de> Visitor<'de> for TopVisitor {
-            type Value = Top<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object or an array of objects")
-            }
-            scalar_visits!(Top::Other);
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
-                visit_fields(map).map(Top::Object)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
-                let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(element) = seq.next_element::<Element<'de>>()? {
-                    elements.push(element);
-                }
-                Ok(Top::Array(elements))
-            }
-        }
-        d.deserialize_any(TopVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Element<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ElementVisitor;
-        impl<'de> Visitor<'de> for ElementVisitor {
-            type Value = Element<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            scalar_visits!(Element::Other);
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Element<'de>, A::Error> {
-                visit_fields(map).map(Element::Object)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element<'de>, A::Error> {
-                // Skip the nested array as raw text: no recursion, whatever its depth.
-                while seq.next_element::<&'de RawValue>()?.is_some() {}
-                Ok(Element::Other("an array"))
-            }
-        }
-        d.deserialize_any(ElementVisitor)
-    }
 }
 
 #[cfg(test)]
