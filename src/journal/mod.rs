@@ -6,11 +6,12 @@
 //! see only these two traits.
 //!
 //! Everything else about a journal goes through one handle, [`Journal`], built from a
-//! [`JournalConfig`]: opening the writer, readers that take no lock (drains, replay), the header
-//! scan that rebuilds the idempotency window, retention and size. Each backend is a private
-//! module implementing `Backend`: `local` (segment files in `data_dir/journal`) and `nats` (a
-//! replicated NATS JetStream stream shared by many receivers). Nothing outside this module
-//! knows a backend's files or names.
+//! [`JournalConfig`]: preparing `data_dir`, opening the writer, readers that take no lock
+//! (drains, replay), the header scan that rebuilds the idempotency window, retention and size.
+//! Each backend is a private module implementing `Backend`: `local` (segment files in
+//! `data_dir/journal`) and `nats` (a replicated NATS JetStream stream shared by many
+//! receivers); both store an entry as one `frame`. Nothing outside this module knows a
+//! backend's files or names.
 //!
 //! An entry keeps what is needed to re-emit exactly the same records later: its first record
 //! [`Sequence`] (record `i` of the entry has `first_sequence + i`), the time it was received,

@@ -2,8 +2,8 @@
 //!
 //! Each accepted request is one message on the stream's subject. Its payload is the entry's
 //! frame (length, CRC-32, version, record count, received time, captured headers, body; see
-//! [`super::frame`]), as the local journal writes it, with the sequence field left zero, because the record
-//! sequences come from where the message lands in the stream:
+//! `journal::frame`), as the local journal writes it, with the sequence field left zero,
+//! because the record sequences come from where the message lands in the stream:
 //!
 //! ```text
 //! first _sdc_sequence of stream message n = base + (n - 1) * 65,536
