@@ -174,7 +174,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
             paths,
         }) => {
             let stream = stream
-                .map(|name| match crate::streams::normalise(&name) {
+                .map(|name| match crate::convert::routing::normalise(&name) {
                     Some(normal) if normal == name => Ok(normal),
                     _ => Err(RunError::Usage(format!(
                         "--stream {name:?}: not a stream name (lower case letters, digits and _)"

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tap_webhooks::media::{self, Kind};
-use tap_webhooks::payload::{self, RecordRules};
+use tap_webhooks::convert::media::{self, Kind};
+use tap_webhooks::convert::payload::{self, RecordRules};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {

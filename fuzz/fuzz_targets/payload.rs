@@ -7,9 +7,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
-use tap_webhooks::body::{self, Coding};
+use tap_webhooks::http::body::{self, Coding};
 use tap_webhooks::keys::RecordKey;
-use tap_webhooks::payload::{self, RecordRules};
+use tap_webhooks::convert::payload::{self, RecordRules};
 
 use tap_webhooks::schema::names::{MAX_COLUMN_BYTES, fold};
 use tap_webhooks::schema::{Catalog, Columns, SchemaTracker};

@@ -17,18 +17,18 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::{RunError, background, current_thread_runtime};
-use crate::admission::InflightBytes;
 use crate::config::Config;
+use crate::convert::handoff::Handoff;
 use crate::emitter::{self, EmitError, Emitter};
-use crate::handoff::Handoff;
-use crate::idempotency::SeenIds;
+use crate::http::admission::InflightBytes;
+use crate::http::ops::{self, Ops};
+use crate::http::receiver::{self, Idempotency, WebhookHandler};
+use crate::http::reply::not_found_after;
+use crate::http::server;
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::ops::{self, Ops};
-use crate::receiver::{self, Idempotency, WebhookHandler};
-use crate::reply::not_found_after;
+use crate::senders::idempotency::SeenIds;
 use crate::sequence::Sequence;
-use crate::server;
 use crate::tokens::{self, LiveTokens, Store, TokenSet};
 
 /// The emitter of a listening sync and the bookmark it starts after.

@@ -21,12 +21,12 @@ pub use file::{
 };
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
+use crate::convert::payload::{GENERATED_KEY_FIELD, RecordRules};
+use crate::convert::routing::StreamSettings;
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
-use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
-use crate::signature::Verifier;
-use crate::streams::StreamSettings;
+use crate::senders::signature::Verifier;
 use parts::{Addresses, Invalid};
 
 /// The validated configuration.
@@ -61,12 +61,12 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
-    /// Streams, routing and request metadata (DESIGN section 6).
+    /// Streams, routing and request metadata.
     pub streams: StreamSettings,
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,
     /// `cors_origins`; `None` when empty.
-    pub cors: Option<crate::cors::Cors>,
+    pub cors: Option<crate::http::cors::Cors>,
     /// `rejections_per_second` when `rejections` is on.
     pub rejections_per_second: Option<u32>,
 }
@@ -260,7 +260,7 @@ impl Config {
                 message,
             })?),
         };
-        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+        let cors = crate::http::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
             key: "cors_origins",
             message,
         })?;
@@ -588,7 +588,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.streams.route,
-            Some(crate::streams::Route::Header("x-github-event".into()))
+            Some(crate::convert::routing::Route::Header(
+                "x-github-event".into()
+            ))
         );
         assert_eq!(c.streams.keys("push").primary_key, ["after"]);
         assert_eq!(c.streams.keys("issues").primary_key, ["id"]);

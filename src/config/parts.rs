@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use super::file::{ConfigFile, PrimaryKeySetting, RouteSetting};
 use super::{IdempotencySettings, Limits};
-use crate::streams::{self, HeaderPatterns, Route, StreamOverride, StreamSettings};
+use crate::capture::HeaderPatterns;
+use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -58,7 +59,7 @@ pub fn primary_key(setting: Option<PrimaryKeySetting>) -> Result<Vec<String>, In
             "field name is empty".to_owned()
         } else if chars > MAX_KEY_NAME_CHARS {
             format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}")
-        } else if crate::payload::is_reserved_field(key) {
+        } else if crate::convert::payload::is_reserved_field(key) {
             format!("{key:?} is in the Singer metadata namespace (_sdc_…, __sdc_…)")
         } else if crate::schema::names::escape(key) != key.as_str() {
             format!("{key:?} has characters no target takes (control characters, '\"')")
@@ -86,7 +87,7 @@ pub fn aliases(file: &ConfigFile, primary_key: &[String]) -> Result<(), Invalid>
         let Some(alias) = alias else { continue };
         let problem = if alias.is_empty() || alias.len() > 63 {
             "must be 1 to 63 characters (a PostgreSQL column name)"
-        } else if alias.starts_with("_sdc") || crate::payload::is_reserved_field(alias) {
+        } else if alias.starts_with("_sdc") || crate::convert::payload::is_reserved_field(alias) {
             "must not start with _sdc: targets drop or overwrite those columns"
         } else if primary_key.contains(alias) {
             "is a primary key field"
@@ -328,7 +329,7 @@ pub fn snake_case(name: &str) -> String {
 
 /// `stream`, `route`, `max_streams`, `streams`, `capture_headers`, `capture_query`.
 pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSettings, Invalid> {
-    let default = match streams::normalise(&file.stream) {
+    let default = match routing::normalise(&file.stream) {
         Some(name) if name == file.stream => name,
         Some(name) => {
             return Err(invalid(
@@ -377,12 +378,17 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
     }
     let mut overrides = BTreeMap::new();
     for (name, setting) in std::mem::take(&mut file.streams) {
-        if streams::normalise(&name).as_deref() != Some(name.as_str()) {
+        let normalised = routing::normalise(&name);
+        if normalised.as_deref() != Some(name.as_str()) {
+            let hint = match normalised {
+                Some(n) => format!("; {n:?} would be"),
+                None => String::new(),
+            };
             return Err(invalid(
                 "streams",
                 format!(
-                    "{name:?} is not a stream name (lower case letters, digits and _; see \
-                     DESIGN section 6)"
+                    "{name:?} is not a stream name{hint} (lower case letters, digits and _, at \
+                     most 63 characters)"
                 ),
             ));
         }

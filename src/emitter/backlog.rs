@@ -125,17 +125,10 @@ impl<W: Write> Emitter<W> {
                     None => break,
                 },
             };
-            if rejections::is_rejection(&entry.headers) {
+            if entry.kind() == EntryKind::Rejection {
                 continue;
             }
-            let json = match media::kind_of_entry(
-                entry
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.as_ref(), h.value.as_ref())),
-            )
-            .and_then(|kind| media::to_json(&kind, &entry.body))
-            {
+            let json = match Converter::entry_json(&entry.headers, &entry.body) {
                 Ok(json) => json,
                 Err(_) if skip_invalid => continue,
                 Err(_) => break,

@@ -10,7 +10,7 @@
 //! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place, request
 //! headers) differs.
 //!
-//! Streams (DESIGN section 6): each record is routed when it is emitted
+//! Streams: each record is routed when it is emitted
 //! ([`StreamSettings::route`]), so the same journal gives the streams the current settings
 //! say. Each stream has its own [`SchemaTracker`] (its own columns, persisted apart), its own
 //! key properties and its own bookmark; its SCHEMA is written before its first record of the
@@ -26,19 +26,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::handoff::Handoff;
-use crate::handshake;
-use crate::journal::{Entry, Header, JournalError, JournalReader};
+use crate::capture;
+use crate::convert::Converter;
+use crate::convert::handoff::Handoff;
+use crate::convert::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
+use crate::convert::routing::StreamSettings;
+use crate::journal::{Entry, EntryKind, Header, JournalError, JournalReader};
 use crate::keys::{KeySource, PayloadKeys};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::media;
-use crate::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
 use crate::rejections;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker, persisted_streams};
 use crate::sequence::Sequence;
 use crate::singer::{self, Bookmark, FieldAction, Output, RecordMeta, ReplayPosition, State};
-use crate::streams::{self, StreamSettings};
 use crate::telemetry;
 
 mod backlog;
@@ -129,7 +129,7 @@ pub enum EmitError {
     )]
     Media {
         sequence: Sequence,
-        error: crate::media::MediaError,
+        error: crate::convert::media::MediaError,
     },
     #[error(
         "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
@@ -200,6 +200,17 @@ struct Resume {
     floors: HashMap<String, Option<Sequence>>,
     /// The furthest bookmark: a stream the state does not name is that far.
     max: Sequence,
+}
+
+/// What the records of one payload share while they are written.
+struct RecordContext<'o, 'a> {
+    origin: &'o Origin<'a>,
+    /// The payload's generated keys, derived on the first record that needs one.
+    keys: Option<PayloadKeys>,
+    /// `_sdc_headers` and `_sdc_query`.
+    metadata: (Option<String>, Option<String>),
+    is_array: bool,
+    keys_vary: bool,
 }
 
 pub struct Emitter<W: Write> {
@@ -340,33 +351,27 @@ impl<W: Write> Emitter<W> {
             .schema(&s.name, &s.schema.json_schema(), &s.key_properties);
     }
 
+    /// The one conversion path, under this emitter's settings.
+    pub fn converter(&self) -> Converter<'_> {
+        Converter::new(&self.settings.rules, &self.settings.streams)
+    }
+
     /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
     /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        if handshake::detect(body).is_some() {
-            return Ok(Payload {
-                records: Vec::new(),
-            });
-        }
-        payload::parse_payload(body, &self.settings.rules)
+        self.converter().records(body)
     }
 
     /// Writes the records of one journal entry that lie after the bookmark. The body is read
     /// as the media type kept with it (none: JSON), exactly as the receiver read it.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
         self.observed.last_entry = Some(entry.journal_id);
-        if rejections::is_rejection(&entry.headers) {
+        if entry.kind() == EntryKind::Rejection {
             return self.emit_rejection(entry);
         }
         let sequence = entry.first_sequence;
-        let json = media::kind_of_entry(
-            entry
-                .headers
-                .iter()
-                .map(|h| (h.name.as_ref(), h.value.as_ref())),
-        )
-        .and_then(|kind| media::to_json(&kind, &entry.body))
-        .map_err(|error| EmitError::Media { sequence, error })?;
+        let json = Converter::entry_json(&entry.headers, &entry.body)
+            .map_err(|error| EmitError::Media { sequence, error })?;
         let handed = self
             .handoff
             .as_ref()
@@ -410,20 +415,13 @@ impl<W: Write> Emitter<W> {
                     .to_rfc3339_opts(SecondsFormat::Micros, true),
             );
         }
-        let mut keys: Option<PayloadKeys> = None;
-        let columns = &self.settings.columns;
-        let headers = columns
-            .headers
-            .then(|| {
-                streams::captured_headers(origin.headers, &self.settings.streams.capture_headers)
-            })
-            .flatten();
-        let query = columns
-            .query
-            .then(|| streams::captured_query(origin.headers))
-            .flatten();
-        let keys_vary = self.settings.streams.keys_vary();
-        let is_array = payload.records.len() > 1;
+        let mut context = RecordContext {
+            origin,
+            keys: None,
+            metadata: self.request_metadata(origin.headers),
+            is_array: payload.records.len() > 1,
+            keys_vary: self.settings.streams.keys_vary(),
+        };
         let mut written = 0u64;
         for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
             if self.limit_reached() {
@@ -440,54 +438,8 @@ impl<W: Write> Emitter<W> {
                 self.since_state += 1;
                 continue;
             }
-            if keys_vary {
-                payload::check_record_keys(
-                    record,
-                    &self.streams[stream].primary_key,
-                    is_array.then_some(i),
-                )
-                .map_err(|error| EmitError::Entry { sequence, error })?;
-            }
-            let s = &mut self.streams[stream];
-            let record = s.schema.name(record);
-            let actions = &mut self.actions;
-            let changed = s
-                .schema
-                .observe(&record, sequence, actions)
-                .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
-            if changed {
-                s.schema.persist()?;
-            }
-            if changed || !s.announced {
-                self.announce(stream);
-            }
-            let s = &self.streams[stream];
-            let key = if s.generated_key {
-                let keys = keys.get_or_insert_with(|| origin.keys.keys());
-                Some(keys.key(i, sequence))
-            } else {
-                None
-            };
-            let columns = &self.settings.columns;
-            let meta = RecordMeta {
-                sequence,
-                received_at: &self.received_at.1,
-                key,
-                sequence_alias: columns.sequence_alias.as_deref(),
-                received_at_alias: columns.received_at_alias.as_deref(),
-                overflow: &record.overflow,
-                headers: headers.as_deref(),
-                query: query.as_deref(),
-            };
-            let actions = &self.actions;
-            singer::write_record(&mut self.out, &s.name, &record.fields, &meta, |i, _, _| {
-                actions[i]
-            });
-            self.bookmark = origin.place.bookmark(i, sequence);
-            self.emitted += 1;
+            self.write_one(stream, record, i, sequence, &mut context)?;
             written += 1;
-            self.since_state += 1;
-            self.out.maybe_flush()?;
         }
         telemetry::hot_path().records_emitted.increment(written);
         self.since_metric += written;
@@ -498,6 +450,80 @@ impl<W: Write> Emitter<W> {
             return Ok(Flow::LimitReached);
         }
         Ok(Flow::Continue)
+    }
+
+    /// `_sdc_headers` and `_sdc_query` of a payload's records, when they are columns.
+    fn request_metadata(&self, headers: &[Header]) -> (Option<String>, Option<String>) {
+        let columns = &self.settings.columns;
+        let captured = columns
+            .headers
+            .then(|| capture::captured_headers(headers, &self.settings.streams.capture_headers))
+            .flatten();
+        let query = columns
+            .query
+            .then(|| capture::captured_query(headers))
+            .flatten();
+        (captured, query)
+    }
+
+    /// Writes record `i` of a payload (with `sequence`) to `stream`: its key checked, its
+    /// columns observed (a new SCHEMA first when they changed), then its RECORD.
+    fn write_one(
+        &mut self,
+        stream: usize,
+        record: &payload::Fields<'_>,
+        i: usize,
+        sequence: Sequence,
+        context: &mut RecordContext<'_, '_>,
+    ) -> Result<(), EmitError> {
+        if context.keys_vary {
+            payload::check_record_keys(
+                record,
+                &self.streams[stream].primary_key,
+                context.is_array.then_some(i),
+            )
+            .map_err(|error| EmitError::Entry { sequence, error })?;
+        }
+        let s = &mut self.streams[stream];
+        let record = s.schema.name(record);
+        let changed = s
+            .schema
+            .observe(&record, sequence, &mut self.actions)
+            .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
+        if changed {
+            s.schema.persist()?;
+        }
+        if changed || !s.announced {
+            self.announce(stream);
+        }
+        let s = &self.streams[stream];
+        let origin = context.origin;
+        let key = if s.generated_key {
+            let keys = context.keys.get_or_insert_with(|| origin.keys.keys());
+            Some(keys.key(i, sequence))
+        } else {
+            None
+        };
+        let columns = &self.settings.columns;
+        let meta = RecordMeta {
+            sequence,
+            received_at: &self.received_at.1,
+            key,
+            sequence_alias: columns.sequence_alias.as_deref(),
+            received_at_alias: columns.received_at_alias.as_deref(),
+            overflow: &record.overflow,
+            headers: context.metadata.0.as_deref(),
+            query: context.metadata.1.as_deref(),
+        };
+        let actions = &self.actions;
+        singer::write_record(&mut self.out, &s.name, &record.fields, &meta, |i, _, _| {
+            actions[i]
+        });
+        self.bookmark = origin.place.bookmark(i, sequence);
+        self.emitted += 1;
+        self.since_state += 1;
+        self.out.maybe_flush()?;
+        Ok(())
     }
 
     fn limit_reached(&self) -> bool {

@@ -32,10 +32,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::convert::payload::PayloadError;
 use crate::emitter::{EmitError, Emitter, Flow, Origin, Place, StateCadence, StreamSchemas};
 use crate::journal::{Journal, JournalError};
 use crate::keys::KeySource;
-use crate::payload::PayloadError;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};

@@ -5,7 +5,7 @@
 //! its origin. Parsing borrows from the body: each top-level field keeps its value as raw JSON
 //! text (a `&str`, read through serde_json's [`RawValue`]), which is only checked (nesting
 //! depth) and later copied out compacted; it is never built into a tree. A live entry's split
-//! can also come from the receiver ([`crate::handoff`]) instead of a second parse.
+//! can also come from the receiver ([`crate::convert::handoff`]) instead of a second parse.
 
 use std::borrow::Cow;
 use std::fmt;
