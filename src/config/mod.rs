@@ -355,7 +355,10 @@ impl Config {
     /// Where and how the journal is kept.
     pub fn journal_config(&self) -> JournalConfig {
         match &self.nats {
-            Some(settings) => JournalConfig::Nats(Box::new(settings.clone())),
+            Some(settings) => JournalConfig::Nats {
+                data_dir: self.data_dir.clone(),
+                settings: Box::new(settings.clone()),
+            },
             None => JournalConfig::Local {
                 data_dir: self.data_dir.clone(),
                 segment_bytes: self.journal_segment_bytes,
