@@ -24,12 +24,13 @@ pub mod handshake;
 pub mod media;
 pub mod payload;
 pub mod routing;
-mod visit;
+pub mod visit;
 
 use handshake::Handshake;
 use media::{Kind, MediaError};
-use payload::{Chunk, Payload, PayloadError, RecordRules, VisitError};
+use payload::{Payload, PayloadError, RecordRules};
 use routing::StreamSettings;
+use visit::{Chunk, VisitError};
 
 /// What a JSON body is.
 #[derive(Debug)]
@@ -84,7 +85,7 @@ impl<'s> Converter<'s> {
         if let Some(handshake) = handshake::detect(json) {
             return Ok(Converted::Handshake(handshake));
         }
-        payload::visit_payload(json, self.rules, each).map(Converted::Records)
+        visit::visit_payload(json, self.rules, each).map(Converted::Records)
     }
 
     /// JSON text → records handed to `each` a chunk at a time; a handshake gives none. A
@@ -107,8 +108,8 @@ impl<'s> Converter<'s> {
             Ok(Converted::Handshake(_)) => Ok(0),
             Ok(Converted::Records(count)) => Ok(count),
             Err(VisitError::Visitor(None)) if large => {
-                payload::visit_payload(json, self.rules, &mut |_| Ok::<(), E>(()))?;
-                payload::visit_payload(json, self.rules, each)
+                visit::visit_payload(json, self.rules, &mut |_| Ok::<(), E>(()))?;
+                visit::visit_payload(json, self.rules, each)
             }
             Err(VisitError::Visitor(Some(e))) => Err(VisitError::Visitor(e)),
             Err(VisitError::Visitor(None)) => unreachable!("only a large payload stops early"),

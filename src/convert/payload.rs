@@ -9,8 +9,6 @@
 
 use std::borrow::Cow;
 
-pub use super::visit::{CHUNK_FIELDS, CHUNK_RECORDS, Chunk, VisitError, visit_payload};
-
 /// Columns the tap adds to every record.
 pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
 pub const RECEIVED_AT_FIELD: &str = "_sdc_received_at";
@@ -105,22 +103,6 @@ impl PayloadError {
                 | PayloadError::LoneSurrogate(_)
                 | PayloadError::NumberOutOfRange(_)
         )
-    }
-}
-
-/// Splits a body into records: an object is one record, an array of objects one each.
-/// All-or-nothing: one bad element refuses the whole payload. Holds every record at once: the
-/// paths that take webhooks read payloads a chunk at a time instead ([`visit_payload`]).
-pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<'a>, PayloadError> {
-    let mut records = Vec::new();
-    let visited = visit_payload(body, rules, &mut |chunk: Chunk<'_, 'a>| {
-        records.append(&mut chunk.payload.records);
-        Ok::<(), std::convert::Infallible>(())
-    });
-    match visited {
-        Ok(_) => Ok(Payload { records }),
-        Err(VisitError::Payload(e)) => Err(e),
-        Err(VisitError::Visitor(never)) => match never {},
     }
 }
 
@@ -357,141 +339,4 @@ fn nesting_depth_bytes(bytes: &[u8]) -> usize {
         }
     }
     max
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules(keys: &[&str]) -> RecordRules {
-        RecordRules {
-            primary_key: keys.iter().map(|k| k.to_string()).collect(),
-        }
-    }
-
-    fn names(p: &Payload<'_>) -> Vec<Vec<String>> {
-        p.records
-            .iter()
-            .map(|r| r.fields.iter().map(|(k, _)| k.to_string()).collect())
-            .collect()
-    }
-
-    #[test]
-    fn object_is_one_record_and_array_is_one_each() {
-        let p = parse_payload(br#"{"id":1,"a":{"b":[1,2]}}"#, &rules(&[])).unwrap();
-        assert_eq!(names(&p), [["id", "a"]]);
-        let p = parse_payload(br#"[{"id":1},{"id":2,"x":null}]"#, &rules(&["id"])).unwrap();
-        assert_eq!(names(&p), vec![vec!["id"], vec!["id", "x"]]);
-    }
-
-    #[test]
-    fn refusals_name_what_is_wrong() {
-        let e = parse_payload(b"{\"id\":", &rules(&[])).unwrap_err();
-        assert!(e.is_malformed());
-        assert!(e.to_string().contains("line 1 column 6"), "{e}");
-        let e = parse_payload(b"\"hi\"", &rules(&[])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "body must be a JSON object or an array of objects, not a string"
-        );
-        let e = parse_payload(br#"[{"id":1},[1]]"#, &rules(&[])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "element 1 of the array must be an object, not an array"
-        );
-        let e = parse_payload(br#"[{"id":1},{"id":null}]"#, &rules(&["id"])).unwrap_err();
-        assert_eq!(e.to_string(), "element 1: primary key field \"id\" is null");
-        let e = parse_payload(br#"{"id":{"a":1}}"#, &rules(&["id"])).unwrap_err();
-        assert!(!e.is_malformed());
-        assert!(e.to_string().contains("an object"), "{e}");
-        let e = parse_payload(br#"{"x":1}"#, &rules(&["id"])).unwrap_err();
-        assert_eq!(e.to_string(), "primary key field \"id\" is missing");
-    }
-
-    #[test]
-    fn deep_nesting_is_refused_without_recursion() {
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        let e = parse_payload(deep.as_bytes(), &rules(&[])).unwrap_err();
-        assert!(matches!(e, PayloadError::TooDeep), "{e}");
-        let deep_top = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse_payload(deep_top.as_bytes(), &rules(&[])).is_err());
-        let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
-        assert!(parse_payload(ok.as_bytes(), &rules(&[])).is_ok());
-    }
-
-    #[test]
-    fn unpaired_surrogates_and_numbers_beyond_a_double_are_malformed() {
-        let no_key = RecordRules::default();
-        for body in [
-            r#"{"s":"\ud999 tail"}"#,
-            r#"{"s":"\udc00"}"#,
-            r#"{"s":["\ud83d\u0041"]}"#,
-            r#"{"s":{"k":"x\\\ud800"}}"#,
-            r#"{"a":1,"a":56.555E010003}"#,
-            r#"{"n":[-1e309]}"#,
-            r#"{"s":"\"","n":1e999}"#,
-            r#"{"s":["\\\"\\",{"t":"\u00e9\ud800x"}]}"#,
-        ] {
-            let e = parse_payload(body.as_bytes(), &no_key).unwrap_err();
-            assert!(e.is_malformed(), "{body}: {e}");
-        }
-        for body in [
-            r#"{"s":"\ud83d\ude00 \u00e9 \\ud800"}"#,
-            r#"{"s":"\\\\"}"#,
-            r#"{"n":[1e308,-1.5e-400,123456789012345678901234567890,"1e999"]}"#,
-            r#"{"s":"a\"1e999\"b \ud83d\ude00","t":"\ud83d\ude00"}"#,
-        ] {
-            assert!(parse_payload(body.as_bytes(), &no_key).is_ok(), "{body}");
-        }
-    }
-
-    #[test]
-    fn duplicate_keys_keep_the_last_value_and_reserved_fields_are_kept_for_escaping() {
-        let p = parse_payload(br#"{"a":1,"b":2,"a":3,"_sdc_sequence":5}"#, &rules(&[])).unwrap();
-        let r = &p.records[0];
-        assert_eq!(names(&p), [["a", "b", "_sdc_sequence"]]);
-        assert_eq!(r.get("a").unwrap(), "3");
-    }
-
-    #[test]
-    fn the_metadata_namespace_is_any_case() {
-        for name in ["_sdc_x", "_SDC_SEQUENCE", "__sdc_primary_key", "__SdC_"] {
-            assert!(is_reserved_field(name), "{name}");
-        }
-        for name in ["_sdc", "sdc_x", "x_sdc_x", "___sdc_x", "", "_sdč_"] {
-            assert!(!is_reserved_field(name), "{name}");
-        }
-    }
-
-    #[test]
-    fn empty_string_keys_are_refused_like_missing_ones() {
-        let e = parse_payload(br#"{"id":""}"#, &rules(&["id"])).unwrap_err();
-        assert!(!e.is_malformed());
-        assert_eq!(e.to_string(), "primary key field \"id\" is an empty string");
-        assert!(parse_payload(br#"{"id":" "}"#, &rules(&["id"])).is_ok());
-        assert!(parse_payload(br#"{"id":1e999999}"#, &rules(&["id"])).is_err());
-    }
-
-    #[test]
-    fn numeric_keys_have_one_canonical_form() {
-        for (raw, canonical) in [
-            ("42", "42"),
-            ("42.0", "42"),
-            ("4.2e1", "42"),
-            ("420E-1", "42"),
-            ("0.0042e+4", "42"),
-            ("1.50", "1.5"),
-            ("-0.0", "0"),
-            ("-0", "0"),
-            ("0", "0"),
-            ("-12.5e-3", "-0.0125"),
-            ("820982911946154508", "820982911946154508"),
-            ("1e3", "1000"),
-            ("007", "7"),
-        ] {
-            assert_eq!(canonical_number(raw).as_deref(), Some(canonical), "{raw}");
-        }
-        assert_eq!(canonical_number("1e401"), None);
-        assert_eq!(canonical_number("1e99999999999"), None);
-    }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::convert::payload::Chunk;
+use crate::convert::visit::Chunk;
 use crate::fsutil;
 use crate::journal::JournalId;
 
@@ -303,7 +303,7 @@ impl<W: Write> Emitter<W> {
             self.since_state += 1;
             return Ok(Flow::Continue);
         }
-        let payload = payload::parse_payload(&entry.body, &RecordRules::default())
+        let payload = crate::convert::visit::parse_payload(&entry.body, &RecordRules::default())
             .map_err(|error| EmitError::Entry { sequence, error })?;
         if !self.rejections_schema_sent {
             self.out.schema(

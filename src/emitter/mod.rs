@@ -29,10 +29,9 @@ use tokio::sync::watch;
 use crate::capture;
 use crate::convert::Converter;
 use crate::convert::handoff::Handoff;
-use crate::convert::payload::{
-    self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules, VisitError,
-};
+use crate::convert::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
 use crate::convert::routing::StreamSettings;
+use crate::convert::visit::VisitError;
 use crate::journal::{Entry, EntryKind, Header, JournalError, JournalReader};
 use crate::keys::{KeySource, PayloadKeys};
 use crate::lifecycle::{Lifecycle, StopReason};

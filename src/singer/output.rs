@@ -343,7 +343,8 @@ pub fn write_compact<S: Sink + ?Sized>(out: &mut S, raw: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::payload::{RecordRules, parse_payload};
+    use crate::convert::payload::RecordRules;
+    use crate::convert::visit::parse_payload;
     use crate::singer::STREAM;
     use serde_json::json;
 
