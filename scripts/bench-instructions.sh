@@ -5,6 +5,9 @@
 # under 1%, so two binaries can be compared in one run or across runs.
 #
 #   scripts/bench-instructions.sh                 # builds target/release/tap-webhooks, measures it
+#                                                 # (cargo build --release --bin tap-webhooks
+#                                                 #  --example loadgen --example gen_payload
+#                                                 #  --example gen_capture: build B the same way)
 #   scripts/bench-instructions.sh TAP             # measures the binary TAP
 #   scripts/bench-instructions.sh TAP_A TAP_B     # both on the same inputs, with B's change from A
 #
@@ -31,10 +34,10 @@
 #      records how far its persisted schema has seen the journal, which lets a second skip a read).
 #
 # Counts are printed in millions (M) or thousands (k) of instructions. What is left of the
-# noise is the serve count's dependence on thread scheduling (how many entries share an
-# fdatasync, how often a worker parks): about ±0.2% per request; the replays repeat to within
-# 0.01%. Measuring one binary against itself (TAP TAP) shows the noise. With the defaults a
-# binary takes about 80 s on a 2-core VM (2.5 minutes for two).
+# noise (7 measurements of one binary): serving, 0.14% per request, from thread scheduling (how
+# many entries share an fdatasync, how often a worker parks); file replay 0.04% and journal
+# replay 0.004% (likely timers: METRIC lines, the allocator's decay). Measuring one binary
+# against itself (TAP TAP) shows it. With the defaults a binary takes about 80 s on a 2-core VM.
 #
 # Settings (environment): BENCH_REQUESTS, BENCH_SENDERS (default 32), BENCH_CAPTURE_MB,
 # BENCH_JOURNAL_ENTRIES, BENCH_DIR (default target/bench-instructions; the callgrind and
@@ -57,19 +60,21 @@ WORK=${BENCH_DIR:-target/bench-instructions}
 VALGRIND=$(command -v valgrind || true)
 [ -n "$VALGRIND" ] || { echo "bench-instructions.sh needs valgrind (Debian: apt-get install valgrind)" >&2; exit 1; }
 
-if [ -n "${BENCH_TOOLS:-}" ]; then
-  TOOLS=$BENCH_TOOLS
-else
-  cargo build --release --locked --example loadgen --example gen_payload --example gen_capture >&2
-  TOOLS=target/release/examples
+# One cargo invocation for the tap and the examples, as scripts/bench.sh builds them: the
+# examples' dev-dependencies add features to dependencies the tap shares (hyper's client, ...),
+# so a tap built alone is a slightly different binary (-0.2% instructions serving, +0.07% on a
+# file replay, in one measurement). Build the binaries you compare the same way.
+BUILD=()
+if [ $# = 0 ]; then BUILD+=(--bin tap-webhooks); fi
+if [ $# = 0 ] || [ -z "${BENCH_TOOLS:-}" ]; then
+  BUILD+=(--example loadgen --example gen_payload --example gen_capture)
+  cargo build --release --locked "${BUILD[@]}" >&2
 fi
+TOOLS=${BENCH_TOOLS:-target/release/examples}
 for tool in loadgen gen_payload gen_capture; do
   [ -x "$TOOLS/$tool" ] || { echo "no executable $TOOLS/$tool (BENCH_TOOLS)" >&2; exit 1; }
 done
-if [ $# = 0 ]; then
-  cargo build --release --locked --bin tap-webhooks >&2
-  set -- target/release/tap-webhooks
-fi
+if [ $# = 0 ]; then set -- target/release/tap-webhooks; fi
 TAPS=()
 for tap in "$@"; do
   [ -x "$tap" ] || { echo "not an executable: $tap" >&2; exit 1; }
@@ -82,7 +87,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"/*/data "$WORK"/*/journal-data "$WORK"/*/replay-data
+  rm -rf "$WORK"/*/*/data "$WORK"/*/journal-data "$WORK"/*/replay-data
 }
 trap cleanup EXIT
 
