@@ -344,7 +344,6 @@ pub fn write_compact<S: Sink + ?Sized>(out: &mut S, raw: &str) {
 mod tests {
     use super::*;
     use crate::payload::{RecordRules, parse_payload};
-    use crate::singer::STREAM;
     use serde_json::json;
 
     /// Counts the writes it gets, to see large values bypass the buffer.
@@ -387,11 +386,11 @@ mod tests {
             };
             let raw = |_, _: &str, _: &str| FieldAction::Raw;
             let mut expected = Vec::new();
-            write_record(&mut expected, STREAM, &payload.records[0], &meta, raw);
+            write_record(&mut expected, "data", &payload.records[0], &meta, raw);
             let (mut written, mut writes) = (Vec::new(), 0);
             let mut out = Output::new(Counting(&mut written, &mut writes));
             out.state(&json!({}));
-            write_record(&mut out, STREAM, &payload.records[0], &meta, raw);
+            write_record(&mut out, "data", &payload.records[0], &meta, raw);
             assert!(out.buf.len() < most_buffered);
             out.flush().unwrap();
             drop(out);
