@@ -222,7 +222,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
 
 /// `--stream NAME`: a name as routing makes them, or a usage error.
 fn stream_name(name: &str) -> Result<String, RunError> {
-    match crate::streams::normalise(name) {
+    match crate::convert::routing::normalise(name) {
         Some(normal) if normal == name => Ok(normal),
         _ => Err(RunError::Usage(format!(
             "--stream {name:?}: not a stream name (lower case letters, digits and _)"

@@ -19,12 +19,12 @@ use serde_json::{Map, Value};
 pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, env_overrides, settings_schema};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
+use crate::convert::payload::{GENERATED_KEY_FIELD, RecordRules};
+use crate::convert::routing::StreamSettings;
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
-use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
-use crate::signature::Verifier;
-use crate::streams::StreamSettings;
+use crate::senders::signature::Verifier;
 use parts::{Addresses, Invalid};
 
 /// The validated configuration.
@@ -64,7 +64,7 @@ pub struct Config {
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,
     /// `cors_origins`; `None` when empty.
-    pub cors: Option<crate::cors::Cors>,
+    pub cors: Option<crate::http::cors::Cors>,
     /// `rejections_per_second` when `rejections` is on.
     pub rejections_per_second: Option<u32>,
 }
@@ -239,7 +239,7 @@ impl Config {
         let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
         let nats = parts::nats_journal(&mut file, idempotency.as_ref())?;
         let signature = parts::signature(file.signature.take())?;
-        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+        let cors = crate::http::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
             key: "cors_origins",
             message,
         })?;
@@ -329,7 +329,10 @@ impl Config {
     /// Where and how the journal is kept.
     pub fn journal_config(&self) -> JournalConfig {
         match &self.nats {
-            Some(settings) => JournalConfig::Nats(Box::new(settings.clone())),
+            Some(settings) => JournalConfig::Nats {
+                data_dir: self.data_dir.clone(),
+                settings: Box::new(settings.clone()),
+            },
             None => JournalConfig::Local {
                 data_dir: self.data_dir.clone(),
                 segment_bytes: self.journal_segment_bytes,
@@ -559,7 +562,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.streams.route,
-            Some(crate::streams::Route::Header("x-github-event".into()))
+            Some(crate::convert::routing::Route::Header(
+                "x-github-event".into()
+            ))
         );
         assert_eq!(c.streams.keys("push").primary_key, ["after"]);
         assert_eq!(c.streams.keys("issues").primary_key, ["id"]);

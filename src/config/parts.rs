@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use super::file::{ConfigFile, JournalSetting, PrimaryKeySetting, RouteSetting, StreamSetting};
 use super::{IdempotencySettings, Limits};
+use crate::capture::HeaderPatterns;
+use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
 use crate::journal::nats::NatsSettings;
-use crate::signature::{SignatureSetting, Verifier};
-use crate::streams::{self, HeaderPatterns, Route, StreamOverride, StreamSettings};
+use crate::senders::signature::{SignatureSetting, Verifier};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -60,7 +61,7 @@ pub fn primary_key(setting: Option<PrimaryKeySetting>) -> Result<Vec<String>, In
             "field name is empty".to_owned()
         } else if chars > MAX_KEY_NAME_CHARS {
             format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}")
-        } else if crate::payload::is_reserved_field(key) {
+        } else if crate::convert::payload::is_reserved_field(key) {
             format!("{key:?} is in the Singer metadata namespace (_sdc_…, __sdc_…)")
         } else if crate::schema::names::escape(key) != key.as_str() {
             format!("{key:?} has characters no target takes (control characters, '\"')")
@@ -88,7 +89,7 @@ pub fn aliases(file: &ConfigFile, primary_key: &[String]) -> Result<(), Invalid>
         let Some(alias) = alias else { continue };
         let problem = if alias.is_empty() || alias.len() > 63 {
             "must be 1 to 63 characters (a PostgreSQL column name)"
-        } else if alias.starts_with("_sdc") || crate::payload::is_reserved_field(alias) {
+        } else if alias.starts_with("_sdc") || crate::convert::payload::is_reserved_field(alias) {
             "must not start with _sdc: targets drop or overwrite those columns"
         } else if primary_key.contains(alias) {
             "is a primary key field"
@@ -362,7 +363,7 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
 
 /// `stream`: already a stream name (lower case letters, digits and _).
 fn default_stream(stream: &str) -> Result<String, Invalid> {
-    match streams::normalise(stream) {
+    match routing::normalise(stream) {
         Some(name) if name == stream => Ok(name),
         Some(name) => Err(invalid(
             "stream",
@@ -414,10 +415,18 @@ fn stream_overrides(
 ) -> Result<BTreeMap<String, StreamOverride>, Invalid> {
     let mut overrides = BTreeMap::new();
     for (name, setting) in settings {
-        if streams::normalise(&name).as_deref() != Some(name.as_str()) {
+        let normalised = routing::normalise(&name);
+        if normalised.as_deref() != Some(name.as_str()) {
+            let hint = match normalised {
+                Some(n) => format!("; {n:?} would be"),
+                None => String::new(),
+            };
             return Err(invalid(
                 "streams",
-                format!("{name:?} is not a stream name (lower case letters, digits and _)"),
+                format!(
+                    "{name:?} is not a stream name{hint} (lower case letters, digits and _, at \
+                     most 63 characters)"
+                ),
             ));
         }
         let primary_key =

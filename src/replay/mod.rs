@@ -32,10 +32,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::convert::payload::PayloadError;
 use crate::emitter::{EmitError, Emitter, Flow, Origin, Place, StateCadence, StreamSchemas};
 use crate::journal::{Journal, JournalError};
 use crate::keys::KeySource;
-use crate::payload::PayloadError;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};
@@ -145,15 +145,7 @@ pub fn run(
     settings.forced_stream = options.stream.clone();
     let default = settings.streams.default.clone();
     let catalog = catalogs.stream(&default).without_columns(&settings.columns);
-    if config.nats.is_some() {
-        // With the journal on NATS, `data_dir` holds only the persisted schema.
-        crate::fsutil::ensure_dir(&config.data_dir).map_err(|e| {
-            ReplayError::Journal(JournalError::io(
-                format!("creating {}", config.data_dir.display()),
-                e,
-            ))
-        })?;
-    }
+    config.journal().prepare_data_dir()?;
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     let files = matches!(options.source, ReplaySource::Files { .. });
     let schemas = StreamSchemas {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::columns::{Columns, sdc_properties};
 use super::kinds::{Accept, Kind};
-use crate::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
+use crate::convert::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
 
 /// A property type pinned by the catalog.
 #[derive(Clone, Debug)]

@@ -54,8 +54,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::convert::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::fsutil;
-use crate::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::sequence::Sequence;
 use crate::singer::FieldAction;
 use columns::sdc_properties;
@@ -104,7 +104,7 @@ pub fn persisted_streams(data_dir: &Path) -> Vec<String> {
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
             let stream = name.strip_suffix(".json")?;
-            (crate::streams::normalise(stream).as_deref() == Some(stream))
+            (crate::convert::routing::normalise(stream).as_deref() == Some(stream))
                 .then(|| stream.to_owned())
         })
         .collect();

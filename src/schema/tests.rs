@@ -1,5 +1,6 @@
 use super::*;
-use crate::payload::{RecordRules, parse_payload};
+use crate::convert::payload::RecordRules;
+use crate::convert::visit::parse_payload;
 use crate::singer::{RecordMeta, write_record};
 use std::sync::atomic::{AtomicU64, Ordering};
 

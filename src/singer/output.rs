@@ -9,10 +9,10 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use crate::keys::RecordKey;
-use crate::payload::{
+use crate::convert::payload::{
     self, Fields, HEADERS_FIELD, OVERFLOW_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
 };
+use crate::keys::RecordKey;
 use crate::sequence::Sequence;
 
 /// Buffered Singer output. Messages are appended to an in-memory buffer and written out by
@@ -148,7 +148,7 @@ pub enum FieldAction {
     /// A string holding a number or boolean, written as that number or boolean.
     Unquote,
     /// A number written as a string in its one canonical form (key fields:
-    /// [`crate::payload::canonical_number`]).
+    /// [`crate::convert::payload::canonical_number`]).
     Canonical,
     /// Copied as it is (or, with `as_text`, as a JSON string holding its JSON text) into the
     /// sibling column named `<field><suffix>`, the suffix repeated `depth` times (see
@@ -361,7 +361,8 @@ pub fn write_compact<S: Sink + ?Sized>(out: &mut S, raw: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{RecordRules, parse_payload};
+    use crate::convert::payload::RecordRules;
+    use crate::convert::visit::parse_payload;
     use serde_json::json;
 
     /// Counts the writes it gets, to see large values bypass the buffer.
