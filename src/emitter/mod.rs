@@ -193,6 +193,8 @@ struct StreamOut {
     selected: bool,
     /// Its SCHEMA has been written in this run.
     announced: bool,
+    /// Records written since its last `METRIC` line.
+    since_metric: u64,
 }
 
 /// The per-stream bookmarks of the state a run resumes from, until the run is past them.
@@ -261,7 +263,7 @@ impl<W: Write> Emitter<W> {
         state: State,
         settings: EmitterSettings,
     ) -> Self {
-        let bookmark = Bookmark::Replay(state.replay_position());
+        let bookmark = Bookmark::Replay(state.replay_position(&settings.streams.default));
         Self::with_bookmark(out, schema, state, bookmark, settings)
     }
 
@@ -575,6 +577,7 @@ impl<W: Write> Emitter<W> {
             actions[i]
         });
         self.bookmark = origin.place.bookmark(i, sequence);
+        self.streams[stream].since_metric += 1;
         self.emitted += 1;
         self.since_state += 1;
         self.out.maybe_flush()?;
@@ -609,9 +612,16 @@ impl<W: Write> Emitter<W> {
         Ok(())
     }
 
-    /// Logs a Singer `METRIC` line with the records written since the last one.
+    /// Logs a Singer `METRIC` line per stream with the records written to it since the last
+    /// one; when none were, one line for the default stream says so.
     fn report_metric(&mut self) {
-        telemetry::singer_counter("record_count", self.since_metric);
+        let none = self.since_metric == 0;
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            if s.since_metric > 0 || (none && i == 0) {
+                telemetry::singer_counter("record_count", &s.name, s.since_metric);
+                s.since_metric = 0;
+            }
+        }
         self.since_metric = 0;
         self.last_metric = Instant::now();
     }
