@@ -19,6 +19,9 @@
 //! - [`capture`]: request metadata: the headers journaled with a webhook and captured into its
 //!   records, and [`capture::secrets`], what is a credential and never kept.
 //! - [`rejections`]: refused requests as records of the `_rejections` stream.
+//! - [`inspector`]: what arrives, live on the operations listener: the last deliveries and
+//!   refusals in bounded rings, a JSON API under `/api/` and a page at `/`; one-line entry
+//!   summaries for `tail`.
 //! - [`journal`]: the durable append-only log every accepted webhook is written to before 200,
 //!   one [`journal::Journal`] face over its backends (local segment files, a replicated NATS
 //!   JetStream stream).
@@ -50,6 +53,7 @@ pub mod convert;
 pub mod emitter;
 pub mod fsutil;
 pub mod http;
+pub mod inspector;
 pub mod journal;
 pub mod keys;
 pub mod lifecycle;

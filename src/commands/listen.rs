@@ -13,6 +13,7 @@ use std::thread;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -25,6 +26,8 @@ use crate::http::ops::{self, Ops};
 use crate::http::receiver::{self, Idempotency, WebhookHandler};
 use crate::http::reply::not_found_after;
 use crate::http::server;
+use crate::inspector::api::{self, Api};
+use crate::inspector::{Inspector, page};
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::senders::idempotency::SeenIds;
@@ -150,7 +153,17 @@ async fn run(
         background::handle_signals(&mut tasks, &lifecycle)?;
     }
     // The receiver's splits go to this process's emitter; without one, nobody takes them.
-    let handoff = options.emit.is_some().then(|| Arc::new(Handoff::default()));
+    let emitting = options.emit.is_some();
+    let handoff = emitting.then(|| Arc::new(Handoff::default()));
+    let inspector = config.ops_bind.map(|_| {
+        let idempotency = config.idempotency.as_ref().map(|i| i.header.clone());
+        let default = &config.streams.default;
+        Arc::new(Inspector::new(
+            config.inspector.clone(),
+            default,
+            idempotency,
+        ))
+    });
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
@@ -186,12 +199,9 @@ async fn run(
             .rejections_per_second
             .map(crate::rejections::Rejections::new),
         handoff,
+        inspector: inspector.clone(),
     };
-    let ops = ops::routes(Arc::new(Ops {
-        journal,
-        lifecycle: Arc::clone(&lifecycle),
-        store,
-    }));
+    let ops = ops_routes(config, journal, store, &lifecycle, inspector, emitting);
     let _ = started.send(Started {
         addr: listeners.addr,
         ops_addr: listeners.ops.as_ref().map(|(_, addr)| *addr),
@@ -201,6 +211,39 @@ async fn run(
     lifecycle.close();
     while tasks.join_next().await.is_some() {}
     join_emitter(emitter_thread).await
+}
+
+/// The operations endpoints, and the inspector beside them with `ops_bind`.
+fn ops_routes(
+    config: &Config,
+    journal: Arc<dyn JournalWriter>,
+    store: Journal,
+    lifecycle: &Arc<Lifecycle>,
+    inspector: Option<Arc<Inspector>>,
+    emitting: bool,
+) -> BoxedFilter<(Response,)> {
+    let ops = ops::routes(Arc::new(Ops {
+        journal: Arc::clone(&journal),
+        lifecycle: Arc::clone(lifecycle),
+        store: store.clone(),
+        token: config.inspector.ops_token.clone(),
+    }));
+    let Some(inspector) = inspector else {
+        return ops;
+    };
+    let api = Api::new(
+        inspector,
+        config.clone(),
+        journal,
+        store,
+        Arc::clone(lifecycle),
+        emitting,
+    );
+    ops.or(api::routes(Arc::new(api)))
+        .unify()
+        .or(page::routes())
+        .unify()
+        .boxed()
 }
 
 /// The bound listeners: the webhooks', and the operations endpoints' with `ops_bind`.
@@ -245,7 +288,8 @@ impl Listeners {
         let limits = server::ServerLimits {
             header_read_timeout: config.limits.header_read_timeout,
             max_connections: config.limits.max_connections,
-            peer_address: config.rejections_per_second.is_some(),
+            // For rejection records and the inspector's refusals.
+            peer_address: config.rejections_per_second.is_some() || config.ops_bind.is_some(),
         };
         let grace = config.shutdown_grace;
         let handler = Arc::new(handler);

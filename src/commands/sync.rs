@@ -9,7 +9,7 @@ use crate::convert::payload::GENERATED_KEY_FIELD;
 use crate::emitter::{self, EmitError, Emitter, StreamSchemas};
 use crate::rejections;
 use crate::schema::catalog::Catalogs;
-use crate::schema::{Catalog, Columns, SchemaTracker, catalog, persisted_streams};
+use crate::schema::{Columns, SchemaTracker, catalog};
 use crate::sequence::Sequence;
 use crate::singer::{Output, State};
 
@@ -74,45 +74,12 @@ fn drain(
 /// schema and key properties; `_rejections` too when refusals are recorded (`rejections`).
 pub fn discover(config: &Config) -> Result<(), RunError> {
     let settings = config.emitter_settings();
-    let default = settings.streams.default.clone();
-    let mut entries = Vec::new();
-    let mut names = vec![default.clone()];
-    names.extend(
-        persisted_streams(&config.data_dir)
-            .into_iter()
-            .filter(|n| *n != default),
-    );
-    for name in names {
-        let keys = settings.streams.keys(&name);
-        let columns = Columns {
-            primary_key: keys.primary_key.clone(),
-            generated_key: keys.generated_key,
-            ..settings.columns.clone()
-        };
-        let key_properties = if keys.generated_key {
-            vec![GENERATED_KEY_FIELD.to_owned()]
-        } else {
-            keys.primary_key
-        };
-        let schema = if name == default {
-            SchemaTracker::load(&config.data_dir, columns.clone(), Catalog::default())?
-        } else {
-            SchemaTracker::load_stream(
-                &config.data_dir,
-                &name,
-                &default,
-                columns.clone(),
-                Catalog::default(),
-            )?
-        };
-        entries.push(catalog::discover_stream(
-            &name,
-            schema.json_schema(),
-            &columns,
-            &key_properties,
-            &config.schema_name,
-        ));
-    }
+    let mut entries = catalog::discover_streams(
+        &config.data_dir,
+        &settings.streams,
+        &settings.columns,
+        &config.schema_name,
+    )?;
     if config.rejections_per_second.is_some() {
         // `_rejections` has a fixed schema: listed whenever refusals are recorded.
         let columns = Columns {

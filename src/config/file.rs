@@ -32,9 +32,19 @@ pub struct ConfigFile {
     #[serde(default = "defaults::bind")]
     pub bind: String,
     /// Serve `/healthz`, `/readyz` and `/metrics` on this separate `host:port` (for example
-    /// `127.0.0.1:9090`) instead of the webhook listener, keeping them off the public interface.
+    /// `127.0.0.1:9090`) instead of the webhook listener, keeping them off the public interface;
+    /// the inspector (a live page at `/` and its JSON API under `/api/`) is served there too.
     #[serde(default)]
     pub ops_bind: Option<String>,
+    /// Bearer token that `/api/` and `/metrics` on `ops_bind` require (at least 16
+    /// characters). Required when `ops_bind` is not a loopback address.
+    #[serde(default)]
+    #[schemars(extend("secret" = true, "writeOnly" = true))]
+    pub ops_token: Option<crate::senders::signature::Secret>,
+    /// The inspector shows request bodies and the records they became. `false`: only their
+    /// sizes, headers and counts.
+    #[serde(default = "defaults::inspect_bodies")]
+    pub inspect_bodies: bool,
     /// Base URL printed in webhook URLs (for a proxy or a public host name). Default: from `bind`.
     #[serde(default)]
     pub public_url: Option<String>,
@@ -241,6 +251,9 @@ mod defaults {
         20_000_000
     }
     pub fn listen() -> bool {
+        true
+    }
+    pub fn inspect_bodies() -> bool {
         true
     }
     pub fn journal_segment_bytes() -> u64 {

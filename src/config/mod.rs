@@ -67,6 +67,8 @@ pub struct Config {
     pub cors: Option<crate::http::cors::Cors>,
     /// `rejections_per_second` when `rejections` is on.
     pub rejections_per_second: Option<u32>,
+    /// `ops_token` and `inspect_bodies`.
+    pub inspector: crate::inspector::InspectorSettings,
 }
 
 /// `idempotency_header` and its window.
@@ -244,6 +246,7 @@ impl Config {
             message,
         })?;
         let rejections_per_second = parts::rejections(&file)?;
+        let inspector = parts::inspector(&mut file, ops_bind)?;
         Ok(Config {
             name: file.name,
             schema_name,
@@ -280,6 +283,7 @@ impl Config {
             nats,
             cors,
             rejections_per_second,
+            inspector,
         })
     }
 
@@ -597,6 +601,39 @@ mod tests {
         ] {
             Config::from_json(example.as_bytes(), "example").unwrap();
         }
+    }
+
+    #[test]
+    fn an_ops_bind_others_can_reach_needs_an_ops_token() {
+        let e = load(r#"{"ops_bind": "0.0.0.0:9090"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ops_bind") && e.contains("set ops_token"), "{e}");
+        let c = load(r#"{"ops_bind": "127.0.0.1:9090"}"#).unwrap();
+        assert!(c.inspector.ops_token.is_none() && c.inspector.inspect_bodies);
+        let c = load(
+            r#"{"ops_bind": "0.0.0.0:9090", "ops_token": "0123456789abcdef0123",
+                "inspect_bodies": false}"#,
+        )
+        .unwrap();
+        let token = c.inspector.ops_token.as_ref().unwrap();
+        assert!(token.accepts("0123456789abcdef0123") && !c.inspector.inspect_bodies);
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+        let e = load(r#"{"ops_bind": "0.0.0.0:9090", "ops_token": "short"}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("ops_token: is shorter than 16"),
+            "{e}"
+        );
+        let e = load(r#"{"ops_token": "0123456789abcdef0123"}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("ops_token: is only used with ops_bind"),
+            "{e}"
+        );
+        assert_eq!(
+            settings_schema()["properties"]["ops_token"]["writeOnly"],
+            true
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::file::{ConfigFile, JournalSetting, PrimaryKeySetting, RouteSetting, S
 use super::{IdempotencySettings, Limits};
 use crate::capture::HeaderPatterns;
 use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
+use crate::inspector::{InspectorSettings, OpsToken};
 use crate::journal::nats::NatsSettings;
 use crate::senders::signature::{SignatureSetting, Verifier};
 
@@ -143,6 +144,55 @@ impl Addresses {
             public_url,
         })
     }
+}
+
+/// Shortest `ops_token` accepted.
+const MIN_OPS_TOKEN_CHARS: usize = 16;
+
+/// `ops_token` and `inspect_bodies`: who may read the inspector and `/metrics` on `ops_bind`,
+/// and whether it shows bodies. An `ops_bind` that other machines can reach needs a token.
+pub fn inspector(
+    file: &mut ConfigFile,
+    ops_bind: Option<SocketAddr>,
+) -> Result<InspectorSettings, Invalid> {
+    let token = file.ops_token.take();
+    let Some(ops_bind) = ops_bind else {
+        if token.is_some() {
+            return Err(invalid(
+                "ops_token",
+                "is only used with ops_bind: set ops_bind (for example 127.0.0.1:9090) or \
+                 remove ops_token",
+            ));
+        }
+        return Ok(InspectorSettings::default());
+    };
+    let ops_token = match token {
+        Some(token) if token.expose().trim().chars().count() < MIN_OPS_TOKEN_CHARS => {
+            return Err(invalid(
+                "ops_token",
+                format!(
+                    "is shorter than {MIN_OPS_TOKEN_CHARS} characters; make one with \
+                     `openssl rand -hex 32`"
+                ),
+            ));
+        }
+        Some(token) => Some(OpsToken::new(token.expose().trim())),
+        None if !ops_bind.ip().is_loopback() => {
+            return Err(invalid(
+                "ops_bind",
+                format!(
+                    "{ops_bind} can be reached from other machines, and the inspector there shows \
+                     what webhooks carry: set ops_token (a Bearer token, for example from \
+                     `openssl rand -hex 32`), or bind to 127.0.0.1"
+                ),
+            ));
+        }
+        None => None,
+    };
+    Ok(InspectorSettings {
+        ops_token,
+        inspect_bodies: file.inspect_bodies,
+    })
 }
 
 /// `data_dir`, body and journal sizes, and `max_records`.

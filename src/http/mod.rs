@@ -1,6 +1,7 @@
 //! The HTTP side: the webhook listener and the operations endpoints.
 
 pub mod admission;
+pub mod auth;
 pub mod body;
 pub mod cors;
 pub mod ops;

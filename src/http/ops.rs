@@ -1,19 +1,20 @@
 //! Operations endpoints: `GET /healthz` (the process is up), `GET /readyz` (the journal can
 //! be written and the run is not stopping) and `GET /metrics` (Prometheus text).
 //!
-//! They take no token. By default they are served on the webhook listener; with `ops_bind`
-//! they move to a separate address (for example `127.0.0.1:9090`), keeping them off the
-//! public interface.
+//! They take no token, but for `/metrics` when `ops_token` is set. By default they are served
+//! on the webhook listener; with `ops_bind` they move to a separate address (for example
+//! `127.0.0.1:9090`), keeping them off the public interface, beside the inspector.
 
 use std::sync::Arc;
 
-use http::header::CONTENT_TYPE;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::http::auth::OpsToken;
 use crate::http::reply::{RetryAfter, json_response};
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
@@ -25,15 +26,21 @@ pub struct Ops {
     pub lifecycle: Arc<Lifecycle>,
     /// The journal's handle, for what the syncs acknowledged.
     pub store: Journal,
+    /// Required of `/metrics` when set (`ops_token`).
+    pub token: Option<OpsToken>,
+}
+
+/// Why the tap is not ready (stopping, or the journal cannot be written), if it is not.
+pub fn not_ready(lifecycle: &Lifecycle, journal: &dyn JournalWriter) -> Option<String> {
+    match lifecycle.stop_reason() {
+        Some(reason) => Some(format!("stopping: {reason}")),
+        None => journal.check_writable().err().map(|e| e.to_string()),
+    }
 }
 
 impl Ops {
     fn readiness(&self) -> Response {
-        let problem = match self.lifecycle.stop_reason() {
-            Some(reason) => Some(format!("stopping: {reason}")),
-            None => self.journal.check_writable().err().map(|e| e.to_string()),
-        };
-        match problem {
+        match not_ready(&self.lifecycle, self.journal.as_ref()) {
             None => json_response(StatusCode::OK, &json!({"status": "ready"})),
             Some(error) => {
                 let mut response = json_response(
@@ -73,6 +80,10 @@ pub fn routes(ops: Arc<Ops>) -> BoxedFilter<(Response,)> {
         .map(move || ready.readiness());
     let metrics = warp::path!("metrics")
         .and(read())
-        .map(move || ops.metrics());
+        .and(warp::header::headers_cloned())
+        .map(move |headers: http::HeaderMap| {
+            OpsToken::refusal(ops.token.as_ref(), headers.get(AUTHORIZATION))
+                .unwrap_or_else(|| ops.metrics())
+        });
     healthz.or(readyz).unify().or(metrics).unify().boxed()
 }

@@ -89,3 +89,25 @@ pub fn too_many_connections_http1() -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// The answer to an accepted webhook: `{"status":"ok","records":N}`.
+pub fn accepted(records: u32) -> Response {
+    // Built without a JSON tree: this is the answer to nearly every request.
+    let mut body = Vec::with_capacity(40);
+    body.extend_from_slice(br#"{"status":"ok","records":"#);
+    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
+    body.push(b'}');
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A redelivery of a journaled webhook: acknowledged again, stored once.
+pub fn duplicate() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"status": "ok", "records": 0, "duplicate": true}),
+    )
+}

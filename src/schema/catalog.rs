@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use super::columns::{Columns, sdc_properties};
 use super::kinds::{Accept, Kind};
+use super::{SchemaError, SchemaTracker, persisted_streams};
 use crate::convert::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
+use crate::convert::routing::StreamSettings;
 
 /// A property type pinned by the catalog.
 #[derive(Clone, Debug)]
@@ -199,6 +201,52 @@ impl Catalogs {
     pub fn deselects_a_stream(&self) -> bool {
         !self.streams.values().all(Catalog::is_stream_selected)
     }
+}
+
+/// The catalog entries `--discover` prints for the default stream and every stream `data_dir`
+/// has a persisted schema of, each with its key properties.
+pub fn discover_streams(
+    data_dir: &Path,
+    streams: &StreamSettings,
+    columns: &Columns,
+    schema_name: &str,
+) -> Result<Vec<Value>, SchemaError> {
+    let default = &streams.default;
+    let mut names = vec![default.clone()];
+    names.extend(
+        persisted_streams(data_dir)
+            .into_iter()
+            .filter(|n| n != default),
+    );
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let keys = streams.keys(&name);
+        let columns = Columns {
+            primary_key: keys.primary_key.clone(),
+            generated_key: keys.generated_key,
+            ..columns.clone()
+        };
+        let key_properties = if keys.generated_key {
+            vec![GENERATED_KEY_FIELD.to_owned()]
+        } else {
+            keys.primary_key
+        };
+        let schema = SchemaTracker::load_stream(
+            data_dir,
+            &name,
+            default,
+            columns.clone(),
+            Catalog::default(),
+        )?;
+        entries.push(discover_stream(
+            &name,
+            schema.json_schema(),
+            &columns,
+            &key_properties,
+            schema_name,
+        ));
+    }
+    Ok(entries)
 }
 
 /// One stream's entry in the catalog `--discover` prints: `json_schema` is its persisted

@@ -19,6 +19,9 @@ mod token;
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
 use crate::journal::JournalConfig;
 use file::FileStore;
 use nats::SharedTokens;
@@ -96,4 +99,50 @@ impl Store {
             Kind::Shared(shared) => shared.follow(live, stop).await,
         }
     }
+}
+
+/// A token as `token list` and the inspector show it: never the token, nor its digest.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub id: String,
+    /// `None` for a token of `token_sha256` (the config keeps no times).
+    pub created_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+impl Listed {
+    pub fn json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+        })
+    }
+}
+
+/// The active tokens: those of `token_sha256` when it is set (`digests`), else the store's.
+pub fn listed(
+    digests: Option<&[[u8; 32]]>,
+    journal: &JournalConfig,
+) -> Result<Vec<Listed>, TokenError> {
+    if let Some(digests) = digests {
+        return Ok(TokenSet::from_digests(digests)
+            .ids()
+            .map(|id| Listed {
+                id: id.to_string(),
+                created_at: None,
+                last_used_at: None,
+            })
+            .collect());
+    }
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    Ok(Store::open(journal)?
+        .list()?
+        .into_iter()
+        .map(|t| Listed {
+            id: t.id.to_string(),
+            created_at: Some(time(t.created_at)),
+            last_used_at: t.last_used_at.map(time),
+        })
+        .collect())
 }

@@ -25,9 +25,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use warp::filters::BoxedFilter;
 use warp::path::{FullPath, Tail};
@@ -42,9 +41,11 @@ use crate::convert::routing::StreamSettings;
 use crate::convert::visit::VisitError;
 use crate::convert::{Converted, Converter};
 use crate::http::admission::{InflightBytes, Reservation};
+use crate::http::auth::bearer_token;
 use crate::http::body::{self, Coding};
 use crate::http::cors::Cors;
-use crate::http::reply::{RemoteAddr, json_response, not_found_after};
+use crate::http::reply::{RemoteAddr, accepted, duplicate, json_response, not_found_after};
+use crate::inspector::{Arrival, Inspector, Routed};
 use crate::journal::{self, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
 use crate::rejections::{self, Refused, Rejections};
@@ -53,6 +54,8 @@ use crate::senders::idempotency::{Claim, ClaimGuard, SeenIds};
 use crate::senders::signature::{Signed, Verifier};
 use crate::telemetry;
 use crate::tokens::{LiveTokens, TokenId};
+
+mod inspect;
 
 pub use crate::http::refusal::Refusal;
 pub use crate::senders::idempotency::Idempotency;
@@ -83,6 +86,8 @@ pub struct WebhookHandler {
     pub streams: StreamSettings,
     /// Where the split of each durable body goes when this process's emitter takes them.
     pub handoff: Option<Arc<Handoff>>,
+    /// Told of every delivery and refusal, with `ops_bind`.
+    pub inspector: Option<Arc<Inspector>>,
 }
 
 /// The HTTP routes of a listener: the webhook routes, then `extra` (the operations endpoints,
@@ -204,6 +209,8 @@ struct Prepared {
     /// The delivery id (`idempotency_header`), when the request has one.
     delivery_id: Option<Bytes>,
     split: Option<Split>,
+    /// The streams of its records, for the inspector.
+    routed: Option<Routed>,
 }
 
 /// What the claim on a request's delivery id gave.
@@ -242,6 +249,7 @@ impl WebhookHandler {
         let mut response = match self.receive(&request, body, &mut seen).await {
             Ok(response) => response,
             Err(refusal) => {
+                self.inspect_refusal(&request, &refusal, &seen);
                 self.record_rejection(&request, &refusal, seen).await;
                 refusal.into_response()
             }
@@ -309,11 +317,11 @@ impl WebhookHandler {
         // Held until the reply: the body is journaled (and freed) by then.
         let mut reservation = self.body_bytes.reservation();
         let body = self.read_body(body, &admitted, &mut reservation).await?;
-        if self.rejections.is_some() {
+        if self.rejections.is_some() || self.inspector.is_some() {
             seen.body = Some(body.clone());
         }
         let received_at = Utc::now();
-        let prepared = match self.convert(request, &admitted, &body, received_at)? {
+        let mut prepared = match self.convert(request, &admitted, &body, received_at)? {
             Ok(prepared) => prepared,
             Err(reply) => return Ok(reply),
         };
@@ -321,7 +329,9 @@ impl WebhookHandler {
         if let Claimed::Duplicate = claimed {
             return Ok(duplicate());
         }
-        self.append(prepared, claimed, body, received_at).await
+        let arrival = self.arrival(&mut prepared, &admitted, seen, received_at, body.len());
+        self.append(prepared, claimed, body, received_at, arrival)
+            .await
     }
 
     /// A request that is not a POST: `HEAD` (a provider checking the URL first, Mandrill),
@@ -422,9 +432,13 @@ impl WebhookHandler {
         self.verify(request, admitted, body, &json, received_at)?;
         let (headers, delivery_id) = self.journal_headers(request, admitted)?;
         let mut split = None;
+        let mut routed = self.inspector.as_ref().map(|_| Routed::default());
         let converted = converter.convert(&json, &mut |chunk| {
             converter.check_stream_keys(&chunk, &headers)?;
             self.check_widths(chunk.payload)?;
+            if let Some(routed) = routed.as_mut() {
+                routed.count(&self.streams, &headers, &chunk.payload.records);
+            }
             // Only a payload of one chunk is handed over: the emitter reads larger ones in
             // chunks itself, so that no body holds all its records at once.
             if chunk.whole && self.handoff.is_some() {
@@ -446,6 +460,7 @@ impl WebhookHandler {
             headers,
             delivery_id,
             split,
+            routed,
         }))
     }
 
@@ -511,10 +526,7 @@ impl WebhookHandler {
             });
             delivery_id = Some(id);
         }
-        let presented = match request.token {
-            Some(token) => Some(token),
-            None => bearer_token(headers).ok(),
-        };
+        let presented = request.token.or_else(|| bearer_token(headers).ok());
         capture::journal_headers(
             &mut kept,
             headers,
@@ -557,6 +569,7 @@ impl WebhookHandler {
         claimed: Claimed<'_>,
         body: Bytes,
         received_at: DateTime<Utc>,
+        arrival: Option<Arrival>,
     ) -> Result<Response, Refusal> {
         let Prepared {
             record_count,
@@ -590,6 +603,9 @@ impl WebhookHandler {
                 seen.remember(&id, received_at);
             }
             return Ok(duplicate());
+        }
+        if let (Some(inspector), Some(arrival)) = (&self.inspector, arrival) {
+            inspector.delivered(arrival, appended.first_sequence);
         }
         let counters = telemetry::hot_path();
         counters.records_received.increment(u64::from(record_count));
@@ -636,52 +652,11 @@ impl WebhookHandler {
     fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<TokenId, Refusal> {
         let presented = match in_path {
             Some(token) => token,
-            None => bearer_token(headers)?,
+            None => bearer_token(headers).map_err(Refusal::Unauthorized)?,
         };
         self.tokens
             .verify(presented)
             .ok_or(Refusal::Unauthorized("unknown or revoked token"))
-    }
-}
-
-fn accepted(records: u32) -> Response {
-    // Built without a JSON tree: this is the answer to nearly every request.
-    let mut body = Vec::with_capacity(40);
-    body.extend_from_slice(br#"{"status":"ok","records":"#);
-    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
-    body.push(b'}');
-    let mut response = Response::new(body.into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A redelivery of a journaled webhook: acknowledged again, stored once.
-fn duplicate() -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"status": "ok", "records": 0, "duplicate": true}),
-    )
-}
-
-fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
-    let missing = Refusal::Unauthorized(
-        "no token: post to /webhooks/<token> or send Authorization: Bearer <token>",
-    );
-    let value = headers.get(AUTHORIZATION).ok_or(missing)?;
-    let value = value
-        .to_str()
-        .map_err(|_| Refusal::Unauthorized("Authorization header is not valid text"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(Refusal::Unauthorized(
-            "Authorization must be: Bearer <token>",
-        )),
     }
 }
 
