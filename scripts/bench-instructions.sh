@@ -39,7 +39,9 @@
 # replay 0.004% (likely timers: METRIC lines, the allocator's decay). Measuring one binary
 # against itself (TAP TAP) shows it. With the defaults a binary takes about 80 s on a 2-core VM.
 #
-# Settings (environment): BENCH_REQUESTS, BENCH_SENDERS (default 32), BENCH_CAPTURE_MB,
+# Settings (environment): BENCH_CONFIG (JSON members added to the listening sync's config, e.g.
+# '"ops_bind": "127.0.0.1:0"' to measure with the inspector on), BENCH_REQUESTS, BENCH_SENDERS
+# (default 32), BENCH_CAPTURE_MB,
 # BENCH_JOURNAL_ENTRIES, BENCH_DIR (default target/bench-instructions; the callgrind and
 # cachegrind output files are kept there, BENCH_DIR/0 for A and /1 for B, for callgrind_annotate,
 # cg_annotate and cg_diff), BENCH_TOOLS (a directory holding loadgen, gen_payload and
@@ -130,8 +132,8 @@ expect_count() {
 # listen_config DIR: a listening sync's config on a fresh data_dir DIR/data.
 listen_config() {
   rm -rf "$1"; mkdir -p "$1"
-  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5}\n' \
-    "$1" > "$1/config.json"
+  printf '{"bind": "127.0.0.1:0", "data_dir": "%s/data", "min_free_disk_bytes": 0, "shutdown_grace_seconds": 5%s}\n' \
+    "$1" "${BENCH_CONFIG:+, $BENCH_CONFIG}" > "$1/config.json"
 }
 
 # stop_and_wait PID: SIGTERM, then wait for a clean exit.

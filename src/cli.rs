@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use chrono::{DateTime, Utc};
 
 use crate::about::{self, AboutFormat};
+use crate::commands::tail::{self, TailOptions};
 use crate::commands::token::TokenCommand;
 use crate::commands::{RunError, serve, sync, token};
 use crate::config::{Config, ConfigSource};
@@ -81,6 +82,26 @@ enum Sub {
         #[arg(value_name = "PATH", required_unless_present = "journal")]
         paths: Vec<PathBuf>,
     },
+    /// Print the journal's deliveries, one line each (time, stream, records, size, delivery
+    /// id, the body's first characters); read-only beside a running tap.
+    Tail {
+        #[arg(long, value_name = "FILE", required = true)]
+        config: Vec<String>,
+        /// After the last deliveries, print each new one as it is journaled, until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only deliveries with a record in this stream (`_rejections`: the refusals recorded
+        /// with `rejections: true`).
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
+        /// One JSON object a line: sequence, received_at, stream, streams, records, bytes,
+        /// delivery_id, body_start.
+        #[arg(long)]
+        json: bool,
+        /// How many of the last deliveries to print first.
+        #[arg(long, short = 'n', value_name = "N", default_value_t = 10)]
+        lines: usize,
+    },
     /// Webhook URLs: create, list and revoke their tokens.
     Token {
         #[command(subcommand)]
@@ -142,6 +163,10 @@ pub enum Command {
         catalog: Catalogs,
         options: ReplayOptions,
     },
+    Tail {
+        config: Config,
+        options: TailOptions,
+    },
 }
 
 fn load_config(args: &[String]) -> Result<Config, RunError> {
@@ -188,6 +213,28 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
                     source,
                     skip_invalid,
                     stream,
+                },
+            });
+        }
+        Some(Sub::Tail {
+            config,
+            follow,
+            stream,
+            json,
+            lines,
+        }) => {
+            let stream = match stream {
+                Some(name) if name == crate::rejections::STREAM => Some(name),
+                Some(name) => Some(stream_name(&name)?),
+                None => None,
+            };
+            return Ok(Command::Tail {
+                config: load_config(&config)?,
+                options: TailOptions {
+                    follow,
+                    stream,
+                    json,
+                    lines,
                 },
             });
         }
@@ -276,5 +323,6 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             catalog,
             options,
         } => Ok(replay::run(&config, state, catalog, options)?),
+        Command::Tail { config, options } => tail::run(&config, &options),
     }
 }

@@ -10,6 +10,7 @@ mod crash;
 mod disk_full;
 mod field_names;
 mod hostile_input;
+mod inspector;
 mod large_body;
 mod meltano;
 mod nats;

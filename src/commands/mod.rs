@@ -4,6 +4,7 @@
 //! - [`listen`]: the listener of a listening sync or of `serve`, startable in-process;
 //! - [`serve`]: `serve`, the receiver alone (and [`serve::start`] for in-process use);
 //! - [`token`]: `token new|list|revoke`;
+//! - [`tail`]: `tail`, the journal's deliveries one line each, read-only beside a running tap;
 //! - `background`: the tasks a listener runs beside the routes (signals, end conditions,
 //!   retention, token upkeep), all ended by the run's [`Lifecycle`](crate::lifecycle::Lifecycle).
 //!
@@ -13,6 +14,7 @@ mod background;
 pub mod listen;
 pub mod serve;
 pub mod sync;
+pub mod tail;
 pub mod token;
 
 use std::net::SocketAddr;

@@ -9,9 +9,28 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-/// The peer address of a request's connection, put in the request's extensions by the server.
-#[derive(Clone, Copy, Debug)]
-pub struct RemoteAddr(pub std::net::SocketAddr);
+tokio::task_local! {
+    /// The peer address of the connection being served, set by the server around each
+    /// connection (with `ServerLimits::peer_address`): read when a request is refused, so an
+    /// accepted one pays nothing for it.
+    static PEER: std::net::SocketAddr;
+}
+
+/// The peer address of the connection the current request came on, if the server keeps it.
+pub fn remote_addr() -> Option<std::net::SocketAddr> {
+    PEER.try_with(|addr| *addr).ok()
+}
+
+/// Runs `serving` (a connection) with `remote_addr` answering `peer`.
+pub async fn with_remote_addr<F: Future>(
+    peer: Option<std::net::SocketAddr>,
+    serving: F,
+) -> F::Output {
+    match peer {
+        Some(peer) => PEER.scope(peer, serving).await,
+        None => serving.await,
+    }
+}
 
 /// How long a sender is asked to wait before retrying, by reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,8 +37,8 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ServerLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
-    /// Whether each request carries its peer's address (a [`crate::http::reply::RemoteAddr`]
-    /// extension, for rejection records): off, requests skip the insertion.
+    /// Whether requests can learn their peer's address ([`crate::http::reply::remote_addr`],
+    /// for rejection records and the inspector's refusals).
     pub peer_address: bool,
 }
 
@@ -236,20 +236,26 @@ async fn connection(
     stream: TcpStream,
     routes: BoxedFilter<(Response,)>,
     conn: Arc<Conn>,
-    mut closing: watch::Receiver<bool>,
+    closing: watch::Receiver<bool>,
     header_read_timeout: Duration,
     peer_address: bool,
 ) {
+    let peer = peer_address.then(|| stream.peer_addr().ok()).flatten();
+    let serving = serve_connection(stream, routes, conn, closing, header_read_timeout);
+    reply::with_remote_addr(peer, serving).await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    routes: BoxedFilter<(Response,)>,
+    conn: Arc<Conn>,
+    mut closing: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+) {
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
-    let peer = peer_address
-        .then(|| stream.peer_addr().ok().map(crate::http::reply::RemoteAddr))
-        .flatten();
-    let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
+    let service = hyper::service::service_fn(move |request: http::Request<_>| {
         let host_missing = host_count_wrong(&request);
-        if let Some(peer) = peer {
-            request.extensions_mut().insert(peer);
-        }
         let busy = tracked.begin();
         let handled = (busy.is_some() && !host_missing).then(|| inner.call(request));
         async move {

@@ -372,7 +372,7 @@ fn delivery_json(d: &Delivery) -> Value {
         "bytes": d.bytes,
         "content_type": d.content_type.as_deref(),
         "delivery_id": d.delivery_id.as_deref(),
-        "token_id": d.token_id.as_ref().map(|t| t.as_str()),
+        "token_id": d.token_id.as_deref(),
     })
 }
 

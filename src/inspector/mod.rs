@@ -50,21 +50,23 @@ impl Default for InspectorSettings {
     }
 }
 
-/// What the receiver knows of a delivery before it is journaled.
+/// What the receiver knows of a delivery before it is journaled, beside its counts. Borrowed
+/// where it can be: an accepted request costs the inspector no copy but its delivery id's.
 #[derive(Debug)]
-pub struct Arrival {
-    pub received_at: DateTime<Utc>,
-    pub records: u32,
-    pub bytes: u64,
-    pub content_type: Option<Box<str>>,
+pub struct Arrival<'a> {
     pub delivery_id: Option<Box<str>>,
-    pub token_id: Option<TokenId>,
     pub routed: Routed,
+    pub content_type: Option<&'a [u8]>,
+    pub token_id: Option<&'a TokenId>,
 }
 
-/// The streams a body's records are routed to, with their counts (`None`: the default stream).
+/// The streams a body's records are routed to, with their counts (`None`: the default
+/// stream). The first is kept inline: most bodies go to one stream.
 #[derive(Debug, Default)]
-pub struct Routed(Vec<(Option<String>, u32)>);
+pub struct Routed {
+    first: Option<(Option<String>, u32)>,
+    more: Vec<(Option<String>, u32)>,
+}
 
 impl Routed {
     /// Counts the records of one chunk of a body. A header or path route sends every record of
@@ -86,10 +88,22 @@ impl Routed {
     }
 
     fn add(&mut self, stream: Option<String>, n: u32) {
-        match self.0.iter_mut().find(|(s, _)| *s == stream) {
-            Some((_, count)) => *count += n,
-            None => self.0.push((stream, n)),
+        match &mut self.first {
+            None => self.first = Some((stream, n)),
+            Some((s, count)) if *s == stream => *count += n,
+            Some(_) => match self.more.iter_mut().find(|(s, _)| *s == stream) {
+                Some((_, count)) => *count += n,
+                None => self.more.push((stream, n)),
+            },
         }
+    }
+
+    /// The streams (`None`: the default one) and their record counts, the first record's first.
+    pub fn iter(&self) -> impl Iterator<Item = (Option<&str>, u32)> {
+        self.first
+            .iter()
+            .chain(&self.more)
+            .map(|(s, n)| (s.as_deref(), *n))
     }
 }
 
@@ -147,34 +161,38 @@ impl Inspector {
             .map(|id| cut_bytes(id, MAX_TEXT_BYTES))
     }
 
-    /// A delivery journaled at `sequence`.
-    pub fn delivered(&self, arrival: Arrival, sequence: Sequence) {
-        let Arrival {
-            received_at,
-            records,
-            bytes,
-            content_type,
-            delivery_id,
-            token_id,
-            routed,
-        } = arrival;
+    /// A delivery of `records` records and `bytes` bytes, received at `received_at` and
+    /// journaled at `sequence`.
+    pub fn delivered(
+        &self,
+        arrival: Arrival<'_>,
+        sequence: Sequence,
+        received_at: DateTime<Utc>,
+        records: u32,
+        bytes: u64,
+    ) {
         let mut rings = self.lock();
         let mut first = None;
-        for (stream, n) in &routed.0 {
-            let name = stream.as_deref().unwrap_or(&self.default_stream);
-            let kept = rings.stream(name, &self.default_stream);
-            rings.count(&kept, *n, received_at, sequence);
+        let mut streams = 0usize;
+        for (stream, n) in arrival.routed.iter() {
+            let name = stream.unwrap_or(&self.default_stream);
+            let kept = rings.count(name, &self.default_stream, n, received_at, sequence);
             first.get_or_insert(kept);
+            streams += 1;
         }
+        let content_type = arrival.content_type.map(|t| rings.content_types.get(t));
+        let token_id = arrival
+            .token_id
+            .map(|t| rings.token_ids.get(t.as_str().as_bytes()));
         rings.push_delivery(Delivery {
             sequence,
             received_at,
             stream: first.unwrap_or_else(|| Arc::clone(&self.default_stream)),
-            other_streams: routed.0.len().saturating_sub(1).min(usize::from(u16::MAX)) as u16,
+            other_streams: streams.saturating_sub(1).min(usize::from(u16::MAX)) as u16,
             records,
             bytes,
             content_type,
-            delivery_id,
+            delivery_id: arrival.delivery_id,
             token_id,
         });
     }

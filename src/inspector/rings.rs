@@ -33,7 +33,8 @@ pub const BODY_PREFIX_BYTES: usize = 512;
 /// At most this many bytes are held by [`Rings`], its structures and every string in it.
 pub const MEMORY_BOUND_BYTES: usize = DELIVERIES * (size_of::<Delivery>() + 4 * MAX_TEXT_BYTES)
     + REFUSALS * (size_of::<Refused>() + 3 * MAX_TEXT_BYTES + BODY_PREFIX_BYTES)
-    + STREAMS * (STREAM_NODE_BYTES + MAX_TEXT_BYTES + size_of::<StreamStats>() + RATE_SECONDS * 4);
+    + STREAMS * (STREAM_NODE_BYTES + MAX_TEXT_BYTES + size_of::<StreamStats>() + RATE_SECONDS * 4)
+    + 2 * INTERNED * (size_of::<Arc<str>>() + MAX_TEXT_BYTES);
 
 const _: () = assert!(
     MEMORY_BOUND_BYTES < 512 * 1024,
@@ -70,9 +71,35 @@ pub struct Delivery {
     pub other_streams: u16,
     pub records: u32,
     pub bytes: u64,
-    pub content_type: Option<Box<str>>,
+    /// Shared with the deliveries before it that had the same ([`Interned`]).
+    pub content_type: Option<Arc<str>>,
     pub delivery_id: Option<Box<str>>,
-    pub token_id: Option<TokenId>,
+    pub token_id: Option<Arc<str>>,
+}
+
+/// The last few distinct values of a short text that repeats from delivery to delivery (a
+/// content type, a token id), so that a delivery shares one instead of copying it.
+#[derive(Debug, Default)]
+pub struct Interned {
+    recent: VecDeque<Arc<str>>,
+}
+
+/// Values an [`Interned`] keeps.
+const INTERNED: usize = 8;
+
+impl Interned {
+    /// The kept value for `bytes` (cut to [`MAX_TEXT_BYTES`]), made if it is new.
+    pub fn get(&mut self, bytes: &[u8]) -> Arc<str> {
+        if let Some(kept) = self.recent.iter().find(|k| k.as_bytes() == bytes) {
+            return Arc::clone(kept);
+        }
+        let kept: Arc<str> = Arc::from(cut_bytes(bytes, MAX_TEXT_BYTES));
+        if self.recent.len() == INTERNED {
+            self.recent.pop_back();
+        }
+        self.recent.push_front(Arc::clone(&kept));
+        kept
+    }
 }
 
 /// A refused request.
@@ -147,12 +174,25 @@ impl Rates {
 }
 
 /// One stream, since the process started.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct StreamStats {
+    /// Its name, as the map's key holds it.
+    pub name: Arc<str>,
     pub records: u64,
     pub deliveries: u64,
     pub last_delivery: Option<(DateTime<Utc>, Sequence)>,
     pub rates: Rates,
+}
+
+impl StreamStats {
+    /// Counts a delivery of `records`; returns the stream's name.
+    fn add(&mut self, records: u32, at: DateTime<Utc>, seq: Sequence) -> Arc<str> {
+        self.records += u64::from(records);
+        self.deliveries += 1;
+        self.last_delivery = Some((at, seq));
+        self.rates.add(at.timestamp(), records);
+        Arc::clone(&self.name)
+    }
 }
 
 /// Everything remembered, behind the inspector's one lock.
@@ -163,6 +203,8 @@ pub struct Rings {
     pub streams: BTreeMap<Arc<str>, StreamStats>,
     pub refused_total: u64,
     pub delivered_total: u64,
+    pub content_types: Interned,
+    pub token_ids: Interned,
 }
 
 impl Rings {
@@ -174,27 +216,35 @@ impl Rings {
         }
     }
 
-    /// The stream's name as kept, counted under `fallback` once [`STREAMS`] are counted.
-    pub fn stream(&mut self, name: &str, fallback: &Arc<str>) -> Arc<str> {
-        if let Some((kept, _)) = self.streams.get_key_value(name) {
-            return Arc::clone(kept);
+    /// Counts `records` of a delivery in stream `name` (in `fallback` once [`STREAMS`] are
+    /// counted); returns the stream's name as kept.
+    pub fn count(
+        &mut self,
+        name: &str,
+        fallback: &Arc<str>,
+        records: u32,
+        at: DateTime<Utc>,
+        seq: Sequence,
+    ) -> Arc<str> {
+        if let Some(stats) = self.streams.get_mut(name) {
+            return stats.add(records, at, seq);
         }
         let kept: Arc<str> = if self.streams.len() < STREAMS - 1 || name == &**fallback {
             Arc::from(cut(name, MAX_TEXT_BYTES))
         } else {
             Arc::clone(fallback)
         };
-        self.streams.entry(Arc::clone(&kept)).or_default();
-        kept
-    }
-
-    /// Counts `records` of a delivery in `stream`.
-    pub fn count(&mut self, stream: &Arc<str>, records: u32, at: DateTime<Utc>, seq: Sequence) {
-        let stats = self.streams.entry(Arc::clone(stream)).or_default();
-        stats.records += u64::from(records);
-        stats.deliveries += 1;
-        stats.last_delivery = Some((at, seq));
-        stats.rates.add(at.timestamp(), records);
+        let stats = self
+            .streams
+            .entry(Arc::clone(&kept))
+            .or_insert_with(|| StreamStats {
+                name: kept,
+                records: 0,
+                deliveries: 0,
+                last_delivery: None,
+                rates: Rates::default(),
+            });
+        stats.add(records, at, seq)
     }
 
     pub fn push_delivery(&mut self, delivery: Delivery) {
@@ -219,15 +269,16 @@ impl Rings {
     pub fn heap_bytes(&self) -> usize {
         let text = |t: &Option<Box<str>>| t.as_ref().map_or(0, |t| t.len());
         let token = |t: &Option<TokenId>| t.as_ref().map_or(0, |t| t.as_str().len());
+        let shared = |t: &Option<Arc<str>>| t.as_ref().map_or(0, |t| t.len());
         let deliveries: usize = self
             .deliveries
             .iter()
             .map(|d| {
                 size_of::<Delivery>()
                     + d.stream.len()
-                    + text(&d.content_type)
+                    + shared(&d.content_type)
                     + text(&d.delivery_id)
-                    + token(&d.token_id)
+                    + shared(&d.token_id)
             })
             .sum();
         let refusals: usize = self
@@ -244,7 +295,11 @@ impl Rings {
                 STREAM_NODE_BYTES + name.len() + size_of::<StreamStats>() + RATE_SECONDS * 4
             })
             .sum();
-        deliveries + refusals + streams
+        let interned = (self.content_types.recent.iter())
+            .chain(&self.token_ids.recent)
+            .map(|t| size_of::<Arc<str>>() + t.len())
+            .sum::<usize>();
+        deliveries + refusals + streams + interned
     }
 }
 
@@ -289,11 +344,12 @@ mod tests {
         let long = "x".repeat(10 * MAX_TEXT_BYTES);
         for i in 0..(STREAMS * 3) as i64 {
             let name = format!("{i}{long}");
-            let stream = rings.stream(&name, &default);
-            rings.count(&stream, 1, at(i), Sequence::new(i as u64));
+            rings.count(&name, &default, 1, at(i), Sequence::new(i as u64));
         }
         assert_eq!(rings.streams.len(), STREAMS);
         for i in 0..DELIVERIES * 3 {
+            let content_type = rings.content_types.get(format!("{i}{long}").as_bytes());
+            let token_id = rings.token_ids.get(format!("{i}{long}").as_bytes());
             rings.push_delivery(Delivery {
                 sequence: Sequence::new(i as u64),
                 received_at: at(0),
@@ -301,9 +357,9 @@ mod tests {
                 other_streams: 0,
                 records: 1,
                 bytes: 1,
-                content_type: Some(cut(&long, MAX_TEXT_BYTES)),
+                content_type: Some(content_type),
                 delivery_id: Some(cut(&long, MAX_TEXT_BYTES)),
-                token_id: None,
+                token_id: Some(token_id),
             });
         }
         for _ in 0..REFUSALS * 3 {

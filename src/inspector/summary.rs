@@ -11,38 +11,46 @@ use crate::convert::routing::StreamSettings;
 use crate::journal::{Entry, EntryKind};
 use crate::rejections;
 use crate::sequence::Sequence;
+use crate::singer::output::write_compact;
 
 use super::Routed;
 
-/// Headers that identify a delivery at well-known senders, most specific first: GitHub,
-/// GitLab, Shopify, Standard Webhooks, Svix, Bitbucket, SNS, then generic ones.
-const DELIVERY_ID_HEADERS: [&str; 10] = [
-    "x-github-delivery",
-    "x-gitlab-event-uuid",
-    "x-shopify-webhook-id",
-    "webhook-id",
-    "svix-id",
-    "x-request-uuid",
-    "x-amz-sns-message-id",
-    "x-hook-uuid",
-    "idempotency-key",
-    "x-request-id",
-];
+/// How surely a header identifies a delivery, at well-known senders (lower is surer): GitHub,
+/// GitLab, Shopify, Standard Webhooks, Svix, Bitbucket and SNS, then generic ones. Matched by
+/// length first: this runs for every header of every request.
+fn delivery_id_rank(name: &str) -> Option<u8> {
+    let rank = match name.len() {
+        7 => name == "svix-id",
+        10 => name == "webhook-id",
+        11 => name == "x-hook-uuid",
+        12 => return (name == "x-request-id").then_some(9),
+        14 => name == "x-request-uuid",
+        15 => return (name == "idempotency-key").then_some(8),
+        17 => name == "x-github-delivery",
+        19 => name == "x-gitlab-event-uuid",
+        20 => name == "x-shopify-webhook-id" || name == "x-amz-sns-message-id",
+        _ => false,
+    };
+    rank.then_some(1)
+}
 
 /// The delivery id among a request's journaled headers: the configured `idempotency_header`'s,
-/// else a well-known one's.
+/// else a well-known sender's, else a generic one (`Idempotency-Key`, `X-Request-Id`).
 pub fn delivery_id<'h>(headers: &'h [Header], configured: Option<&str>) -> Option<&'h [u8]> {
     if let Some(name) = configured
         && let Some(h) = headers.iter().find(|h| h.name == name)
     {
         return Some(&h.value);
     }
-    DELIVERY_ID_HEADERS.iter().find_map(|name| {
-        headers
-            .iter()
-            .find(|h| h.name == *name)
-            .map(|h| h.value.as_ref())
-    })
+    let mut best: Option<(u8, &[u8])> = None;
+    for header in headers {
+        if let Some(rank) = delivery_id_rank(&header.name)
+            && best.is_none_or(|(b, _)| rank < b)
+        {
+            best = Some((rank, &header.value));
+        }
+    }
+    best.map(|(_, id)| id)
 }
 
 /// Characters of the body a line shows.
@@ -53,9 +61,8 @@ pub const BODY_START_CHARS: usize = 80;
 pub struct Summary {
     pub sequence: Sequence,
     pub received_at: DateTime<Utc>,
-    /// The stream of its first record, and how many other streams its records went to.
-    pub stream: String,
-    pub other_streams: usize,
+    /// The streams its records go to, that of its first record first.
+    pub streams: Vec<String>,
     pub records: u32,
     pub bytes: usize,
     pub delivery_id: Option<String>,
@@ -68,8 +75,8 @@ impl Summary {
     /// cannot be converted under the current settings counts in the default stream).
     pub fn of(entry: &Entry, converter: &Converter<'_>, configured_id: Option<&str>) -> Self {
         let streams: &StreamSettings = converter.streams;
-        let (stream, other_streams) = match entry.kind() {
-            EntryKind::Rejection => (rejections::STREAM.to_owned(), 0),
+        let names = match entry.kind() {
+            EntryKind::Rejection => vec![rejections::STREAM.to_owned()],
             EntryKind::Webhook => {
                 let mut routed = Routed::default();
                 if let Ok(json) = Converter::entry_json(&entry.headers, &entry.body) {
@@ -78,26 +85,25 @@ impl Summary {
                         Ok::<(), ()>(())
                     });
                 }
-                let first = routed.0.first().and_then(|(s, _)| s.clone());
-                (
-                    first.unwrap_or_else(|| streams.default.clone()),
-                    routed.0.len().saturating_sub(1),
-                )
+                let mut names: Vec<String> = routed
+                    .iter()
+                    .map(|(s, _)| s.unwrap_or(&streams.default).to_owned())
+                    .collect();
+                if names.is_empty() {
+                    names.push(streams.default.clone());
+                }
+                names
             }
         };
         Summary {
             sequence: entry.first_sequence,
             received_at: entry.received_at,
-            stream,
-            other_streams,
+            streams: names,
             records: entry.record_count,
             bytes: entry.body.len(),
             delivery_id: delivery_id(&entry.headers, configured_id)
                 .map(|id| escape(&String::from_utf8_lossy(id), 128)),
-            body_start: Some(escape(
-                &String::from_utf8_lossy(&entry.body[..entry.body.len().min(BODY_START_CHARS * 4)]),
-                BODY_START_CHARS,
-            )),
+            body_start: Some(body_start(&entry.body)),
         }
     }
 
@@ -109,9 +115,9 @@ impl Summary {
 
     /// One line: `TIME  STREAM  N records  SIZE  id=ID  BODY…`.
     pub fn line(&self) -> String {
-        let mut stream = self.stream.clone();
-        if self.other_streams > 0 {
-            stream += &format!(" +{}", self.other_streams);
+        let mut stream = self.streams.first().cloned().unwrap_or_default();
+        if self.streams.len() > 1 {
+            stream += &format!(" +{}", self.streams.len() - 1);
         }
         let records = match self.records {
             1 => "1 record".to_owned(),
@@ -123,9 +129,10 @@ impl Summary {
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
             human_bytes(self.bytes),
             self.delivery_id.as_deref().unwrap_or("-"),
-            self.body_start
-                .as_deref()
-                .unwrap_or("(body hidden: inspect_bodies is false)"),
+            match &self.body_start {
+                Some(start) => escape(start, BODY_START_CHARS + 1),
+                None => "(body hidden: inspect_bodies is false)".to_owned(),
+            },
         )
     }
 
@@ -135,13 +142,27 @@ impl Summary {
         json!({
             "sequence": self.sequence.to_string(),
             "received_at": self.received_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-            "stream": self.stream,
-            "other_streams": self.other_streams,
+            "stream": self.streams.first(),
+            "streams": self.streams,
             "records": self.records,
             "bytes": self.bytes,
             "delivery_id": self.delivery_id,
             "body_start": self.body_start,
         })
+    }
+}
+
+/// The first characters of a body, without the whitespace between JSON tokens (an indented
+/// body still shows its content), cut to [`BODY_START_CHARS`] and a `…`.
+pub fn body_start(body: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(BODY_START_CHARS * 32)]);
+    let mut compact = Vec::with_capacity(head.len());
+    write_compact(&mut compact, &head);
+    let compact = String::from_utf8_lossy(&compact);
+    let mut chars = compact.char_indices();
+    match chars.nth(BODY_START_CHARS) {
+        Some((end, _)) => format!("{}…", &compact[..end]),
+        None => compact.into_owned(),
     }
 }
 
@@ -186,6 +207,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_body_start_drops_whitespace_between_tokens_only() {
+        assert_eq!(body_start(b"{\n  \"a b\": [1, 2]\n}"), r#"{"a b":[1,2]}"#);
+        let long = format!(r#"{{"text":"{}"}}"#, "x".repeat(200));
+        let start = body_start(long.as_bytes());
+        assert_eq!(start.chars().count(), BODY_START_CHARS + 1);
+        assert!(start.ends_with('…'));
+    }
+
+    #[test]
     fn escape_keeps_one_line_and_no_terminal_controls() {
         assert_eq!(
             escape("a\nb\x1b[2J\u{202e}c", 80),
@@ -201,9 +231,14 @@ mod tests {
             name: name.into(),
             value: bytes::Bytes::from_static(value.as_bytes()),
         };
-        let headers = [header("x-request-id", "r1"), header("x-my-id", "m1")];
-        assert_eq!(delivery_id(&headers, None), Some(&b"r1"[..]));
+        let headers = [
+            header("x-request-id", "r1"),
+            header("x-my-id", "m1"),
+            header("x-github-delivery", "g1"),
+        ];
+        assert_eq!(delivery_id(&headers, None), Some(&b"g1"[..]));
+        assert_eq!(delivery_id(&headers[..2], None), Some(&b"r1"[..]));
         assert_eq!(delivery_id(&headers, Some("x-my-id")), Some(&b"m1"[..]));
-        assert_eq!(delivery_id(&headers[1..], None), None);
+        assert_eq!(delivery_id(&headers[1..2], None), None);
     }
 }

@@ -1,10 +1,9 @@
 //! What the receiver tells the inspector (with `ops_bind`): each delivery once journaled, each
 //! refusal. Cheap when no page is open: a few short copies and one uncontended lock.
 
-use chrono::{DateTime, Utc};
-
 use super::{Admitted, Prepared, Refusal, Request, Seen, WebhookHandler};
 use crate::http::auth::bearer_token;
+use crate::http::reply::remote_addr;
 use crate::inspector::rings::{MAX_TEXT_BYTES, cut_bytes};
 use crate::inspector::{self, Arrival};
 
@@ -17,7 +16,7 @@ impl WebhookHandler {
         inspector.refused(inspector::Refusal {
             status: refusal.status(),
             reason: &refusal.to_string(),
-            remote_addr: request.remote.map(|r| r.0),
+            remote_addr: remote_addr(),
             token_id: seen.token_id.as_ref(),
             body: seen.body.as_ref(),
             token: request.token.or_else(|| bearer_token(request.headers).ok()),
@@ -25,29 +24,22 @@ impl WebhookHandler {
     }
 
     /// What the inspector is told of a delivery once it is journaled, with `ops_bind`.
-    pub(super) fn arrival(
+    pub(super) fn arrival<'a>(
         &self,
         prepared: &mut Prepared,
-        admitted: &Admitted<'_>,
-        seen: &Seen,
-        received_at: DateTime<Utc>,
-        bytes: usize,
-    ) -> Option<Arrival> {
+        admitted: &Admitted<'a>,
+        seen: &'a Seen,
+    ) -> Option<Arrival<'a>> {
         let inspector = self.inspector.as_ref()?;
         let delivery_id = match &prepared.delivery_id {
             Some(id) => Some(cut_bytes(id, MAX_TEXT_BYTES)),
             None => inspector.delivery_id(&prepared.headers),
         };
         Some(Arrival {
-            received_at,
-            records: prepared.record_count,
-            bytes: bytes as u64,
-            content_type: admitted
-                .content_type
-                .map(|v| cut_bytes(v.as_bytes(), MAX_TEXT_BYTES)),
             delivery_id,
-            token_id: seen.token_id.clone(),
             routed: prepared.routed.take().unwrap_or_default(),
+            content_type: admitted.content_type.map(|v| v.as_bytes()),
+            token_id: seen.token_id.as_ref(),
         })
     }
 }

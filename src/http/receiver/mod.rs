@@ -44,7 +44,7 @@ use crate::http::admission::{InflightBytes, Reservation};
 use crate::http::auth::bearer_token;
 use crate::http::body::{self, Coding};
 use crate::http::cors::Cors;
-use crate::http::reply::{RemoteAddr, accepted, duplicate, json_response, not_found_after};
+use crate::http::reply::{accepted, duplicate, json_response, not_found_after, remote_addr};
 use crate::inspector::{Arrival, Inspector, Routed};
 use crate::journal::{self, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
@@ -112,7 +112,6 @@ pub fn routes(
         .and(warp::header::headers_cloned())
         .and(warp::path::full())
         .and(query)
-        .and(warp::ext::optional::<RemoteAddr>())
         .and(warp::body::stream())
         .then(
             move |tail: Tail,
@@ -120,7 +119,6 @@ pub fn routes(
                   headers: HeaderMap,
                   path: FullPath,
                   query: String,
-                  remote: Option<RemoteAddr>,
                   body| {
                 let handler = Arc::clone(&handler);
                 async move {
@@ -134,7 +132,6 @@ pub fn routes(
                             query: &query,
                             name,
                         },
-                        remote,
                     };
                     handler.handle(request, body).await
                 }
@@ -171,7 +168,6 @@ struct Request<'a> {
     method: &'a Method,
     headers: &'a HeaderMap,
     target: Target<'a>,
-    remote: Option<RemoteAddr>,
 }
 
 /// What a request had shown before it was refused, for its rejection record.
@@ -278,7 +274,7 @@ impl WebhookHandler {
         let refused = Refused {
             status: refusal.status(),
             reason: &refusal.to_string(),
-            remote_addr: request.remote.map(|r| r.0),
+            remote_addr: remote_addr(),
             token_id: seen.token_id.as_ref(),
             headers: request.headers,
             body: seen.body.as_ref(),
@@ -329,7 +325,7 @@ impl WebhookHandler {
         if let Claimed::Duplicate = claimed {
             return Ok(duplicate());
         }
-        let arrival = self.arrival(&mut prepared, &admitted, seen, received_at, body.len());
+        let arrival = self.arrival(&mut prepared, &admitted, seen);
         self.append(prepared, claimed, body, received_at, arrival)
             .await
     }
@@ -569,7 +565,7 @@ impl WebhookHandler {
         claimed: Claimed<'_>,
         body: Bytes,
         received_at: DateTime<Utc>,
-        arrival: Option<Arrival>,
+        arrival: Option<Arrival<'_>>,
     ) -> Result<Response, Refusal> {
         let Prepared {
             record_count,
@@ -605,7 +601,8 @@ impl WebhookHandler {
             return Ok(duplicate());
         }
         if let (Some(inspector), Some(arrival)) = (&self.inspector, arrival) {
-            inspector.delivered(arrival, appended.first_sequence);
+            let (sequence, bytes) = (appended.first_sequence, body_len as u64);
+            inspector.delivered(arrival, sequence, received_at, record_count, bytes);
         }
         let counters = telemetry::hot_path();
         counters.records_received.increment(u64::from(record_count));
