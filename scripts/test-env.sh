@@ -1,6 +1,7 @@
 # Sourced by scripts/test.sh. Sets up what the integration tests run against:
-#   - Python venvs in .venvs/, pinned by tests/python/*.txt: real Singer targets, Meltano, and
-#     maturin (which builds the Python wheel of the tap);
+#   - Python venvs in .venvs/, pinned by tests/python/*.txt: real Singer targets, Meltano,
+#     maturin (which builds the Python wheel of the tap) and Selenium (which drives Debian's
+#     headless Chromium for the inspector's browser tests);
 #   - a throwaway PostgreSQL cluster on 127.0.0.1 (a free port), stopped on exit.
 # It exports TAP_WEBHOOKS_TEST_VENVS and PGHOST/PGPORT/PGUSER for the tests.
 # Needs python3 with venv, and the PostgreSQL server (Debian: apt-get install postgresql).

@@ -18,8 +18,8 @@ const SECRET: &str = "whsec-inspector-test-0123456789";
 pub fn ops_base(tap: &Tap) -> String {
     wait_for("the operations address", || {
         let err = tap.stderr();
-        let at = err.find("operations endpoints on http://")?;
-        let rest = &err[at + "operations endpoints on ".len()..];
+        let at = err.find("inspector and operations endpoints on http://")?;
+        let rest = &err[at + "inspector and operations endpoints on ".len()..];
         Some(rest[..rest.find('\n')?].to_owned())
     })
 }

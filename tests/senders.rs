@@ -941,7 +941,12 @@ fn refusals_become_rate_limited_rejection_records_without_the_token() {
             .starts_with("invalid signature")
     );
     assert_eq!(first["token_id"], token_id);
-    assert!(first["remote_addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        first["remote_addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
     assert_eq!(first["body_size"], body.len());
     assert_eq!(
         first["body_sha256"],

@@ -5,6 +5,7 @@
 mod common;
 
 mod admission;
+mod browser;
 mod catalog;
 mod crash;
 mod disk_full;

@@ -267,7 +267,7 @@ impl Listeners {
         };
         log::info!("listening on http://{addr}");
         if let Some((_, ops_addr)) = &ops {
-            log::info!("operations endpoints on http://{ops_addr}");
+            log::info!("inspector and operations endpoints on http://{ops_addr}");
         }
         Ok(Listeners {
             webhooks,

@@ -73,6 +73,13 @@
     return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." + pad(d.getMilliseconds(), 3);
   }
 
+  // A table cell with the time of day; its milliseconds are hidden in a narrow window.
+  function timeCell(iso) {
+    const text = clock(iso);
+    return el("td", { class: "mono", title: new Date(iso).toLocaleString() },
+      text.slice(0, 8), el("span", { class: "ms", text: text.slice(8) }));
+  }
+
   function ago(iso) {
     if (!iso) return "never";
     const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
@@ -150,7 +157,8 @@
     const points = rate.points || [];
     const width = 180;
     const height = 32;
-    const max = Math.max(1, ...points);
+    // Scaled to the busiest step: the label beside it gives the numbers.
+    const max = Math.max(0.001, ...points);
     const step = width / Math.max(1, points.length);
     const box = svg("svg", { viewBox: "0 0 " + width + " " + height, class: "spark", role: "img" });
     const peak = Math.max(...points, 0);
@@ -167,19 +175,26 @@
     return box;
   }
 
+  // Most recently active first; streams with nothing yet last.
+  function byActivity(a, b) {
+    const at = (s) => (s.last_delivery_at ? new Date(s.last_delivery_at).getTime() : 0);
+    return at(b) - at(a) || a.name.localeCompare(b.name);
+  }
+
   function showStreams(body) {
-    const cards = body.streams.map((s) => {
+    const cards = body.streams.slice().sort(byActivity).map((s) => {
       const columns = s.columns || [];
       const provider = columns.filter((c) => !c.name.startsWith("_"));
       const tap = columns.filter((c) => c.name.startsWith("_"));
-      const rate = s.rate.points.slice(-12).reduce((a, b) => a + b, 0) / 12;
+      const recent = Math.round(s.rate.points.reduce((a, b) => a + b, 0) * s.rate.step_seconds);
+      const minutes = Math.round((s.rate.points.length * s.rate.step_seconds) / 60);
       return el("article", { class: "stream" },
         el("div", { class: "stream-head" },
           el("h3", { text: s.name }),
           el("span", { class: "count", text: plural(s.records, "record"), title: plural(s.deliveries, "delivery", "deliveries") + " since the tap started" })),
         el("div", { class: "stream-rate" },
           sparkline(s.rate),
-          el("span", { class: "muted", text: rate.toFixed(1) + "/s" })),
+          el("span", { class: "muted", text: recent + " in " + minutes + " min" })),
         el("p", { class: "muted small", text: "last delivery " + ago(s.last_delivery_at) }),
         el("details", { class: "columns" },
           el("summary", { text: plural(provider.length, "column") + (tap.length ? " + " + tap.length + " of the tap" : "") }),
@@ -204,7 +219,7 @@
   function deliveryRow(d) {
     const stream = d.other_streams > 0 ? d.stream + " +" + d.other_streams : d.stream;
     const row = el("tr", { class: "clickable", tabindex: 0, "data-sequence": d.sequence, title: "sequence " + d.sequence },
-      el("td", { class: "mono", text: clock(d.received_at) }),
+      timeCell(d.received_at),
       el("td", {}, el("span", { class: "tag", text: stream })),
       el("td", { class: "num", text: d.records }),
       el("td", { class: "num", text: bytes(d.bytes) }),
@@ -220,7 +235,7 @@
 
   function refusalRow(r) {
     return el("tr", { class: "status-" + Math.floor(r.status / 100) + "xx" },
-      el("td", { class: "mono", text: clock(r.at) }),
+      timeCell(r.at),
       el("td", { class: "num" }, el("span", { class: "status", text: r.status })),
       el("td", { class: "reason", text: r.reason }),
       el("td", { class: "wide mono muted", text: r.remote_addr || "–" }),
@@ -236,6 +251,8 @@
 
   function showDeliveries(fresh) {
     const merged = merge(state.deliveries, fresh, (d) => d.sequence);
+    // Rows are rebuilt only when something came: a row being clicked stays put.
+    if (merged.added === 0 && state.polls > 1) return;
     state.deliveries = merged.list;
     if (state.deliveries.length) state.newestDelivery = state.deliveries[0].sequence;
     const body = $("deliveries").tBodies[0];
@@ -248,6 +265,7 @@
 
   function showRefusals(fresh) {
     const merged = merge(state.refusals, fresh, (r) => r.id);
+    if (merged.added === 0 && state.polls > 1) return;
     state.refusals = merged.list;
     if (state.refusals.length) state.newestRefusal = state.refusals[0].id;
     const rows = state.refusals.map(refusalRow);
