@@ -222,22 +222,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
             stream,
             json,
             lines,
-        }) => {
-            let stream = match stream {
-                Some(name) if name == crate::rejections::STREAM => Some(name),
-                Some(name) => Some(stream_name(&name)?),
-                None => None,
-            };
-            return Ok(Command::Tail {
-                config: load_config(&config)?,
-                options: TailOptions {
-                    follow,
-                    stream,
-                    json,
-                    lines,
-                },
-            });
-        }
+        }) => return tail_command(&config, follow, stream, json, lines),
         Some(Sub::Token { action }) => {
             let (config, command) = match action {
                 TokenAction::New { config } => (config, TokenCommand::New),
@@ -275,6 +260,30 @@ fn stream_name(name: &str) -> Result<String, RunError> {
             "--stream {name:?}: not a stream name (lower case letters, digits and _)"
         ))),
     }
+}
+
+/// `tail`, its `--stream` a stream name or `_rejections`.
+fn tail_command(
+    config: &[String],
+    follow: bool,
+    stream: Option<String>,
+    json: bool,
+    lines: usize,
+) -> Result<Command, RunError> {
+    let stream = match stream {
+        Some(name) if name == crate::rejections::STREAM => Some(name),
+        Some(name) => Some(stream_name(&name)?),
+        None => None,
+    };
+    Ok(Command::Tail {
+        config: load_config(config)?,
+        options: TailOptions {
+            follow,
+            stream,
+            json,
+            lines,
+        },
+    })
 }
 
 /// `--received-at TIME`: an RFC 3339 time, or a usage error.
