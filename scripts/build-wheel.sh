@@ -18,7 +18,7 @@ OUT="$ROOT/target/wheels"
 # What the wheel is made of: a change to any of these makes it stale.
 SOURCES=(src schemas Cargo.toml Cargo.lock pyproject.toml README.md LICENSE)
 
-existing() { ls "$OUT"/tap_webhooks-*-"$TAG".*.whl 2>/dev/null | head -n 1; }
+existing() { ls "$OUT"/tap_webhooks-*"$TAG"*.whl 2>/dev/null | head -n 1; }
 
 setup_venv maturin
 wheel="$(existing || true)"
@@ -39,7 +39,8 @@ fi
 # auditwheel reads the binary's symbol versions: the tag it reports is the oldest glibc the
 # binary runs on, whatever the file name claims.
 report="$("$VENVS/maturin/bin/auditwheel" show "$wheel" 2>&1)" || { echo "$report" >&2; exit 1; }
-if ! grep -q "consistent with the following platform tag: \"$TAG\"" <<<"$report"; then
+# (It wraps its lines: join them first.)
+if ! tr -s ' \n' '  ' <<<"$report" | grep -q "consistent with the following platform tag: \"$TAG\""; then
     echo "$report" >&2
     echo "auditwheel does not report $TAG for $wheel" >&2
     exit 1
