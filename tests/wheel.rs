@@ -99,9 +99,8 @@ fn the_wheel_installs_into_a_fresh_venv_and_syncs_and_replays_with_no_rust_toolc
     let synced = listening.wait();
     assert!(synced.status.success(), "{}", synced.stderr);
     assert_singer_stream(&synced.messages());
-    let ids = |records: Vec<Value>| -> Vec<Value> {
-        records.iter().map(|r| r["record"]["id"].clone()).collect()
-    };
+    let ids =
+        |records: Vec<Value>| -> Vec<Value> { records.iter().map(|r| r["id"].clone()).collect() };
     assert_eq!(ids(synced.records()), [json!(1), json!(2)]);
 
     // The journal that sync wrote, replayed by the same binary.
@@ -120,6 +119,7 @@ fn meltano_installs_the_hub_definition_with_pip_url_naming_the_wheel_file_and_ru
     let wheel = wheel();
     let mut h = Harness::new(json!({}));
     let tmp = h.tmp.path().to_owned();
+    let data_dir = h.data_dir();
     let project = tmp.join("project");
     std::fs::create_dir_all(&project).unwrap();
     let mut plugin = crate::meltano_hub::definition();
@@ -138,7 +138,7 @@ fn meltano_installs_the_hub_definition_with_pip_url_naming_the_wheel_file_and_ru
         cmd.args(args)
             .current_dir(&project)
             .env("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
-            .env("TAP_WEBHOOKS_DATA_DIR", h.data_dir())
+            .env("TAP_WEBHOOKS_DATA_DIR", &data_dir)
             .env("TAP_WEBHOOKS_BIND", "127.0.0.1:0")
             .env("TAP_WEBHOOKS_MIN_FREE_DISK_BYTES", "0");
         cmd
@@ -167,5 +167,19 @@ fn meltano_installs_the_hub_definition_with_pip_url_naming_the_wheel_file_and_ru
     assert!(synced.status.success(), "{}", synced.stderr);
     let records = synced.records();
     assert_eq!(records.len(), 1, "{}", synced.stderr);
-    assert_eq!(records[0]["record"]["id"], "via-meltano");
+    assert_eq!(records[0]["id"], "via-meltano");
+
+    // A setting the definition marks sensitive goes to .env, never into meltano.yml.
+    let signature = r#"{"scheme": "github", "secret": "wheel-test-signing-secret"}"#;
+    run_ok(
+        "meltano config set signature",
+        &mut meltano(&["config", "set", "tap-webhooks", "signature", signature]),
+    );
+    let read = |name: &str| std::fs::read_to_string(project.join(name)).unwrap_or_default();
+    assert!(!read("meltano.yml").contains("wheel-test-signing-secret"));
+    assert!(
+        read(".env").contains("wheel-test-signing-secret"),
+        "{}",
+        read(".env")
+    );
 }
