@@ -1,18 +1,15 @@
-//! Installing the tap as Python users do, and running it under Meltano.
+//! Running the tap under Meltano as users do: the example project,
+//! examples/meltano/meltano.yml, unchanged and in place. `meltano install` installs the tap by
+//! its package name (`pip_url: tap-webhooks`) from the release wheel (`scripts/build-wheel.sh`;
+//! the installer finds it through `UV_FIND_LINKS`, as a package index would serve it), and
+//! target-postgres from PyPI; `serve` runs continuously as a plugin command while `meltano run`
+//! syncs twice into the test PostgreSQL, state saved and passed back by Meltano. Only the
+//! environment differs from production: Meltano's own files go to a scratch directory
+//! (`MELTANO_SYS_DIR_ROOT`) and settings that name this machine are overridden by
+//! `TAP_WEBHOOKS_*` / `TARGET_POSTGRES_*` variables.
 //!
-//! - A wheel built by maturin from the source (pinned in tests/python/maturin.txt) installs
-//!   into a clean venv and puts a `tap-webhooks` of the crate's version in its `bin/`. It is
-//!   built with the `dev` profile (no debug info), in a cargo target directory of its own beside
-//!   the tests' (`<target>/from-source`): the tests' build has the dev-dependencies' features,
-//!   and a build in the same directory would replace the binary other tests run.
-//! - The example project, examples/meltano/meltano.yml, unchanged and in place: `meltano
-//!   install` installs the tap by its package name (`pip_url: tap-webhooks`) from the release
-//!   wheel (`scripts/build-wheel.sh`; the installer finds it through `UV_FIND_LINKS`, as a
-//!   package index would serve it), and target-postgres from PyPI; `serve` runs continuously
-//!   as a plugin command while `meltano run` syncs twice into the test PostgreSQL, state saved
-//!   and passed back by Meltano. Only the environment differs from production: Meltano's own
-//!   files go to a scratch directory (`MELTANO_SYS_DIR_ROOT`) and settings that name this
-//!   machine are overridden by `TAP_WEBHOOKS_*` / `TARGET_POSTGRES_*` variables.
+//! Installing the wheel with pip into a clean venv, and the Meltano Hub definition, are tested
+//! in `wheel`.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -24,99 +21,6 @@ use crate::common::*;
 use serde_json::Value;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Sets what a wheel build of the tap needs: where cargo builds, with which profile, and the
-/// maturin version an isolated build may download.
-fn wheel_build_env(cmd: &mut Command) -> &mut Command {
-    // bin() is <target>/<profile>/tap-webhooks.
-    let target = Path::new(bin()).parent().and_then(Path::parent).unwrap();
-    cmd.env("CARGO_TARGET_DIR", target.join("from-source"))
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
-        .env("MATURIN_PEP517_ARGS", "--profile dev")
-        .env(
-            "UV_BUILD_CONSTRAINT",
-            repository().join("tests/python/maturin.txt"),
-        )
-}
-
-/// A new venv at `dir`, made by the system's python3. Without pip (ensurepip takes seconds):
-/// pip installs into it from outside, with `--python`.
-fn clean_venv(dir: &Path) -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 not found ({e}): install python3 with venv (Debian: apt-get install python3-venv)")
-        });
-    assert!(
-        out.status.success(),
-        "python3 -m venv failed: install python3 with venv (Debian: apt-get install python3-venv)\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("bin")
-}
-
-#[test]
-fn a_wheel_built_by_maturin_installs_tap_webhooks_of_the_crates_version_into_a_clean_venv() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dist = tmp.path().join("dist");
-    run_ok(
-        "maturin build",
-        wheel_build_env(&mut Command::new(venv_exe("maturin", "maturin")))
-            .args(["build", "--profile", "dev", "--manifest-path"])
-            .arg(repository().join("Cargo.toml"))
-            .arg("--out")
-            .arg(&dist),
-    );
-    let wheels = files_under(&dist);
-    assert_eq!(wheels.len(), 1, "one wheel: {wheels:?}");
-    let wheel = &wheels[0];
-    let name = wheel.file_name().unwrap().to_str().unwrap();
-    assert!(
-        name.starts_with(&format!("tap_webhooks-{VERSION}-")) && name.ends_with(".whl"),
-        "the wheel has the crate's version: {name}"
-    );
-
-    let bin_dir = clean_venv(&tmp.path().join("venv"));
-    run_ok(
-        "pip install of the wheel",
-        Command::new(venv_exe("maturin", "python"))
-            .args(["-m", "pip", "--python"])
-            .arg(bin_dir.join("python"))
-            .args(["install", "--no-index", "--disable-pip-version-check"])
-            .arg(wheel),
-    );
-    let out = run_ok(
-        "python -c importlib.metadata.version",
-        Command::new(bin_dir.join("python")).args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('tap-webhooks'))",
-        ]),
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), VERSION);
-
-    let tap = bin_dir.join("tap-webhooks");
-    let out = run_ok(
-        "tap-webhooks --about",
-        Command::new(&tap).args(["--about", "--format", "json"]),
-    );
-    let about: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(about["name"], "tap-webhooks");
-    assert_eq!(about["version"], VERSION);
-    assert!(
-        about["settings"]["properties"]["data_dir"].is_object(),
-        "{about}"
-    );
-    let out = run_ok(
-        "tap-webhooks --version",
-        Command::new(&tap).arg("--version"),
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("tap-webhooks {VERSION}")
-    );
-}
 
 #[test]
 fn the_example_meltano_project_installs_the_tap_by_pip_url_and_loads_exactly_the_new_webhooks() {

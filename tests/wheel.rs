@@ -88,6 +88,18 @@ fn the_wheel_installs_into_a_fresh_venv_and_syncs_and_replays_with_no_rust_toolc
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("tap-webhooks {VERSION}")
     );
+    let out = run_ok(
+        "python -c importlib.metadata.version",
+        isolated(&bin.join("python"), &path, &tmp).args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('tap-webhooks'))",
+        ]),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        VERSION,
+        "the package's version is the crate's"
+    );
 
     // A sync that listens, takes two webhooks and ends.
     let mut sync = isolated(&tap, &path, &tmp);
