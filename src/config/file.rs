@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::ConfigError;
-use crate::signature::SignatureSetting;
+use crate::senders::signature::SignatureSetting;
 
 /// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
 pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";
