@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::targets::venv_exe;
-use crate::common::wheel::{binary_in_wheel, run_ok, wheel};
+use crate::common::wheel::{assert_installed_from, run_ok, wheel};
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -75,11 +75,7 @@ fn the_wheel_installs_into_a_fresh_venv_and_syncs_and_replays_with_no_rust_toolc
             .arg(&wheel),
     );
     let tap = bin.join("tap-webhooks");
-    assert_eq!(
-        std::fs::read(&tap).unwrap(),
-        binary_in_wheel(&pip, &wheel),
-        "the venv's tap-webhooks is the wheel's"
-    );
+    assert_installed_from(&tap, &pip, &wheel);
     let out = run_ok(
         "tap-webhooks --version",
         isolated(&tap, &path, &tmp).arg("--version"),
@@ -158,11 +154,7 @@ fn meltano_installs_the_hub_definition_with_pip_url_naming_the_wheel_file_and_ru
 
     run_ok("meltano install", &mut meltano(&["install"]));
     let installed = project.join(".meltano/extractors/tap-webhooks/venv/bin/tap-webhooks");
-    assert_eq!(
-        std::fs::read(&installed).unwrap_or_else(|e| panic!("{}: {e}", installed.display())),
-        binary_in_wheel(&venv_exe("meltano", "python"), &wheel),
-        "Meltano installed the wheel's binary"
-    );
+    assert_installed_from(&installed, &venv_exe("meltano", "python"), &wheel);
     let out = run_ok(
         "meltano invoke tap-webhooks --about",
         &mut meltano(&["invoke", "tap-webhooks", "--about", "--format", "json"]),

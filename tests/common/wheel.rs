@@ -81,8 +81,23 @@ pub fn run_ok(what: &str, cmd: &mut Command) -> Output {
     out
 }
 
+/// Asserts that `installed` is, byte for byte, the `tap-webhooks` inside `wheel` (read by
+/// `python`).
+pub fn assert_installed_from(installed: &Path, python: &Path, wheel: &Path) {
+    let got = std::fs::read(installed).unwrap_or_else(|e| panic!("{}: {e}", installed.display()));
+    let expected = binary_in_wheel(python, wheel);
+    assert!(
+        got == expected,
+        "{} ({} bytes) is not the tap-webhooks of {} ({} bytes)",
+        installed.display(),
+        got.len(),
+        wheel.display(),
+        expected.len()
+    );
+}
+
 /// The bytes of the `tap-webhooks` binary inside `wheel` (a zip), read by `python`.
-pub fn binary_in_wheel(python: &Path, wheel: &Path) -> Vec<u8> {
+fn binary_in_wheel(python: &Path, wheel: &Path) -> Vec<u8> {
     let script = "import sys, zipfile\n\
         z = zipfile.ZipFile(sys.argv[1])\n\
         [name] = [n for n in z.namelist() if n.endswith('.data/scripts/tap-webhooks')]\n\
