@@ -274,7 +274,8 @@ impl WebhookHandler {
             headers: request.headers,
             body: seen.body.as_ref(),
             declared_length: content_length(request.headers).ok().flatten(),
-            token: request.token,
+            token: presented_token(request),
+            secrets: self.streams.capture_headers.secrets(),
         };
         let Some(entry) = rejections.entry(&refused, Utc::now()) else {
             return;
@@ -499,18 +500,14 @@ impl WebhookHandler {
             });
             delivery_id = Some(id);
         }
-        let presented = match request.token {
-            Some(token) => Some(token),
-            None => bearer_token(headers).ok(),
-        };
-        capture::journal_headers(
-            &mut kept,
+        let metadata = capture::Metadata {
             headers,
-            self.idempotency.as_ref().map(|i| i.header.as_str()),
-            presented,
-            request.target.name,
-            Some(request.target.query),
-        );
+            journaled: self.idempotency.as_ref().map(|i| i.header.as_str()),
+            token: presented_token(request),
+            path_name: request.target.name,
+            query: Some(request.target.query),
+        };
+        capture::journal_headers(&mut kept, &metadata, self.streams.capture_headers.secrets());
         if let (true, Some(value)) = (admitted.kind.needs_content_type(), admitted.content_type)
             && !kept.iter().any(|h| h.name == media::CONTENT_TYPE_HEADER)
         {
@@ -651,6 +648,14 @@ fn duplicate() -> Response {
         StatusCode::OK,
         &json!({"status": "ok", "records": 0, "duplicate": true}),
     )
+}
+
+/// The token a request presented: in its path, or as `Authorization: Bearer <token>`.
+fn presented_token<'r>(request: &Request<'r>) -> Option<&'r str> {
+    match request.token {
+        Some(token) => Some(token),
+        None => bearer_token(request.headers).ok(),
+    }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
