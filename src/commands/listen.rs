@@ -199,6 +199,7 @@ async fn run(
             .rejections_per_second
             .map(crate::rejections::Rejections::new),
         handoff,
+        refusal_log: Default::default(),
     });
     let ops = ops::routes(Arc::new(Ops {
         journal: Arc::clone(&journal),
@@ -208,7 +209,6 @@ async fn run(
     let limits = server::ServerLimits {
         header_read_timeout: config.limits.header_read_timeout,
         max_connections: config.limits.max_connections,
-        peer_address: config.rejections_per_second.is_some(),
     };
     let _ = started.send(Started {
         addr,

@@ -27,7 +27,6 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use warp::filters::BoxedFilter;
 use warp::path::{FullPath, Tail};
@@ -43,12 +42,13 @@ use crate::convert::{Converted, Converter};
 use crate::http::admission::{InflightBytes, Reservation};
 use crate::http::body::{self, Coding};
 use crate::http::cors::Cors;
-use crate::http::reply::{RemoteAddr, json_response, not_found_after};
+use crate::http::refusal::{RefusalContext, RefusalLog};
+use crate::http::reply::{self, accepted, duplicate, json_response, not_found_after};
 use crate::journal::{self, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
 use crate::rejections::{self, Refused, Rejections};
 use crate::senders::handshake::{self, Handshake};
-use crate::senders::idempotency::{Claim, ClaimGuard, SeenIds};
+use crate::senders::idempotency::{self, Claim, ClaimGuard, SeenIds};
 use crate::senders::signature::{Signed, Verifier};
 use crate::telemetry;
 use crate::tokens::{LiveTokens, TokenId};
@@ -82,6 +82,8 @@ pub struct WebhookHandler {
     pub streams: StreamSettings,
     /// Where the split of each durable body goes when this process's emitter takes them.
     pub handoff: Option<Arc<Handoff>>,
+    /// Each refusal's WARN line, within its rate limit.
+    pub refusal_log: RefusalLog,
 }
 
 /// The HTTP routes of a listener: the webhook routes, then `extra` (the operations endpoints,
@@ -106,7 +108,6 @@ pub fn routes(
         .and(warp::header::headers_cloned())
         .and(warp::path::full())
         .and(query)
-        .and(warp::ext::optional::<RemoteAddr>())
         .and(warp::body::stream())
         .then(
             move |tail: Tail,
@@ -114,7 +115,6 @@ pub fn routes(
                   headers: HeaderMap,
                   path: FullPath,
                   query: String,
-                  remote: Option<RemoteAddr>,
                   body| {
                 let handler = Arc::clone(&handler);
                 async move {
@@ -128,7 +128,6 @@ pub fn routes(
                             query: &query,
                             name,
                         },
-                        remote,
                     };
                     handler.handle(request, body).await
                 }
@@ -165,7 +164,6 @@ struct Request<'a> {
     method: &'a Method,
     headers: &'a HeaderMap,
     target: Target<'a>,
-    remote: Option<RemoteAddr>,
 }
 
 /// What a request had shown before it was refused, for its rejection record.
@@ -241,6 +239,7 @@ impl WebhookHandler {
         let mut response = match self.receive(&request, body, &mut seen).await {
             Ok(response) => response,
             Err(refusal) => {
+                self.log_refusal(&request, &refusal, &seen);
                 self.record_rejection(&request, &refusal, seen).await;
                 refusal.into_response()
             }
@@ -257,6 +256,25 @@ impl WebhookHandler {
         response
     }
 
+    /// The refusal's WARN line (within the rate limit), its credentials redacted.
+    fn log_refusal(&self, request: &Request<'_>, refusal: &Refusal, seen: &Seen) {
+        self.refusal_log.warn(|| {
+            let secrets = self.streams.capture_headers.secrets();
+            let delivery =
+                idempotency::delivery_id_shown(request.headers, self.idempotency.as_ref())
+                    .filter(|(name, id)| !secrets.redacts(name, id));
+            let context = RefusalContext {
+                token_id: seen.token_id.as_ref(),
+                remote: reply::remote_addr(),
+                delivery_id: delivery.map(|(_, id)| id),
+                scheme: self.signature.as_ref().map(Verifier::scheme),
+            };
+            let line = refusal.log_line(&context);
+            let token = presented_token(request).and_then(capture::secrets::Token::new);
+            capture::secrets::redact_text(&line, token.as_ref()).into_owned()
+        });
+    }
+
     /// Journals a refusal as a `_rejections` record (`rejections: true`), within the rate
     /// limit. Failures are logged: the sender gets its refusal either way.
     async fn record_rejection(&self, request: &Request<'_>, refusal: &Refusal, seen: Seen) {
@@ -269,7 +287,7 @@ impl WebhookHandler {
         let refused = Refused {
             status: refusal.status(),
             reason: &refusal.to_string(),
-            remote_addr: request.remote.map(|r| r.0),
+            remote_addr: reply::remote_addr(),
             token_id: seen.token_id.as_ref(),
             headers: request.headers,
             body: seen.body.as_ref(),
@@ -627,27 +645,6 @@ impl WebhookHandler {
             .verify(presented)
             .ok_or(Refusal::Unauthorized("unknown or revoked token"))
     }
-}
-
-fn accepted(records: u32) -> Response {
-    // Built without a JSON tree: this is the answer to nearly every request.
-    let mut body = Vec::with_capacity(40);
-    body.extend_from_slice(br#"{"status":"ok","records":"#);
-    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
-    body.push(b'}');
-    let mut response = Response::new(body.into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A redelivery of a journaled webhook: acknowledged again, stored once.
-fn duplicate() -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"status": "ok", "records": 0, "duplicate": true}),
-    )
 }
 
 /// The token a request presented: in its path, or as `Authorization: Bearer <token>`.
