@@ -266,7 +266,7 @@ impl<'t> Token<'t> {
             .map(|at| at..at + needle.len())
             .collect();
         if copies.is_empty() && self.in_normalised(text) {
-            return vec![0..text.len()];
+            return std::iter::once(0..text.len()).collect();
         }
         copies
     }
