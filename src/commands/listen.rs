@@ -21,7 +21,6 @@ use crate::emitter::{self, EmitError, Emitter};
 use crate::http::admission::InflightBytes;
 use crate::http::ops::{self, Ops};
 use crate::http::receiver::{self, Idempotency, WebhookHandler};
-use crate::http::reply::not_found_after;
 use crate::http::server;
 use crate::journal::nats::SharedTokens;
 use crate::journal::{Journal, JournalWriter};
@@ -242,7 +241,7 @@ async fn run(
                 ),
                 server::serve(
                     ops_listener,
-                    not_found_after(ops),
+                    ops::listener_routes(ops),
                     Arc::clone(&lifecycle),
                     config.shutdown_grace,
                     ops_limits,
