@@ -7,6 +7,7 @@ mod common;
 mod admission;
 mod catalog;
 mod crash;
+mod credentials;
 mod disk_full;
 mod field_names;
 mod hostile_input;

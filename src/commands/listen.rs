@@ -150,6 +150,11 @@ async fn run(
     if let Some(ops_addr) = ops_addr {
         log::info!("operations endpoints on http://{ops_addr}");
     }
+    for name in config.streams.capture_headers.secrets().kept_credentials() {
+        log::warn!(
+            "capture_headers names {name}, a credential: it is journaled and emitted as sent"
+        );
+    }
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url, shared_tokens) = prepare_tokens(config, addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
