@@ -11,6 +11,7 @@ mod credentials;
 mod disk_full;
 mod field_names;
 mod hostile_input;
+mod hostile_requests;
 mod large_body;
 mod meltano;
 mod nats;
