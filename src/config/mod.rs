@@ -16,9 +16,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use file::{
-    ConfigFile, ENV_PREFIX, JournalSetting, PrimaryKeySetting, env_overrides, settings_schema,
-};
+pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, env_overrides, settings_schema};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
 use crate::convert::payload::{GENERATED_KEY_FIELD, RecordRules};
@@ -239,37 +237,13 @@ impl Config {
         let limits = Limits::from_file(&file)?;
         let idempotency = IdempotencySettings::from_file(&file)?;
         let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
-        let nats = match file.journal.take() {
-            None | Some(JournalSetting::Local {}) => None,
-            Some(JournalSetting::Nats(setting)) => Some(
-                crate::journal::nats::validate(
-                    *setting,
-                    file.max_body_bytes,
-                    idempotency.as_ref().map(|i| (i.header.as_str(), i.window)),
-                )
-                .map_err(|message| Invalid {
-                    key: "journal",
-                    message,
-                })?,
-            ),
-        };
-        let signature = match file.signature {
-            None => None,
-            Some(setting) => Some(setting.verifier().map_err(|message| Invalid {
-                key: "signature",
-                message,
-            })?),
-        };
+        let nats = parts::nats_journal(&mut file, idempotency.as_ref())?;
+        let signature = parts::signature(file.signature.take())?;
         let cors = crate::http::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
             key: "cors_origins",
             message,
         })?;
-        if file.rejections && file.rejections_per_second == 0 {
-            return Err(Invalid {
-                key: "rejections_per_second",
-                message: "must be at least 1 (or set rejections: false)".into(),
-            });
-        }
+        let rejections_per_second = parts::rejections(&file)?;
         Ok(Config {
             name: file.name,
             schema_name,
@@ -305,7 +279,7 @@ impl Config {
             streams,
             nats,
             cors,
-            rejections_per_second: file.rejections.then_some(file.rejections_per_second),
+            rejections_per_second,
         })
     }
 
@@ -355,7 +329,10 @@ impl Config {
     /// Where and how the journal is kept.
     pub fn journal_config(&self) -> JournalConfig {
         match &self.nats {
-            Some(settings) => JournalConfig::Nats(Box::new(settings.clone())),
+            Some(settings) => JournalConfig::Nats {
+                data_dir: self.data_dir.clone(),
+                settings: Box::new(settings.clone()),
+            },
             None => JournalConfig::Local {
                 data_dir: self.data_dir.clone(),
                 segment_bytes: self.journal_segment_bytes,

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use super::file::{ConfigFile, PrimaryKeySetting, RouteSetting};
+use super::file::{ConfigFile, JournalSetting, PrimaryKeySetting, RouteSetting, StreamSetting};
 use super::{IdempotencySettings, Limits};
 use crate::capture::HeaderPatterns;
 use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
-use crate::senders::signature::SchemeName;
+use crate::journal::nats::NatsSettings;
+use crate::senders::signature::{SchemeName, SignatureSetting, Verifier};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -330,84 +331,12 @@ pub fn snake_case(name: &str) -> String {
 
 /// `stream`, `route`, `max_streams`, `streams`, `capture_headers`, `capture_query`.
 pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSettings, Invalid> {
-    let default = match routing::normalise(&file.stream) {
-        Some(name) if name == file.stream => name,
-        Some(name) => {
-            return Err(invalid(
-                "stream",
-                format!("{:?} is not a stream name; {name:?} would be", file.stream),
-            ));
-        }
-        None => {
-            return Err(invalid(
-                "stream",
-                format!("{:?} is not a stream name", file.stream),
-            ));
-        }
-    };
-    let route = match file.route.take() {
-        None => None,
-        Some(RouteSetting {
-            header: Some(header),
-            field: None,
-            path: None,
-        }) => {
-            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                return Err(invalid("route", format!("{header:?} is not a header name")));
-            }
-            Some(Route::Header(header.to_ascii_lowercase()))
-        }
-        Some(RouteSetting {
-            header: None,
-            field: Some(field),
-            path: None,
-        }) if !field.is_empty() => Some(Route::Field(field)),
-        Some(RouteSetting {
-            header: None,
-            field: None,
-            path: Some(true),
-        }) => Some(Route::Path),
-        Some(_) => {
-            return Err(invalid(
-                "route",
-                "must be exactly one of {\"header\": NAME}, {\"field\": NAME}, {\"path\": true}",
-            ));
-        }
-    };
+    let default = default_stream(&file.stream)?;
+    let route = route(file.route.take())?;
     if file.max_streams == 0 {
         return Err(invalid("max_streams", "must be at least 1"));
     }
-    let mut overrides = BTreeMap::new();
-    for (name, setting) in std::mem::take(&mut file.streams) {
-        let normalised = routing::normalise(&name);
-        if normalised.as_deref() != Some(name.as_str()) {
-            let hint = match normalised {
-                Some(n) => format!("; {n:?} would be"),
-                None => String::new(),
-            };
-            return Err(invalid(
-                "streams",
-                format!(
-                    "{name:?} is not a stream name{hint} (lower case letters, digits and _, at \
-                     most 63 characters)"
-                ),
-            ));
-        }
-        let primary_key =
-            match setting.primary_key {
-                None => None,
-                Some(keys) => Some(self::primary_key(Some(keys)).map_err(|e| {
-                    invalid("streams", format!("{name}.primary_key: {}", e.message))
-                })?),
-            };
-        overrides.insert(
-            name,
-            StreamOverride {
-                primary_key,
-                append_only: setting.append_only,
-            },
-        );
-    }
+    let overrides = stream_overrides(std::mem::take(&mut file.streams))?;
     for pattern in &file.capture_headers {
         if pattern.is_empty()
             || !pattern
@@ -449,4 +378,128 @@ fn capture_headers(file: &mut ConfigFile, route: Option<&Route>) -> HeaderPatter
         secrets.set_signature_header(header);
     }
     patterns
+}
+
+/// `stream`: already a stream name (lower case letters, digits and _).
+fn default_stream(stream: &str) -> Result<String, Invalid> {
+    match routing::normalise(stream) {
+        Some(name) if name == stream => Ok(name),
+        Some(name) => Err(invalid(
+            "stream",
+            format!("{stream:?} is not a stream name; {name:?} would be"),
+        )),
+        None => Err(invalid(
+            "stream",
+            format!("{stream:?} is not a stream name"),
+        )),
+    }
+}
+
+/// `route`: exactly one of a header, a body field or the URL path.
+fn route(setting: Option<RouteSetting>) -> Result<Option<Route>, Invalid> {
+    Ok(match setting {
+        None => None,
+        Some(RouteSetting {
+            header: Some(header),
+            field: None,
+            path: None,
+        }) => {
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(invalid("route", format!("{header:?} is not a header name")));
+            }
+            Some(Route::Header(header.to_ascii_lowercase()))
+        }
+        Some(RouteSetting {
+            header: None,
+            field: Some(field),
+            path: None,
+        }) if !field.is_empty() => Some(Route::Field(field)),
+        Some(RouteSetting {
+            header: None,
+            field: None,
+            path: Some(true),
+        }) => Some(Route::Path),
+        Some(_) => {
+            return Err(invalid(
+                "route",
+                "must be exactly one of {\"header\": NAME}, {\"field\": NAME}, {\"path\": true}",
+            ));
+        }
+    })
+}
+
+/// `streams`: per-stream overrides, by stream name.
+fn stream_overrides(
+    settings: BTreeMap<String, StreamSetting>,
+) -> Result<BTreeMap<String, StreamOverride>, Invalid> {
+    let mut overrides = BTreeMap::new();
+    for (name, setting) in settings {
+        let normalised = routing::normalise(&name);
+        if normalised.as_deref() != Some(name.as_str()) {
+            let hint = match normalised {
+                Some(n) => format!("; {n:?} would be"),
+                None => String::new(),
+            };
+            return Err(invalid(
+                "streams",
+                format!(
+                    "{name:?} is not a stream name{hint} (lower case letters, digits and _, at \
+                     most 63 characters)"
+                ),
+            ));
+        }
+        let primary_key =
+            match setting.primary_key {
+                None => None,
+                Some(keys) => Some(self::primary_key(Some(keys)).map_err(|e| {
+                    invalid("streams", format!("{name}.primary_key: {}", e.message))
+                })?),
+            };
+        overrides.insert(
+            name,
+            StreamOverride {
+                primary_key,
+                append_only: setting.append_only,
+            },
+        );
+    }
+    Ok(overrides)
+}
+
+/// `journal`: the NATS journal's settings, or `None` for the local journal in `data_dir`.
+pub fn nats_journal(
+    file: &mut ConfigFile,
+    idempotency: Option<&IdempotencySettings>,
+) -> Result<Option<NatsSettings>, Invalid> {
+    match file.journal.take() {
+        None | Some(JournalSetting::Local {}) => Ok(None),
+        Some(JournalSetting::Nats(setting)) => crate::journal::nats::validate(
+            *setting,
+            file.max_body_bytes,
+            idempotency.map(|i| (i.header.as_str(), i.window)),
+        )
+        .map(Some)
+        .map_err(|message| invalid("journal", message)),
+    }
+}
+
+/// `signature`: the verifier of every webhook's signature, if one is set.
+pub fn signature(setting: Option<SignatureSetting>) -> Result<Option<Verifier>, Invalid> {
+    setting
+        .map(|s| {
+            s.verifier()
+                .map_err(|message| invalid("signature", message))
+        })
+        .transpose()
+}
+
+/// `rejections_per_second`, when `rejections` is on.
+pub fn rejections(file: &ConfigFile) -> Result<Option<u32>, Invalid> {
+    if file.rejections && file.rejections_per_second == 0 {
+        return Err(invalid(
+            "rejections_per_second",
+            "must be at least 1 (or set rejections: false)",
+        ));
+    }
+    Ok(file.rejections.then_some(file.rejections_per_second))
 }

@@ -24,18 +24,21 @@ pub mod handshake;
 pub mod media;
 pub mod payload;
 pub mod routing;
+pub mod visit;
 
 use handshake::Handshake;
 use media::{Kind, MediaError};
 use payload::{Payload, PayloadError, RecordRules};
 use routing::StreamSettings;
+use visit::{Chunk, VisitError};
 
 /// What a JSON body is.
 #[derive(Debug)]
-pub enum Converted<'a> {
+pub enum Converted {
     /// A provider checking the URL: answered, never recorded.
     Handshake(Handshake),
-    Records(Payload<'a>),
+    /// This many records, handed to the visitor.
+    Records(usize),
 }
 
 /// A record that lacks the key of the stream it is routed to.
@@ -72,44 +75,84 @@ impl<'s> Converter<'s> {
         Self::json(&kind, body)
     }
 
-    /// JSON text → a handshake, or records under the configured rules.
-    pub fn convert<'a>(&self, json: &'a [u8]) -> Result<Converted<'a>, PayloadError> {
+    /// JSON text → a handshake, or records under the configured rules, handed to `each` a
+    /// chunk at a time (so that no body holds all its records at once).
+    pub fn convert<'a, E>(
+        &self,
+        json: &'a [u8],
+        each: &mut dyn FnMut(Chunk<'_, 'a>) -> Result<(), E>,
+    ) -> Result<Converted, VisitError<E>> {
         if let Some(handshake) = handshake::detect(json) {
             return Ok(Converted::Handshake(handshake));
         }
-        payload::parse_payload(json, self.rules).map(Converted::Records)
+        visit::visit_payload(json, self.rules, each).map(Converted::Records)
     }
 
-    /// JSON text → records; a handshake gives none.
-    pub fn records<'a>(&self, json: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        match self.convert(json)? {
-            Converted::Handshake(_) => Ok(Payload {
-                records: Vec::new(),
-            }),
-            Converted::Records(payload) => Ok(payload),
+    /// JSON text → records handed to `each` a chunk at a time; a handshake gives none. A
+    /// payload of more than one chunk is read through once first: `each` sees no record of a
+    /// payload that cannot be converted whole.
+    pub fn records<'a, E>(
+        &self,
+        json: &'a [u8],
+        each: &mut dyn FnMut(Chunk<'_, 'a>) -> Result<(), E>,
+    ) -> Result<usize, VisitError<E>> {
+        let mut large = false;
+        let first_try = self.convert(json, &mut |chunk| {
+            if !chunk.whole {
+                large = true;
+                return Err(None);
+            }
+            each(chunk).map_err(Some)
+        });
+        match first_try {
+            Ok(Converted::Handshake(_)) => Ok(0),
+            Ok(Converted::Records(count)) => Ok(count),
+            Err(VisitError::Visitor(None)) if large => {
+                visit::visit_payload(json, self.rules, &mut |_| Ok::<(), E>(()))?;
+                visit::visit_payload(json, self.rules, each)
+            }
+            Err(VisitError::Visitor(Some(e))) => Err(VisitError::Visitor(e)),
+            Err(VisitError::Visitor(None)) => unreachable!("only a large payload stops early"),
+            Err(VisitError::Payload(e)) => Err(VisitError::Payload(e)),
         }
     }
 
-    /// Checks, where streams have keys of their own, that each record of a received payload
+    /// JSON text → all its records at once (a handshake gives none). Bounded only by the
+    /// body: for captured files, not for webhooks.
+    pub fn payload<'a>(&self, json: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
+        let mut records = Vec::new();
+        let visited = self.records(json, &mut |chunk: Chunk<'_, 'a>| {
+            records.append(&mut chunk.payload.records);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        match visited {
+            Ok(_) => Ok(Payload { records }),
+            Err(VisitError::Payload(e)) => Err(e),
+            Err(VisitError::Visitor(never)) => match never {},
+        }
+    }
+
+    /// Checks, where streams have keys of their own, that each record of a chunk of a payload
     /// carries the key of the stream it is routed to, and the default stream's where
     /// `max_streams` may send it there: no accepted record lacks the key of the stream it
     /// ends in.
     pub fn check_stream_keys(
         &self,
-        payload: &Payload<'_>,
+        chunk: &Chunk<'_, '_>,
         headers: &[Header],
     ) -> Result<(), StreamKeyError> {
         if !self.streams.keys_vary() {
             return Ok(());
         }
-        let is_array = payload.records.len() > 1;
-        for (i, record) in payload.records.iter().enumerate() {
+        let indexed = chunk.indexed();
+        for (j, record) in chunk.payload.records.iter().enumerate() {
+            let i = chunk.first + j;
             let stream = self
                 .streams
                 .route(headers, record)
                 .unwrap_or_else(|| self.streams.default.clone());
             for (name, keys) in self.streams.required_keys(&stream) {
-                let Err(error) = payload::check_record_keys(record, &keys, is_array.then_some(i))
+                let Err(error) = payload::check_record_keys(record, &keys, indexed.then_some(i))
                 else {
                     continue;
                 };

@@ -8,11 +8,6 @@
 //! can also come from the receiver ([`crate::convert::handoff`]) instead of a second parse.
 
 use std::borrow::Cow;
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 /// Columns the tap adds to every record.
 pub const SEQUENCE_FIELD: &str = "_sdc_sequence";
@@ -111,40 +106,20 @@ impl PayloadError {
     }
 }
 
-/// Splits a body into records: an object is one record, an array of objects one each.
-/// All-or-nothing: one bad element refuses the whole payload.
-pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<'a>, PayloadError> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let top: Top<'a> = serde_json::from_slice(body).map_err(PayloadError::Malformed)?;
-    let (records, is_array) = match top {
-        Top::Object(fields) => (vec![fields], false),
-        Top::Array(elements) => {
-            let mut records = Vec::with_capacity(elements.len());
-            for (index, element) in elements.into_iter().enumerate() {
-                match element {
-                    Element::Object(fields) => records.push(fields),
-                    Element::Other(found) => {
-                        return Err(too_deep_or(
-                            body,
-                            PayloadError::ElementNotARecord { index, found },
-                        ));
-                    }
-                }
-            }
-            (records, true)
+/// Checks one record of a payload (element `index` of an array) as [`parse_payload`] does:
+/// no value nested too deep, no scalar a strict reader would refuse, the configured key.
+pub(super) fn check_record(
+    record: &Fields<'_>,
+    rules: &RecordRules,
+    index: Option<usize>,
+) -> Result<(), PayloadError> {
+    for (_, value) in &record.fields {
+        if may_be_too_deep(value) && nesting_depth(value) >= MAX_DEPTH {
+            return Err(PayloadError::TooDeep);
         }
-        Top::Other(found) => return Err(too_deep_or(body, PayloadError::NotARecord(found))),
-    };
-    for (index, record) in records.iter().enumerate() {
-        for (_, value) in &record.fields {
-            if may_be_too_deep(value) && nesting_depth(value) >= MAX_DEPTH {
-                return Err(PayloadError::TooDeep);
-            }
-            check_scalars(value)?;
-        }
-        check_keys(record, rules, is_array.then_some(index))?;
+        check_scalars(value)?;
     }
-    Ok(Payload { records })
+    check_keys(record, rules, index)
 }
 
 /// Refuses what serde_json lets through in raw values but decodes to no value: `\uD800`–`\uDFFF`
@@ -224,7 +199,7 @@ fn may_be_too_deep(raw: &str) -> bool {
 
 /// A document nested deeper than [`MAX_DEPTH`] is refused as too deep (400) whatever its
 /// shape, so that depth is judged the same everywhere.
-fn too_deep_or(body: &[u8], shape: PayloadError) -> PayloadError {
+pub(super) fn too_deep_or(body: &[u8], shape: PayloadError) -> PayloadError {
     if nesting_depth_bytes(body) > MAX_DEPTH {
         PayloadError::TooDeep
     } else {
@@ -364,293 +339,4 @@ fn nesting_depth_bytes(bytes: &[u8]) -> usize {
         }
     }
     max
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deserialization into borrowed fields
-
-enum Top<'a> {
-    Object(Fields<'a>),
-    Array(Vec<Element<'a>>),
-    Other(&'static str),
-}
-
-enum Element<'a> {
-    Object(Fields<'a>),
-    Other(&'static str),
-}
-
-/// A field name, borrowed unless it had escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-fn visit_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Error> {
-    let mut fields: Vec<(Cow<'de, str>, &'de str)> =
-        Vec::with_capacity(map.size_hint().unwrap_or(16));
-    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-        let value: &'de RawValue = map.next_value()?;
-        fields.push((key, value.get()));
-    }
-    Ok(Fields {
-        fields: dedupe_last_wins(fields),
-    })
-}
-
-/// Keeps each key at its first position with its last value, as JSON parsers in Python and
-/// JavaScript do. Linear in the number of fields, however many a hostile body has.
-fn dedupe_last_wins<'a>(fields: Vec<(Cow<'a, str>, &'a str)>) -> Vec<(Cow<'a, str>, &'a str)> {
-    // Few fields (most payloads): comparing each name with those before it is cheaper than
-    // hashing them all.
-    const FEW: usize = 32;
-    if fields.len() <= FEW
-        && !(1..fields.len()).any(|i| fields[..i].iter().any(|(k, _)| *k == fields[i].0))
-    {
-        return fields;
-    }
-    let mut first_at: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(fields.len());
-    let mut last_value: Vec<Option<&'a str>> = vec![None; fields.len()];
-    let mut duplicates = false;
-    for (i, (key, value)) in fields.iter().enumerate() {
-        let at = *first_at.entry(key.as_ref()).or_insert(i);
-        duplicates |= at != i;
-        last_value[at] = Some(*value);
-    }
-    if !duplicates {
-        return fields;
-    }
-    let keep: Vec<bool> = last_value.iter().map(Option::is_some).collect();
-    fields
-        .into_iter()
-        .zip(keep)
-        .zip(last_value)
-        .filter_map(|(((key, _), keep), value)| keep.then(|| (key, value.expect("kept"))))
-        .collect()
-}
-
-macro_rules! scalar_visits {
-    ($wrap:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($wrap("a boolean"))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($wrap("a string"))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrap("null"))
-        }
-    };
-}
-
-impl<'de> Deserialize<'de> for Top<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TopVisitor;
-        impl<'de> Visitor<'de> for TopVisitor {
-            type Value = Top<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object or an array of objects")
-            }
-            scalar_visits!(Top::Other);
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
-                visit_fields(map).map(Top::Object)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
-                let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(element) = seq.next_element::<Element<'de>>()? {
-                    elements.push(element);
-                }
-                Ok(Top::Array(elements))
-            }
-        }
-        d.deserialize_any(TopVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Element<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ElementVisitor;
-        impl<'de> Visitor<'de> for ElementVisitor {
-            type Value = Element<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            scalar_visits!(Element::Other);
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Element<'de>, A::Error> {
-                visit_fields(map).map(Element::Object)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element<'de>, A::Error> {
-                // Skip the nested array as raw text: no recursion, whatever its depth.
-                while seq.next_element::<&'de RawValue>()?.is_some() {}
-                Ok(Element::Other("an array"))
-            }
-        }
-        d.deserialize_any(ElementVisitor)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules(keys: &[&str]) -> RecordRules {
-        RecordRules {
-            primary_key: keys.iter().map(|k| k.to_string()).collect(),
-        }
-    }
-
-    fn names(p: &Payload<'_>) -> Vec<Vec<String>> {
-        p.records
-            .iter()
-            .map(|r| r.fields.iter().map(|(k, _)| k.to_string()).collect())
-            .collect()
-    }
-
-    #[test]
-    fn object_is_one_record_and_array_is_one_each() {
-        let p = parse_payload(br#"{"id":1,"a":{"b":[1,2]}}"#, &rules(&[])).unwrap();
-        assert_eq!(names(&p), [["id", "a"]]);
-        let p = parse_payload(br#"[{"id":1},{"id":2,"x":null}]"#, &rules(&["id"])).unwrap();
-        assert_eq!(names(&p), vec![vec!["id"], vec!["id", "x"]]);
-    }
-
-    #[test]
-    fn refusals_name_what_is_wrong() {
-        let e = parse_payload(b"{\"id\":", &rules(&[])).unwrap_err();
-        assert!(e.is_malformed());
-        assert!(e.to_string().contains("line 1 column 6"), "{e}");
-        let e = parse_payload(b"\"hi\"", &rules(&[])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "body must be a JSON object or an array of objects, not a string"
-        );
-        let e = parse_payload(br#"[{"id":1},[1]]"#, &rules(&[])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "element 1 of the array must be an object, not an array"
-        );
-        let e = parse_payload(br#"[{"id":1},{"id":null}]"#, &rules(&["id"])).unwrap_err();
-        assert_eq!(e.to_string(), "element 1: primary key field \"id\" is null");
-        let e = parse_payload(br#"{"id":{"a":1}}"#, &rules(&["id"])).unwrap_err();
-        assert!(!e.is_malformed());
-        assert!(e.to_string().contains("an object"), "{e}");
-        let e = parse_payload(br#"{"x":1}"#, &rules(&["id"])).unwrap_err();
-        assert_eq!(e.to_string(), "primary key field \"id\" is missing");
-    }
-
-    #[test]
-    fn deep_nesting_is_refused_without_recursion() {
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        let e = parse_payload(deep.as_bytes(), &rules(&[])).unwrap_err();
-        assert!(matches!(e, PayloadError::TooDeep), "{e}");
-        let deep_top = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse_payload(deep_top.as_bytes(), &rules(&[])).is_err());
-        let ok = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
-        assert!(parse_payload(ok.as_bytes(), &rules(&[])).is_ok());
-    }
-
-    #[test]
-    fn unpaired_surrogates_and_numbers_beyond_a_double_are_malformed() {
-        let no_key = RecordRules::default();
-        for body in [
-            r#"{"s":"\ud999 tail"}"#,
-            r#"{"s":"\udc00"}"#,
-            r#"{"s":["\ud83d\u0041"]}"#,
-            r#"{"s":{"k":"x\\\ud800"}}"#,
-            r#"{"a":1,"a":56.555E010003}"#,
-            r#"{"n":[-1e309]}"#,
-            r#"{"s":"\"","n":1e999}"#,
-            r#"{"s":["\\\"\\",{"t":"\u00e9\ud800x"}]}"#,
-        ] {
-            let e = parse_payload(body.as_bytes(), &no_key).unwrap_err();
-            assert!(e.is_malformed(), "{body}: {e}");
-        }
-        for body in [
-            r#"{"s":"\ud83d\ude00 \u00e9 \\ud800"}"#,
-            r#"{"s":"\\\\"}"#,
-            r#"{"n":[1e308,-1.5e-400,123456789012345678901234567890,"1e999"]}"#,
-            r#"{"s":"a\"1e999\"b \ud83d\ude00","t":"\ud83d\ude00"}"#,
-        ] {
-            assert!(parse_payload(body.as_bytes(), &no_key).is_ok(), "{body}");
-        }
-    }
-
-    #[test]
-    fn duplicate_keys_keep_the_last_value_and_reserved_fields_are_kept_for_escaping() {
-        let p = parse_payload(br#"{"a":1,"b":2,"a":3,"_sdc_sequence":5}"#, &rules(&[])).unwrap();
-        let r = &p.records[0];
-        assert_eq!(names(&p), [["a", "b", "_sdc_sequence"]]);
-        assert_eq!(r.get("a").unwrap(), "3");
-    }
-
-    #[test]
-    fn the_metadata_namespace_is_any_case() {
-        for name in ["_sdc_x", "_SDC_SEQUENCE", "__sdc_primary_key", "__SdC_"] {
-            assert!(is_reserved_field(name), "{name}");
-        }
-        for name in ["_sdc", "sdc_x", "x_sdc_x", "___sdc_x", "", "_sdč_"] {
-            assert!(!is_reserved_field(name), "{name}");
-        }
-    }
-
-    #[test]
-    fn empty_string_keys_are_refused_like_missing_ones() {
-        let e = parse_payload(br#"{"id":""}"#, &rules(&["id"])).unwrap_err();
-        assert!(!e.is_malformed());
-        assert_eq!(e.to_string(), "primary key field \"id\" is an empty string");
-        assert!(parse_payload(br#"{"id":" "}"#, &rules(&["id"])).is_ok());
-        assert!(parse_payload(br#"{"id":1e999999}"#, &rules(&["id"])).is_err());
-    }
-
-    #[test]
-    fn numeric_keys_have_one_canonical_form() {
-        for (raw, canonical) in [
-            ("42", "42"),
-            ("42.0", "42"),
-            ("4.2e1", "42"),
-            ("420E-1", "42"),
-            ("0.0042e+4", "42"),
-            ("1.50", "1.5"),
-            ("-0.0", "0"),
-            ("-0", "0"),
-            ("0", "0"),
-            ("-12.5e-3", "-0.0125"),
-            ("820982911946154508", "820982911946154508"),
-            ("1e3", "1000"),
-            ("007", "7"),
-        ] {
-            assert_eq!(canonical_number(raw).as_deref(), Some(canonical), "{raw}");
-        }
-        assert_eq!(canonical_number("1e401"), None);
-        assert_eq!(canonical_number("1e99999999999"), None);
-    }
 }

@@ -181,7 +181,8 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::convert::payload::{RecordRules, parse_payload};
+    use crate::convert::payload::RecordRules;
+    use crate::convert::visit::parse_payload;
 
     #[test]
     fn route_values_are_normalised_to_table_names() {

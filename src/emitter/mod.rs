@@ -31,6 +31,7 @@ use crate::convert::Converter;
 use crate::convert::handoff::Handoff;
 use crate::convert::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
 use crate::convert::routing::StreamSettings;
+use crate::convert::visit::VisitError;
 use crate::journal::{Entry, EntryKind, Header, JournalError, JournalReader};
 use crate::keys::{KeySource, PayloadKeys};
 use crate::lifecycle::{Lifecycle, StopReason};
@@ -192,6 +193,8 @@ struct StreamOut {
     selected: bool,
     /// Its SCHEMA has been written in this run.
     announced: bool,
+    /// Records written since its last `METRIC` line.
+    since_metric: u64,
 }
 
 /// The per-stream bookmarks of the state a run resumes from, until the run is past them.
@@ -225,7 +228,7 @@ pub struct Emitter<W: Write> {
     overflowed: HashSet<String>,
     resume: Option<Resume>,
     state: State,
-    settings: EmitterSettings,
+    settings: Arc<EmitterSettings>,
     bookmark: Bookmark,
     emitted: u64,
     since_state: u64,
@@ -260,7 +263,7 @@ impl<W: Write> Emitter<W> {
         state: State,
         settings: EmitterSettings,
     ) -> Self {
-        let bookmark = Bookmark::Replay(state.replay_position());
+        let bookmark = Bookmark::Replay(state.replay_position(&settings.streams.default));
         Self::with_bookmark(out, schema, state, bookmark, settings)
     }
 
@@ -290,7 +293,7 @@ impl<W: Write> Emitter<W> {
             resume,
             bookmark,
             state,
-            settings,
+            settings: Arc::new(settings),
             emitted: 0,
             since_state: 0,
             last_state: Instant::now(),
@@ -359,7 +362,7 @@ impl<W: Write> Emitter<W> {
     /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
     /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        self.converter().records(body)
+        self.converter().payload(body)
     }
 
     /// Writes the records of one journal entry that lie after the bookmark. The body is read
@@ -372,23 +375,6 @@ impl<W: Write> Emitter<W> {
         let sequence = entry.first_sequence;
         let json = Converter::entry_json(&entry.headers, &entry.body)
             .map_err(|error| EmitError::Media { sequence, error })?;
-        let handed = self
-            .handoff
-            .as_ref()
-            .and_then(|handoff| handoff.take(sequence))
-            .and_then(|split| split.payload(&json));
-        let counters = telemetry::hot_path();
-        let payload = match handed {
-            Some(payload) => {
-                counters.entries_handed.increment(1);
-                Ok(payload)
-            }
-            None => {
-                counters.entries_parsed.increment(1);
-                self.parse(&json)
-            }
-        }
-        .map_err(|error| EmitError::Entry { sequence, error })?;
         let origin = Origin {
             first_sequence: entry.first_sequence,
             received_at: entry.received_at,
@@ -397,7 +383,53 @@ impl<W: Write> Emitter<W> {
             skip: 0,
             headers: &entry.headers,
         };
-        self.emit_records(&payload, &origin)
+        let handed = self
+            .handoff
+            .as_ref()
+            .and_then(|handoff| handoff.take(sequence))
+            .and_then(|split| split.payload(&json));
+        let counters = telemetry::hot_path();
+        match handed {
+            Some(payload) => {
+                counters.entries_handed.increment(1);
+                self.emit_records(&payload, &origin)
+            }
+            None => {
+                counters.entries_parsed.increment(1);
+                self.emit_json(&json, &origin)
+            }
+        }
+    }
+
+    /// Writes the records of a JSON payload, converted a chunk at a time (a body of millions
+    /// of records never holds them all), after the first `origin.skip`.
+    fn emit_json(&mut self, json: &[u8], origin: &Origin<'_>) -> Result<Flow, EmitError> {
+        let settings = Arc::clone(&self.settings);
+        let converter = Converter::new(&settings.rules, &settings.streams);
+        let mut context = None;
+        let visited = converter.records(json, &mut |chunk| {
+            let context =
+                context.get_or_insert_with(|| self.record_context(origin, chunk.indexed()));
+            match self.emit_chunk(chunk.payload, chunk.first, context) {
+                Ok(Flow::Continue) => Ok(()),
+                // Stops reading: nothing more is written.
+                Ok(Flow::LimitReached) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        });
+        match visited {
+            Ok(_) => Ok(if self.limit_reached() {
+                Flow::LimitReached
+            } else {
+                Flow::Continue
+            }),
+            Err(VisitError::Visitor(None)) => Ok(Flow::LimitReached),
+            Err(VisitError::Visitor(Some(e))) => Err(e),
+            Err(VisitError::Payload(error)) => Err(EmitError::Entry {
+                sequence: origin.first_sequence,
+                error,
+            }),
+        }
     }
 
     /// Writes the records of one parsed payload, after the first `origin.skip`.
@@ -406,6 +438,16 @@ impl<W: Write> Emitter<W> {
         payload: &Payload<'_>,
         origin: &Origin<'_>,
     ) -> Result<Flow, EmitError> {
+        let mut context = self.record_context(origin, payload.records.len() > 1);
+        self.emit_chunk(payload, 0, &mut context)
+    }
+
+    /// What the records of a payload share while they are written.
+    fn record_context<'o, 'a>(
+        &mut self,
+        origin: &'o Origin<'a>,
+        indexed: bool,
+    ) -> RecordContext<'o, 'a> {
         let nanos = origin.received_at.timestamp_nanos_opt().unwrap_or(0);
         if self.received_at.0 != nanos {
             self.received_at = (
@@ -415,15 +457,30 @@ impl<W: Write> Emitter<W> {
                     .to_rfc3339_opts(SecondsFormat::Micros, true),
             );
         }
-        let mut context = RecordContext {
+        RecordContext {
             origin,
             keys: None,
             metadata: self.request_metadata(origin.headers),
-            is_array: payload.records.len() > 1,
+            is_array: indexed,
             keys_vary: self.settings.streams.keys_vary(),
-        };
+        }
+    }
+
+    /// Writes the records of a payload's chunk, whose first is record `first` of the payload,
+    /// skipping the payload's first `origin.skip`.
+    fn emit_chunk(
+        &mut self,
+        payload: &Payload<'_>,
+        first: usize,
+        context: &mut RecordContext<'_, '_>,
+    ) -> Result<Flow, EmitError> {
+        let origin = context.origin;
         let mut written = 0u64;
-        for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
+        for (j, record) in payload.records.iter().enumerate() {
+            let i = first + j;
+            if i < origin.skip {
+                continue;
+            }
             if self.limit_reached() {
                 return Ok(Flow::LimitReached);
             }
@@ -438,7 +495,7 @@ impl<W: Write> Emitter<W> {
                 self.since_state += 1;
                 continue;
             }
-            self.write_one(stream, record, i, sequence, &mut context)?;
+            self.write_one(stream, record, i, sequence, context)?;
             written += 1;
         }
         telemetry::hot_path().records_emitted.increment(written);
@@ -520,6 +577,7 @@ impl<W: Write> Emitter<W> {
             actions[i]
         });
         self.bookmark = origin.place.bookmark(i, sequence);
+        self.streams[stream].since_metric += 1;
         self.emitted += 1;
         self.since_state += 1;
         self.out.maybe_flush()?;
@@ -554,9 +612,16 @@ impl<W: Write> Emitter<W> {
         Ok(())
     }
 
-    /// Logs a Singer `METRIC` line with the records written since the last one.
+    /// Logs a Singer `METRIC` line per stream with the records written to it since the last
+    /// one; when none were, one line for the default stream says so.
     fn report_metric(&mut self) {
-        telemetry::singer_counter("record_count", self.since_metric);
+        let none = self.since_metric == 0;
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            if s.since_metric > 0 || (none && i == 0) {
+                telemetry::singer_counter("record_count", &s.name, s.since_metric);
+                s.since_metric = 0;
+            }
+        }
         self.since_metric = 0;
         self.last_metric = Instant::now();
     }

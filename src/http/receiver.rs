@@ -36,8 +36,9 @@ use warp::{Buf, Filter};
 use crate::capture::{self, Header};
 use crate::convert::handoff::{Handoff, Split};
 use crate::convert::media::{self, Kind};
-use crate::convert::payload::RecordRules;
+use crate::convert::payload::{Payload, RecordRules};
 use crate::convert::routing::StreamSettings;
+use crate::convert::visit::VisitError;
 use crate::convert::{Converted, Converter};
 use crate::http::admission::{InflightBytes, Reservation};
 use crate::http::body::{self, Coding};
@@ -438,33 +439,44 @@ impl WebhookHandler {
         let converter = Converter::new(&self.rules, &self.streams);
         let json = Converter::json(&admitted.kind, body)?;
         self.verify(request, admitted, body, &json, received_at)?;
-        let payload = match converter.convert(&json)? {
-            Converted::Handshake(handshake) => return self.answer(&handshake).map(Err),
-            Converted::Records(payload) => payload,
+        let (headers, delivery_id) = self.journal_headers(request, admitted)?;
+        let mut split = None;
+        let converted = converter.convert(&json, &mut |chunk| {
+            converter.check_stream_keys(&chunk, &headers)?;
+            self.check_widths(chunk.payload)?;
+            // Only a payload of one chunk is handed over: the emitter reads larger ones in
+            // chunks itself, so that no body holds all its records at once.
+            if chunk.whole && self.handoff.is_some() {
+                split = Split::of(chunk.payload, &json);
+            }
+            Ok::<(), Refusal>(())
+        });
+        let record_count = match converted {
+            Ok(Converted::Handshake(handshake)) => return self.answer(&handshake).map(Err),
+            Ok(Converted::Records(count)) => count,
+            Err(VisitError::Payload(e)) => return Err(e.into()),
+            Err(VisitError::Visitor(refusal)) => return Err(refusal),
         };
         handshake::note_sns_subscription(request.headers, &json);
-        let (headers, delivery_id) = self.journal_headers(request, admitted)?;
-        converter.check_stream_keys(&payload, &headers)?;
-        if let Some(widest) = payload.records.iter().map(|r| r.fields.len()).max()
-            && widest > self.max_fields
-        {
-            return Err(Refusal::Unprocessable(format!(
-                "a record has {widest} top-level fields; at most {} (max_fields)",
-                self.max_fields
-            )));
-        }
-        let record_count = u32::try_from(payload.records.len())
+        let record_count = u32::try_from(record_count)
             .map_err(|_| Refusal::Unprocessable("too many records in one body".into()))?;
-        let split = self
-            .handoff
-            .as_ref()
-            .and_then(|_| Split::of(&payload, &json));
         Ok(Ok(Prepared {
             record_count,
             headers,
             delivery_id,
             split,
         }))
+    }
+
+    /// Refuses records wider than `max_fields`.
+    fn check_widths(&self, payload: &Payload<'_>) -> Result<(), Refusal> {
+        match payload.records.iter().map(|r| r.fields.len()).max() {
+            Some(widest) if widest > self.max_fields => Err(Refusal::Unprocessable(format!(
+                "a record has {widest} top-level fields; at most {} (max_fields)",
+                self.max_fields
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Verifies the provider's signature, when one is configured.

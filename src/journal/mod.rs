@@ -6,16 +6,18 @@
 //! see only these two traits.
 //!
 //! Everything else about a journal goes through one handle, [`Journal`], built from a
-//! [`JournalConfig`]: opening the writer, readers that take no lock (drains, replay), the header
-//! scan that rebuilds the idempotency window, retention and size. Each backend is a private
-//! module implementing `Backend`: `local` (segment files in `data_dir/journal`) and `nats` (a
-//! replicated NATS JetStream stream shared by many receivers). Nothing outside this module
-//! knows a backend's files or names.
+//! [`JournalConfig`]: preparing `data_dir`, opening the writer, readers that take no lock
+//! (drains, replay), the header scan that rebuilds the idempotency window, retention and size.
+//! Each backend is a private module implementing `Backend`: `local` (segment files in
+//! `data_dir/journal`) and `nats` (a replicated NATS JetStream stream shared by many
+//! receivers); both store an entry as one `frame`. Nothing outside this module knows a
+//! backend's files or names.
 //!
 //! An entry keeps what is needed to re-emit exactly the same records later: its first record
 //! [`Sequence`] (record `i` of the entry has `first_sequence + i`), the time it was received,
 //! the captured headers and the raw body bytes.
 
+mod frame;
 mod local;
 pub mod nats;
 
@@ -45,7 +47,11 @@ pub enum JournalConfig {
         min_free_bytes: u64,
     },
     /// A replicated NATS JetStream stream (see [`nats`]).
-    Nats(Box<nats::NatsSettings>),
+    Nats {
+        /// Holds what the tap keeps beside the journal (the persisted schemas).
+        data_dir: PathBuf,
+        settings: Box<nats::NatsSettings>,
+    },
 }
 
 /// One journal, whatever its backend. Cheap to clone. Building it touches nothing; the
@@ -69,9 +75,17 @@ impl Journal {
                     min_free_bytes,
                 },
             )),
-            JournalConfig::Nats(settings) => Arc::new(nats::NatsBackend::new(*settings)),
+            JournalConfig::Nats { data_dir, settings } => {
+                Arc::new(nats::NatsBackend::new(data_dir, *settings))
+            }
         };
         Journal { backend }
+    }
+
+    /// Makes `data_dir` ready for what a sync or a replay keeps there beside the journal (the
+    /// persisted schemas), whichever backend holds the journal.
+    pub fn prepare_data_dir(&self) -> Result<(), JournalError> {
+        self.backend.prepare_data_dir()
     }
 
     /// Opens the journal for writing (creating it if needed). One writer per journal:
@@ -134,6 +148,7 @@ impl Journal {
 
 /// What a backend implements; [`Journal`] documents each method.
 trait Backend: Send + Sync + 'static {
+    fn prepare_data_dir(&self) -> Result<(), JournalError>;
     fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError>;
     fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>;
     fn scan_entry_heads(

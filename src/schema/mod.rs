@@ -62,7 +62,7 @@ use columns::sdc_properties;
 use kinds::{Sibling, ValueType, value_name};
 use names::Names;
 
-/// The persisted, cumulative schema of stream `data`.
+/// The persisted, cumulative schema of one stream.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SchemaFile {
     version: u32,
@@ -160,6 +160,8 @@ impl Placement {
 /// The schema of the stream as records pass: declarations, catalog pins and selection.
 #[derive(Debug)]
 pub struct SchemaTracker {
+    /// The stream's name, for messages.
+    stream: String,
     path: Option<PathBuf>,
     /// Looked up for every field of every record, twice (declaring, writing): foldhash, and
     /// ordered only where a SCHEMA or the schema file is made.
@@ -247,6 +249,7 @@ impl SchemaTracker {
             names.claim(key);
         }
         let mut tracker = SchemaTracker {
+            stream: String::new(),
             path,
             fields: foldhash::HashMap::default(),
             declared_at: file.declared_at.into_iter().collect(),
@@ -283,6 +286,12 @@ impl SchemaTracker {
             };
             self.fields.entry(column).or_insert(kind);
         }
+    }
+
+    /// The same tracker, named `stream` in its messages.
+    pub fn for_stream(mut self, stream: &str) -> Self {
+        stream.clone_into(&mut self.stream);
+        self
     }
 
     /// The same declarations, never saved: a replay of files starts from what the data_dir
@@ -386,7 +395,9 @@ impl SchemaTracker {
         }
         if !overflowed.is_empty() {
             log::warn!(
-                "stream data has {} columns (max_columns): fields {overflowed:?} go into {OVERFLOW_FIELD}",
+                "stream {:?} has {} columns (max_columns): fields {overflowed:?} go into \
+                 {OVERFLOW_FIELD}",
+                self.stream,
                 self.columns.max_columns
             );
         }
