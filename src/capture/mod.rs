@@ -149,18 +149,24 @@ pub fn journal_headers(out: &mut Vec<Header>, request: &Metadata<'_>, secrets: &
         if request.journaled == Some(name) {
             continue;
         }
-        let shown =
-            match secrets.redacts(name, value) || token.as_ref().is_some_and(|t| t.is_in(value)) {
-                true => Shown::Redacted(value.len()),
-                false if value.len() > MAX_HEADER_VALUE_BYTES => continue,
-                false => Shown::Value(value),
-            };
+        let journal_name = header_name(name.as_bytes());
+        // A name senders send on most requests (borrowed) is no credential's: only its value
+        // is looked at.
+        let by_shape = match journal_name {
+            Cow::Borrowed(_) => secrets.redacts_value(name, value),
+            Cow::Owned(_) => secrets.redacts(name, value),
+        };
+        let shown = match by_shape || token.as_ref().is_some_and(|t| t.is_in(value)) {
+            true => Shown::Redacted(value.len()),
+            false if value.len() > MAX_HEADER_VALUE_BYTES => continue,
+            false => Shown::Value(value),
+        };
         let size = name.len() + shown.len();
         if out.len() - first >= MAX_JOURNALED_HEADERS || bytes + size > MAX_JOURNALED_HEADER_BYTES {
             continue;
         }
         bytes += size;
-        keep(out, header_name(name.as_bytes()), shown);
+        keep(out, journal_name, shown);
     }
     if let Some(name) = path_name {
         keep(out, Cow::Borrowed(PATH_NAME), Shown::Value(name.as_bytes()));
