@@ -457,10 +457,19 @@ fn ten_token_new_at_once_on_a_cluster_leave_at_most_two_active_tokens() {
     let h = Harness::new(json!({"journal": cluster.journal("TOKENS", 3)}));
     let first = h.token_command(&["new"]);
     assert!(first.status.success(), "{}", first.stderr);
-    // Ten more, as from ten machines at once: only one finds a free place.
+    // Ten more, as from ten machines at once: only one finds a free place. Each waits 300 ms
+    // between reading the tokens and writing (a test fault), so that all ten read the same.
     let runs: Vec<_> = thread::scope(|s| {
         let handles: Vec<_> = (0..10)
-            .map(|_| s.spawn(|| h.token_command(&["new"])))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut cmd = std::process::Command::new(crate::common::bin());
+                    cmd.args(["token", "new", "--config"])
+                        .arg(&h.config_path)
+                        .env("TAP_WEBHOOKS_TEST_SLOW_TOKEN_CLAIM_MS", "300");
+                    Tap::spawn(cmd).wait()
+                })
+            })
             .collect();
         handles.into_iter().map(|t| t.join().unwrap()).collect()
     });

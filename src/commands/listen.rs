@@ -24,7 +24,6 @@ use crate::emitter::{self, EmitError, Emitter};
 use crate::http::admission::InflightBytes;
 use crate::http::ops::{self, Ops};
 use crate::http::receiver::{self, Idempotency, WebhookHandler};
-use crate::http::reply::not_found_after;
 use crate::http::server;
 use crate::inspector::api::{self, Api};
 use crate::inspector::{Inspector, page};
@@ -145,6 +144,7 @@ async fn run(
     let mut tasks = JoinSet::new();
     background::retention(&mut tasks, config, &lifecycle);
     let listeners = Listeners::bind(config).await?;
+    warn_of_kept_credentials(config);
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url, token_store) = prepare_tokens(config, listeners.addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
@@ -155,15 +155,7 @@ async fn run(
     // The receiver's splits go to this process's emitter; without one, nobody takes them.
     let emitting = options.emit.is_some();
     let handoff = emitting.then(|| Arc::new(Handoff::default()));
-    let inspector = config.ops_bind.map(|_| {
-        let idempotency = config.idempotency.as_ref().map(|i| i.header.clone());
-        let default = &config.streams.default;
-        Arc::new(Inspector::new(
-            config.inspector.clone(),
-            default,
-            idempotency,
-        ))
-    });
+    let inspector = inspector(config);
     let emitter_thread = match options.emit {
         Some((emitter, after)) => {
             background::end_conditions(&mut tasks, config, &lifecycle);
@@ -199,6 +191,7 @@ async fn run(
             .rejections_per_second
             .map(crate::rejections::Rejections::new),
         handoff,
+        refusal_log: Default::default(),
         inspector: inspector.clone(),
     };
     let ops = ops_routes(config, journal, store, &lifecycle, inspector, emitting);
@@ -211,6 +204,24 @@ async fn run(
     lifecycle.close();
     while tasks.join_next().await.is_some() {}
     join_emitter(emitter_thread).await
+}
+
+/// A WARN for each credential header `capture_headers` keeps on purpose.
+fn warn_of_kept_credentials(config: &Config) {
+    for name in config.streams.capture_headers.secrets().kept_credentials() {
+        log::warn!(
+            "capture_headers names {name}, a credential: it is journaled and emitted as sent"
+        );
+    }
+}
+
+/// The inspector the receiver tells of each delivery and refusal, with `ops_bind`.
+fn inspector(config: &Config) -> Option<Arc<Inspector>> {
+    config.ops_bind?;
+    let idempotency = config.idempotency.as_ref().map(|i| i.header.clone());
+    let settings = config.inspector.clone();
+    let inspector = Inspector::new(settings, &config.streams.default, idempotency);
+    Some(Arc::new(inspector))
 }
 
 /// The operations endpoints, and the inspector beside them with `ops_bind`.
@@ -288,8 +299,6 @@ impl Listeners {
         let limits = server::ServerLimits {
             header_read_timeout: config.limits.header_read_timeout,
             max_connections: config.limits.max_connections,
-            // For rejection records and the inspector's refusals.
-            peer_address: config.rejections_per_second.is_some() || config.ops_bind.is_some(),
         };
         let grace = config.shutdown_grace;
         let handler = Arc::new(handler);
@@ -312,7 +321,7 @@ impl Listeners {
             ),
             server::serve(
                 ops_listener,
-                not_found_after(ops),
+                ops::listener_routes(ops),
                 Arc::clone(lifecycle),
                 grace,
                 ops_limits,

@@ -2,6 +2,9 @@
 //! set of routes, and the reply to a connection refused before it is served. The receiver,
 //! the accept loop and the operations endpoints all take them from here.
 
+use std::future::Future;
+use std::net::SocketAddr;
+
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
@@ -10,26 +13,20 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 tokio::task_local! {
-    /// The peer address of the connection being served, set by the server around each
-    /// connection (with `ServerLimits::peer_address`): read when a request is refused, so an
-    /// accepted one pays nothing for it.
-    static PEER: std::net::SocketAddr;
+    /// The peer address of the connection being served (set by the server for each
+    /// connection's task; a request handler runs within it).
+    static PEER: Option<SocketAddr>;
 }
 
-/// The peer address of the connection the current request came on, if the server keeps it.
-pub fn remote_addr() -> Option<std::net::SocketAddr> {
-    PEER.try_with(|addr| *addr).ok()
+/// Runs a connection's future with its peer address known to [`remote_addr`] (a task-local
+/// costs nothing per request, unlike a request extension).
+pub async fn with_peer<F: Future>(peer: Option<SocketAddr>, connection: F) -> F::Output {
+    PEER.scope(peer, connection).await
 }
 
-/// Runs `serving` (a connection) with `remote_addr` answering `peer`.
-pub async fn with_remote_addr<F: Future>(
-    peer: Option<std::net::SocketAddr>,
-    serving: F,
-) -> F::Output {
-    match peer {
-        Some(peer) => PEER.scope(peer, serving).await,
-        None => serving.await,
-    }
+/// The peer address of the connection the current request came on, when known.
+pub fn remote_addr() -> Option<SocketAddr> {
+    PEER.try_with(|peer| *peer).ok().flatten()
 }
 
 /// How long a sender is asked to wait before retrying, by reason.
@@ -76,6 +73,28 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
     json_response(status, &json!({ "error": message }))
 }
 
+/// A webhook accepted: its records counted.
+pub fn accepted(records: u32) -> Response {
+    // Built without a JSON tree: this is the answer to nearly every request.
+    let mut body = Vec::with_capacity(40);
+    body.extend_from_slice(br#"{"status":"ok","records":"#);
+    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
+    body.push(b'}');
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A redelivery of a journaled webhook: acknowledged again, stored once.
+pub fn duplicate() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"status": "ok", "records": 0, "duplicate": true}),
+    )
+}
+
 /// What an unknown path is told.
 pub const NOT_FOUND: &str = "not found: webhooks are posted to /webhooks/<token>";
 /// What a connection beyond `max_connections` is told.
@@ -107,26 +126,4 @@ pub fn too_many_connections_http1() -> Vec<u8> {
         body.len()
     )
     .into_bytes()
-}
-
-/// The answer to an accepted webhook: `{"status":"ok","records":N}`.
-pub fn accepted(records: u32) -> Response {
-    // Built without a JSON tree: this is the answer to nearly every request.
-    let mut body = Vec::with_capacity(40);
-    body.extend_from_slice(br#"{"status":"ok","records":"#);
-    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
-    body.push(b'}');
-    let mut response = Response::new(body.into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A redelivery of a journaled webhook: acknowledged again, stored once.
-pub fn duplicate() -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"status": "ok", "records": 0, "duplicate": true}),
-    )
 }

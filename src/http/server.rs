@@ -37,9 +37,6 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ServerLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
-    /// Whether requests can learn their peer's address ([`crate::http::reply::remote_addr`],
-    /// for rejection records and the inspector's refusals).
-    pub peer_address: bool,
 }
 
 /// One open connection, as the accept loop sees it.
@@ -145,19 +142,18 @@ pub async fn serve(
                 break;
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let conn = admit_connection(&registry, &open_tx, limits.max_connections);
                     match conn {
                         Some((id, conn)) => {
-                            let task = connection(
+                            let task = reply::with_peer(Some(peer), connection(
                                 stream,
                                 routes.clone(),
                                 conn,
                                 closing.clone(),
                                 limits.header_read_timeout,
-                                limits.peer_address,
-                            );
+                            ));
                             let (registry, open_tx) = (Arc::clone(&registry), Arc::clone(&open_tx));
                             tokio::spawn(async move {
                                 task.await;
@@ -233,19 +229,6 @@ fn host_count_wrong<B>(request: &hyper::Request<B>) -> bool {
 
 /// Serves one connection until it ends, is evicted or the listener closes.
 async fn connection(
-    stream: TcpStream,
-    routes: BoxedFilter<(Response,)>,
-    conn: Arc<Conn>,
-    closing: watch::Receiver<bool>,
-    header_read_timeout: Duration,
-    peer_address: bool,
-) {
-    let peer = peer_address.then(|| stream.peer_addr().ok()).flatten();
-    let serving = serve_connection(stream, routes, conn, closing, header_read_timeout);
-    reply::with_remote_addr(peer, serving).await;
-}
-
-async fn serve_connection(
     stream: TcpStream,
     routes: BoxedFilter<(Response,)>,
     conn: Arc<Conn>,

@@ -5,7 +5,7 @@
 use chrono::SecondsFormat;
 use serde_json::{Value, json};
 
-use crate::capture::secrets::is_secret_header;
+use crate::capture::secrets::{is_placeholder, placeholder};
 use crate::capture::{PATH_NAME, QUERY};
 use crate::convert::Converter;
 use crate::convert::media::{self, Kind};
@@ -36,11 +36,20 @@ pub async fn find(journal: &Journal, sequence: Sequence) -> Result<Option<Entry>
 
 /// The API's view of an entry: headers always; its body and records unless `bodies` is false.
 pub fn describe(entry: &Entry, converter: &Converter<'_>, bodies: bool) -> Value {
+    // Credentials were never journaled as sent; this holds whatever an older tap kept.
+    let secrets = converter.streams.capture_headers.secrets();
     let headers: Vec<Value> = entry
         .headers
         .iter()
-        .filter(|h| !h.name.starts_with(':') && !is_secret_header(&h.name))
-        .map(|h| json!({"name": h.name, "value": String::from_utf8_lossy(&h.value)}))
+        .filter(|h| !h.name.starts_with(':'))
+        .map(|h| {
+            let value = if secrets.redacts(&h.name, &h.value) && !is_placeholder(&h.value) {
+                placeholder(h.value.len())
+            } else {
+                String::from_utf8_lossy(&h.value).into_owned()
+            };
+            json!({"name": h.name, "value": value})
+        })
         .collect();
     let pseudo = |name: &str| {
         entry

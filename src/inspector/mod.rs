@@ -26,7 +26,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 
-use crate::capture::Header;
+use crate::capture::{Header, secrets};
 use crate::convert::payload::Fields;
 use crate::convert::routing::{Route, StreamSettings};
 pub use crate::http::auth::OpsToken;
@@ -199,10 +199,8 @@ impl Inspector {
 
     /// A refused request. `token` is the token it presented, kept out of what is remembered.
     pub fn refused(&self, refusal: Refusal<'_>) {
-        let redact = |text: &str| match refusal.token {
-            Some(token) if !token.is_empty() => text.replace(token, "<token>"),
-            _ => text.to_owned(),
-        };
+        let token = refusal.token.and_then(secrets::Token::new);
+        let redact = |text: &str| secrets::redact_text(text, token.as_ref()).into_owned();
         let body_prefix = refusal
             .body
             .filter(|_| self.settings.inspect_bodies)

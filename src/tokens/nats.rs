@@ -33,6 +33,23 @@ const CLAIM_GRACE_SECONDS: i64 = 60;
 /// Claims lost to others at once before `token new` gives up.
 const MAX_CLAIM_ATTEMPTS: usize = 100;
 
+/// The environment variable of a test fault (debug builds only): `token new` waits this many
+/// milliseconds between reading the tokens and writing its claim, so that a test can run many
+/// at once inside that window.
+#[cfg(debug_assertions)]
+pub const SLOW_CLAIM_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_TOKEN_CLAIM_MS";
+
+/// The test fault of [`SLOW_CLAIM_ENV`]; nothing in a release build.
+async fn slow_claim() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var(SLOW_CLAIM_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
 /// A token being made: counted as active until it is stored, or for [`CLAIM_GRACE_SECONDS`].
 #[derive(Debug, Serialize, Deserialize)]
 struct Claim {
@@ -128,6 +145,7 @@ impl TokenBucket {
                 id: id.clone(),
                 at: now,
             });
+            slow_claim().await;
             if self.write_claims(&claims, revision).await? {
                 return Ok(());
             }

@@ -44,13 +44,14 @@ use crate::http::admission::{InflightBytes, Reservation};
 use crate::http::auth::bearer_token;
 use crate::http::body::{self, Coding};
 use crate::http::cors::Cors;
-use crate::http::reply::{accepted, duplicate, json_response, not_found_after, remote_addr};
+use crate::http::refusal::{RefusalContext, RefusalLog};
+use crate::http::reply::{self, accepted, duplicate, json_response, not_found_after};
 use crate::inspector::{Arrival, Inspector, Routed};
 use crate::journal::{self, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
 use crate::rejections::{self, Refused, Rejections};
 use crate::senders::handshake::{self, Handshake};
-use crate::senders::idempotency::{Claim, ClaimGuard, SeenIds};
+use crate::senders::idempotency::{self, Claim, ClaimGuard, SeenIds};
 use crate::senders::signature::{Signed, Verifier};
 use crate::telemetry;
 use crate::tokens::{LiveTokens, TokenId};
@@ -86,6 +87,8 @@ pub struct WebhookHandler {
     pub streams: StreamSettings,
     /// Where the split of each durable body goes when this process's emitter takes them.
     pub handoff: Option<Arc<Handoff>>,
+    /// Each refusal's WARN line, within its rate limit.
+    pub refusal_log: RefusalLog,
     /// Told of every delivery and refusal, with `ops_bind`.
     pub inspector: Option<Arc<Inspector>>,
 }
@@ -245,6 +248,7 @@ impl WebhookHandler {
         let mut response = match self.receive(&request, body, &mut seen).await {
             Ok(response) => response,
             Err(refusal) => {
+                self.log_refusal(&request, &refusal, &seen);
                 self.inspect_refusal(&request, &refusal, &seen);
                 self.record_rejection(&request, &refusal, seen).await;
                 refusal.into_response()
@@ -262,6 +266,25 @@ impl WebhookHandler {
         response
     }
 
+    /// The refusal's WARN line (within the rate limit), its credentials redacted.
+    fn log_refusal(&self, request: &Request<'_>, refusal: &Refusal, seen: &Seen) {
+        self.refusal_log.warn(|| {
+            let secrets = self.streams.capture_headers.secrets();
+            let delivery =
+                idempotency::delivery_id_shown(request.headers, self.idempotency.as_ref())
+                    .filter(|(name, id)| !secrets.redacts(name, id));
+            let context = RefusalContext {
+                token_id: seen.token_id.as_ref(),
+                remote: reply::remote_addr(),
+                delivery_id: delivery.map(|(_, id)| id),
+                scheme: self.signature.as_ref().map(Verifier::scheme),
+            };
+            let line = refusal.log_line(&context);
+            let token = presented_token(request).and_then(capture::secrets::Token::new);
+            capture::secrets::redact_text(&line, token.as_ref()).into_owned()
+        });
+    }
+
     /// Journals a refusal as a `_rejections` record (`rejections: true`), within the rate
     /// limit. Failures are logged: the sender gets its refusal either way.
     async fn record_rejection(&self, request: &Request<'_>, refusal: &Refusal, seen: Seen) {
@@ -274,12 +297,13 @@ impl WebhookHandler {
         let refused = Refused {
             status: refusal.status(),
             reason: &refusal.to_string(),
-            remote_addr: remote_addr(),
+            remote_addr: reply::remote_addr(),
             token_id: seen.token_id.as_ref(),
             headers: request.headers,
             body: seen.body.as_ref(),
             declared_length: content_length(request.headers).ok().flatten(),
-            token: request.token,
+            token: presented_token(request),
+            secrets: self.streams.capture_headers.secrets(),
         };
         let Some(entry) = rejections.entry(&refused, Utc::now()) else {
             return;
@@ -522,15 +546,14 @@ impl WebhookHandler {
             });
             delivery_id = Some(id);
         }
-        let presented = request.token.or_else(|| bearer_token(headers).ok());
-        capture::journal_headers(
-            &mut kept,
+        let metadata = capture::Metadata {
             headers,
-            self.idempotency.as_ref().map(|i| i.header.as_str()),
-            presented,
-            request.target.name,
-            Some(request.target.query),
-        );
+            journaled: self.idempotency.as_ref().map(|i| i.header.as_str()),
+            token: presented_token(request),
+            path_name: request.target.name,
+            query: Some(request.target.query),
+        };
+        capture::journal_headers(&mut kept, &metadata, self.streams.capture_headers.secrets());
         if let (true, Some(value)) = (admitted.kind.needs_content_type(), admitted.content_type)
             && !kept.iter().any(|h| h.name == media::CONTENT_TYPE_HEADER)
         {
@@ -655,6 +678,11 @@ impl WebhookHandler {
             .verify(presented)
             .ok_or(Refusal::Unauthorized("unknown or revoked token"))
     }
+}
+
+/// The token a request presented: in its path, or as `Authorization: Bearer <token>`.
+fn presented_token<'r>(request: &Request<'r>) -> Option<&'r str> {
+    request.token.or_else(|| bearer_token(request.headers).ok())
 }
 
 fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Refusal> {
