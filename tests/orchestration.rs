@@ -278,7 +278,14 @@ fn environment_variables_override_the_config_file() {
     let top = &catalog["streams"][0]["metadata"][0]["metadata"];
     assert_eq!(top["schema-name"], "from_env");
     assert_eq!(top["table-key-properties"], json!(["id"]));
-    assert!(err.contains("setting name from the environment"), "{err}");
+    // One line names the settings taken from the environment.
+    assert_eq!(err.matches("from the environment").count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "INFO settings from the environment (TAP_WEBHOOKS_<SETTING>): name, primary_key\n"
+        ),
+        "{err}"
+    );
 
     // --config ENV: settings from the environment alone.
     let data_dir = h.data_dir();
@@ -297,8 +304,34 @@ fn environment_variables_override_the_config_file() {
         json!(["__sdc_primary_key"])
     );
 
-    // A bad value names the setting.
+    // A bad value names its variable and the type it needs.
     let (code, _, err) = discover(&[("TAP_WEBHOOKS_MAX_RECORDS", "lots")], &file);
     assert_eq!(code, Some(2));
-    assert!(err.contains("max_records"), "{err}");
+    assert!(
+        err.contains(
+            r#"CRITICAL TAP_WEBHOOKS_MAX_RECORDS: expected an integer (such as 5), not "lots""#
+        ),
+        "{err}"
+    );
+    let (code, _, err) = discover(&[("TAP_WEBHOOKS_LISTEN", "no")], &file);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("CRITICAL TAP_WEBHOOKS_LISTEN: expected a boolean (true or false)"),
+        "{err}"
+    );
+    // A variable that names no setting is not silently ignored; Meltano's extras are.
+    let (code, _, err) = discover(
+        &[
+            ("TAP_WEBHOOKS_LISTN", "false"),
+            ("TAP_WEBHOOKS__SELECT", "[]"),
+        ],
+        &file,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("WARNING environment variable TAP_WEBHOOKS_LISTN is not a setting")
+            && err.contains("did you mean TAP_WEBHOOKS_LISTEN?"),
+        "{err}"
+    );
+    assert!(!err.contains("TAP_WEBHOOKS__SELECT"), "{err}");
 }

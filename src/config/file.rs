@@ -1,16 +1,15 @@
 //! The settings as the user writes them: [`ConfigFile`] is the single definition of the accepted
 //! settings (field docs, serde defaults, `deny_unknown_fields`). The parser, the JSON Schema
-//! printed by `--about` ([`settings_schema`]) and the environment overrides
-//! ([`env_overrides`]) all come from it, so the settings listed are exactly those accepted.
+//! printed by `--about` ([`settings_schema`]) and the environment overrides (`env`) all
+//! come from it, so the settings listed are exactly those accepted.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::ConfigError;
 use crate::signature::SignatureSetting;
 
 /// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
@@ -302,39 +301,4 @@ pub fn settings_schema() -> Value {
         })
         .into_generator();
     generator.into_root_schema_for::<ConfigFile>().to_value()
-}
-
-/// Settings given as `TAP_WEBHOOKS_<SETTING>` variables, as JSON values. A setting whose type
-/// is only "string" takes the text as is; others are read as JSON (`true`, `5`,
-/// `["a","b"]`, `{...}`) and fall back to the text.
-pub fn env_overrides(
-    vars: impl Iterator<Item = (String, String)>,
-) -> Result<Map<String, Value>, ConfigError> {
-    let schema = settings_schema();
-    let properties = schema["properties"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Map::new();
-    for (name, value) in vars {
-        let Some(setting) = name.strip_prefix(ENV_PREFIX) else {
-            continue;
-        };
-        let key = setting.to_lowercase();
-        let Some(property) = properties.get(&key) else {
-            continue;
-        };
-        let string_only = match &property["type"] {
-            Value::String(t) => t == "string",
-            Value::Array(ts) => ts.iter().all(|t| t == "string" || t == "null"),
-            _ => false,
-        };
-        let parsed = if string_only {
-            Value::String(value)
-        } else {
-            serde_json::from_str(&value).unwrap_or(Value::String(value))
-        };
-        out.insert(key, parsed);
-    }
-    Ok(out)
 }
