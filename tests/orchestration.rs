@@ -239,7 +239,7 @@ fn about_lists_exactly_the_accepted_settings_in_every_format() {
     let text = run(&["--about"]);
     for name in settings.keys() {
         assert!(
-            markdown.contains(&format!("| {name} |")),
+            markdown.contains(&format!("| `{name}` |")),
             "markdown lists {name}"
         );
         assert!(text.contains(&format!("  {name}")), "text lists {name}");

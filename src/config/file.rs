@@ -23,8 +23,9 @@ pub struct ConfigFile {
     /// Integration name; its snake_case form is the schema name offered to targets.
     #[serde(default = "defaults::name")]
     pub name: String,
-    /// A top-level field name (at most 50 characters) or a list of them. Absent: each record
-    /// gets a generated `__sdc_primary_key`.
+    /// A top-level field name (at most 50 characters, not `_sdc_…`) or a list of them; every
+    /// record must have it, non-null, scalar and not `""`. Absent: each record gets a generated
+    /// `__sdc_primary_key`.
     #[serde(default)]
     pub primary_key: Option<PrimaryKeySetting>,
     /// Listen address, `host:port`.
@@ -34,10 +35,12 @@ pub struct ConfigFile {
     /// `127.0.0.1:9090`) instead of the webhook listener, keeping them off the public interface.
     #[serde(default)]
     pub ops_bind: Option<String>,
-    /// Base URL printed in webhook URLs (for a proxy or a public host name). Default: from `bind`.
+    /// Base URL printed in webhook URLs, for a proxy or a public host name
+    /// (`https://hooks.example.com`). Default: from `bind`.
     #[serde(default)]
     pub public_url: Option<String>,
-    /// Directory of the journal, token store and persisted schema.
+    /// Directory of the journal, token store and persisted schema, relative to the working
+    /// directory.
     #[serde(default = "defaults::data_dir")]
     pub data_dir: PathBuf,
     /// Largest accepted request body, in bytes (after decompression).
@@ -52,17 +55,20 @@ pub struct ConfigFile {
     /// End a listening sync cleanly when no webhook has arrived for this many seconds.
     #[serde(default)]
     pub idle_timeout_seconds: Option<f64>,
-    /// End a sync cleanly after emitting this many records.
+    /// End a sync cleanly after emitting this many records (the rest comes next run).
     #[serde(default)]
     pub max_records: Option<u64>,
-    /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version.
+    /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version;
+    /// the configured `primary_key` stays a required column.
     #[serde(default)]
     pub append_only: bool,
-    /// Also write `_sdc_sequence` under this name, for targets that drop or overwrite `_sdc_`
-    /// columns (meltanolabs-target-postgres and other Meltano SDK targets).
+    /// Also write `_sdc_sequence` under this name (for example `webhook_sequence`), for targets
+    /// that drop or overwrite `_sdc_` columns (meltanolabs-target-postgres and other Meltano
+    /// SDK targets).
     #[serde(default)]
     pub sequence_alias: Option<String>,
-    /// Also write `_sdc_received_at` under this name, for the same targets.
+    /// Also write `_sdc_received_at` under this name (for example `webhook_received_at`), for
+    /// the same targets.
     #[serde(default)]
     pub received_at_alias: Option<String>,
     /// Size at which the journal starts a new segment file, in bytes.
@@ -73,7 +79,7 @@ pub struct ConfigFile {
     #[serde(default = "defaults::min_free_disk_bytes")]
     pub min_free_disk_bytes: u64,
     /// Journal segments are deleted once a sync's `--state` shows them loaded and they are
-    /// older than this many hours.
+    /// older than this many hours (docs/operations.md, "Journal retention").
     #[serde(default = "defaults::journal_retention_hours")]
     pub journal_retention_hours: f64,
     /// How often a sync logs a Singer `METRIC` line with the records it emitted, in seconds
@@ -86,7 +92,7 @@ pub struct ConfigFile {
     /// Verify each webhook's signature over the raw body:
     /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
     /// "hmac-sha256" | "twilio" | "zoom" | "mailgun" | "sendgrid", "secret": "..."}`. Missing,
-    /// invalid or expired signatures get 401.
+    /// invalid or expired signatures get 401 (docs/senders.md, "Signatures").
     #[serde(default)]
     pub signature: Option<SignatureSetting>,
     /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
@@ -94,7 +100,8 @@ pub struct ConfigFile {
     /// journaled or emitted again.
     #[serde(default)]
     pub idempotency_header: Option<String>,
-    /// How long delivery ids are remembered for `idempotency_header`, in hours.
+    /// How long delivery ids are remembered for `idempotency_header`, in hours (longer than
+    /// Stripe's 3 days of retries and Shopify's 4 hours).
     #[serde(default = "defaults::idempotency_window_hours")]
     pub idempotency_window_hours: f64,
     /// At most this many delivery ids are remembered (about 100 bytes each); the oldest are
@@ -103,7 +110,7 @@ pub struct ConfigFile {
     pub idempotency_max_ids: u64,
     /// Accept exactly the tokens with these SHA-256 digests (hex of the SHA-256 of the token
     /// text) instead of the token store, for immutable deployments. The `token` commands then
-    /// change nothing.
+    /// change nothing (docs/operations.md, "Immutable deployments").
     #[serde(default)]
     pub token_sha256: Option<Vec<String>>,
     /// Seconds a client has to send its request headers; also how long an idle keep-alive
@@ -131,17 +138,19 @@ pub struct ConfigFile {
     /// Top-level fields a record may have (each becomes a column); more get 422.
     #[serde(default = "defaults::max_fields")]
     pub max_fields: u32,
-    /// Most columns a stream gets, the tap's `_sdc` columns included (PostgreSQL allows
-    /// 1,600). Once a stream has this many, a record's new fields go into its JSON column
+    /// Most columns a stream gets, the tap's `_sdc` columns included (10 to 1600; PostgreSQL
+    /// allows 1,600 per table). Once a stream has this many, a record's new fields go into its JSON column
     /// `_sdc_overflow` instead of new columns (and a WARN names them).
     #[serde(default = "defaults::max_columns")]
     pub max_columns: u32,
     /// Origins whose pages may post webhooks from a browser (CORS):
-    /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405).
+    /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405)
+    /// (docs/senders.md, "Website forms").
     #[serde(default)]
     pub cors_origins: Vec<String>,
     /// Record refused requests (400, 401, 413, 415, 422) as records of the stream
-    /// `_rejections`: status, reason, headers, body size, SHA-256 and first 4 KB.
+    /// `_rejections`: status, reason, headers, body size, SHA-256 and first 4 KB
+    /// (docs/senders.md, "Rejections").
     #[serde(default)]
     pub rejections: bool,
     /// At most this many rejections are recorded a second; the others are counted in the
@@ -153,10 +162,12 @@ pub struct ConfigFile {
     pub stream: String,
     /// How a request picks its stream: `{"header": "X-GitHub-Event"}`, `{"field": "type"}` (a
     /// top-level body field; for an array, per record) or `{"path": true}`
-    /// (`POST /webhooks/<token>/<name>`). No value: the default stream.
+    /// (`POST /webhooks/<token>/<name>`). No value: the default stream
+    /// (docs/streams-and-schema.md).
     #[serde(default)]
     pub route: Option<RouteSetting>,
-    /// A route value that would create a stream past this many goes to the default stream.
+    /// A route value that would create a stream past this many goes to the default stream (one
+    /// WARN per value); streams named in `streams` are always made.
     #[serde(default = "defaults::max_streams")]
     pub max_streams: u32,
     /// Per-stream overrides: `{"push": {"primary_key": "after", "append_only": true}}`; the
@@ -164,7 +175,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub streams: BTreeMap<String, StreamSetting>,
     /// Header names or globs (`"X-GitHub-*"`, `"*"`) copied into the record field
-    /// `_sdc_headers`. `authorization`, `proxy-authorization` and `cookie` never are.
+    /// `_sdc_headers`. `authorization`, `proxy-authorization`, `cookie`, signatures and the
+    /// token never are.
     #[serde(default)]
     pub capture_headers: Vec<String>,
     /// Copy the query parameters into the record field `_sdc_query`.
@@ -172,7 +184,7 @@ pub struct ConfigFile {
     pub capture_query: bool,
     /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
     /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
-    /// replicated NATS JetStream stream shared by many receivers; README "Scaling out").
+    /// replicated NATS JetStream stream shared by many receivers; docs/scaling-out.md).
     #[serde(default)]
     pub journal: Option<JournalSetting>,
 }
