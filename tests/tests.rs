@@ -8,6 +8,7 @@ mod admission;
 mod catalog;
 mod crash;
 mod disk_full;
+mod docs;
 mod examples;
 mod field_names;
 mod hostile_input;

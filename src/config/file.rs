@@ -20,7 +20,8 @@ pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tap-webhooks settings")]
 pub struct ConfigFile {
-    /// Integration name; its snake_case form is the schema name offered to targets.
+    /// Integration name; its snake_case form (`incoming_webhooks`) is the schema name offered
+    /// to targets.
     #[serde(default = "defaults::name")]
     pub name: String,
     /// A top-level field name (at most 50 characters, not `_sdc_…`) or a list of them; every
@@ -43,7 +44,7 @@ pub struct ConfigFile {
     /// directory.
     #[serde(default = "defaults::data_dir")]
     pub data_dir: PathBuf,
-    /// Largest accepted request body, in bytes (after decompression).
+    /// Largest accepted request body, in bytes (after decompression): Stitch's 20 MB limit.
     #[serde(default = "defaults::max_body_bytes")]
     pub max_body_bytes: u64,
     /// Run the HTTP listener during a sync. `false`: emit the journal backlog and exit.
