@@ -335,3 +335,49 @@ fn environment_variables_override_the_config_file() {
     );
     assert!(!err.contains("TAP_WEBHOOKS__SELECT"), "{err}");
 }
+
+#[test]
+fn a_broken_state_file_stops_the_sync_and_meltanos_wrapper_is_understood() {
+    let mut h = Harness::new(json!({}));
+    let serve = h.start_serve();
+    for id in 0..2 {
+        assert_eq!(serve.post(&format!(r#"{{"id":{id}}}"#)).status, 200);
+    }
+    serve.terminate();
+    assert!(serve.wait().status.success());
+    let drain = |state: &std::path::Path| {
+        let mut cmd = h.command(&["--state", state.to_str().unwrap()]);
+        cmd.env("TAP_WEBHOOKS_LISTEN", "false");
+        Tap::spawn(cmd).wait()
+    };
+
+    // What `tail -1 new-state.jsonl > state.json` writes when the target printed nothing, and
+    // other files that are no state: never a silent start from the first webhook.
+    let path = h.tmp.path().join("state.json");
+    for (text, says) in [
+        ("", "the state file is empty"),
+        ("{\"bookmarks\": {\"data\": ", "not valid JSON"),
+        ("{}", "state has no bookmarks"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let done = drain(&path);
+        assert_eq!(done.status.code(), Some(2), "{text:?}: {}", done.stderr);
+        assert!(done.stdout.is_empty(), "{text:?}: nothing emitted");
+        assert!(
+            done.stderr
+                .contains(&format!("CRITICAL {}: ", path.display()))
+                && done.stderr.contains(says)
+                && done.stderr.contains("leave out --state"),
+            "{text:?}: {}",
+            done.stderr
+        );
+    }
+
+    // `meltano state get` prints the state inside {"singer_state": ...}.
+    let first = drain(&h.state_file(&json!({"bookmarks": {"data": {}}})));
+    assert_eq!(first.records().len(), 2, "{}", first.stderr);
+    let state = last_state(&first.messages()).unwrap();
+    let again = drain(&h.state_file(&json!({ "singer_state": state })));
+    assert!(again.status.success(), "{}", again.stderr);
+    assert_eq!(again.records().len(), 0, "the wrapper's bookmark is used");
+}
