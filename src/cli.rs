@@ -212,29 +212,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
             received_at,
             paths,
         }) => {
-            let stream = stream
-                .map(|name| match crate::streams::normalise(&name) {
-                    Some(normal) if normal == name => Ok(normal),
-                    _ => Err(RunError::Usage(format!(
-                        "--stream {name:?}: not a stream name (lower case letters, digits and _)"
-                    ))),
-                })
-                .transpose()?;
+            let stream = stream.map(|name| stream_name(&name)).transpose()?;
             let source = if journal {
                 ReplaySource::Journal
             } else {
-                let received_at = received_at
-                    .map(|text| {
-                        DateTime::parse_from_rfc3339(&text)
-                            .map(|t| t.with_timezone(&Utc))
-                            .map_err(|e| {
-                                RunError::Usage(format!(
-                                    "--received-at {text:?}: not an RFC 3339 time ({e}); \
-                                     e.g. 2026-05-01T12:00:00Z"
-                                ))
-                            })
-                    })
-                    .transpose()?;
+                let received_at = received_at.map(|text| rfc3339(&text)).transpose()?;
                 ReplaySource::Files { paths, received_at }
             };
             return Ok(Command::Replay {
@@ -275,6 +257,27 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
         state: load_state(args.state)?,
         catalog: load_catalog(args.catalog)?,
     })
+}
+
+/// `--stream NAME`: a name as routing makes them, or a usage error.
+fn stream_name(name: &str) -> Result<String, RunError> {
+    match crate::convert::routing::normalise(name) {
+        Some(normal) if normal == name => Ok(normal),
+        _ => Err(RunError::Usage(format!(
+            "--stream {name:?}: not a stream name (lower case letters, digits and _)"
+        ))),
+    }
+}
+
+/// `--received-at TIME`: an RFC 3339 time, or a usage error.
+fn rfc3339(text: &str) -> Result<DateTime<Utc>, RunError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            RunError::Usage(format!(
+                "--received-at {text:?}: not an RFC 3339 time ({e}); e.g. 2026-05-01T12:00:00Z"
+            ))
+        })
 }
 
 fn load_catalog(path: Option<PathBuf>) -> Result<Catalogs, RunError> {

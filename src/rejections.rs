@@ -1,8 +1,8 @@
 //! Refused requests as records (`rejections: true`), so that a signature storm or a rotated
 //! secret shows in the warehouse the same day.
 //!
-//! A refusal (400, 401, 413, 415, 422) is journaled like a webhook, as one entry marked with
-//! the [`MARKER_HEADER`] whose body is the rejection record: `status`, `reason`,
+//! A refusal (400, 401, 413, 415, 422) is journaled like a webhook, as one entry of the kind
+//! [`EntryKind::Rejection`](crate::journal::EntryKind) whose body is the rejection record: `status`, `reason`,
 //! `remote_addr`, `token_id` (never the token), `_sdc_headers`, `body_size`, `body_sha256`,
 //! `body_prefix` (first 4 KB, lossy UTF-8) and `suppressed`. The emitter writes such entries
 //! to the stream [`STREAM`] with its own fixed SCHEMA ([`schema`]). At most `per_second` are
@@ -18,16 +18,12 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::journal::{Header, NewEntry};
+use crate::journal::NewEntry;
 use crate::schema::columns::{Columns, sdc_properties};
 use crate::tokens::TokenId;
 
 /// The stream rejections are emitted to.
 pub const STREAM: &str = "_rejections";
-
-/// The journal header that marks an entry as a rejection (not an HTTP header name: `:` is not
-/// allowed in one, so no request can carry it).
-pub const MARKER_HEADER: &str = ":rejection";
 
 /// The start of a refused body kept in the record.
 const BODY_PREFIX_BYTES: usize = 4096;
@@ -92,16 +88,7 @@ impl Rejections {
             w.count += 1;
             std::mem::take(&mut w.suppressed)
         };
-        Some(NewEntry {
-            received_at: now,
-            record_count: 1,
-            headers: vec![Header {
-                name: MARKER_HEADER.into(),
-                value: Bytes::new(),
-            }],
-            body: Bytes::from(record(refused, suppressed)),
-            on_durable: Default::default(),
-        })
+        Some(NewEntry::rejection(now, record(refused, suppressed)))
     }
 }
 
@@ -153,11 +140,6 @@ fn record(r: &Refused<'_>, suppressed: u64) -> Vec<u8> {
         "suppressed": suppressed,
     });
     serde_json::to_vec(&value).expect("JSON serializes")
-}
-
-/// Whether a journal entry is a rejection.
-pub fn is_rejection(headers: &[Header]) -> bool {
-    headers.iter().any(|h| h.name == MARKER_HEADER)
 }
 
 /// The stream's JSON Schema: fixed fields plus the tap's `_sdc` columns.
@@ -221,7 +203,7 @@ mod tests {
             .unwrap();
         let v: Value = serde_json::from_slice(&next.body).unwrap();
         assert_eq!(v["suppressed"], 2);
-        assert!(is_rejection(&next.headers));
+        assert_eq!(next.kind(), crate::journal::EntryKind::Rejection);
     }
 
     #[test]

@@ -187,13 +187,14 @@ pub fn render(progress: &Positions, now_nanos: u64) -> String {
         .unwrap_or_default()
 }
 
-/// A Singer metric line: `INFO METRIC: {"type":"counter","metric":...}` on stderr.
-pub fn singer_counter(metric: &str, value: u64) {
+/// A Singer metric line on stderr, tagged with the stream it counts (Singer's `endpoint` tag):
+/// `INFO METRIC: {"type":"counter","metric":"record_count","value":N,"tags":{"endpoint":"push"}}`.
+pub fn singer_counter(metric: &str, stream: &str, value: u64) {
     let line = serde_json::json!({
         "type": "counter",
         "metric": metric,
         "value": value,
-        "tags": {"endpoint": crate::singer::STREAM},
+        "tags": {"endpoint": stream},
     });
     log::info!("METRIC: {line}");
 }

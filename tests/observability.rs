@@ -286,3 +286,31 @@ fn syncs_log_singer_metric_lines_that_add_up_to_the_records_emitted() {
     let drained = h.drain(None);
     assert!(drained.stderr.contains(r#"INFO METRIC: {"metric":"record_count","tags":{"endpoint":"data"},"type":"counter","value":5}"#), "{}", drained.stderr);
 }
+
+#[test]
+fn metric_lines_are_tagged_with_the_stream_their_records_went_to() {
+    let mut h = Harness::new(json!({"route": {"field": "type"}}));
+    let tap = h.start(&[]);
+    for body in [
+        r#"{"type":"push","i":1}"#,
+        r#"[{"type":"push","i":2},{"type":"issues","i":3}]"#,
+        r#"{"i":4}"#,
+    ] {
+        assert_eq!(tap.post(body).status, 200);
+    }
+    tap.wait_for_records(4);
+    tap.terminate();
+    let live = tap.wait();
+    // One line per stream for the run: `{"endpoint":"push"}` counts push's records only.
+    let expected: [(String, u64); 3] =
+        [("data".into(), 1), ("issues".into(), 1), ("push".into(), 2)];
+    let mut counts = record_counts(&live.stderr);
+    counts.sort();
+    assert_eq!(counts, expected, "{}", live.stderr);
+
+    let drained = h.drain(None);
+    let mut counts = record_counts(&drained.stderr);
+    counts.sort();
+    assert_eq!(counts, expected, "{}", drained.stderr);
+    assert!(drained.stderr.contains(r#"INFO METRIC: {"metric":"record_count","tags":{"endpoint":"push"},"type":"counter","value":2}"#), "{}", drained.stderr);
+}

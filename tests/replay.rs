@@ -410,6 +410,57 @@ fn an_invalid_line_stops_the_replay_naming_file_line_and_column_and_the_state_re
 }
 
 #[test]
+fn a_replay_counts_records_once_per_stream_and_a_failed_one_says_it_failed() {
+    let h = Harness::new(json!({"route": {"field": "type"}}));
+    let routed = "{\"type\":\"push\"}\n[{\"type\":\"push\"},{\"type\":\"issues\"}]\n{\"n\":1}\n";
+    let file = write(&h.tmp.path().join("routed.ndjson"), routed.as_bytes());
+    let done = ok(replay(&h, &[s(&file)]));
+    let mut counts = record_counts(&done.stderr);
+    counts.sort();
+    assert_eq!(
+        counts,
+        [("data".into(), 1), ("issues".into(), 1), ("push".into(), 2)],
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains("replayed 1 file: 4 records"),
+        "{}",
+        done.stderr
+    );
+
+    let bad = write(&h.tmp.path().join("bad.ndjson"), b"{\"n\":1}\n{\"n\":\n");
+    let failed = replay(&h, &[s(&bad)]);
+    assert!(!failed.status.success());
+    assert!(
+        failed
+            .stderr
+            .contains("replay of 1 file failed after 1 records"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!failed.stderr.contains("replayed"), "{}", failed.stderr);
+    assert_eq!(record_counts(&failed.stderr), [("data".into(), 1)]);
+}
+
+#[test]
+fn the_replay_bookmark_is_under_the_default_stream_and_an_old_data_one_resumes() {
+    let h = Harness::new(json!({"stream": "events", "max_records": 1}));
+    let file = write(&h.tmp.path().join("two.ndjson"), b"{\"n\":1}\n{\"n\":2}\n");
+    let first = ok(replay(&h, &[s(&file)]));
+    assert_eq!(column(&first.records(), "n"), [json!(1)]);
+    let state = last_state(&first.messages()).unwrap();
+    assert_eq!(state["bookmarks"]["events"]["replay"]["line"], 1, "{state}");
+    assert!(state["bookmarks"].get("data").is_none(), "{state}");
+    let resumed = ok(replay(&h, &["--state", s(&h.state_file(&state)), s(&file)]));
+    assert_eq!(column(&resumed.records(), "n"), [json!(2)]);
+    // A state from when the one stream was `data` resumes too.
+    let old = json!({"bookmarks": {"data": {"replay": state["bookmarks"]["events"]["replay"]}}});
+    let resumed = ok(replay(&h, &["--state", s(&h.state_file(&old)), s(&file)]));
+    assert_eq!(column(&resumed.records(), "n"), [json!(2)]);
+}
+
+#[test]
 fn skip_invalid_logs_each_bad_payload_counts_them_and_goes_on() {
     let h = Harness::new(json!({"primary_key": "id", "max_body_bytes": 100}));
     let file = h.tmp.path().join("mixed.ndjson");

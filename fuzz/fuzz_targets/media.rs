@@ -5,8 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tap_webhooks::media::{self, Kind};
-use tap_webhooks::payload::{self, RecordRules};
+use tap_webhooks::convert::media::{self, Kind};
+use tap_webhooks::convert::payload::RecordRules;
+use tap_webhooks::convert::visit;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
@@ -43,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         serde_json::from_slice::<serde::de::IgnoredAny>(&json)
             .expect("a converted body is one JSON document");
     }
-    if let Ok(payload) = payload::parse_payload(&json, &RecordRules::default())
+    if let Ok(payload) = visit::parse_payload(&json, &RecordRules::default())
         && form_like
         && !wholly_json
         && !json.starts_with(b"[")

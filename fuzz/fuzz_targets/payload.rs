@@ -7,9 +7,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
-use tap_webhooks::body::{self, Coding};
+use tap_webhooks::http::body::{self, Coding};
 use tap_webhooks::keys::RecordKey;
-use tap_webhooks::payload::{self, RecordRules};
+use tap_webhooks::convert::payload::{self, RecordRules};
+use tap_webhooks::convert::visit;
 
 use tap_webhooks::schema::names::{MAX_COLUMN_BYTES, fold};
 use tap_webhooks::schema::{Catalog, Columns, SchemaTracker};
@@ -64,10 +65,10 @@ fuzz_target!(|data: &[u8]| {
             Vec::new()
         },
     };
-    let payload = match payload::parse_payload(&decoded, &rules) {
+    let payload = match visit::parse_payload(&decoded, &rules) {
         Ok(payload) => payload,
         Err(e) => {
-            let again = payload::parse_payload(&decoded, &rules).unwrap_err();
+            let again = visit::parse_payload(&decoded, &rules).unwrap_err();
             assert_eq!(e.is_malformed(), again.is_malformed());
             return;
         }

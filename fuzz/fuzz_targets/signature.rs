@@ -6,7 +6,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
-use tap_webhooks::signature::{self, Encoding, Scheme, Secret, Verifier};
+use tap_webhooks::senders::signature::{self, Encoding, Scheme, Secret, Verifier};
 
 const SECRET: &str = "whsec_c2VjcmV0LWtleS1mb3ItZnV6emluZw==";
 

@@ -12,12 +12,8 @@ use crate::config::Config;
 use crate::journal::JournalError;
 use crate::lifecycle::{Lifecycle, StopReason};
 use crate::sequence::Sequence;
-use crate::tokens::LiveTokens;
+use crate::tokens::{LiveTokens, Store};
 
-/// How often a listener rereads the token store even if its file stamp did not change.
-const TOKEN_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
-/// How often a listener writes tokens' last-use times back to the store.
-const TOKEN_LAST_USED_INTERVAL: Duration = Duration::from_secs(10);
 /// How often retention looks for segments it may delete.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -131,23 +127,14 @@ fn log_retention(outcome: Result<Vec<String>, JournalError>) {
     }
 }
 
-/// Rereads the token store every second (a backstop to the per-request stamp check) and
-/// writes last-use times back every few seconds, and a last time once the listener closed.
-pub fn token_upkeep(tasks: &mut JoinSet<()>, tokens: &Arc<LiveTokens>, lifecycle: &Arc<Lifecycle>) {
+/// Keeps the listener's tokens equal to the token store's until the listener closed.
+pub fn token_upkeep(
+    tasks: &mut JoinSet<()>,
+    store: Store,
+    tokens: &Arc<LiveTokens>,
+    lifecycle: &Arc<Lifecycle>,
+) {
     let tokens = Arc::clone(tokens);
     let lifecycle = Arc::clone(lifecycle);
-    tasks.spawn(async move {
-        let mut reload = tokio::time::interval(TOKEN_RELOAD_INTERVAL);
-        let mut flush = tokio::time::interval(TOKEN_LAST_USED_INTERVAL);
-        loop {
-            let work: fn(&LiveTokens) = tokio::select! {
-                _ = lifecycle.closed() => break,
-                _ = reload.tick() => |t| t.refresh(true),
-                _ = flush.tick() => LiveTokens::flush_last_used,
-            };
-            let tokens = Arc::clone(&tokens);
-            let _ = tokio::task::spawn_blocking(move || work(&tokens)).await;
-        }
-        let _ = tokio::task::spawn_blocking(move || tokens.flush_last_used()).await;
-    });
+    tasks.spawn(async move { store.follow(tokens, lifecycle.closed()).await });
 }

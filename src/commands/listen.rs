@@ -13,22 +13,23 @@ use std::thread;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
 
 use super::{RunError, background, current_thread_runtime};
-use crate::admission::InflightBytes;
 use crate::config::Config;
+use crate::convert::handoff::Handoff;
 use crate::emitter::{self, EmitError, Emitter};
-use crate::handoff::Handoff;
-use crate::idempotency::SeenIds;
-use crate::journal::nats::SharedTokens;
+use crate::http::admission::InflightBytes;
+use crate::http::ops::{self, Ops};
+use crate::http::receiver::{self, Idempotency, WebhookHandler};
+use crate::http::reply::not_found_after;
+use crate::http::server;
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::ops::{self, Ops};
-use crate::receiver::{self, Idempotency, WebhookHandler};
-use crate::reply::not_found_after;
+use crate::senders::idempotency::SeenIds;
 use crate::sequence::Sequence;
-use crate::server;
-use crate::tokens::{self, LiveTokens, TokenSet, TokenStore};
+use crate::tokens::{self, LiveTokens, Store, TokenSet};
 
 /// The emitter of a listening sync and the bookmark it starts after.
 pub type EmitterJob = (Emitter<Stdout>, Option<Sequence>);
@@ -140,19 +141,9 @@ async fn run(
     let journal = store.open_writer(options.holder)?;
     let mut tasks = JoinSet::new();
     background::retention(&mut tasks, config, &lifecycle);
-    let listener = bind(config.bind).await?;
-    let addr = local_addr(&listener)?;
-    let ops_listener = match config.ops_bind {
-        Some(ops_addr) => Some(bind(ops_addr).await?),
-        None => None,
-    };
-    let ops_addr = ops_listener.as_ref().map(local_addr).transpose()?;
-    log::info!("listening on http://{addr}");
-    if let Some(ops_addr) = ops_addr {
-        log::info!("operations endpoints on http://{ops_addr}");
-    }
+    let listeners = Listeners::bind(config).await?;
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
-    let (tokens, created_url, shared_tokens) = prepare_tokens(config, addr)?;
+    let (tokens, created_url, token_store) = prepare_tokens(config, listeners.addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
 
     if options.signals {
@@ -172,15 +163,11 @@ async fn run(
         }
         None => None,
     };
-    match shared_tokens {
-        Some(shared) => {
-            let (live, lifecycle) = (Arc::clone(&tokens), Arc::clone(&lifecycle));
-            tasks.spawn(async move { shared.follow(live, lifecycle.closed()).await });
-        }
-        None => background::token_upkeep(&mut tasks, &tokens, &lifecycle),
+    if let Some(token_store) = token_store {
+        background::token_upkeep(&mut tasks, token_store, &tokens, &lifecycle);
     }
 
-    let handler = Arc::new(WebhookHandler {
+    let handler = WebhookHandler {
         journal: Arc::clone(&journal),
         tokens,
         rules: config.record_rules(),
@@ -193,79 +180,101 @@ async fn run(
         permits: Semaphore::new(config.limits.max_concurrent_requests),
         streams: config.streams.clone(),
         body_bytes: InflightBytes::new(config.limits.max_inflight_body_bytes),
-        public_url: config.url_base(addr),
+        public_url: config.url_base(listeners.addr),
         cors: config.cors.clone(),
         rejections: config
             .rejections_per_second
             .map(crate::rejections::Rejections::new),
         handoff,
-    });
-    let ops = ops::routes(Arc::new(Ops {
-        journal: Arc::clone(&journal),
-        lifecycle: Arc::clone(&lifecycle),
-        store: store.clone(),
-    }));
-    let limits = server::ServerLimits {
-        header_read_timeout: config.limits.header_read_timeout,
-        max_connections: config.limits.max_connections,
-        peer_address: config.rejections_per_second.is_some(),
     };
+    let ops = ops::routes(Arc::new(Ops {
+        journal,
+        lifecycle: Arc::clone(&lifecycle),
+        store,
+    }));
     let _ = started.send(Started {
-        addr,
-        ops_addr,
+        addr: listeners.addr,
+        ops_addr: listeners.ops.as_ref().map(|(_, addr)| *addr),
         created_url,
     });
-    match ops_listener {
-        None => {
-            let routes = receiver::routes(handler, Some(ops));
-            server::serve(
-                listener,
-                routes,
-                Arc::clone(&lifecycle),
-                config.shutdown_grace,
-                limits,
-            )
-            .await;
-        }
-        Some(ops_listener) => {
-            let ops_limits = server::ServerLimits {
-                max_connections: 64,
-                ..limits.clone()
-            };
-            tokio::join!(
-                server::serve(
-                    listener,
-                    receiver::routes(handler, None),
-                    Arc::clone(&lifecycle),
-                    config.shutdown_grace,
-                    limits,
-                ),
-                server::serve(
-                    ops_listener,
-                    not_found_after(ops),
-                    Arc::clone(&lifecycle),
-                    config.shutdown_grace,
-                    ops_limits,
-                ),
-            );
-        }
-    }
+    listeners.serve(config, handler, ops, &lifecycle).await;
     lifecycle.close();
     while tasks.join_next().await.is_some() {}
+    join_emitter(emitter_thread).await
+}
 
-    match emitter_thread {
-        Some(handle) => {
-            let joined = tokio::task::spawn_blocking(move || handle.join())
-                .await
-                .map_err(|e| RunError::io("waiting for the emitter", std::io::Error::other(e)))?;
-            let emitted = joined.map_err(|_| {
-                RunError::io("the emitter thread", std::io::Error::other("panicked"))
-            })??;
-            log::info!("emitted {emitted} records");
+/// The bound listeners: the webhooks', and the operations endpoints' with `ops_bind`.
+struct Listeners {
+    webhooks: TcpListener,
+    addr: SocketAddr,
+    ops: Option<(TcpListener, SocketAddr)>,
+}
+
+impl Listeners {
+    async fn bind(config: &Config) -> Result<Self, RunError> {
+        let webhooks = bind(config.bind).await?;
+        let addr = local_addr(&webhooks)?;
+        let ops = match config.ops_bind {
+            Some(ops_addr) => {
+                let listener = bind(ops_addr).await?;
+                let addr = local_addr(&listener)?;
+                Some((listener, addr))
+            }
+            None => None,
+        };
+        log::info!("listening on http://{addr}");
+        if let Some((_, ops_addr)) = &ops {
+            log::info!("operations endpoints on http://{ops_addr}");
         }
-        None => log::info!("stopped"),
+        Ok(Listeners {
+            webhooks,
+            addr,
+            ops,
+        })
     }
-    Ok(())
+
+    /// Serves the webhook routes (with the operations endpoints beside them, unless those
+    /// have a listener of their own) until the run stops.
+    async fn serve(
+        self,
+        config: &Config,
+        handler: WebhookHandler,
+        ops: BoxedFilter<(Response,)>,
+        lifecycle: &Arc<Lifecycle>,
+    ) {
+        let limits = server::ServerLimits {
+            header_read_timeout: config.limits.header_read_timeout,
+            max_connections: config.limits.max_connections,
+            peer_address: config.rejections_per_second.is_some(),
+        };
+        let grace = config.shutdown_grace;
+        let handler = Arc::new(handler);
+        let Some((ops_listener, _)) = self.ops else {
+            let routes = receiver::routes(handler, Some(ops));
+            server::serve(self.webhooks, routes, Arc::clone(lifecycle), grace, limits).await;
+            return;
+        };
+        let ops_limits = server::ServerLimits {
+            max_connections: 64,
+            ..limits.clone()
+        };
+        tokio::join!(
+            server::serve(
+                self.webhooks,
+                receiver::routes(handler, None),
+                Arc::clone(lifecycle),
+                grace,
+                limits,
+            ),
+            server::serve(
+                ops_listener,
+                not_found_after(ops),
+                Arc::clone(lifecycle),
+                grace,
+                ops_limits,
+            ),
+        );
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
@@ -278,6 +287,23 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, RunError> {
     listener
         .local_addr()
         .map_err(|source| RunError::io("reading the bound address", source))
+}
+
+/// Waits for the emitter of a listening sync, if there is one, and logs how it ended.
+async fn join_emitter(
+    emitter_thread: Option<thread::JoinHandle<Result<u64, RunError>>>,
+) -> Result<(), RunError> {
+    let Some(handle) = emitter_thread else {
+        log::info!("stopped");
+        return Ok(());
+    };
+    let joined = tokio::task::spawn_blocking(move || handle.join())
+        .await
+        .map_err(|e| RunError::io("waiting for the emitter", std::io::Error::other(e)))?;
+    let emitted = joined
+        .map_err(|_| RunError::io("the emitter thread", std::io::Error::other("panicked")))??;
+    log::info!("emitted {emitted} records");
+    Ok(())
 }
 
 /// Where the backlog gauges count from until records are emitted or acknowledged: the run's
@@ -298,12 +324,12 @@ fn set_backlog_baseline(journal: &Journal, bookmark: Option<Sequence>) {
     }
 }
 
-/// The accepted tokens, the URL created on a first start, and a shared store to follow.
-type PreparedTokens = (Arc<LiveTokens>, Option<String>, Option<SharedTokens>);
+/// The accepted tokens, the URL created on a first start, and the store to follow.
+type PreparedTokens = (Arc<LiveTokens>, Option<String>, Option<Store>);
 
-/// The tokens a listener accepts: `token_sha256` from the config, or the token store (with
-/// a NATS journal, the shared one in its bucket, returned to be followed), where on the very
-/// first start (no token ever made) a token is created and its URL printed, once.
+/// The tokens a listener accepts: `token_sha256` from the config, or the journal's token
+/// store (returned to be followed), where on the very first start (no token ever made) a
+/// token is created and its URL printed, once.
 fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<PreparedTokens, RunError> {
     if let Some(digests) = &config.token_digests {
         log::info!(
@@ -313,33 +339,19 @@ fn prepare_tokens(config: &Config, bound: SocketAddr) -> Result<PreparedTokens, 
         let fixed = LiveTokens::fixed(TokenSet::from_digests(digests));
         return Ok((Arc::new(fixed), None, None));
     }
-    let (created, shared) = match &config.nats {
-        Some(settings) => {
-            let shared = SharedTokens::open(settings)?;
-            (shared.create_first()?, Some(shared))
-        }
-        None => (TokenStore::new(&config.data_dir).create_first()?, None),
-    };
-    let created_url = match created {
-        Some((id, token)) => {
-            let url = tokens::webhook_url(&config.url_base(bound), &token);
-            log::info!(
-                "created webhook URL {id}; it is shown only this once, keep it secret: {url}"
-            );
-            Some(url)
-        }
-        None => None,
-    };
-    let live = match &shared {
-        Some(shared) => shared.live()?,
-        None => LiveTokens::follow(TokenStore::new(&config.data_dir))?,
-    };
+    let store = Store::open(&config.journal_config())?;
+    let created_url = store.create_first()?.map(|(id, token)| {
+        let url = tokens::webhook_url(&config.url_base(bound), &token);
+        log::info!("created webhook URL {id}; it is shown only this once, keep it secret: {url}");
+        url
+    });
+    let live = store.live()?;
     if live.is_empty() {
         log::warn!(
             "no active webhook URL: every webhook gets 401 until `tap-webhooks token new` creates one"
         );
     }
-    Ok((Arc::new(live), created_url, shared))
+    Ok((Arc::new(live), created_url, Some(store)))
 }
 
 /// The seen-id window of `idempotency_header`, rebuilt from the journal entries received

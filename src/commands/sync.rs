@@ -5,8 +5,8 @@ use std::io::Stdout;
 use super::listen::{self, ListenOptions};
 use super::{RunError, background, current_thread_runtime};
 use crate::config::Config;
+use crate::convert::payload::GENERATED_KEY_FIELD;
 use crate::emitter::{self, EmitError, Emitter, StreamSchemas};
-use crate::payload::GENERATED_KEY_FIELD;
 use crate::rejections;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{Catalog, Columns, SchemaTracker, catalog, persisted_streams};
@@ -17,11 +17,7 @@ use crate::singer::{Output, State};
 /// live stream until a stop condition; always a final STATE.
 pub fn run(config: &Config, state: State, catalogs: Catalogs) -> Result<(), RunError> {
     let settings = config.emitter_settings();
-    if config.nats.is_some() {
-        // The local journal makes `data_dir`; with NATS it holds only the persisted schema.
-        crate::fsutil::ensure_dir(&config.data_dir)
-            .map_err(|source| RunError::io("creating data_dir", source))?;
-    }
+    config.journal().prepare_data_dir()?;
     let default = settings.streams.default.clone();
     // What every selected stream has loaded may go (a deselected stream's records are kept
     // only as long as retention keeps them).

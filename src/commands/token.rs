@@ -4,8 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::RunError;
 use crate::config::Config;
-use crate::journal::nats::SharedTokens;
-use crate::tokens::{self, StoredToken, Token, TokenError, TokenId, TokenSet, TokenStore};
+use crate::tokens::{self, Store, TokenError, TokenSet};
 
 /// A `token` subcommand.
 #[derive(Debug)]
@@ -25,11 +24,17 @@ struct Row {
 /// `token new`: the URL alone on stdout (its last line); `token list`: ids and times, never a
 /// token; `token revoke`: gone for running listeners from their next request.
 pub fn run(config: &Config, command: TokenCommand) -> Result<(), RunError> {
-    let store = Store::of(config)?;
+    if let Some(digests) = &config.token_digests {
+        return match command {
+            TokenCommand::List { json } => {
+                print_list(&config_rows(digests), json);
+                Ok(())
+            }
+            TokenCommand::New | TokenCommand::Revoke { .. } => Err(TokenError::ReadOnly.into()),
+        };
+    }
+    let store = Store::open(&config.journal_config())?;
     match command {
-        TokenCommand::New | TokenCommand::Revoke { .. } if config.token_digests.is_some() => {
-            Err(TokenError::ReadOnly.into())
-        }
         TokenCommand::New => {
             let (id, token) = store.create()?;
             log::info!(
@@ -39,7 +44,6 @@ pub fn run(config: &Config, command: TokenCommand) -> Result<(), RunError> {
                 "{}",
                 tokens::webhook_url(&config.url_base(config.bind), &token)
             );
-            Ok(())
         }
         TokenCommand::Revoke { id } => {
             let revoked = store.revoke(&id)?;
@@ -47,69 +51,25 @@ pub fn run(config: &Config, command: TokenCommand) -> Result<(), RunError> {
                 "revoked {}; running listeners refuse it from their next request",
                 revoked.id
             );
-            Ok(())
         }
-        TokenCommand::List { json } => {
-            let rows = rows(config, &store)?;
-            if json {
-                println!("{}", list_json(&rows));
-            } else {
-                print!("{}", list_table(&rows));
-            }
-            Ok(())
-        }
+        TokenCommand::List { json } => print_list(&stored_rows(&store)?, json),
     }
+    Ok(())
 }
 
-/// Where the tokens are: the file in `data_dir`, or the bucket of a NATS journal.
-enum Store {
-    File(TokenStore),
-    Shared(Box<SharedTokens>),
-}
-
-impl Store {
-    fn of(config: &Config) -> Result<Self, RunError> {
-        Ok(match &config.nats {
-            Some(settings) if config.token_digests.is_none() => {
-                Store::Shared(Box::new(SharedTokens::open(settings)?))
-            }
-            _ => Store::File(TokenStore::new(&config.data_dir)),
+/// The rows of the tokens `token_sha256` lists (no times: the config keeps none).
+fn config_rows(digests: &[[u8; 32]]) -> Vec<Row> {
+    TokenSet::from_digests(digests)
+        .ids()
+        .map(|id| Row {
+            id: id.to_string(),
+            created_at: None,
+            last_used_at: None,
         })
-    }
-
-    fn create(&self) -> Result<(TokenId, Token), TokenError> {
-        match self {
-            Store::File(store) => store.create(),
-            Store::Shared(shared) => shared.create(),
-        }
-    }
-
-    fn revoke(&self, id: &str) -> Result<StoredToken, TokenError> {
-        match self {
-            Store::File(store) => store.revoke(id),
-            Store::Shared(shared) => shared.revoke(id),
-        }
-    }
-
-    fn list(&self) -> Result<Vec<StoredToken>, TokenError> {
-        match self {
-            Store::File(store) => store.list(),
-            Store::Shared(shared) => shared.list(),
-        }
-    }
+        .collect()
 }
 
-fn rows(config: &Config, store: &Store) -> Result<Vec<Row>, RunError> {
-    if let Some(digests) = &config.token_digests {
-        return Ok(TokenSet::from_digests(digests)
-            .ids()
-            .map(|id| Row {
-                id: id.to_string(),
-                created_at: None,
-                last_used_at: None,
-            })
-            .collect());
-    }
+fn stored_rows(store: &Store) -> Result<Vec<Row>, TokenError> {
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     Ok(store
         .list()?
@@ -120,6 +80,14 @@ fn rows(config: &Config, store: &Store) -> Result<Vec<Row>, RunError> {
             last_used_at: t.last_used_at.map(time),
         })
         .collect())
+}
+
+fn print_list(rows: &[Row], json: bool) {
+    if json {
+        println!("{}", list_json(rows));
+    } else {
+        print!("{}", list_table(rows));
+    }
 }
 
 fn list_json(rows: &[Row]) -> serde_json::Value {

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::signature::SignatureSetting;
+use crate::senders::signature::SignatureSetting;
 
 /// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
 pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";

@@ -21,15 +21,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use env::{EnvSettings, var_name};
-pub use file::{ConfigFile, ENV_PREFIX, JournalSetting, PrimaryKeySetting, settings_schema};
+pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, settings_schema};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
+use crate::convert::payload::{GENERATED_KEY_FIELD, RecordRules};
+use crate::convert::routing::StreamSettings;
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
-use crate::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::schema::Columns;
-use crate::signature::Verifier;
-use crate::streams::StreamSettings;
+use crate::senders::signature::Verifier;
 use parts::{Addresses, Invalid};
 
 /// The validated configuration.
@@ -64,12 +64,12 @@ pub struct Config {
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
     pub limits: Limits,
-    /// Streams, routing and request metadata (DESIGN section 6).
+    /// Streams, routing and request metadata.
     pub streams: StreamSettings,
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,
     /// `cors_origins`; `None` when empty.
-    pub cors: Option<crate::cors::Cors>,
+    pub cors: Option<crate::http::cors::Cors>,
     /// `rejections_per_second` when `rejections` is on.
     pub rejections_per_second: Option<u32>,
 }
@@ -149,37 +149,13 @@ impl Config {
         let limits = Limits::from_file(&file)?;
         let idempotency = IdempotencySettings::from_file(&file)?;
         let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
-        let nats = match file.journal.take() {
-            None | Some(JournalSetting::Local {}) => None,
-            Some(JournalSetting::Nats(setting)) => Some(
-                crate::journal::nats::validate(
-                    *setting,
-                    file.max_body_bytes,
-                    idempotency.as_ref().map(|i| (i.header.as_str(), i.window)),
-                )
-                .map_err(|message| Invalid {
-                    key: "journal",
-                    message,
-                })?,
-            ),
-        };
-        let signature = match file.signature {
-            None => None,
-            Some(setting) => Some(setting.verifier().map_err(|message| Invalid {
-                key: "signature",
-                message,
-            })?),
-        };
-        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+        let nats = parts::nats_journal(&mut file, idempotency.as_ref())?;
+        let signature = parts::signature(file.signature.take())?;
+        let cors = crate::http::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
             key: "cors_origins",
             message,
         })?;
-        if file.rejections && file.rejections_per_second == 0 {
-            return Err(Invalid {
-                key: "rejections_per_second",
-                message: "must be at least 1 (or set rejections: false)".into(),
-            });
-        }
+        let rejections_per_second = parts::rejections(&file)?;
         Ok(Config {
             name: file.name,
             schema_name,
@@ -215,7 +191,7 @@ impl Config {
             streams,
             nats,
             cors,
-            rejections_per_second: file.rejections.then_some(file.rejections_per_second),
+            rejections_per_second,
         })
     }
 
@@ -265,7 +241,10 @@ impl Config {
     /// Where and how the journal is kept.
     pub fn journal_config(&self) -> JournalConfig {
         match &self.nats {
-            Some(settings) => JournalConfig::Nats(Box::new(settings.clone())),
+            Some(settings) => JournalConfig::Nats {
+                data_dir: self.data_dir.clone(),
+                settings: Box::new(settings.clone()),
+            },
             None => JournalConfig::Local {
                 data_dir: self.data_dir.clone(),
                 segment_bytes: self.journal_segment_bytes,
@@ -491,7 +470,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.streams.route,
-            Some(crate::streams::Route::Header("x-github-event".into()))
+            Some(crate::convert::routing::Route::Header(
+                "x-github-event".into()
+            ))
         );
         assert_eq!(c.streams.keys("push").primary_key, ["after"]);
         assert_eq!(c.streams.keys("issues").primary_key, ["id"]);

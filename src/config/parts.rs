@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use super::file::{ConfigFile, PrimaryKeySetting, RouteSetting};
+use super::file::{ConfigFile, JournalSetting, PrimaryKeySetting, RouteSetting, StreamSetting};
 use super::{IdempotencySettings, Limits};
-use crate::streams::{self, HeaderPatterns, Route, StreamOverride, StreamSettings};
+use crate::capture::HeaderPatterns;
+use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
+use crate::journal::nats::NatsSettings;
+use crate::senders::signature::{SignatureSetting, Verifier};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -58,7 +61,7 @@ pub fn primary_key(setting: Option<PrimaryKeySetting>) -> Result<Vec<String>, In
             "field name is empty".to_owned()
         } else if chars > MAX_KEY_NAME_CHARS {
             format!("{key:?} is {chars} characters; at most {MAX_KEY_NAME_CHARS}")
-        } else if crate::payload::is_reserved_field(key) {
+        } else if crate::convert::payload::is_reserved_field(key) {
             format!("{key:?} is in the Singer metadata namespace (_sdc_…, __sdc_…)")
         } else if crate::schema::names::escape(key) != key.as_str() {
             format!("{key:?} has characters no target takes (control characters, '\"')")
@@ -86,7 +89,7 @@ pub fn aliases(file: &ConfigFile, primary_key: &[String]) -> Result<(), Invalid>
         let Some(alias) = alias else { continue };
         let problem = if alias.is_empty() || alias.len() > 63 {
             "must be 1 to 63 characters (a PostgreSQL column name)"
-        } else if alias.starts_with("_sdc") || crate::payload::is_reserved_field(alias) {
+        } else if alias.starts_with("_sdc") || crate::convert::payload::is_reserved_field(alias) {
             "must not start with _sdc: targets drop or overwrite those columns"
         } else if primary_key.contains(alias) {
             "is a primary key field"
@@ -328,22 +331,54 @@ pub fn snake_case(name: &str) -> String {
 
 /// `stream`, `route`, `max_streams`, `streams`, `capture_headers`, `capture_query`.
 pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSettings, Invalid> {
-    let default = match streams::normalise(&file.stream) {
-        Some(name) if name == file.stream => name,
-        Some(name) => {
+    let default = default_stream(&file.stream)?;
+    let route = route(file.route.take())?;
+    if file.max_streams == 0 {
+        return Err(invalid("max_streams", "must be at least 1"));
+    }
+    let overrides = stream_overrides(std::mem::take(&mut file.streams))?;
+    for pattern in &file.capture_headers {
+        if pattern.is_empty()
+            || !pattern
+                .bytes()
+                .all(|b| b == b'*' || http::HeaderName::from_bytes(&[b]).is_ok())
+        {
             return Err(invalid(
-                "stream",
-                format!("{:?} is not a stream name; {name:?} would be", file.stream),
+                "capture_headers",
+                format!("{pattern:?} is not a header name or glob"),
             ));
         }
-        None => {
-            return Err(invalid(
-                "stream",
-                format!("{:?} is not a stream name", file.stream),
-            ));
-        }
-    };
-    let route = match file.route.take() {
+    }
+    Ok(StreamSettings {
+        default,
+        route,
+        max_streams: file.max_streams as usize,
+        overrides,
+        primary_key: primary_key.to_vec(),
+        append_only: file.append_only,
+        capture_headers: HeaderPatterns::new(std::mem::take(&mut file.capture_headers)),
+        capture_query: file.capture_query,
+    })
+}
+
+/// `stream`: already a stream name (lower case letters, digits and _).
+fn default_stream(stream: &str) -> Result<String, Invalid> {
+    match routing::normalise(stream) {
+        Some(name) if name == stream => Ok(name),
+        Some(name) => Err(invalid(
+            "stream",
+            format!("{stream:?} is not a stream name; {name:?} would be"),
+        )),
+        None => Err(invalid(
+            "stream",
+            format!("{stream:?} is not a stream name"),
+        )),
+    }
+}
+
+/// `route`: exactly one of a header, a body field or the URL path.
+fn route(setting: Option<RouteSetting>) -> Result<Option<Route>, Invalid> {
+    Ok(match setting {
         None => None,
         Some(RouteSetting {
             header: Some(header),
@@ -371,18 +406,26 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
                 "must be exactly one of {\"header\": NAME}, {\"field\": NAME}, {\"path\": true}",
             ));
         }
-    };
-    if file.max_streams == 0 {
-        return Err(invalid("max_streams", "must be at least 1"));
-    }
+    })
+}
+
+/// `streams`: per-stream overrides, by stream name.
+fn stream_overrides(
+    settings: BTreeMap<String, StreamSetting>,
+) -> Result<BTreeMap<String, StreamOverride>, Invalid> {
     let mut overrides = BTreeMap::new();
-    for (name, setting) in std::mem::take(&mut file.streams) {
-        if streams::normalise(&name).as_deref() != Some(name.as_str()) {
+    for (name, setting) in settings {
+        let normalised = routing::normalise(&name);
+        if normalised.as_deref() != Some(name.as_str()) {
+            let hint = match normalised {
+                Some(n) => format!("; {n:?} would be"),
+                None => String::new(),
+            };
             return Err(invalid(
                 "streams",
                 format!(
-                    "{name:?} is not a stream name (lower case letters, digits and _; see \
-                     DESIGN section 6)"
+                    "{name:?} is not a stream name{hint} (lower case letters, digits and _, at \
+                     most 63 characters)"
                 ),
             ));
         }
@@ -401,26 +444,43 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
             },
         );
     }
-    for pattern in &file.capture_headers {
-        if pattern.is_empty()
-            || !pattern
-                .bytes()
-                .all(|b| b == b'*' || http::HeaderName::from_bytes(&[b]).is_ok())
-        {
-            return Err(invalid(
-                "capture_headers",
-                format!("{pattern:?} is not a header name or glob"),
-            ));
-        }
+    Ok(overrides)
+}
+
+/// `journal`: the NATS journal's settings, or `None` for the local journal in `data_dir`.
+pub fn nats_journal(
+    file: &mut ConfigFile,
+    idempotency: Option<&IdempotencySettings>,
+) -> Result<Option<NatsSettings>, Invalid> {
+    match file.journal.take() {
+        None | Some(JournalSetting::Local {}) => Ok(None),
+        Some(JournalSetting::Nats(setting)) => crate::journal::nats::validate(
+            *setting,
+            file.max_body_bytes,
+            idempotency.map(|i| (i.header.as_str(), i.window)),
+        )
+        .map(Some)
+        .map_err(|message| invalid("journal", message)),
     }
-    Ok(StreamSettings {
-        default,
-        route,
-        max_streams: file.max_streams as usize,
-        overrides,
-        primary_key: primary_key.to_vec(),
-        append_only: file.append_only,
-        capture_headers: HeaderPatterns::new(std::mem::take(&mut file.capture_headers)),
-        capture_query: file.capture_query,
-    })
+}
+
+/// `signature`: the verifier of every webhook's signature, if one is set.
+pub fn signature(setting: Option<SignatureSetting>) -> Result<Option<Verifier>, Invalid> {
+    setting
+        .map(|s| {
+            s.verifier()
+                .map_err(|message| invalid("signature", message))
+        })
+        .transpose()
+}
+
+/// `rejections_per_second`, when `rejections` is on.
+pub fn rejections(file: &ConfigFile) -> Result<Option<u32>, Invalid> {
+    if file.rejections && file.rejections_per_second == 0 {
+        return Err(invalid(
+            "rejections_per_second",
+            "must be at least 1 (or set rejections: false)",
+        ));
+    }
+    Ok(file.rejections.then_some(file.rejections_per_second))
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::*;
+use crate::convert::visit::Chunk;
 use crate::fsutil;
 use crate::journal::JournalId;
 
@@ -116,8 +117,7 @@ impl<W: Write> Emitter<W> {
             .settings
             .max_records
             .map_or(u64::MAX, |max| max.saturating_sub(self.emitted));
-        let keys_vary = self.settings.streams.keys_vary();
-        'entries: loop {
+        loop {
             let entry = match pending.take() {
                 Some(entry) => entry,
                 None => match reader.next_entry().await? {
@@ -125,58 +125,76 @@ impl<W: Write> Emitter<W> {
                     None => break,
                 },
             };
-            if rejections::is_rejection(&entry.headers) {
+            if entry.kind() == EntryKind::Rejection {
                 continue;
             }
-            let json = match media::kind_of_entry(
-                entry
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.as_ref(), h.value.as_ref())),
-            )
-            .and_then(|kind| media::to_json(&kind, &entry.body))
-            {
+            let json = match Converter::entry_json(&entry.headers, &entry.body) {
                 Ok(json) => json,
                 Err(_) if skip_invalid => continue,
                 Err(_) => break,
             };
-            let payload = match self.parse(&json) {
-                Ok(payload) => payload,
-                Err(_) if skip_invalid => continue,
-                Err(_) => break,
-            };
-            let is_array = payload.records.len() > 1;
-            for (i, record) in payload.records.iter().enumerate() {
-                let sequence = entry.first_sequence.offset(i as u64);
-                let stream = self.route(&entry.headers, record)?;
-                let s = &self.streams[stream];
-                if !s.selected || self.emitted_before(&s.name, sequence) {
-                    continue;
-                }
-                if keys_vary
-                    && payload::check_record_keys(record, &s.primary_key, is_array.then_some(i))
-                        .is_err()
-                {
-                    break 'entries;
-                }
-                if budget == 0 {
-                    break 'entries;
-                }
-                let s = &mut self.streams[stream];
-                let named = s.schema.name(record);
-                if s.schema
-                    .observe(&named, sequence, &mut self.actions)
-                    .is_err()
-                {
-                    break 'entries;
-                }
-                budget -= 1;
+            let settings = Arc::clone(&self.settings);
+            let converter = Converter::new(&settings.rules, &settings.streams);
+            let declared = converter.records(&json, &mut |chunk| match self.declare_chunk(
+                &chunk,
+                &entry,
+                &mut budget,
+            ) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(None),
+                Err(e) => Err(Some(e)),
+            });
+            match declared {
+                Ok(_) => {}
+                Err(VisitError::Payload(_)) if skip_invalid => continue,
+                Err(VisitError::Payload(_) | VisitError::Visitor(None)) => break,
+                Err(VisitError::Visitor(Some(e))) => return Err(e),
             }
         }
         for s in &mut self.streams {
             s.schema.persist()?;
         }
         Ok(())
+    }
+
+    /// Declares the columns of a chunk of `entry`'s records, within `budget` records; `false`
+    /// where writing would stop (a record without its stream's key, a value a pinned field
+    /// cannot take, the budget spent).
+    fn declare_chunk(
+        &mut self,
+        chunk: &Chunk<'_, '_>,
+        entry: &Entry,
+        budget: &mut u64,
+    ) -> Result<bool, EmitError> {
+        let keys_vary = self.settings.streams.keys_vary();
+        let indexed = chunk.indexed();
+        for (j, record) in chunk.payload.records.iter().enumerate() {
+            let i = chunk.first + j;
+            let sequence = entry.first_sequence.offset(i as u64);
+            let stream = self.route(&entry.headers, record)?;
+            let s = &self.streams[stream];
+            if !s.selected || self.emitted_before(&s.name, sequence) {
+                continue;
+            }
+            if keys_vary
+                && payload::check_record_keys(record, &s.primary_key, indexed.then_some(i)).is_err()
+            {
+                return Ok(false);
+            }
+            if *budget == 0 {
+                return Ok(false);
+            }
+            let s = &mut self.streams[stream];
+            let named = s.schema.name(record);
+            if s.schema
+                .observe(&named, sequence, &mut self.actions)
+                .is_err()
+            {
+                return Ok(false);
+            }
+            *budget -= 1;
+        }
+        Ok(true)
     }
 
     /// The first read of a backlog after `after`: from the entry holding the last record the
@@ -285,7 +303,7 @@ impl<W: Write> Emitter<W> {
             self.since_state += 1;
             return Ok(Flow::Continue);
         }
-        let payload = payload::parse_payload(&entry.body, &RecordRules::default())
+        let payload = crate::convert::visit::parse_payload(&entry.body, &RecordRules::default())
             .map_err(|error| EmitError::Entry { sequence, error })?;
         if !self.rejections_schema_sent {
             self.out.schema(

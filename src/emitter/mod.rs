@@ -10,7 +10,7 @@
 //! [`Emitter::emit_records`]; only the [`Origin`] (sequence, time, key source, place, request
 //! headers) differs.
 //!
-//! Streams (DESIGN section 6): each record is routed when it is emitted
+//! Streams: each record is routed when it is emitted
 //! ([`StreamSettings::route`]), so the same journal gives the streams the current settings
 //! say. Each stream has its own [`SchemaTracker`] (its own columns, persisted apart), its own
 //! key properties and its own bookmark; its SCHEMA is written before its first record of the
@@ -26,19 +26,20 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::handoff::Handoff;
-use crate::handshake;
-use crate::journal::{Entry, Header, JournalError, JournalReader};
+use crate::capture;
+use crate::convert::Converter;
+use crate::convert::handoff::Handoff;
+use crate::convert::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
+use crate::convert::routing::StreamSettings;
+use crate::convert::visit::VisitError;
+use crate::journal::{Entry, EntryKind, Header, JournalError, JournalReader};
 use crate::keys::{KeySource, PayloadKeys};
 use crate::lifecycle::{Lifecycle, StopReason};
-use crate::media;
-use crate::payload::{self, GENERATED_KEY_FIELD, Payload, PayloadError, RecordRules};
 use crate::rejections;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{Columns, Mismatch, SchemaError, SchemaTracker, persisted_streams};
 use crate::sequence::Sequence;
 use crate::singer::{self, Bookmark, FieldAction, Output, RecordMeta, ReplayPosition, State};
-use crate::streams::{self, StreamSettings};
 use crate::telemetry;
 
 mod backlog;
@@ -129,7 +130,7 @@ pub enum EmitError {
     )]
     Media {
         sequence: Sequence,
-        error: crate::media::MediaError,
+        error: crate::convert::media::MediaError,
     },
     #[error(
         "record with sequence {sequence}: {mismatch}; change the catalog, and the STATE before it \
@@ -192,6 +193,8 @@ struct StreamOut {
     selected: bool,
     /// Its SCHEMA has been written in this run.
     announced: bool,
+    /// Records written since its last `METRIC` line.
+    since_metric: u64,
 }
 
 /// The per-stream bookmarks of the state a run resumes from, until the run is past them.
@@ -200,6 +203,17 @@ struct Resume {
     floors: HashMap<String, Option<Sequence>>,
     /// The furthest bookmark: a stream the state does not name is that far.
     max: Sequence,
+}
+
+/// What the records of one payload share while they are written.
+struct RecordContext<'o, 'a> {
+    origin: &'o Origin<'a>,
+    /// The payload's generated keys, derived on the first record that needs one.
+    keys: Option<PayloadKeys>,
+    /// `_sdc_headers` and `_sdc_query`.
+    metadata: (Option<String>, Option<String>),
+    is_array: bool,
+    keys_vary: bool,
 }
 
 pub struct Emitter<W: Write> {
@@ -214,7 +228,7 @@ pub struct Emitter<W: Write> {
     overflowed: HashSet<String>,
     resume: Option<Resume>,
     state: State,
-    settings: EmitterSettings,
+    settings: Arc<EmitterSettings>,
     bookmark: Bookmark,
     emitted: u64,
     since_state: u64,
@@ -249,7 +263,7 @@ impl<W: Write> Emitter<W> {
         state: State,
         settings: EmitterSettings,
     ) -> Self {
-        let bookmark = Bookmark::Replay(state.replay_position());
+        let bookmark = Bookmark::Replay(state.replay_position(&settings.streams.default));
         Self::with_bookmark(out, schema, state, bookmark, settings)
     }
 
@@ -279,7 +293,7 @@ impl<W: Write> Emitter<W> {
             resume,
             bookmark,
             state,
-            settings,
+            settings: Arc::new(settings),
             emitted: 0,
             since_state: 0,
             last_state: Instant::now(),
@@ -340,50 +354,27 @@ impl<W: Write> Emitter<W> {
             .schema(&s.name, &s.schema.json_schema(), &s.key_properties);
     }
 
+    /// The one conversion path, under this emitter's settings.
+    pub fn converter(&self) -> Converter<'_> {
+        Converter::new(&self.settings.rules, &self.settings.streams)
+    }
+
     /// Splits a JSON payload into records under this emitter's rules, exactly as a webhook
     /// body is: a handshake (a provider checking the URL) gives none.
     pub fn parse<'a>(&self, body: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        if handshake::detect(body).is_some() {
-            return Ok(Payload {
-                records: Vec::new(),
-            });
-        }
-        payload::parse_payload(body, &self.settings.rules)
+        self.converter().payload(body)
     }
 
     /// Writes the records of one journal entry that lie after the bookmark. The body is read
     /// as the media type kept with it (none: JSON), exactly as the receiver read it.
     pub fn emit_entry(&mut self, entry: &Entry) -> Result<Flow, EmitError> {
         self.observed.last_entry = Some(entry.journal_id);
-        if rejections::is_rejection(&entry.headers) {
+        if entry.kind() == EntryKind::Rejection {
             return self.emit_rejection(entry);
         }
         let sequence = entry.first_sequence;
-        let json = media::kind_of_entry(
-            entry
-                .headers
-                .iter()
-                .map(|h| (h.name.as_ref(), h.value.as_ref())),
-        )
-        .and_then(|kind| media::to_json(&kind, &entry.body))
-        .map_err(|error| EmitError::Media { sequence, error })?;
-        let handed = self
-            .handoff
-            .as_ref()
-            .and_then(|handoff| handoff.take(sequence))
-            .and_then(|split| split.payload(&json));
-        let counters = telemetry::hot_path();
-        let payload = match handed {
-            Some(payload) => {
-                counters.entries_handed.increment(1);
-                Ok(payload)
-            }
-            None => {
-                counters.entries_parsed.increment(1);
-                self.parse(&json)
-            }
-        }
-        .map_err(|error| EmitError::Entry { sequence, error })?;
+        let json = Converter::entry_json(&entry.headers, &entry.body)
+            .map_err(|error| EmitError::Media { sequence, error })?;
         let origin = Origin {
             first_sequence: entry.first_sequence,
             received_at: entry.received_at,
@@ -392,7 +383,53 @@ impl<W: Write> Emitter<W> {
             skip: 0,
             headers: &entry.headers,
         };
-        self.emit_records(&payload, &origin)
+        let handed = self
+            .handoff
+            .as_ref()
+            .and_then(|handoff| handoff.take(sequence))
+            .and_then(|split| split.payload(&json));
+        let counters = telemetry::hot_path();
+        match handed {
+            Some(payload) => {
+                counters.entries_handed.increment(1);
+                self.emit_records(&payload, &origin)
+            }
+            None => {
+                counters.entries_parsed.increment(1);
+                self.emit_json(&json, &origin)
+            }
+        }
+    }
+
+    /// Writes the records of a JSON payload, converted a chunk at a time (a body of millions
+    /// of records never holds them all), after the first `origin.skip`.
+    fn emit_json(&mut self, json: &[u8], origin: &Origin<'_>) -> Result<Flow, EmitError> {
+        let settings = Arc::clone(&self.settings);
+        let converter = Converter::new(&settings.rules, &settings.streams);
+        let mut context = None;
+        let visited = converter.records(json, &mut |chunk| {
+            let context =
+                context.get_or_insert_with(|| self.record_context(origin, chunk.indexed()));
+            match self.emit_chunk(chunk.payload, chunk.first, context) {
+                Ok(Flow::Continue) => Ok(()),
+                // Stops reading: nothing more is written.
+                Ok(Flow::LimitReached) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        });
+        match visited {
+            Ok(_) => Ok(if self.limit_reached() {
+                Flow::LimitReached
+            } else {
+                Flow::Continue
+            }),
+            Err(VisitError::Visitor(None)) => Ok(Flow::LimitReached),
+            Err(VisitError::Visitor(Some(e))) => Err(e),
+            Err(VisitError::Payload(error)) => Err(EmitError::Entry {
+                sequence: origin.first_sequence,
+                error,
+            }),
+        }
     }
 
     /// Writes the records of one parsed payload, after the first `origin.skip`.
@@ -401,6 +438,16 @@ impl<W: Write> Emitter<W> {
         payload: &Payload<'_>,
         origin: &Origin<'_>,
     ) -> Result<Flow, EmitError> {
+        let mut context = self.record_context(origin, payload.records.len() > 1);
+        self.emit_chunk(payload, 0, &mut context)
+    }
+
+    /// What the records of a payload share while they are written.
+    fn record_context<'o, 'a>(
+        &mut self,
+        origin: &'o Origin<'a>,
+        indexed: bool,
+    ) -> RecordContext<'o, 'a> {
         let nanos = origin.received_at.timestamp_nanos_opt().unwrap_or(0);
         if self.received_at.0 != nanos {
             self.received_at = (
@@ -410,22 +457,30 @@ impl<W: Write> Emitter<W> {
                     .to_rfc3339_opts(SecondsFormat::Micros, true),
             );
         }
-        let mut keys: Option<PayloadKeys> = None;
-        let columns = &self.settings.columns;
-        let headers = columns
-            .headers
-            .then(|| {
-                streams::captured_headers(origin.headers, &self.settings.streams.capture_headers)
-            })
-            .flatten();
-        let query = columns
-            .query
-            .then(|| streams::captured_query(origin.headers))
-            .flatten();
-        let keys_vary = self.settings.streams.keys_vary();
-        let is_array = payload.records.len() > 1;
+        RecordContext {
+            origin,
+            keys: None,
+            metadata: self.request_metadata(origin.headers),
+            is_array: indexed,
+            keys_vary: self.settings.streams.keys_vary(),
+        }
+    }
+
+    /// Writes the records of a payload's chunk, whose first is record `first` of the payload,
+    /// skipping the payload's first `origin.skip`.
+    fn emit_chunk(
+        &mut self,
+        payload: &Payload<'_>,
+        first: usize,
+        context: &mut RecordContext<'_, '_>,
+    ) -> Result<Flow, EmitError> {
+        let origin = context.origin;
         let mut written = 0u64;
-        for (i, record) in payload.records.iter().enumerate().skip(origin.skip) {
+        for (j, record) in payload.records.iter().enumerate() {
+            let i = first + j;
+            if i < origin.skip {
+                continue;
+            }
             if self.limit_reached() {
                 return Ok(Flow::LimitReached);
             }
@@ -440,54 +495,8 @@ impl<W: Write> Emitter<W> {
                 self.since_state += 1;
                 continue;
             }
-            if keys_vary {
-                payload::check_record_keys(
-                    record,
-                    &self.streams[stream].primary_key,
-                    is_array.then_some(i),
-                )
-                .map_err(|error| EmitError::Entry { sequence, error })?;
-            }
-            let s = &mut self.streams[stream];
-            let record = s.schema.name(record);
-            let actions = &mut self.actions;
-            let changed = s
-                .schema
-                .observe(&record, sequence, actions)
-                .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
-            if changed {
-                s.schema.persist()?;
-            }
-            if changed || !s.announced {
-                self.announce(stream);
-            }
-            let s = &self.streams[stream];
-            let key = if s.generated_key {
-                let keys = keys.get_or_insert_with(|| origin.keys.keys());
-                Some(keys.key(i, sequence))
-            } else {
-                None
-            };
-            let columns = &self.settings.columns;
-            let meta = RecordMeta {
-                sequence,
-                received_at: &self.received_at.1,
-                key,
-                sequence_alias: columns.sequence_alias.as_deref(),
-                received_at_alias: columns.received_at_alias.as_deref(),
-                overflow: &record.overflow,
-                headers: headers.as_deref(),
-                query: query.as_deref(),
-            };
-            let actions = &self.actions;
-            singer::write_record(&mut self.out, &s.name, &record.fields, &meta, |i, _, _| {
-                actions[i]
-            });
-            self.bookmark = origin.place.bookmark(i, sequence);
-            self.emitted += 1;
+            self.write_one(stream, record, i, sequence, context)?;
             written += 1;
-            self.since_state += 1;
-            self.out.maybe_flush()?;
         }
         telemetry::hot_path().records_emitted.increment(written);
         self.since_metric += written;
@@ -498,6 +507,81 @@ impl<W: Write> Emitter<W> {
             return Ok(Flow::LimitReached);
         }
         Ok(Flow::Continue)
+    }
+
+    /// `_sdc_headers` and `_sdc_query` of a payload's records, when they are columns.
+    fn request_metadata(&self, headers: &[Header]) -> (Option<String>, Option<String>) {
+        let columns = &self.settings.columns;
+        let captured = columns
+            .headers
+            .then(|| capture::captured_headers(headers, &self.settings.streams.capture_headers))
+            .flatten();
+        let query = columns
+            .query
+            .then(|| capture::captured_query(headers))
+            .flatten();
+        (captured, query)
+    }
+
+    /// Writes record `i` of a payload (with `sequence`) to `stream`: its key checked, its
+    /// columns observed (a new SCHEMA first when they changed), then its RECORD.
+    fn write_one(
+        &mut self,
+        stream: usize,
+        record: &payload::Fields<'_>,
+        i: usize,
+        sequence: Sequence,
+        context: &mut RecordContext<'_, '_>,
+    ) -> Result<(), EmitError> {
+        if context.keys_vary {
+            payload::check_record_keys(
+                record,
+                &self.streams[stream].primary_key,
+                context.is_array.then_some(i),
+            )
+            .map_err(|error| EmitError::Entry { sequence, error })?;
+        }
+        let s = &mut self.streams[stream];
+        let record = s.schema.name(record);
+        let changed = s
+            .schema
+            .observe(&record, sequence, &mut self.actions)
+            .map_err(|mismatch| EmitError::Mismatch { sequence, mismatch })?;
+        if changed {
+            s.schema.persist()?;
+        }
+        if changed || !s.announced {
+            self.announce(stream);
+        }
+        let s = &self.streams[stream];
+        let origin = context.origin;
+        let key = if s.generated_key {
+            let keys = context.keys.get_or_insert_with(|| origin.keys.keys());
+            Some(keys.key(i, sequence))
+        } else {
+            None
+        };
+        let columns = &self.settings.columns;
+        let meta = RecordMeta {
+            sequence,
+            received_at: &self.received_at.1,
+            key,
+            sequence_alias: columns.sequence_alias.as_deref(),
+            received_at_alias: columns.received_at_alias.as_deref(),
+            overflow: &record.overflow,
+            headers: context.metadata.0.as_deref(),
+            query: context.metadata.1.as_deref(),
+        };
+        let actions = &self.actions;
+        singer::write_record(&mut self.out, &s.name, &record.fields, &meta, |i, _, _| {
+            actions[i]
+        });
+        self.bookmark = origin.place.bookmark(i, sequence);
+        self.streams[stream].since_metric += 1;
+        self.emitted += 1;
+        self.since_state += 1;
+        self.out.maybe_flush()?;
+        Ok(())
     }
 
     fn limit_reached(&self) -> bool {
@@ -528,9 +612,16 @@ impl<W: Write> Emitter<W> {
         Ok(())
     }
 
-    /// Logs a Singer `METRIC` line with the records written since the last one.
+    /// Logs a Singer `METRIC` line per stream with the records written to it since the last
+    /// one; when none were, one line for the default stream says so.
     fn report_metric(&mut self) {
-        telemetry::singer_counter("record_count", self.since_metric);
+        let none = self.since_metric == 0;
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            if s.since_metric > 0 || (none && i == 0) {
+                telemetry::singer_counter("record_count", &s.name, s.since_metric);
+                s.since_metric = 0;
+            }
+        }
         self.since_metric = 0;
         self.last_metric = Instant::now();
     }

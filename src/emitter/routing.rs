@@ -36,7 +36,8 @@ impl<W: Write> Emitter<W> {
             generated_key: keys.generated_key,
             selected: self.schemas.catalogs.is_stream_selected(&name),
             announced: false,
-            schema,
+            since_metric: 0,
+            schema: schema.for_stream(&name),
             name,
         }
     }

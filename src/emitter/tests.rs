@@ -158,7 +158,7 @@ fn routed(first: u64, event: &str, body: &str, count: u32) -> Entry {
 
 fn routed_settings() -> EmitterSettings {
     let mut s = settings();
-    s.streams.route = Some(streams::Route::Header("x-event".into()));
+    s.streams.route = Some(crate::convert::routing::Route::Header("x-event".into()));
     s
 }
 

@@ -6,20 +6,21 @@
 //! see only these two traits.
 //!
 //! Everything else about a journal goes through one handle, [`Journal`], built from a
-//! [`JournalConfig`]: opening the writer, readers that take no lock (drains, replay), the header
-//! scan that rebuilds the idempotency window, retention and size. Each backend is a private
-//! module implementing `Backend`: `local` (segment files in `data_dir/journal`) and `nats` (a
-//! replicated NATS JetStream stream shared by many receivers). Nothing outside this module
-//! knows a backend's files or names.
+//! [`JournalConfig`]: preparing `data_dir`, opening the writer, readers that take no lock
+//! (drains, replay), the header scan that rebuilds the idempotency window, retention and size.
+//! Each backend is a private module implementing `Backend`: `local` (segment files in
+//! `data_dir/journal`) and `nats` (a replicated NATS JetStream stream shared by many
+//! receivers); both store an entry as one `frame`. Nothing outside this module knows a
+//! backend's files or names.
 //!
 //! An entry keeps what is needed to re-emit exactly the same records later: its first record
 //! [`Sequence`] (record `i` of the entry has `first_sequence + i`), the time it was received,
 //! the captured headers and the raw body bytes.
 
+mod frame;
 mod local;
 pub mod nats;
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -29,6 +30,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
+pub use crate::capture::{Header, header_name};
 use crate::sequence::Sequence;
 
 /// Where and how a journal is kept, built from the config
@@ -45,7 +47,11 @@ pub enum JournalConfig {
         min_free_bytes: u64,
     },
     /// A replicated NATS JetStream stream (see [`nats`]).
-    Nats(Box<nats::NatsSettings>),
+    Nats {
+        /// Holds what the tap keeps beside the journal (the persisted schemas).
+        data_dir: PathBuf,
+        settings: Box<nats::NatsSettings>,
+    },
 }
 
 /// One journal, whatever its backend. Cheap to clone. Building it touches nothing; the
@@ -69,9 +75,17 @@ impl Journal {
                     min_free_bytes,
                 },
             )),
-            JournalConfig::Nats(settings) => Arc::new(nats::NatsBackend::new(*settings)),
+            JournalConfig::Nats { data_dir, settings } => {
+                Arc::new(nats::NatsBackend::new(data_dir, *settings))
+            }
         };
         Journal { backend }
+    }
+
+    /// Makes `data_dir` ready for what a sync or a replay keeps there beside the journal (the
+    /// persisted schemas), whichever backend holds the journal.
+    pub fn prepare_data_dir(&self) -> Result<(), JournalError> {
+        self.backend.prepare_data_dir()
     }
 
     /// Opens the journal for writing (creating it if needed). One writer per journal:
@@ -134,6 +148,7 @@ impl Journal {
 
 /// What a backend implements; [`Journal`] documents each method.
 trait Backend: Send + Sync + 'static {
+    fn prepare_data_dir(&self) -> Result<(), JournalError>;
     fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError>;
     fn reader(&self, after: Option<Sequence>) -> Result<Box<dyn JournalReader>, JournalError>;
     fn scan_entry_heads(
@@ -168,70 +183,6 @@ impl std::fmt::Display for JournalId {
     }
 }
 
-/// A header captured with a request (name in lower case).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    /// Borrowed from [`KNOWN_HEADER_NAMES`] when it is one of them ([`header_name`]).
-    pub name: Cow<'static, str>,
-    pub value: Bytes,
-}
-
-/// Header names webhook senders send on most requests: journaled and read back without
-/// allocating a copy of the name ([`header_name`]).
-const KNOWN_HEADER_NAMES: &[&str] = &[
-    "accept",
-    "accept-encoding",
-    "connection",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "expect",
-    "host",
-    "user-agent",
-    "traceparent",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
-    "x-request-id",
-    "x-github-delivery",
-    "x-github-event",
-    "x-github-hook-id",
-    "x-github-hook-installation-target-id",
-    "x-github-hook-installation-target-type",
-    "x-gitlab-event",
-    "x-gitlab-event-uuid",
-    "x-gitlab-instance",
-    "x-gitlab-webhook-uuid",
-    "x-shopify-api-version",
-    "x-shopify-shop-domain",
-    "x-shopify-topic",
-    "x-shopify-triggered-at",
-    "x-shopify-webhook-id",
-    "x-shopify-event-id",
-    "webhook-id",
-    "webhook-timestamp",
-    "idempotency-key",
-    "x-amz-sns-message-id",
-    "x-amz-sns-message-type",
-    "x-amz-sns-topic-arn",
-    "x-slack-request-timestamp",
-    "x-slack-retry-num",
-    "x-slack-retry-reason",
-];
-
-/// A header name as a journal entry keeps it: one of [`KNOWN_HEADER_NAMES`] borrowed, any
-/// other copied (bytes that are not UTF-8 replaced).
-pub fn header_name(name: &[u8]) -> Cow<'static, str> {
-    match KNOWN_HEADER_NAMES
-        .iter()
-        .find(|known| known.as_bytes() == name)
-    {
-        Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(String::from_utf8_lossy(name).into_owned()),
-    }
-}
-
 /// One accepted request, as handed to the journal.
 #[derive(Debug)]
 pub struct NewEntry {
@@ -246,10 +197,10 @@ pub struct NewEntry {
 
 /// What an appended entry's writer calls with the entry's first sequence once the entry is
 /// durable, before it tells the journal's readers ([`JournalWriter::committed`]). The
-/// receiver hands over its split of the body ([`crate::handoff`]), which is then there when a
+/// receiver hands over its split of the body ([`crate::convert::handoff`]), which is then there when a
 /// reader of the local journal reaches the entry, since that reader stops at `committed` (a
 /// NATS journal's reader follows the stream itself and may get there first). And it marks
-/// the delivery id journaled ([`crate::idempotency`]); the local journal does so even if the
+/// the delivery id journaled ([`crate::senders::idempotency`]); the local journal does so even if the
 /// request is gone by then, since its writer writes what was queued.
 /// It is not called for an entry that fails or that the journal already held (a duplicate);
 /// dropped instead, it releases what it holds.
@@ -296,7 +247,54 @@ pub struct Entry {
     pub body: Bytes,
 }
 
+/// What a journal entry holds. Decided here, once, for every reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// An accepted webhook: its request's headers and body.
+    Webhook,
+    /// A refused request (`rejections: true`): its body is the `_rejections` record.
+    Rejection,
+}
+
+/// The header that marks a rejection entry (not an HTTP header name: `:` is not allowed in
+/// one, so no request can carry it).
+const REJECTION_MARKER: &str = ":rejection";
+
+impl NewEntry {
+    /// The entry of a refused request, whose body is its `_rejections` record.
+    pub fn rejection(received_at: DateTime<Utc>, record: Vec<u8>) -> NewEntry {
+        NewEntry {
+            received_at,
+            record_count: 1,
+            headers: vec![Header {
+                name: REJECTION_MARKER.into(),
+                value: Bytes::new(),
+            }],
+            body: Bytes::from(record),
+            on_durable: OnDurable::default(),
+        }
+    }
+
+    pub fn kind(&self) -> EntryKind {
+        EntryKind::of(&self.headers)
+    }
+}
+
+impl EntryKind {
+    fn of(headers: &[Header]) -> EntryKind {
+        if headers.iter().any(|h| h.name == REJECTION_MARKER) {
+            EntryKind::Rejection
+        } else {
+            EntryKind::Webhook
+        }
+    }
+}
+
 impl Entry {
+    pub fn kind(&self) -> EntryKind {
+        EntryKind::of(&self.headers)
+    }
+
     /// The sequence of the entry's last record.
     pub fn last_sequence(&self) -> Sequence {
         self.first_sequence

@@ -130,13 +130,22 @@ impl Meter {
 }
 
 impl Summary {
-    /// The summary line, e.g. `replayed 2 files: 1000 records, 600000 bytes in 0.01 s
-    /// (60.0 MB/s, 100000 records/s)`.
-    pub fn line(&self, what: &str) -> String {
+    /// Logs the summary line: `replayed 2 files: 1000 records, 600000 bytes in 0.01 s
+    /// (60.0 MB/s, 100000 records/s)`, or for a replay that `failed`, `replay of 2 files
+    /// failed after 1000 records, ...` (a WARN; the error follows).
+    pub fn log(&self, what: &str, succeeded: bool) {
+        if succeeded {
+            log::info!("replayed {what}: {}", self.figures());
+        } else {
+            log::warn!("replay of {what} failed after {}", self.figures());
+        }
+    }
+
+    fn figures(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
         let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let mut line = format!(
-            "replayed {what}: {} records, {} bytes in {secs:.2} s ({:.1} MB/s, {:.0} records/s)",
+            "{} records, {} bytes in {secs:.2} s ({:.1} MB/s, {:.0} records/s)",
             self.records,
             self.bytes,
             per_sec(self.bytes) / 1e6,

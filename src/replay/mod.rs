@@ -20,7 +20,7 @@
 //! history: it saves the schema and is bookmarked by `sequence`, exactly like a sync.
 //!
 //! STATE: after every [`STATE_EVERY_RECORDS`] records (at a payload boundary), at the end of
-//! each file and at the end, with the last record's place (`bookmarks.data.replay`).
+//! each file and at the end, with the last record's place (`bookmarks.<default stream>.replay`).
 
 mod input;
 mod meter;
@@ -32,15 +32,14 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::convert::payload::PayloadError;
 use crate::emitter::{EmitError, Emitter, Flow, Origin, Place, StateCadence, StreamSchemas};
 use crate::journal::{Journal, JournalError};
 use crate::keys::KeySource;
-use crate::payload::PayloadError;
 use crate::schema::catalog::Catalogs;
 use crate::schema::{SchemaError, SchemaTracker};
 use crate::sequence::{Sequence, SequenceClock};
 use crate::singer::{ReplayPosition, State};
-use crate::telemetry;
 
 use input::Input;
 use meter::Meter;
@@ -83,7 +82,7 @@ pub enum ReplayError {
     #[error("{file} is given twice (directly or inside a directory)")]
     Duplicate { file: String },
     #[error(
-        "--state: bookmarks.data.replay.file is {file:?}, which is not among the inputs; \
+        "--state: the replay bookmark's file is {file:?}, which is not among the inputs; \
          replay the same inputs to resume, or leave out --state to start over"
     )]
     BookmarkNotInInputs { file: String },
@@ -146,15 +145,7 @@ pub fn run(
     settings.forced_stream = options.stream.clone();
     let default = settings.streams.default.clone();
     let catalog = catalogs.stream(&default).without_columns(&settings.columns);
-    if config.nats.is_some() {
-        // With the journal on NATS, `data_dir` holds only the persisted schema.
-        crate::fsutil::ensure_dir(&config.data_dir).map_err(|e| {
-            ReplayError::Journal(JournalError::io(
-                format!("creating {}", config.data_dir.display()),
-                e,
-            ))
-        })?;
-    }
+    config.journal().prepare_data_dir()?;
     let schema = SchemaTracker::load(&config.data_dir, settings.columns.clone(), catalog)?;
     let files = matches!(options.source, ReplaySource::Files { .. });
     let schemas = StreamSchemas {
@@ -211,13 +202,13 @@ fn replay_files(
         .and_then(|()| replay.all(&inputs[start..]));
     let summary = replay.meter.finish();
     let finished = finish(emitter, &result);
+    let result = result.and(finished);
     let files = match summary.files {
         1 => "1 file".to_owned(),
         n => format!("{n} files"),
     };
-    log::info!("{}", summary.line(&files));
-    telemetry::singer_counter("record_count", summary.records);
-    result.and(finished)
+    summary.log(&files, result.is_ok());
+    result
 }
 
 struct FileReplay<'a> {
@@ -253,18 +244,7 @@ impl FileReplay<'_> {
                 source,
             })?;
         self.meter.files += 1;
-        let received_at = match self.received_at.or(opened.captured_at) {
-            Some(at) => at,
-            None => {
-                log::warn!(
-                    "{}: no capture time (a pipe) and no --received-at: its records get \
-                     _sdc_received_at 1970-01-01T00:00:00Z",
-                    input.name
-                );
-                DateTime::UNIX_EPOCH
-            }
-        };
-        let received_nanos = received_at.timestamp_nanos_opt().unwrap_or(0).max(0) as u64;
+        let received_at = self.capture_time(input, opened.captured_at);
         let mut payloads = Payloads::new(opened.reader, input.format, self.limit);
         let mut resume = self.resume.take();
         let mut flow = Flow::Continue;
@@ -287,78 +267,101 @@ impl FileReplay<'_> {
                 }
                 Some(Item::Payload { line, body }) => (line, body),
             };
-            // Resuming: payloads up to the bookmark's were emitted by the earlier run.
-            let mut skip = 0usize;
-            let mut first = None;
-            if let Some(position) = &resume {
-                if line < position.line {
-                    continue;
+            let Some(start) = resume_at(&mut resume, line) else {
+                continue;
+            };
+            let at = Payload {
+                input,
+                line,
+                body,
+                start,
+            };
+            match self.payload(&at, received_at)? {
+                None => {}
+                Some(Flow::Continue) => self.emitter.tick()?,
+                Some(Flow::LimitReached) => {
+                    flow = Flow::LimitReached;
+                    break;
                 }
-                if line == position.line {
-                    skip = position.record as usize + 1;
-                    first = Some(Sequence::new(
-                        position
-                            .sequence
-                            .get()
-                            .saturating_sub(u64::from(position.record)),
-                    ));
-                }
-                resume = None;
             }
-            let payload = match self.emitter.parse(body) {
-                Ok(payload) => payload,
-                Err(error) => {
-                    let (at_line, column, reason) = locate(line, body, &error);
-                    self.invalid(input, at_line, column, reason)?;
-                    continue;
-                }
-            };
-            let count = payload.records.len() as u64;
-            let first_sequence = match first {
-                Some(first) => {
-                    self.clock =
-                        SequenceClock::starting_after(Some(first.offset(count.max(1) - 1)));
-                    first
-                }
-                None => self.clock.allocate(count, received_nanos),
-            };
-            let origin = Origin {
-                first_sequence,
-                received_at,
-                keys: KeySource::Capture {
-                    line,
-                    payload: body,
-                },
-                place: Place::File {
-                    file: &input.name,
-                    line,
-                },
-                skip,
-                headers: &[],
-            };
-            let emitted_before = self.emitter.emitted();
-            flow = match self.emitter.emit_records(&payload, &origin) {
-                // A catalog-pinned type refused a value: the records before it are written and
-                // bookmarked, so this stops the replay even with --skip-invalid.
-                Err(EmitError::Mismatch { mismatch, .. }) => {
-                    let (line, column) = start_of(line, body);
-                    return Err(ReplayError::Invalid {
-                        file: input.name.to_string(),
-                        line,
-                        column,
-                        reason: mismatch.to_string(),
-                    });
-                }
-                other => other?,
-            };
-            self.meter.payload(self.emitter.emitted() - emitted_before);
-            if flow == Flow::LimitReached {
-                break;
-            }
-            self.emitter.tick()?;
         }
         self.meter.bytes += payloads.bytes();
         Ok(flow)
+    }
+
+    /// A file's `_sdc_received_at`: `--received-at`, else its capture time, else the epoch.
+    fn capture_time(&self, input: &Input, captured_at: Option<DateTime<Utc>>) -> Received {
+        let at = match self.received_at.or(captured_at) {
+            Some(at) => at,
+            None => {
+                log::warn!(
+                    "{}: no capture time (a pipe) and no --received-at: its records get \
+                     _sdc_received_at 1970-01-01T00:00:00Z",
+                    input.name
+                );
+                DateTime::UNIX_EPOCH
+            }
+        };
+        Received {
+            at,
+            nanos: at.timestamp_nanos_opt().unwrap_or(0).max(0) as u64,
+        }
+    }
+
+    /// Emits the records of one payload; `None` if it was invalid and skipped.
+    fn payload(
+        &mut self,
+        at: &Payload<'_>,
+        received: Received,
+    ) -> Result<Option<Flow>, ReplayError> {
+        let (line, body) = (at.line, at.body);
+        let payload = match self.emitter.parse(body) {
+            Ok(payload) => payload,
+            Err(error) => {
+                let (at_line, column, reason) = locate(line, body, &error);
+                self.invalid(at.input, at_line, column, reason)?;
+                return Ok(None);
+            }
+        };
+        let count = payload.records.len() as u64;
+        let first_sequence = match at.start.first {
+            Some(first) => {
+                self.clock = SequenceClock::starting_after(Some(first.offset(count.max(1) - 1)));
+                first
+            }
+            None => self.clock.allocate(count, received.nanos),
+        };
+        let origin = Origin {
+            first_sequence,
+            received_at: received.at,
+            keys: KeySource::Capture {
+                line,
+                payload: body,
+            },
+            place: Place::File {
+                file: &at.input.name,
+                line,
+            },
+            skip: at.start.skip,
+            headers: &[],
+        };
+        let emitted_before = self.emitter.emitted();
+        let flow = match self.emitter.emit_records(&payload, &origin) {
+            // A catalog-pinned type refused a value: the records before it are written and
+            // bookmarked, so this stops the replay even with --skip-invalid.
+            Err(EmitError::Mismatch { mismatch, .. }) => {
+                let (line, column) = start_of(line, body);
+                return Err(ReplayError::Invalid {
+                    file: at.input.name.to_string(),
+                    line,
+                    column,
+                    reason: mismatch.to_string(),
+                });
+            }
+            other => other?,
+        };
+        self.meter.payload(self.emitter.emitted() - emitted_before);
+        Ok(Some(flow))
     }
 
     /// An invalid payload: an error, or with `--skip-invalid` a warning and a count.
@@ -382,6 +385,56 @@ impl FileReplay<'_> {
             .suspend(|| log::warn!("{}:{line}:{column}: {reason}; skipped", input.name));
         Ok(())
     }
+}
+
+/// A file's capture time, as `_sdc_received_at` and in nanoseconds (where sequences start).
+#[derive(Clone, Copy)]
+struct Received {
+    at: DateTime<Utc>,
+    nanos: u64,
+}
+
+/// One payload of a file, where it is and where emitting it starts.
+struct Payload<'a> {
+    input: &'a Input,
+    line: u64,
+    body: &'a [u8],
+    start: Start,
+}
+
+/// Where emitting a payload starts: after the records an earlier run emitted.
+#[derive(Clone, Copy, Default)]
+struct Start {
+    /// Records at the start of the payload already emitted.
+    skip: usize,
+    /// The payload's first sequence, as the earlier run gave it.
+    first: Option<Sequence>,
+}
+
+/// Where the payload starting on `line` resumes, given the place an earlier run stopped
+/// (cleared once passed); `None` for a payload that run emitted whole.
+fn resume_at(resume: &mut Option<ReplayPosition>, line: u64) -> Option<Start> {
+    let Some(position) = resume else {
+        return Some(Start::default());
+    };
+    if line < position.line {
+        return None;
+    }
+    let start = if line == position.line {
+        Start {
+            skip: position.record as usize + 1,
+            first: Some(Sequence::new(
+                position
+                    .sequence
+                    .get()
+                    .saturating_sub(u64::from(position.record)),
+            )),
+        }
+    } else {
+        Start::default()
+    };
+    *resume = None;
+    Some(start)
 }
 
 /// File line, column and reason of a payload error. A JSON syntax error has its own place in
@@ -470,9 +523,9 @@ fn replay_journal(
     meter.skipped = skipped;
     let summary = meter.finish();
     let finished = finish(emitter, &result);
-    log::info!("{}", summary.line("the journal"));
-    telemetry::singer_counter("record_count", summary.records);
-    result.and(finished)
+    let result = result.and(finished);
+    summary.log("the journal", result.is_ok());
+    result
 }
 
 /// Writes the final STATE, at the last record written, unless stdout itself failed.

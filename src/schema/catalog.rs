@@ -16,8 +16,7 @@ use serde_json::{Value, json};
 
 use super::columns::{Columns, sdc_properties};
 use super::kinds::{Accept, Kind};
-use crate::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
-use crate::singer::STREAM;
+use crate::convert::payload::{GENERATED_KEY_FIELD, OVERFLOW_FIELD, is_reserved_field};
 
 /// A property type pinned by the catalog.
 #[derive(Clone, Debug)]
@@ -26,7 +25,7 @@ pub struct Pin {
     pub accept: Accept,
 }
 
-/// What a `--catalog` asks of stream `data`. The default selects everything and pins nothing.
+/// What a `--catalog` asks of one stream. The default selects everything and pins nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     stream_deselected: bool,
@@ -53,14 +52,15 @@ pub enum CatalogError {
 }
 
 impl Catalog {
-    pub fn from_value(catalog: &Value) -> Result<Catalog, String> {
+    /// The entry of stream `name` in a whole catalog.
+    pub fn from_value(catalog: &Value, name: &str) -> Result<Catalog, String> {
         let streams = catalog["streams"]
             .as_array()
             .ok_or("catalog has no \"streams\" array")?;
         let stream = streams
             .iter()
-            .find(|s| s["tap_stream_id"] == STREAM || s["stream"] == STREAM)
-            .ok_or_else(|| format!("catalog has no stream {STREAM:?}"))?;
+            .find(|s| s["tap_stream_id"] == name || s["stream"] == name)
+            .ok_or_else(|| format!("catalog has no stream {name:?}"))?;
         Ok(Self::from_stream(stream))
     }
 
@@ -210,21 +210,6 @@ pub fn discover_stream(
     key_properties: &[String],
     schema_name: &str,
 ) -> Value {
-    let mut catalog = discover(json_schema, columns, key_properties, schema_name);
-    let mut entry = catalog["streams"][0].take();
-    entry["tap_stream_id"] = json!(stream);
-    entry["stream"] = json!(stream);
-    entry
-}
-
-/// The catalog `--discover` prints: stream `data` with `json_schema`, the persisted schema
-/// ([`super::SchemaTracker::json_schema`]).
-pub fn discover(
-    json_schema: Value,
-    columns: &Columns,
-    key_properties: &[String],
-    schema_name: &str,
-) -> Value {
     let automatic: HashSet<String> = sdc_properties(columns)
         .into_iter()
         .map(|(name, _)| name)
@@ -256,13 +241,11 @@ pub fn discover(
         }
     }
     json!({
-        "streams": [{
-            "tap_stream_id": STREAM,
-            "stream": STREAM,
-            "schema": json_schema,
-            "key_properties": key_properties,
-            "metadata": metadata,
-        }]
+        "tap_stream_id": stream,
+        "stream": stream,
+        "schema": json_schema,
+        "key_properties": key_properties,
+        "metadata": metadata,
     })
 }
 
@@ -285,7 +268,7 @@ mod tests {
                 {"breadcrumb": ["properties", "secret"], "metadata": {"selected": false}}
             ]
         }]});
-        let c = Catalog::from_value(&catalog).unwrap();
+        let c = Catalog::from_value(&catalog, "data").unwrap();
         assert!(c.is_stream_selected());
         assert!(!c.is_field_selected("secret"));
         assert!(c.is_field_selected("amount"));
@@ -314,7 +297,8 @@ mod tests {
 
     #[test]
     fn a_catalog_without_stream_data_is_refused() {
-        let e = Catalog::from_value(&json!({"streams": [{"tap_stream_id": "other"}]})).unwrap_err();
+        let e = Catalog::from_value(&json!({"streams": [{"tap_stream_id": "other"}]}), "data")
+            .unwrap_err();
         assert!(e.contains("no stream \"data\""), "{e}");
     }
 }

@@ -1,10 +1,10 @@
 //! The columns the tap adds to every record besides the provider's fields: `_sdc_sequence`,
-//! `_sdc_received_at`, `__sdc_primary_key` (their names are in [`crate::payload`], which drops
+//! `_sdc_received_at`, `__sdc_primary_key` (their names are in [`crate::convert::payload`], which drops
 //! them from payloads) and the aliases the config asks for.
 
 use serde_json::Value;
 
-use crate::payload::{
+use crate::convert::payload::{
     GENERATED_KEY_FIELD, HEADERS_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
 };
 

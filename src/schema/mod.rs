@@ -54,15 +54,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::convert::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::fsutil;
-use crate::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::sequence::Sequence;
 use crate::singer::FieldAction;
 use columns::sdc_properties;
 use kinds::{Sibling, ValueType, value_name};
 use names::Names;
 
-/// The persisted, cumulative schema of stream `data`.
+/// The persisted, cumulative schema of one stream.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SchemaFile {
     version: u32,
@@ -104,7 +104,7 @@ pub fn persisted_streams(data_dir: &Path) -> Vec<String> {
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
             let stream = name.strip_suffix(".json")?;
-            (crate::streams::normalise(stream).as_deref() == Some(stream))
+            (crate::convert::routing::normalise(stream).as_deref() == Some(stream))
                 .then(|| stream.to_owned())
         })
         .collect();
@@ -160,6 +160,8 @@ impl Placement {
 /// The schema of the stream as records pass: declarations, catalog pins and selection.
 #[derive(Debug)]
 pub struct SchemaTracker {
+    /// The stream's name, for messages.
+    stream: String,
     path: Option<PathBuf>,
     /// Looked up for every field of every record, twice (declaring, writing): foldhash, and
     /// ordered only where a SCHEMA or the schema file is made.
@@ -247,6 +249,7 @@ impl SchemaTracker {
             names.claim(key);
         }
         let mut tracker = SchemaTracker {
+            stream: String::new(),
             path,
             fields: foldhash::HashMap::default(),
             declared_at: file.declared_at.into_iter().collect(),
@@ -283,6 +286,12 @@ impl SchemaTracker {
             };
             self.fields.entry(column).or_insert(kind);
         }
+    }
+
+    /// The same tracker, named `stream` in its messages.
+    pub fn for_stream(mut self, stream: &str) -> Self {
+        stream.clone_into(&mut self.stream);
+        self
     }
 
     /// The same declarations, never saved: a replay of files starts from what the data_dir
@@ -386,7 +395,9 @@ impl SchemaTracker {
         }
         if !overflowed.is_empty() {
             log::warn!(
-                "stream data has {} columns (max_columns): fields {overflowed:?} go into {OVERFLOW_FIELD}",
+                "stream {:?} has {} columns (max_columns): fields {overflowed:?} go into \
+                 {OVERFLOW_FIELD}",
+                self.stream,
                 self.columns.max_columns
             );
         }

@@ -27,7 +27,7 @@ use foldhash::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::payload::is_reserved_field;
+use crate::convert::payload::is_reserved_field;
 
 /// The longest column name every target keeps as it is: PostgreSQL cuts identifiers at 63
 /// bytes, and pipelinewise-target-postgres shortens names of 63 characters or more

@@ -1,5 +1,6 @@
 use super::*;
-use crate::payload::{RecordRules, parse_payload};
+use crate::convert::payload::RecordRules;
+use crate::convert::visit::parse_payload;
 use crate::singer::{RecordMeta, write_record};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -380,9 +381,12 @@ fn a_persisted_schema_is_never_narrowed_or_changed_on_restart() {
         r#"{"version":2,"fields":{"v":"string","n":"number","j":"json"}}"#,
     )
     .unwrap();
-    let catalog = Catalog::from_value(&json!({"streams": [{"tap_stream_id": "data",
+    let catalog = Catalog::from_value(
+        &json!({"streams": [{"tap_stream_id": "data",
         "schema": {"properties": {"n": {"type": ["null", "integer"]},
-                                  "fresh": {"type": ["null", "number"]}}}}]}))
+                                  "fresh": {"type": ["null", "number"]}}}}]}),
+        "data",
+    )
     .unwrap();
     let mut t = SchemaTracker::load(dir.path(), Columns::default(), catalog).unwrap();
     assert_eq!(

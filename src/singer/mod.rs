@@ -8,6 +8,3 @@ pub mod state;
 
 pub use output::{FieldAction, Output, RecordMeta, Sink, write_record};
 pub use state::{Bookmark, ReplayPosition, State, StateError};
-
-/// The tap's one stream.
-pub const STREAM: &str = "data";

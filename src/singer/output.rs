@@ -9,10 +9,10 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use crate::keys::RecordKey;
-use crate::payload::{
+use crate::convert::payload::{
     self, Fields, HEADERS_FIELD, OVERFLOW_FIELD, QUERY_FIELD, RECEIVED_AT_FIELD, SEQUENCE_FIELD,
 };
+use crate::keys::RecordKey;
 use crate::sequence::Sequence;
 
 /// Buffered Singer output. Messages are appended to an in-memory buffer and written out by
@@ -39,7 +39,7 @@ impl<W: Write> Output<W> {
         }
     }
 
-    /// `{"type":"SCHEMA","stream":"data","schema":...,"key_properties":[...]}`
+    /// `{"type":"SCHEMA","stream":"push","schema":...,"key_properties":[...]}`
     pub fn schema(&mut self, stream: &str, schema: &Value, key_properties: &[String]) {
         self.buf.extend_from_slice(br#"{"type":"SCHEMA","stream":"#);
         write_json_string(&mut self.buf, stream);
@@ -148,7 +148,7 @@ pub enum FieldAction {
     /// A string holding a number or boolean, written as that number or boolean.
     Unquote,
     /// A number written as a string in its one canonical form (key fields:
-    /// [`crate::payload::canonical_number`]).
+    /// [`crate::convert::payload::canonical_number`]).
     Canonical,
     /// Copied as it is (or, with `as_text`, as a JSON string holding its JSON text) into the
     /// sibling column named `<field><suffix>`, the suffix repeated `depth` times (see
@@ -193,65 +193,83 @@ pub fn write_record<S: Sink + ?Sized>(
     write_json_string(buf, stream);
     buf.extend_from_slice(br#","record":{"#);
     for (i, (name, value)) in record.fields.iter().enumerate() {
-        if meta.sequence_alias == Some(name)
-            || meta.received_at_alias == Some(name)
-            || (meta.headers.is_some() && name == HEADERS_FIELD)
-            || (meta.query.is_some() && name == QUERY_FIELD)
-        {
+        if meta.replaces(name) {
             continue;
         }
         let action = action(i, name, value);
-        if action == FieldAction::Skip {
-            continue;
+        if action != FieldAction::Skip {
+            write_field(out, name, value, action);
         }
-        let buf = out.buffer();
-        match action {
-            FieldAction::Sibling { suffix, depth, .. } => {
-                let mut column = String::with_capacity(name.len() + suffix.len() * depth as usize);
-                column.push_str(name);
-                for _ in 0..depth {
-                    column.push_str(suffix);
-                }
-                write_json_string(buf, &column);
-            }
-            _ => write_json_string(buf, name),
-        }
-        buf.push(b':');
-        match action {
-            FieldAction::Skip => {}
-            FieldAction::Raw | FieldAction::Sibling { as_text: false, .. } => {
-                write_compact(out, value)
-            }
-            FieldAction::Stringify | FieldAction::Sibling { as_text: true, .. } => {
-                let mut text = Vec::with_capacity(value.len());
-                write_compact(&mut text, value);
-                let text = String::from_utf8(text).expect("compacted JSON is UTF-8");
-                write_json_string(out.buffer(), &text);
-            }
-            FieldAction::Unquote => match serde_json::from_str::<String>(value) {
-                Ok(inner) => out.buffer().extend_from_slice(inner.as_bytes()),
-                Err(_) => write_compact(out, value),
-            },
-            FieldAction::Canonical => match payload::canonical_number(value) {
-                Some(number) => write_json_string(out.buffer(), &number),
-                None => write_json_string(out.buffer(), value),
-            },
-        }
-        out.buffer().push(b',');
     }
     if !meta.overflow.is_empty() {
-        write_json_string(out.buffer(), OVERFLOW_FIELD);
-        out.buffer().extend_from_slice(b":{");
-        for (name, value) in meta.overflow {
-            write_json_string(out.buffer(), name);
-            out.buffer().push(b':');
-            write_compact(out, value);
-            out.buffer().push(b',');
-        }
-        out.buffer().pop();
-        out.buffer().extend_from_slice(b"},");
+        write_overflow(out, meta.overflow);
     }
-    let out = out.buffer();
+    write_tap_columns(out.buffer(), meta);
+}
+
+impl RecordMeta<'_> {
+    /// Whether a provider field of this name gives way to a column the tap writes itself.
+    fn replaces(&self, name: &str) -> bool {
+        self.sequence_alias == Some(name)
+            || self.received_at_alias == Some(name)
+            || (self.headers.is_some() && name == HEADERS_FIELD)
+            || (self.query.is_some() && name == QUERY_FIELD)
+    }
+}
+
+/// `"column":value,` for one provider field, written as `action` says.
+fn write_field<S: Sink + ?Sized>(out: &mut S, name: &str, value: &str, action: FieldAction) {
+    let buf = out.buffer();
+    match action {
+        FieldAction::Sibling { suffix, depth, .. } => {
+            let mut column = String::with_capacity(name.len() + suffix.len() * depth as usize);
+            column.push_str(name);
+            for _ in 0..depth {
+                column.push_str(suffix);
+            }
+            write_json_string(buf, &column);
+        }
+        _ => write_json_string(buf, name),
+    }
+    buf.push(b':');
+    match action {
+        FieldAction::Skip => {}
+        FieldAction::Raw | FieldAction::Sibling { as_text: false, .. } => write_compact(out, value),
+        FieldAction::Stringify | FieldAction::Sibling { as_text: true, .. } => {
+            let mut text = Vec::with_capacity(value.len());
+            write_compact(&mut text, value);
+            let text = String::from_utf8(text).expect("compacted JSON is UTF-8");
+            write_json_string(out.buffer(), &text);
+        }
+        FieldAction::Unquote => match serde_json::from_str::<String>(value) {
+            Ok(inner) => out.buffer().extend_from_slice(inner.as_bytes()),
+            Err(_) => write_compact(out, value),
+        },
+        FieldAction::Canonical => match payload::canonical_number(value) {
+            Some(number) => write_json_string(out.buffer(), &number),
+            None => write_json_string(out.buffer(), value),
+        },
+    }
+    out.buffer().push(b',');
+}
+
+/// `"_sdc_overflow":{...},`: the fields without a column, by their payload names.
+fn write_overflow<S: Sink + ?Sized>(out: &mut S, overflow: &[(Cow<'_, str>, &str)]) {
+    write_json_string(out.buffer(), OVERFLOW_FIELD);
+    out.buffer().extend_from_slice(b":{");
+    for (name, value) in overflow {
+        write_json_string(out.buffer(), name);
+        out.buffer().push(b':');
+        write_compact(out, value);
+        out.buffer().push(b',');
+    }
+    out.buffer().pop();
+    out.buffer().extend_from_slice(b"},");
+}
+
+/// The tap's columns (sequence, received time, their aliases, headers, query, key), which
+/// close the record, and `time_extracted`, which closes the line.
+fn write_tap_columns(out: &mut Vec<u8>, meta: &RecordMeta<'_>) {
     let mut sequence = itoa::Buffer::new();
     let sequence = sequence.format(meta.sequence.get());
     for name in meta.sequence_alias.into_iter().chain([SEQUENCE_FIELD]) {
@@ -343,8 +361,8 @@ pub fn write_compact<S: Sink + ?Sized>(out: &mut S, raw: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{RecordRules, parse_payload};
-    use crate::singer::STREAM;
+    use crate::convert::payload::RecordRules;
+    use crate::convert::visit::parse_payload;
     use serde_json::json;
 
     /// Counts the writes it gets, to see large values bypass the buffer.
@@ -387,11 +405,11 @@ mod tests {
             };
             let raw = |_, _: &str, _: &str| FieldAction::Raw;
             let mut expected = Vec::new();
-            write_record(&mut expected, STREAM, &payload.records[0], &meta, raw);
+            write_record(&mut expected, "data", &payload.records[0], &meta, raw);
             let (mut written, mut writes) = (Vec::new(), 0);
             let mut out = Output::new(Counting(&mut written, &mut writes));
             out.state(&json!({}));
-            write_record(&mut out, STREAM, &payload.records[0], &meta, raw);
+            write_record(&mut out, "data", &payload.records[0], &meta, raw);
             assert!(out.buf.len() < most_buffered);
             out.flush().unwrap();
             drop(out);

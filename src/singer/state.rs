@@ -1,12 +1,12 @@
 //! The `--state` bookmark: what a STATE line records, and reading it back.
 //!
-//! The STATE value is `{"bookmarks": {"data": {"sequence": N}}}`: every record with
-//! `_sdc_sequence <= N` has been emitted. With several streams each has its own bookmark,
-//! `{"bookmarks": {"push": {"sequence": N}, "issues": {"sequence": M}}}` (Singer's
-//! convention); a stream without one is as far as the furthest (see [`Resume`]), so a state
-//! written before streams existed (only `data`) is understood. A replay of files keeps its own bookmark beside it,
-//! `"replay": {"file", "line", "record", "sequence"}` (see [`ReplayPosition`]), so neither
-//! disturbs the other. Other keys of a state given with `--state` are carried through unchanged.
+//! The STATE value is `{"bookmarks": {"<stream>": {"sequence": N}}}` (Singer's convention),
+//! one bookmark per stream: every record of that stream with `_sdc_sequence <= N` has been
+//! emitted. A stream without one is as far as the furthest, so a state written before streams
+//! existed (only `data`) is understood. A replay of files keeps its own bookmark beside the
+//! default stream's sequence, `"replay": {"file", "line", "record", "sequence"}` (see
+//! [`ReplayPosition`]), so neither disturbs the other. Other keys of a state given with
+//! `--state` are carried through unchanged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,15 +14,16 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::STREAM;
 use crate::sequence::Sequence;
 
 /// How far a run got: what its STATE records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Bookmark {
-    /// `bookmarks.data.sequence`: every journal record up to this sequence has been emitted.
+    /// `bookmarks.<stream>.sequence`: every journal record up to this sequence has been
+    /// emitted.
     Journal(Option<Sequence>),
-    /// `bookmarks.data.replay`: every record of a file replay up to this one has been emitted.
+    /// `bookmarks.<default stream>.replay`: every record of a file replay up to this one has
+    /// been emitted.
     Replay(Option<ReplayPosition>),
 }
 
@@ -41,6 +42,10 @@ pub struct ReplayPosition {
 
 const REPLAY_KEY: &str = "replay";
 
+/// The one stream of the versions before streams: their replay bookmark is
+/// `bookmarks.data.replay`, whatever the default stream is called now.
+const FIRST_STREAM: &str = "data";
+
 impl ReplayPosition {
     fn to_value(&self) -> Value {
         json!({
@@ -51,31 +56,33 @@ impl ReplayPosition {
         })
     }
 
-    fn from_value(value: &Value) -> Result<Self, String> {
+    /// The replay bookmark of `stream`, checked (errors name `bookmarks.<stream>.replay.*`).
+    fn from_value(stream: &str, value: &Value) -> Result<Self, String> {
+        let at = |name: &str| format!("bookmarks.{stream}.replay.{name}");
         let field = |name: &str| {
             value
                 .get(name)
-                .ok_or_else(|| format!("bookmarks.data.replay.{name} is missing"))
+                .ok_or_else(|| format!("{} is missing", at(name)))
         };
         let number = |name: &str| {
-            field(name)?.as_u64().ok_or_else(|| {
-                format!("bookmarks.data.replay.{name} must be a non-negative integer")
-            })
+            field(name)?
+                .as_u64()
+                .ok_or_else(|| format!("{} must be a non-negative integer", at(name)))
         };
         let file = field("file")?
             .as_str()
-            .ok_or("bookmarks.data.replay.file must be a string")?;
+            .ok_or_else(|| format!("{} must be a string", at("file")))?;
         Ok(ReplayPosition {
             file: Arc::from(file),
             line: number("line")?,
             record: u32::try_from(number("record")?)
-                .map_err(|_| "bookmarks.data.replay.record is too large".to_owned())?,
+                .map_err(|_| format!("{} is too large", at("record")))?,
             sequence: Sequence::new(
                 number("sequence")?
                     .try_into()
                     .ok()
                     .and_then(|s: i64| u64::try_from(s).ok())
-                    .ok_or("bookmarks.data.replay.sequence is out of range")?,
+                    .ok_or_else(|| format!("{} is out of range", at("sequence")))?,
             ),
         })
     }
@@ -153,30 +160,31 @@ impl State {
             ));
         }
         let state = State { value };
-        if let Some(bookmarks) = state.value.get("bookmarks").and_then(Value::as_object) {
-            for (stream, bookmark) in bookmarks {
-                match bookmark.get("sequence") {
-                    None | Some(Value::Null) => {}
-                    Some(v) if v.as_u64().is_some() => {}
-                    Some(v) => {
-                        return Err(format!(
-                            "bookmarks.{stream}.sequence must be a non-negative integer, not {v}"
-                        ));
-                    }
+        let bookmarks = state.value.get("bookmarks").and_then(Value::as_object);
+        for (stream, bookmark) in bookmarks.into_iter().flatten() {
+            match bookmark.get("sequence") {
+                None | Some(Value::Null) => {}
+                Some(v) if v.as_u64().is_some() => {}
+                Some(v) => {
+                    return Err(format!(
+                        "bookmarks.{stream}.sequence must be a non-negative integer, not {v}"
+                    ));
                 }
             }
-        }
-        match state.stream_bookmark().and_then(|b| b.get(REPLAY_KEY)) {
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                ReplayPosition::from_value(v)?;
+            match bookmark.get(REPLAY_KEY) {
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    ReplayPosition::from_value(stream, v)?;
+                }
             }
         }
         Ok(state)
     }
 
-    fn stream_bookmark(&self) -> Option<&Map<String, Value>> {
-        self.value.get("bookmarks")?.get(STREAM)?.as_object()
+    /// `bookmarks.<stream>.replay`, if it is there and not null.
+    fn replay_bookmark(&self, stream: &str) -> Option<&Value> {
+        let value = self.value.get("bookmarks")?.get(stream)?.get(REPLAY_KEY)?;
+        (!value.is_null()).then_some(value)
     }
 
     /// Every record up to this sequence has been emitted, whatever its stream: the lowest
@@ -244,56 +252,29 @@ impl State {
         Value::Object(value)
     }
 
-    /// Where a file replay stopped (validated when the state was loaded).
-    pub fn replay_position(&self) -> Option<ReplayPosition> {
-        let value = self.stream_bookmark()?.get(REPLAY_KEY)?;
-        ReplayPosition::from_value(value).ok()
+    /// Where a file replay stopped (validated when the state was loaded):
+    /// `bookmarks.<default>.replay`, or for a state from before streams,
+    /// `bookmarks.data.replay`.
+    pub fn replay_position(&self, default: &str) -> Option<ReplayPosition> {
+        [default, FIRST_STREAM].into_iter().find_map(|stream| {
+            ReplayPosition::from_value(stream, self.replay_bookmark(stream)?).ok()
+        })
     }
 
-    /// The state value with `bookmark` set.
-    pub fn value_with(&self, bookmark: &Bookmark) -> Value {
+    /// The state value with `stream` bookmarked: at `sequence`, or for a file replay, at
+    /// `replay` beside the sequence the state had.
+    pub fn value_with(&self, stream: &str, bookmark: &Bookmark) -> Value {
         match bookmark {
-            Bookmark::Journal(sequence) => self.with_bookmark(*sequence),
+            Bookmark::Journal(sequence) => self.value_with_streams([(stream, *sequence)], None),
             Bookmark::Replay(position) => {
-                let mut value = self.with_bookmark(None);
-                if let (Some(position), Some(stream)) = (
-                    position,
-                    value
-                        .get_mut("bookmarks")
-                        .and_then(|b| b.get_mut(STREAM))
-                        .and_then(Value::as_object_mut),
-                ) {
-                    stream.insert(REPLAY_KEY.into(), position.to_value());
-                }
-                value
+                self.value_with_streams([(stream, None)], position.as_ref().map(|p| (stream, p)))
             }
         }
     }
 
-    /// The state value with the bookmark set to `sequence`.
-    pub fn with_bookmark(&self, sequence: Option<Sequence>) -> Value {
-        let mut value = self.value.clone();
-        let bookmarks = value
-            .entry("bookmarks")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !bookmarks.is_object() {
-            *bookmarks = Value::Object(Map::new());
-        }
-        let stream = bookmarks
-            .as_object_mut()
-            .expect("made an object above")
-            .entry(STREAM)
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !stream.is_object() {
-            *stream = Value::Object(Map::new());
-        }
-        if let Some(sequence) = sequence {
-            stream
-                .as_object_mut()
-                .expect("made an object above")
-                .insert("sequence".into(), Value::from(sequence.get()));
-        }
-        Value::Object(value)
+    /// The state value with `stream`'s bookmark set to `sequence`.
+    pub fn with_bookmark(&self, stream: &str, sequence: Option<Sequence>) -> Value {
+        self.value_with(stream, &Bookmark::Journal(sequence))
     }
 }
 
@@ -320,7 +301,7 @@ mod tests {
         let s =
             State::from_value(json!({"bookmarks": {"data": {"sequence": 42}}, "x": 1})).unwrap();
         assert_eq!(s.bookmark(), Some(Sequence::new(42)));
-        let v = s.with_bookmark(Some(Sequence::new(50)));
+        let v = s.with_bookmark("data", Some(Sequence::new(50)));
         assert_eq!(v, json!({"bookmarks": {"data": {"sequence": 50}}, "x": 1}));
         assert_eq!(
             State::from_value(v).unwrap().bookmark(),
@@ -338,7 +319,7 @@ mod tests {
         let e = State::from_value(json!({"bookmarks": {"data": {"sequence": "7"}}})).unwrap_err();
         assert!(e.contains("bookmarks.data.sequence"), "{e}");
         assert_eq!(
-            State::default().with_bookmark(None),
+            State::default().with_bookmark("data", None),
             json!({"bookmarks": {"data": {}}})
         );
     }
@@ -398,7 +379,7 @@ mod tests {
                 .unwrap();
         assert_eq!(s.bookmark(), Some(Sequence::new(9)));
         assert_eq!(
-            s.with_bookmark(Some(Sequence::new(10))),
+            s.with_bookmark("data", Some(Sequence::new(10))),
             json!({"bookmarks": {"data": {"sequence": 10}}})
         );
     }
@@ -412,14 +393,39 @@ mod tests {
             record: 1,
             sequence: Sequence::new(1_790_000_000_000_000_001),
         };
-        let v = s.value_with(&Bookmark::Replay(Some(position.clone())));
+        let v = s.value_with("data", &Bookmark::Replay(Some(position.clone())));
         assert_eq!(v["bookmarks"]["data"]["sequence"], 42);
         assert_eq!(v["bookmarks"]["data"]["replay"]["line"], 7);
         let back = State::from_value(v).unwrap();
-        assert_eq!(back.replay_position(), Some(position));
+        assert_eq!(back.replay_position("data"), Some(position));
         assert_eq!(back.bookmark(), Some(Sequence::new(42)));
         let e = State::from_value(json!({"bookmarks": {"data": {"replay": {"file": "a"}}}}))
             .unwrap_err();
         assert!(e.contains("bookmarks.data.replay.line"), "{e}");
+    }
+
+    #[test]
+    fn the_replay_bookmark_is_the_default_streams_and_an_old_data_one_still_resumes() {
+        let position = ReplayPosition {
+            file: Arc::from("a.ndjson"),
+            line: 3,
+            record: 0,
+            sequence: Sequence::new(9),
+        };
+        let v = State::default().value_with("events", &Bookmark::Replay(Some(position.clone())));
+        assert_eq!(v["bookmarks"]["events"]["replay"]["line"], 3);
+        let s = State::from_value(v.clone()).unwrap();
+        assert_eq!(s.replay_position("events"), Some(position.clone()));
+        assert_eq!(s.replay_position("data"), None);
+        // A state written when the one stream was `data` resumes under any default name.
+        let old = json!({"bookmarks": {"data": {"replay": v["bookmarks"]["events"]["replay"]}}});
+        let s = State::from_value(old).unwrap();
+        assert_eq!(s.replay_position("events"), Some(position));
+        let e = State::from_value(json!({"bookmarks": {"events": {"replay": {"file": 1}}}}))
+            .unwrap_err();
+        assert!(
+            e.contains("bookmarks.events.replay.file must be a string"),
+            "{e}"
+        );
     }
 }

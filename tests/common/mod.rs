@@ -468,6 +468,20 @@ pub fn last_schema(messages: &[Value], stream: &str) -> Option<Value> {
         .cloned()
 }
 
+/// The Singer `record_count` METRIC lines of a run's stderr, as (stream, count) in order.
+pub fn record_counts(stderr: &str) -> Vec<(String, u64)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("INFO METRIC: "))
+        .map(|m| serde_json::from_str::<Value>(m).expect("a METRIC line is JSON"))
+        .filter(|m| m["metric"] == "record_count")
+        .map(|m| {
+            let stream = m["tags"]["endpoint"].as_str().expect("an endpoint tag");
+            (stream.to_owned(), m["value"].as_u64().expect("a count"))
+        })
+        .collect()
+}
+
 /// The value of the last STATE message.
 pub fn last_state(messages: &[Value]) -> Option<Value> {
     messages

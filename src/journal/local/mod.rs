@@ -8,15 +8,15 @@
 //! On open, the writer scans the last segment; a torn tail left by a crash (a frame cut short
 //! or failing its checksum) is copied aside to `torn-<segment>-<offset>.bin` and truncated.
 //!
-//! Here: the backend, the writer handle, the lock and segment files; [`format`] (bytes on
-//! disk), [`recover`] (on open), [`writer`] (the thread), [`prepare`] (zeroing segments ahead
-//! of it), [`reader`] and [`retention`].
+//! Here: the backend, the writer handle, the lock and segment files; [`segment`] (segment
+//! names and headers; the entries in them are [`frame`]s), [`recover`] (on open), [`writer`]
+//! (the thread), [`prepare`] (zeroing segments ahead of it), [`reader`] and [`retention`].
 
-pub(super) mod format;
 mod prepare;
 mod reader;
 mod recover;
 mod retention;
+mod segment;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -31,14 +31,15 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::BoxFuture;
 use tokio::sync::{oneshot, watch};
 
+use super::frame;
 use super::{
     Appended, Backend, EntryHead, JournalError, JournalId, JournalReader, JournalWriter, NewEntry,
 };
 use crate::fsutil;
 use crate::sequence::Sequence;
 use crate::telemetry;
-use format::SEGMENT_HEADER_LEN;
 use reader::LocalReader;
+use segment::SEGMENT_HEADER_LEN;
 use writer::{AppendRequest, Faults};
 
 /// The journal directory inside a `data_dir`.
@@ -67,6 +68,12 @@ impl LocalBackend {
 }
 
 impl Backend for LocalBackend {
+    /// Nothing to do: the writer makes `data_dir` with the journal, and what is kept beside it
+    /// makes it too when it writes.
+    fn prepare_data_dir(&self) -> Result<(), JournalError> {
+        Ok(())
+    }
+
     fn open_writer(&self, holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError> {
         Ok(Arc::new(LocalJournal::open(
             self.dir.clone(),
@@ -259,7 +266,7 @@ fn scan_entry_heads(
         };
         read_segment_header(path, &mut file)?;
         let mut reader = BufReader::with_capacity(64 << 10, file);
-        while let Some(head) = format::read_entry_head(&mut reader)
+        while let Some(head) = frame::read_entry_head(&mut reader)
             .map_err(|e| JournalError::io(format!("reading {}", path.display()), e))?
         {
             if head.first_sequence >= since {
@@ -341,7 +348,7 @@ pub(super) fn list_segments(dir: &Path) -> io::Result<Vec<(Sequence, PathBuf)>> 
         if let Some(first) = entry
             .file_name()
             .to_str()
-            .and_then(format::parse_segment_file_name)
+            .and_then(segment::parse_segment_file_name)
         {
             segments.push((first, entry.path()));
         }
@@ -364,7 +371,7 @@ fn read_segment_header(
             Err(e) => return Err(JournalError::io(format!("reading {}", path.display()), e)),
         }
     }
-    format::decode_segment_header(&header[..got]).map_err(|reason| JournalError::Corrupt {
+    segment::decode_segment_header(&header[..got]).map_err(|reason| JournalError::Corrupt {
         segment: path.to_owned(),
         offset: 0,
         reason,
@@ -376,7 +383,7 @@ fn create_segment(
     id: JournalId,
     first: Sequence,
 ) -> Result<ActiveSegment, JournalError> {
-    let path = dir.join(format::segment_file_name(first));
+    let path = dir.join(segment::segment_file_name(first));
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -384,7 +391,7 @@ fn create_segment(
         .open(&path)
         .map_err(|e| JournalError::io(format!("creating {}", path.display()), e))?;
     if let Err(e) = file
-        .write_all(&format::encode_segment_header(id, first))
+        .write_all(&segment::encode_segment_header(id, first))
         .and_then(|()| file.sync_all())
         .and_then(|()| fsutil::sync_dir(dir))
     {
@@ -410,8 +417,8 @@ fn adopt_segment(
     first: Sequence,
     preparer: &prepare::Preparer,
 ) -> Result<Option<(ActiveSegment, u64)>, JournalError> {
-    let path = dir.join(format::segment_file_name(first));
-    let mut next = match preparer.take_next(&format::encode_segment_header(id, first), &path) {
+    let path = dir.join(segment::segment_file_name(first));
+    let mut next = match preparer.take_next(&segment::encode_segment_header(id, first), &path) {
         None => return Ok(None),
         Some(Ok(next)) => next,
         Some(Err(e)) => {

@@ -304,39 +304,57 @@ fn run(shared: &Prepared, dir: &Path, min_free: u64) {
                 }
                 continue;
             }
-            let wait = match wants_next {
+            let wait_for = match wants_next {
                 true => due.saturating_duration_since(now).min(POLL),
                 false => POLL,
             };
-            state = shared
-                .wake
-                .wait_timeout(state, wait)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
+            state = wait(shared, state, wait_for);
             continue;
         }
-        // Zeroed with the lock held: the writer takes it only to go past `zeroed`, and then
-        // must wait for these zeros anyway.
-        let at = state.end;
-        let len = CHUNK.min(room);
-        let file = state.file.as_ref().expect("checked above");
-        match zero(file, &zeros, at, len) {
-            Ok(()) => {
-                state.end = at + len;
-                shared.zeroed.store(at + len, Ordering::Release);
-            }
-            Err(e) => {
-                // A full disk, say. The writer goes on appending (more slowly); the file may
-                // have grown partly: whatever it holds past `end` is zeros or nothing.
-                log::debug!("journal: cannot zero ahead of the writer: {e}");
-                state = shared
-                    .wake
-                    .wait_timeout(state, BACKOFF)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .0;
-            }
+        state = zero_ahead(shared, state, &zeros, room);
+    }
+}
+
+/// Zeroes one chunk more of the active segment, with the lock held: the writer takes it only
+/// to go past `zeroed`, and then must wait for these zeros anyway.
+fn zero_ahead<'a>(
+    shared: &'a Prepared,
+    mut state: MutexGuard<'a, State>,
+    zeros: &[u8],
+    room: u64,
+) -> MutexGuard<'a, State> {
+    let at = state.end;
+    let len = CHUNK.min(room);
+    let file = state
+        .file
+        .as_ref()
+        .expect("the caller checked that there is one");
+    match zero(file, zeros, at, len) {
+        Ok(()) => {
+            state.end = at + len;
+            shared.zeroed.store(at + len, Ordering::Release);
+            state
+        }
+        Err(e) => {
+            // A full disk, say. The writer goes on appending (more slowly); the file may
+            // have grown partly: whatever it holds past `end` is zeros or nothing.
+            log::debug!("journal: cannot zero ahead of the writer: {e}");
+            wait(shared, state, BACKOFF)
         }
     }
+}
+
+/// Waits for news from the writer, at most `timeout`.
+fn wait<'a>(
+    shared: &'a Prepared,
+    state: MutexGuard<'a, State>,
+    timeout: Duration,
+) -> MutexGuard<'a, State> {
+    shared
+        .wake
+        .wait_timeout(state, timeout)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .0
 }
 
 /// One chunk more of the next segment at `path` in `dir` (created first, if the disk can

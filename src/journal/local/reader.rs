@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
-use super::format::{self, Frame, SEGMENT_HEADER_LEN};
+use super::segment::SEGMENT_HEADER_LEN;
 use super::{list_segments, read_segment_header};
+use crate::journal::frame::{self, Frame};
 use crate::journal::{Entry, JournalError, JournalId, JournalReader};
 use crate::sequence::Sequence;
 
@@ -60,12 +61,12 @@ impl LocalReader {
                 return Ok(None);
             }
             let position = self.position.as_mut().expect("opened above");
-            let frame = format::read_frame(&mut position.file)
+            let frame = frame::read_frame(&mut position.file)
                 .map_err(|e| JournalError::io(format!("reading {}", position.path.display()), e))?;
             match frame {
                 Frame::Payload(payload) => {
-                    let len = payload.len() as u64 + format::FRAME_HEADER_LEN as u64;
-                    let entry = format::decode_payload(position.id, payload).map_err(|reason| {
+                    let len = payload.len() as u64 + frame::FRAME_HEADER_LEN as u64;
+                    let entry = frame::decode_payload(position.id, payload).map_err(|reason| {
                         JournalError::Corrupt {
                             segment: position.path.clone(),
                             offset: position.offset,
@@ -191,7 +192,7 @@ impl LocalReader {
     fn fresh_frame(&mut self) -> Result<Frame, JournalError> {
         self.rewind()?;
         let position = self.position.as_mut().expect("positioned");
-        format::read_frame(&mut position.file)
+        frame::read_frame(&mut position.file)
             .map_err(|e| JournalError::io(format!("reading {}", position.path.display()), e))
     }
 

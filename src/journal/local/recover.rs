@@ -9,8 +9,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::format::{self, Frame, SEGMENT_HEADER_LEN};
+use super::segment::SEGMENT_HEADER_LEN;
 use super::{ActiveSegment, create_segment, list_segments, read_segment_header};
+use crate::journal::frame::{self, Frame};
 use crate::journal::{JournalError, JournalId};
 use crate::sequence::{self, Sequence, SequenceClock};
 
@@ -151,21 +152,20 @@ fn scan_tail(path: &Path, file: &mut File, id: JournalId) -> Result<Tail, Journa
         torn: None,
     };
     loop {
-        match format::read_frame(&mut reader).map_err(|e| io_err("reading", path, e))? {
+        match frame::read_frame(&mut reader).map_err(|e| io_err("reading", path, e))? {
             Frame::End => return Ok(tail),
             Frame::Invalid(reason) => {
                 tail.torn = Some(reason);
                 return Ok(tail);
             }
             Frame::Payload(payload) => {
-                let len = payload.len() as u64 + format::FRAME_HEADER_LEN as u64;
-                let entry = format::decode_payload(id, payload).map_err(|reason| {
-                    JournalError::Corrupt {
+                let len = payload.len() as u64 + frame::FRAME_HEADER_LEN as u64;
+                let entry =
+                    frame::decode_payload(id, payload).map_err(|reason| JournalError::Corrupt {
                         segment: path.to_owned(),
                         offset: tail.end,
                         reason,
-                    }
-                })?;
+                    })?;
                 tail.last = Some(entry.last_sequence());
                 tail.end += len;
             }

@@ -61,10 +61,10 @@ pub(super) fn apply(dir: &Path, keep: Duration, now: SystemTime) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::local::format;
+    use crate::journal::local::segment;
 
     fn segment(dir: &Path, first: u64) -> PathBuf {
-        let path = dir.join(format::segment_file_name(Sequence::new(first)));
+        let path = dir.join(segment::segment_file_name(Sequence::new(first)));
         fs::write(&path, b"x").unwrap();
         path
     }

@@ -106,7 +106,7 @@ async fn a_torn_tail_is_cut_kept_aside_and_later_appends_follow_it() {
     // the zeros prepared ahead of the writer.
     let (_, segment) = list_segments(&dir).unwrap().pop().unwrap();
     let intact =
-        SEGMENT_HEADER_LEN + format::frame_len(&entry("a", 1)) + format::frame_len(&entry("b", 1));
+        SEGMENT_HEADER_LEN + frame::frame_len(&entry("a", 1)) + frame::frame_len(&entry("b", 1));
     let torn = [64u8, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9];
     let file = OpenOptions::new().write(true).open(&segment).unwrap();
     std::os::unix::fs::FileExt::write_all_at(&file, &torn, intact).unwrap();

@@ -11,12 +11,13 @@ use std::thread;
 
 use tokio::sync::{oneshot, watch};
 
-use super::format::{self, SEGMENT_HEADER_LEN};
 use super::prepare::Preparer;
 use super::recover::Recovered;
+use super::segment::SEGMENT_HEADER_LEN;
 use super::{
     ActiveSegment, JournalLock, JournalSettings, adopt_segment, check_free_space, create_segment,
 };
+use crate::journal::frame;
 use crate::journal::{Appended, JournalError, JournalId, NewEntry};
 use crate::sequence::{self, Sequence, SequenceClock};
 use crate::telemetry;
@@ -368,14 +369,14 @@ impl Writer {
         let file = &mut self.active.file;
         let scratch = &mut self.scratch;
         // Past the zeroed part, the preparer must stay off the file until this batch is in.
-        let len = batch.iter().map(|r| format::frame_len(&r.entry)).sum();
+        let len = batch.iter().map(|r| frame::frame_len(&r.entry)).sum();
         let _beyond = (!self.preparer.covers(self.active.len, len))
             .then(|| self.preparer.beyond(self.active.len, len));
         scratch.clear();
         let mut written = 0;
         for (request, &first) in batch.iter().zip(firsts) {
             let body = &request.entry.body;
-            written += format::encode_frame_prefix(&request.entry, first, scratch);
+            written += frame::encode_frame_prefix(&request.entry, first, scratch);
             if body.len() < COPY_BODY_BELOW {
                 scratch.extend_from_slice(body);
             } else {

@@ -1,9 +1,9 @@
 //! The journal as a replicated NATS JetStream stream, for many receivers on many machines.
 //!
-//! Each accepted request is one message on the stream's subject. Its payload is the local
-//! journal's entry frame (length, CRC-32, version, record count, received time, captured
-//! headers, body; see [`super::format`]) with the sequence field left zero, because the record
-//! sequences come from where the message lands in the stream:
+//! Each accepted request is one message on the stream's subject. Its payload is the entry's
+//! frame (length, CRC-32, version, record count, received time, captured headers, body; see
+//! `journal::frame`), as the local journal writes it, with the sequence field left zero,
+//! because the record sequences come from where the message lands in the stream:
 //!
 //! ```text
 //! first _sdc_sequence of stream message n = base + (n - 1) * 65,536
@@ -36,6 +36,7 @@ mod writer;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -43,13 +44,13 @@ use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::local::format::FRAME_HEADER_LEN;
+use super::frame;
 use super::{Backend, Entry, EntryHead, JournalError, JournalId, JournalReader, JournalWriter};
 use crate::sequence::{self, Sequence};
 
 use reader::NatsReader;
 pub use settings::{NatsSetting, NatsSettings, validate};
-pub use state::SharedTokens;
+pub use state::StateBucket;
 use writer::NatsJournal;
 
 /// Record sequences reserved per stream message: the most records one message may hold.
@@ -114,26 +115,7 @@ impl Layout {
             sequence: n,
             reason,
         };
-        if payload.len() < FRAME_HEADER_LEN {
-            return Err(corrupt(format!(
-                "{} bytes: not a tap-webhooks entry",
-                payload.len()
-            )));
-        }
-        let len = u32::from_le_bytes(payload[..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(payload[4..8].try_into().expect("4 bytes"));
-        if len != payload.len() - FRAME_HEADER_LEN {
-            return Err(corrupt(format!(
-                "entry length {len} does not match the message ({} bytes)",
-                payload.len()
-            )));
-        }
-        if crc32fast::hash(&payload[FRAME_HEADER_LEN..]) != crc {
-            return Err(corrupt("checksum mismatch".into()));
-        }
-        let mut entry =
-            super::local::format::decode_payload(self.id, payload.slice(FRAME_HEADER_LEN..))
-                .map_err(corrupt)?;
+        let mut entry = frame::decode_message(self.id, payload).map_err(corrupt)?;
         if u64::from(entry.record_count) > RECORDS_PER_MESSAGE {
             return Err(corrupt(format!(
                 "{} records, more than {RECORDS_PER_MESSAGE}",
@@ -163,8 +145,9 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// Runs `work` on the NATS runtime and waits for it, from blocking or async code alike (for
-/// the journal's synchronous methods, used at start-up and from blocking tasks).
-fn block_on<T: Send + 'static>(
+/// the journal's synchronous methods and the token store's, used at start-up and from
+/// blocking tasks).
+pub fn block_on<T: Send + 'static>(
     work: impl Future<Output = Result<T, JournalError>> + Send + 'static,
 ) -> Result<T, JournalError> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -198,12 +181,13 @@ fn shared_connection(settings: &NatsSettings) -> Result<Connection, JournalError
 
 /// The NATS backend of [`super::Journal`].
 pub(super) struct NatsBackend {
+    data_dir: PathBuf,
     settings: NatsSettings,
 }
 
 impl NatsBackend {
-    pub(super) fn new(settings: NatsSettings) -> Self {
-        NatsBackend { settings }
+    pub(super) fn new(data_dir: PathBuf, settings: NatsSettings) -> Self {
+        NatsBackend { data_dir, settings }
     }
 
     fn connection(&self) -> Result<Connection, JournalError> {
@@ -229,6 +213,12 @@ impl NatsBackend {
 }
 
 impl Backend for NatsBackend {
+    /// `data_dir` holds only what is kept beside the journal: nothing else makes it.
+    fn prepare_data_dir(&self) -> Result<(), JournalError> {
+        crate::fsutil::ensure_dir(&self.data_dir)
+            .map_err(|e| JournalError::io(format!("creating {}", self.data_dir.display()), e))
+    }
+
     /// Any number of writers may publish to one stream: nothing is locked.
     fn open_writer(&self, _holder: &str) -> Result<Arc<dyn JournalWriter>, JournalError> {
         Ok(Arc::new(NatsJournal::new(self.connection()?)))

@@ -98,16 +98,7 @@ pub fn validate(
     max_body_bytes: u64,
     idempotency: Option<(&str, Duration)>,
 ) -> Result<NatsSettings, String> {
-    if setting.servers.is_empty() {
-        return Err(
-            "servers: list at least one NATS server URL, e.g. nats://127.0.0.1:4222".into(),
-        );
-    }
-    for server in &setting.servers {
-        if server.trim().is_empty() || server.contains(char::is_whitespace) {
-            return Err(format!("servers: {server:?} is not a NATS server URL"));
-        }
-    }
+    check_servers(&setting.servers)?;
     if !is_name(&setting.stream) {
         return Err(format!(
             "stream: {:?} is not a JetStream stream name (letters, digits, - and _)",
@@ -129,15 +120,6 @@ pub fn validate(
     if setting.credentials_file.is_some() && setting.token_file.is_some() {
         return Err("credentials_file and token_file: set one, not both".into());
     }
-    let seconds = |key: &str, value: f64| {
-        if value.is_finite() && value > 0.0 && value < 1e7 {
-            Ok(Duration::from_secs_f64(value))
-        } else {
-            Err(format!(
-                "{key}: {value} is not a positive number of seconds"
-            ))
-        }
-    };
     let connect_timeout = seconds("connect_timeout_seconds", setting.connect_timeout_seconds)?;
     let publish_timeout = seconds("publish_timeout_seconds", setting.publish_timeout_seconds)?;
     let duplicate_window = match (setting.duplicate_window_seconds, idempotency) {
@@ -175,6 +157,31 @@ pub fn validate(
         max_body_bytes,
         idempotency_header: idempotency.map(|(header, _)| header.to_owned()),
     })
+}
+
+fn check_servers(servers: &[String]) -> Result<(), String> {
+    if servers.is_empty() {
+        return Err(
+            "servers: list at least one NATS server URL, e.g. nats://127.0.0.1:4222".into(),
+        );
+    }
+    for server in servers {
+        if server.trim().is_empty() || server.contains(char::is_whitespace) {
+            return Err(format!("servers: {server:?} is not a NATS server URL"));
+        }
+    }
+    Ok(())
+}
+
+/// The setting `key` in seconds, as a duration.
+fn seconds(key: &str, value: f64) -> Result<Duration, String> {
+    if value.is_finite() && value > 0.0 && value < 1e7 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "{key}: {value} is not a positive number of seconds"
+        ))
+    }
 }
 
 fn is_name(name: &str) -> bool {

@@ -1,44 +1,36 @@
-//! Shared state in a JetStream key-value bucket (`journal.state_bucket`): webhook tokens, so
-//! that `token new|list|revoke` work from any machine and every receiver follows them, and
-//! the newest bookmark a sync acknowledged, for retention.
-//!
-//! Keys: `tokens.<id>` → the token's JSON record (id, SHA-256, created, last used; never the
-//! token), `tokens-initialized` (set once the first token was made, so that only one receiver
-//! ever prints a first URL), `acknowledged` → the acknowledged bookmark in decimal.
+//! The journal's key-value bucket (`journal.state_bucket`): the newest bookmark a sync
+//! acknowledged (key `acknowledged`, in decimal), for retention. The webhook tokens share the
+//! bucket, so that every receiver of the journal follows them ([`crate::tokens`]).
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{kv, stream};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 
 use super::{Connection, NatsSettings, unavailable};
 use crate::journal::JournalError;
 use crate::sequence::Sequence;
-use crate::tokens::{self, LiveTokens, StoredToken, Token, TokenError, TokenId, TokenSet};
 
-const TOKEN_PREFIX: &str = "tokens.";
-const TOKENS_INITIALIZED: &str = "tokens-initialized";
 const ACKNOWLEDGED: &str = "acknowledged";
 
-/// The state bucket.
+/// The state bucket of a NATS journal.
 #[derive(Clone)]
 pub struct StateBucket {
     kv: kv::Store,
     name: String,
 }
 
-fn shared(what: &str, e: impl std::fmt::Display) -> TokenError {
-    TokenError::Shared(format!("{what}: {e}"))
-}
-
 impl StateBucket {
+    /// Connects (or reuses the process's connection) and opens the bucket of the journal
+    /// `settings` describe.
+    pub fn open_shared(settings: &NatsSettings) -> Result<Self, JournalError> {
+        let connection = super::shared_connection(settings)?;
+        super::block_on(async move { StateBucket::open(&connection).await })
+    }
+
     /// Opens the bucket, creating it (with the journal's replicas) when missing.
-    pub async fn open(connection: &Connection) -> Result<Self, JournalError> {
+    pub(super) async fn open(connection: &Connection) -> Result<Self, JournalError> {
         let settings = &connection.settings;
         let name = settings.state_bucket.clone();
         if let Ok(kv) = connection.js.get_key_value(&name).await {
@@ -79,129 +71,18 @@ impl StateBucket {
         Ok(StateBucket { kv, name })
     }
 
-    /// Active tokens, oldest first.
-    pub async fn list(&self) -> Result<Vec<StoredToken>, TokenError> {
-        let mut keys = self
-            .kv
-            .keys()
-            .await
-            .map_err(|e| shared(&format!("listing bucket {}", self.name), e))?;
-        let mut names = Vec::new();
-        while let Some(key) = keys.next().await {
-            let key = key.map_err(|e| shared(&format!("listing bucket {}", self.name), e))?;
-            if key.starts_with(TOKEN_PREFIX) {
-                names.push(key);
-            }
-        }
-        let mut tokens = Vec::with_capacity(names.len());
-        for key in names {
-            let Some(value) = self
-                .kv
-                .get(&key)
-                .await
-                .map_err(|e| shared(&format!("reading {key} of bucket {}", self.name), e))?
-            else {
-                continue;
-            };
-            let token: StoredToken = serde_json::from_slice(&value)
-                .map_err(|e| shared(&format!("{key} of bucket {}", self.name), e))?;
-            tokens.push(token);
-        }
-        tokens.sort_by_key(|t| t.created_at);
-        Ok(tokens)
+    /// The bucket's keys and values.
+    pub fn kv(&self) -> &kv::Store {
+        &self.kv
     }
 
-    /// The digests a receiver accepts now.
-    pub async fn token_set(&self) -> Result<TokenSet, TokenError> {
-        TokenSet::from_stored(&self.list().await?)
-    }
-
-    /// Creates a token; refused when [`tokens::MAX_ACTIVE_TOKENS`] are active.
-    pub async fn create(&self) -> Result<(TokenId, Token), TokenError> {
-        if self.list().await?.len() >= tokens::MAX_ACTIVE_TOKENS {
-            return Err(TokenError::TooMany);
-        }
-        let (token, stored) = tokens::new_token()?;
-        let value = serde_json::to_vec(&stored).map_err(|e| shared("encoding a token", e))?;
-        self.kv
-            .create(format!("{TOKEN_PREFIX}{}", stored.id), Bytes::from(value))
-            .await
-            .map_err(|e| shared(&format!("storing a token in bucket {}", self.name), e))?;
-        let _ = self
-            .kv
-            .put(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
-            .await;
-        Ok((stored.id, token))
-    }
-
-    /// Creates the first token if none was ever made; `None` if one was. Only one receiver
-    /// of many starting together wins.
-    pub async fn create_first(&self) -> Result<Option<(TokenId, Token)>, TokenError> {
-        match self
-            .kv
-            .create(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
-            .await
-        {
-            Ok(_) => self.create().await.map(Some),
-            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(shared(&format!("writing bucket {}", self.name), e)),
-        }
-    }
-
-    /// Revokes the token `id`; every receiver's watch sees it at once.
-    pub async fn revoke(&self, id: &str) -> Result<StoredToken, TokenError> {
-        let key = format!("{TOKEN_PREFIX}{id}");
-        let valid_key = !id.is_empty()
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        let value = if valid_key {
-            self.kv
-                .get(&key)
-                .await
-                .map_err(|e| shared(&format!("reading bucket {}", self.name), e))?
-        } else {
-            None
-        };
-        let Some(value) = value else {
-            return Err(TokenError::UnknownId(id.to_owned()));
-        };
-        let stored: StoredToken = serde_json::from_slice(&value).map_err(|e| shared(&key, e))?;
-        self.kv
-            .purge(&key)
-            .await
-            .map_err(|e| shared(&format!("revoking {id} in bucket {}", self.name), e))?;
-        Ok(stored)
-    }
-
-    /// Writes last-use times back (later times win; a lost race is simply retried next time).
-    pub async fn record_use(&self, used: &HashMap<TokenId, DateTime<Utc>>) {
-        for (id, at) in used {
-            let key = format!("{TOKEN_PREFIX}{id}");
-            let Ok(Some(entry)) = self.kv.entry(&key).await else {
-                continue;
-            };
-            if entry.operation != kv::Operation::Put {
-                continue;
-            }
-            let Ok(mut stored) = serde_json::from_slice::<StoredToken>(&entry.value) else {
-                continue;
-            };
-            if stored.last_used_at.is_some_and(|before| before >= *at) {
-                continue;
-            }
-            stored.last_used_at = Some(*at);
-            if let Ok(value) = serde_json::to_vec(&stored) {
-                let _ = self
-                    .kv
-                    .update(&key, Bytes::from(value), entry.revision)
-                    .await;
-            }
-        }
+    /// The bucket's name, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The newest bookmark a sync acknowledged.
-    pub async fn acknowledged(&self) -> Result<Option<Sequence>, JournalError> {
+    pub(super) async fn acknowledged(&self) -> Result<Option<Sequence>, JournalError> {
         let value = self
             .kv
             .get(ACKNOWLEDGED)
@@ -218,7 +99,7 @@ impl StateBucket {
     }
 
     /// Records that everything up to `bookmark` was loaded (kept if newer than the current).
-    pub async fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
+    pub(super) async fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
         let value = || Bytes::from(bookmark.to_string());
         for _ in 0..10 {
             let entry = self
@@ -249,141 +130,6 @@ impl StateBucket {
             "bucket {}: could not record the acknowledged bookmark (too many concurrent writers)",
             self.name
         )))
-    }
-
-    /// Keeps `live` equal to the bucket's tokens until `stop` resolves: a watch reloads them
-    /// on every change (a revoke reaches every receiver within milliseconds), a full reload
-    /// runs every 5 s and after a reconnect, and last-use times are written back every 10 s
-    /// and once more at the end.
-    async fn follow(self, live: Arc<LiveTokens>, stop: impl Future<Output = ()>) {
-        tokio::pin!(stop);
-        let mut flush = tokio::time::interval(Duration::from_secs(10));
-        let mut tokens = Vec::new();
-        loop {
-            let watch = self.kv.watch(format!("{TOKEN_PREFIX}>")).await;
-            self.reload(&live, &mut tokens).await;
-            let mut full = tokio::time::interval(Duration::from_secs(5));
-            match watch {
-                Ok(mut watch) => loop {
-                    tokio::select! {
-                        _ = &mut stop => {
-                            self.record_use(&live.take_used()).await;
-                            return;
-                        }
-                        event = watch.next() => match event {
-                            Some(Ok(entry)) => self.apply(&live, &mut tokens, &entry),
-                            Some(Err(e)) => {
-                                log::warn!("token watch on bucket {}: {e}; restarting it", self.name);
-                                break;
-                            }
-                            None => break,
-                        },
-                        _ = full.tick() => self.reload(&live, &mut tokens).await,
-                        _ = flush.tick() => self.record_use(&live.take_used()).await,
-                    }
-                },
-                Err(e) => log::warn!("cannot watch the tokens in bucket {}: {e}", self.name),
-            }
-            tokio::select! {
-                _ = &mut stop => return,
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            }
-        }
-    }
-
-    /// Applies one watched change at once, without another round trip: a revoke (a purge of
-    /// the key) removes the token from the set before the next request is checked.
-    fn apply(&self, live: &LiveTokens, tokens: &mut Vec<StoredToken>, entry: &kv::Entry) {
-        let Some(id) = entry.key.strip_prefix(TOKEN_PREFIX) else {
-            return;
-        };
-        tokens.retain(|t| t.id.as_str() != id);
-        if entry.operation == kv::Operation::Put {
-            match serde_json::from_slice::<StoredToken>(&entry.value) {
-                Ok(token) => tokens.push(token),
-                Err(e) => log::warn!("{} of bucket {}: {e}", entry.key, self.name),
-            }
-        }
-        match TokenSet::from_stored(tokens) {
-            Ok(set) => live.replace(set),
-            Err(e) => log::warn!("{e}"),
-        }
-    }
-
-    /// Reloads every token into `tokens` and `live`.
-    async fn reload(&self, live: &LiveTokens, tokens: &mut Vec<StoredToken>) {
-        let loaded = self
-            .list()
-            .await
-            .and_then(|list| TokenSet::from_stored(&list).map(|set| (list, set)));
-        match loaded {
-            Ok((list, set)) => {
-                *tokens = list;
-                live.replace(set);
-            }
-            // Keep the last known set: while NATS cannot be reached nothing is accepted anyway
-            // (publishing fails), and a revoke cannot be missed, as it needs NATS too.
-            Err(e) => log::warn!("cannot reload the tokens: {e}"),
-        }
-    }
-}
-
-/// The webhook tokens of a NATS journal (its state bucket), shared by every receiver: for
-/// the `token` commands and for listeners, which follow them live.
-#[derive(Clone)]
-pub struct SharedTokens {
-    bucket: StateBucket,
-}
-
-fn token_error(e: JournalError) -> TokenError {
-    TokenError::Shared(e.to_string())
-}
-
-impl SharedTokens {
-    /// Connects (or reuses the process's connection) and opens the bucket.
-    pub fn open(settings: &NatsSettings) -> Result<Self, TokenError> {
-        let connection = super::shared_connection(settings).map_err(token_error)?;
-        let bucket = super::block_on(async move { StateBucket::open(&connection).await })
-            .map_err(token_error)?;
-        Ok(SharedTokens { bucket })
-    }
-
-    /// Active tokens, oldest first.
-    pub fn list(&self) -> Result<Vec<StoredToken>, TokenError> {
-        let bucket = self.bucket.clone();
-        super::block_on(async move { Ok(bucket.list().await) }).map_err(token_error)?
-    }
-
-    /// Creates a token; refused when two are active.
-    pub fn create(&self) -> Result<(TokenId, Token), TokenError> {
-        let bucket = self.bucket.clone();
-        super::block_on(async move { Ok(bucket.create().await) }).map_err(token_error)?
-    }
-
-    /// Creates the first token if none was ever made (by any receiver); `None` if one was.
-    pub fn create_first(&self) -> Result<Option<(TokenId, Token)>, TokenError> {
-        let bucket = self.bucket.clone();
-        super::block_on(async move { Ok(bucket.create_first().await) }).map_err(token_error)?
-    }
-
-    /// Revokes a token; every listener refuses it within milliseconds.
-    pub fn revoke(&self, id: &str) -> Result<StoredToken, TokenError> {
-        let bucket = self.bucket.clone();
-        let id = id.to_owned();
-        super::block_on(async move { Ok(bucket.revoke(&id).await) }).map_err(token_error)?
-    }
-
-    /// The tokens accepted now, as a set a listener keeps up to date with [`Self::follow`].
-    pub fn live(&self) -> Result<LiveTokens, TokenError> {
-        let bucket = self.bucket.clone();
-        let set =
-            super::block_on(async move { Ok(bucket.token_set().await) }).map_err(token_error)??;
-        Ok(LiveTokens::fixed(set))
-    }
-
-    /// Keeps `live` equal to the bucket's tokens until `stop` resolves.
-    pub async fn follow(self, live: Arc<LiveTokens>, stop: impl Future<Output = ()>) {
-        self.bucket.follow(live, stop).await
     }
 }
 

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::{Connection, NatsReader, RECORDS_PER_MESSAGE};
-use crate::journal::local::format;
+use crate::journal::frame;
 use crate::journal::{Appended, JournalError, JournalReader, JournalWriter, NewEntry};
 use crate::sequence::Sequence;
 use crate::telemetry;
@@ -36,10 +36,10 @@ impl Drop for NatsJournal {
     }
 }
 
-/// The payload of an entry's message: its local-journal frame with the sequence left zero.
+/// The payload of an entry's message: its frame with the sequence left zero.
 pub(crate) fn encode(entry: &NewEntry) -> Bytes {
     let mut payload = Vec::with_capacity(entry.body.len() + 128);
-    format::encode_frame_prefix(entry, Sequence::new(0), &mut payload);
+    frame::encode_frame_prefix(entry, Sequence::new(0), &mut payload);
     payload.extend_from_slice(&entry.body);
     Bytes::from(payload)
 }

@@ -24,8 +24,8 @@ use tokio::sync::{Notify, watch};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::http::reply;
 use crate::lifecycle::Lifecycle;
-use crate::reply;
 
 /// How long open connections get to finish once the listener has closed.
 const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -37,7 +37,7 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ServerLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
-    /// Whether each request carries its peer's address (a [`crate::reply::RemoteAddr`]
+    /// Whether each request carries its peer's address (a [`crate::http::reply::RemoteAddr`]
     /// extension, for rejection records): off, requests skip the insertion.
     pub peer_address: bool,
 }
@@ -147,38 +147,18 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    let conn = {
-                        let mut registry = registry.lock().unwrap_or_else(|p| p.into_inner());
-                        if !registry.make_room(limits.max_connections) {
-                            None
-                        } else {
-                            let conn = Arc::new(Conn {
-                                state: Mutex::new(ConnState {
-                                    busy: 0,
-                                    evicted: false,
-                                    idle_since: Instant::now(),
-                                }),
-                                evict: Notify::new(),
-                            });
-                            let id = registry.next_id;
-                            registry.next_id += 1;
-                            registry.open.insert(id, Arc::clone(&conn));
-                            open_tx.send_replace(registry.open.len());
-                            Some((id, conn))
-                        }
-                    };
+                    let conn = admit_connection(&registry, &open_tx, limits.max_connections);
                     match conn {
                         Some((id, conn)) => {
                             let task = connection(
                                 stream,
                                 routes.clone(),
-                                Arc::clone(&conn),
+                                conn,
                                 closing.clone(),
                                 limits.header_read_timeout,
                                 limits.peer_address,
                             );
-                            let registry = Arc::clone(&registry);
-                            let open_tx = Arc::clone(&open_tx);
+                            let (registry, open_tx) = (Arc::clone(&registry), Arc::clone(&open_tx));
                             tokio::spawn(async move {
                                 task.await;
                                 let mut registry =
@@ -210,6 +190,32 @@ pub async fn serve(
     }
 }
 
+/// Registers a new connection, making room by closing idle ones if `max_connections` are
+/// open; `None` when there is no room (the connection is refused).
+fn admit_connection(
+    registry: &Mutex<Registry>,
+    open_tx: &watch::Sender<usize>,
+    max_connections: usize,
+) -> Option<(u64, Arc<Conn>)> {
+    let mut registry = registry.lock().unwrap_or_else(|p| p.into_inner());
+    if !registry.make_room(max_connections) {
+        return None;
+    }
+    let conn = Arc::new(Conn {
+        state: Mutex::new(ConnState {
+            busy: 0,
+            evicted: false,
+            idle_since: Instant::now(),
+        }),
+        evict: Notify::new(),
+    });
+    let id = registry.next_id;
+    registry.next_id += 1;
+    registry.open.insert(id, Arc::clone(&conn));
+    open_tx.send_replace(registry.open.len());
+    Some((id, conn))
+}
+
 /// RFC 9112 §3.2: an HTTP/1.1 request without a Host header, or any request with more than
 /// one, gets 400 (hyper does not check: hyperium/hyper#3777).
 fn host_count_wrong<B>(request: &hyper::Request<B>) -> bool {
@@ -237,7 +243,7 @@ async fn connection(
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
     let peer = peer_address
-        .then(|| stream.peer_addr().ok().map(crate::reply::RemoteAddr))
+        .then(|| stream.peer_addr().ok().map(crate::http::reply::RemoteAddr))
         .flatten();
     let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
         let host_missing = host_count_wrong(&request);

@@ -16,7 +16,7 @@ use futures_util::{Stream, StreamExt};
 use http::HeaderMap;
 use http::header::CONTENT_ENCODING;
 
-use crate::admission::Reservation;
+use crate::http::admission::Reservation;
 
 /// A body's `Content-Encoding`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_body_grows_only_within_its_reservation() {
-        let budget = crate::admission::InflightBytes::new(100_000);
+        let budget = crate::http::admission::InflightBytes::new(100_000);
         let mut reservation = budget.reservation();
         let mut decoder = Decoder::new(
             Coding::Identity,

@@ -78,10 +78,9 @@ pub(super) fn twilio(
         .url
         .ok_or_else(|| SignatureError::Malformed("the request URL is unknown".into()))?;
     let body_hash = query_value(url, "bodySHA256");
-    let mut fields: Vec<crate::media::form::Pair<'_>> = match (&body_hash, signed.form) {
-        (None, true) => {
-            crate::media::form::pairs(body).map_err(|e| SignatureError::Malformed(e.to_string()))?
-        }
+    let mut fields: Vec<crate::convert::media::form::Pair<'_>> = match (&body_hash, signed.form) {
+        (None, true) => crate::convert::media::form::pairs(body)
+            .map_err(|e| SignatureError::Malformed(e.to_string()))?,
         _ => Vec::new(),
     };
     fields.sort();

@@ -13,8 +13,59 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+
+/// `idempotency_header` and the ids seen.
+pub struct Idempotency {
+    /// Lower case.
+    pub header: String,
+    pub seen: Arc<SeenIds>,
+}
+
+/// Ids longer than this are not ids: such a header is refused.
+pub const MAX_IDEMPOTENCY_ID_BYTES: usize = 1024;
+
+/// A delivery id header that holds no id.
+#[derive(Debug, thiserror::Error)]
+#[error("{header} must be 1 to {MAX_IDEMPOTENCY_ID_BYTES} bytes")]
+pub struct BadDeliveryId {
+    header: String,
+}
+
+impl Idempotency {
+    /// The request's delivery id, if it has one.
+    pub fn delivery_id<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<&'h [u8]>, BadDeliveryId> {
+        let Some(value) = headers
+            .get(self.header.as_str())
+            .or_else(|| headers.get(shopify_alias(&self.header)?.as_str()))
+        else {
+            return Ok(None);
+        };
+        let id = value.as_bytes();
+        if id.is_empty() || id.len() > MAX_IDEMPOTENCY_ID_BYTES {
+            return Err(BadDeliveryId {
+                header: self.header.clone(),
+            });
+        }
+        Ok(Some(id))
+    }
+}
+
+/// Shopify's headers are sent as `X-Shopify-*` or, newer, `Shopify-*`: the other name of
+/// `name` (lower case), if it is a Shopify header.
+fn shopify_alias(name: &str) -> Option<String> {
+    match name.strip_prefix("x-shopify-") {
+        Some(rest) => Some(format!("shopify-{rest}")),
+        None => name
+            .strip_prefix("shopify-")
+            .map(|rest| format!("x-shopify-{rest}")),
+    }
+}
 
 /// Ids are kept as 128 bits of their SHA-256: fixed size, whatever a sender puts in the header.
 type IdKey = [u8; 16];

@@ -1,23 +1,11 @@
-//! Handshakes: requests a provider sends to check a webhook URL, answered and never recorded.
-//!
-//! - Slack `{"type": "url_verification", "challenge": C}` → `{"challenge": C}`.
-//! - Zoom `{"event": "endpoint.url_validation", "payload": {"plainToken": P}}` →
-//!   `{"plainToken": P, "encryptedToken": hex HMAC-SHA256(secret, P)}`.
-//! - Okta's one-time `GET` with `X-Okta-Verification-Challenge: V` → `{"verification": V}`.
-//!
-//! [`detect`] is part of the one conversion path: a body that is a handshake gives no records
-//! whether it arrives over HTTP, from the journal or from a replayed file.
+//! Handshake bodies: a provider checking a webhook URL (Slack's `url_verification`, Zoom's
+//! `endpoint.url_validation`). Such a body gives no records, whichever way it arrives; the
+//! receiver answers it ([`crate::senders::handshake`]).
 
 use std::sync::LazyLock;
 
-use hmac::{Hmac, KeyInit, Mac};
 use memchr::memmem;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use sha2::Sha256;
-
-/// Okta's verification header.
-pub const OKTA_CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
 
 /// Handshake bodies are small; a larger body is not one (and is not parsed twice).
 const MAX_HANDSHAKE_BYTES: usize = 16 << 10;
@@ -70,31 +58,6 @@ pub fn detect(json: &[u8]) -> Option<Handshake> {
     None
 }
 
-impl Handshake {
-    /// The reply body. Zoom's needs its webhook secret token: `None` when none is configured.
-    pub fn reply(&self, zoom_secret: Option<&[u8]>) -> Option<Value> {
-        match self {
-            Handshake::SlackUrlVerification { challenge } => {
-                Some(json!({ "challenge": challenge }))
-            }
-            Handshake::ZoomUrlValidation { plain_token } => {
-                let mut mac = Hmac::<Sha256>::new_from_slice(zoom_secret?)
-                    .expect("HMAC takes any key length");
-                mac.update(plain_token.as_bytes());
-                Some(json!({
-                    "plainToken": plain_token,
-                    "encryptedToken": hex::encode(mac.finalize().into_bytes()),
-                }))
-            }
-        }
-    }
-}
-
-/// Okta's reply to its verification `GET`.
-pub fn okta_reply(challenge: &[u8]) -> Value {
-    json!({ "verification": String::from_utf8_lossy(challenge) })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,21 +86,5 @@ mod tests {
             None
         );
         assert_eq!(detect(br#"{"event":"meeting.started"}"#), None);
-    }
-
-    #[test]
-    fn zoom_reply_is_the_hmac_of_the_plain_token() {
-        let h = Handshake::ZoomUrlValidation {
-            plain_token: "qgg8vlvZRS6UYooatFL8Aw".into(),
-        };
-        assert_eq!(h.reply(None), None);
-        let reply = h.reply(Some(b"secret")).unwrap();
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
-        mac.update(b"qgg8vlvZRS6UYooatFL8Aw");
-        assert_eq!(
-            reply["encryptedToken"],
-            hex::encode(mac.finalize().into_bytes())
-        );
-        assert_eq!(reply["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
     }
 }

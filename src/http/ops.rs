@@ -14,9 +14,9 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::http::reply::{RetryAfter, json_response};
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
-use crate::reply::{RetryAfter, json_response};
 use crate::{sequence, telemetry};
 
 /// What the endpoints look at.

@@ -1,8 +1,5 @@
-//! The on-disk format of journal segments.
-//!
-//! A segment file `<first sequence, 20 digits>.twj` starts with a 32-byte header:
-//! magic `TWHJSEG1`, the 16-byte journal id, the segment's first sequence (u64 LE) and 8 zero
-//! bytes. Entries follow, each framed as
+//! How one entry is framed, by both backends: the local journal appends frames to its segment
+//! files, and a NATS journal publishes one frame per stream message.
 //!
 //! ```text
 //! length u32 LE | crc32 u32 LE of the payload | payload
@@ -11,8 +8,8 @@
 //! header  = name length u16 | name | value length u32 | value
 //! ```
 //!
-//! All integers are little endian. A frame whose length runs past the end of the file or
-//! whose checksum does not match is a torn write (at the tail) or corruption (anywhere else).
+//! All integers are little endian. A frame whose length runs past its end or whose checksum
+//! does not match is a torn write (at the tail of a segment) or corruption (anywhere else).
 //!
 //! Segments are zeroed ahead of the writer (so that an append's `fdatasync` need not update
 //! the file's size), so a frame header of eight zero bytes is the end of the entries, as the
@@ -23,55 +20,13 @@ use std::io::{self, Read};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::journal::{Entry, EntryHead, Header, JournalId, NewEntry, header_name};
+use super::{Entry, EntryHead, Header, JournalId, NewEntry, header_name};
 use crate::sequence::Sequence;
 
-pub const SEGMENT_MAGIC: &[u8; 8] = b"TWHJSEG1";
-pub const SEGMENT_HEADER_LEN: u64 = 32;
-pub const SEGMENT_SUFFIX: &str = ".twj";
 pub const FRAME_HEADER_LEN: usize = 8;
 const PAYLOAD_VERSION: u8 = 1;
 const KIND_WEBHOOK: u8 = 0;
 const PAYLOAD_FIXED_LEN: usize = 1 + 1 + 2 + 8 + 4 + 8;
-
-/// The file name of the segment whose first sequence is `first`.
-pub fn segment_file_name(first: Sequence) -> String {
-    format!("{:020}{SEGMENT_SUFFIX}", first.get())
-}
-
-/// The first sequence encoded in a segment file name, if it is one.
-pub fn parse_segment_file_name(name: &str) -> Option<Sequence> {
-    let digits = name.strip_suffix(SEGMENT_SUFFIX)?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok().map(Sequence::new)
-}
-
-pub fn encode_segment_header(id: JournalId, first: Sequence) -> [u8; SEGMENT_HEADER_LEN as usize] {
-    let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
-    header[..8].copy_from_slice(SEGMENT_MAGIC);
-    header[8..24].copy_from_slice(&id.0);
-    header[24..32].copy_from_slice(&first.get().to_le_bytes());
-    header
-}
-
-/// Decodes a segment header into the journal id and the first sequence.
-pub fn decode_segment_header(bytes: &[u8]) -> Result<(JournalId, Sequence), String> {
-    if bytes.len() < SEGMENT_HEADER_LEN as usize {
-        return Err(format!(
-            "segment header is {} bytes, expected 32",
-            bytes.len()
-        ));
-    }
-    if &bytes[..8] != SEGMENT_MAGIC {
-        return Err("not a tap-webhooks journal segment (bad magic)".into());
-    }
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&bytes[8..24]);
-    let first = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
-    Ok((JournalId(id), Sequence::new(first)))
-}
 
 /// The length [`encode_frame_prefix`] returns for `entry`, without encoding it.
 pub fn frame_len(entry: &NewEntry) -> u64 {
@@ -269,6 +224,26 @@ pub fn decode_payload(journal_id: JournalId, payload: Bytes) -> Result<Entry, St
     })
 }
 
+/// Decodes a frame that makes up a whole message (a NATS journal's), checking its length and
+/// checksum.
+pub fn decode_message(journal_id: JournalId, message: Bytes) -> Result<Entry, String> {
+    if message.len() < FRAME_HEADER_LEN {
+        return Err(format!("{} bytes: not a tap-webhooks entry", message.len()));
+    }
+    let len = u32::from_le_bytes(message[..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(message[4..8].try_into().expect("4 bytes"));
+    if len != message.len() - FRAME_HEADER_LEN {
+        return Err(format!(
+            "entry length {len} does not match the message ({} bytes)",
+            message.len()
+        ));
+    }
+    if crc32fast::hash(&message[FRAME_HEADER_LEN..]) != crc {
+        return Err("checksum mismatch".into());
+    }
+    decode_payload(journal_id, message.slice(FRAME_HEADER_LEN..))
+}
+
 fn take<'a>(p: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], String> {
     let end = at
         .checked_add(n)
@@ -366,16 +341,5 @@ mod tests {
             Frame::Invalid(_)
         ));
         assert!(matches!(read_frame(&mut &[][..]).unwrap(), Frame::End));
-    }
-
-    #[test]
-    fn segment_names_sort_by_sequence() {
-        let name = segment_file_name(Sequence::new(1_790_000_000_000_000_000));
-        assert_eq!(name, "01790000000000000000.twj");
-        assert_eq!(
-            parse_segment_file_name(&name),
-            Some(Sequence::new(1_790_000_000_000_000_000))
-        );
-        assert_eq!(parse_segment_file_name("LOCK"), None);
     }
 }

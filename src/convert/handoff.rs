@@ -1,7 +1,7 @@
 //! The receiver's split of a payload, handed to the emitter of the same process so that it
 //! does not parse the body a second time.
 //!
-//! The receiver parses every body to check it and count its records ([`crate::payload::parse_payload`]); the
+//! The receiver parses every body to check it and count its records ([`crate::convert::visit::parse_payload`]); the
 //! emitter reads the entry back from the journal and needs the same split. A [`Split`] keeps
 //! that split as byte offsets into the JSON text (a parsed payload borrows from the body, so it
 //! cannot outlive the request). The receiver attaches its split to the entry it appends
@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use crate::payload::{Fields, Payload};
+use crate::convert::payload::{Fields, Payload};
 use crate::sequence::Sequence;
 
 /// A payload's records as offsets into the JSON text they were parsed from.
@@ -43,7 +43,7 @@ struct SplitField {
 
 impl Split {
     /// The split of `payload`, parsed from `json`; `None` if a part of it does not lie in
-    /// `json` (it always does for [`crate::payload::parse_payload`]'s result).
+    /// `json` (it always does for [`crate::convert::visit::parse_payload`]'s result).
     pub fn of(payload: &Payload<'_>, json: &[u8]) -> Option<Split> {
         let base = json.as_ptr() as usize;
         let at = |text: &str| -> Option<Range<u32>> {
@@ -193,7 +193,8 @@ impl Handoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{RecordRules, parse_payload};
+    use crate::convert::payload::RecordRules;
+    use crate::convert::visit::parse_payload;
 
     fn rules(keys: &[&str]) -> RecordRules {
         RecordRules {

@@ -1,0 +1,5 @@
+//! What senders do differently: signatures, handshakes, delivery ids.
+
+pub mod handshake;
+pub mod idempotency;
+pub mod signature;
