@@ -1,28 +1,24 @@
 # Sourced by scripts/test.sh. Sets up what the integration tests run against:
 #   - Python venvs in .venvs/, pinned by tests/python/*.txt: real Singer targets, Meltano, and
-#     maturin (which builds the Python wheel of the tap);
+#     maturin with zig and auditwheel (which build and check the Python wheel of the tap);
+#   - the release wheel, by scripts/build-wheel.sh (reused while no source changed);
 #   - a throwaway PostgreSQL cluster on 127.0.0.1 (a free port), stopped on exit.
-# It exports TAP_WEBHOOKS_TEST_VENVS and PGHOST/PGPORT/PGUSER for the tests.
+# It exports TAP_WEBHOOKS_TEST_VENVS, TAP_WEBHOOKS_TEST_WHEEL and PGHOST/PGPORT/PGUSER for the
+# tests.
 # Needs python3 with venv, and the PostgreSQL server (Debian: apt-get install postgresql).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENVS="$ROOT/.venvs"
-
-setup_venv() {
-    local name="$1" req="$ROOT/tests/python/$1.txt" dir="$VENVS/$1"
-    if ! cmp -s "$req" "$dir/.requirements" 2>/dev/null; then
-        echo "setting up $dir" >&2
-        rm -rf "$dir"
-        python3 -m venv "$dir" || { echo "python3 -m venv failed: install python3 with venv" >&2; return 1; }
-        "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req" || return 1
-        cp "$req" "$dir/.requirements"
-    fi
-}
+source "$ROOT/scripts/venv.sh"
 
 for req in "$ROOT"/tests/python/*.txt; do
     setup_venv "$(basename "$req" .txt)" || exit 1
 done
 export TAP_WEBHOOKS_TEST_VENVS="$VENVS"
+
+# The release wheel, for the tests that install it (wheel::, meltano::): rebuilt only when a
+# source changed since it was built.
+TAP_WEBHOOKS_TEST_WHEEL="$("$ROOT/scripts/build-wheel.sh")" || exit 1
+export TAP_WEBHOOKS_TEST_WHEEL
 
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 if [ ! -x "$PG_BIN/initdb" ]; then

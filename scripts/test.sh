@@ -11,7 +11,8 @@ cargo clippy --all-targets --locked -- -D warnings
 source scripts/test-env.sh
 
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+# test-env.sh's trap stops the test PostgreSQL: keep it, and remove the results file too.
+trap 'rm -f "$results"; stop_pg' EXIT
 set +e
 cargo test --locked "$@" | tee "$results"
 status=${PIPESTATUS[0]}

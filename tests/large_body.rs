@@ -192,11 +192,18 @@ fn bodies_of_millions_of_records_stay_within_three_times_the_inflight_budget() {
             s.spawn(|| wait_for("a body accepted", || post(&client())));
         }
     });
-    wait_for_explained(
-        "every record written",
-        || (tap.records.load(Ordering::Relaxed) == 3 * n).then_some(()),
-        || tap.stderr.lock().unwrap().clone(),
-    );
+    // Writing four million records takes a debug build a while on a busy machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while tap.records.load(Ordering::Relaxed) < 3 * n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {} records written in 10 minutes\n{}",
+            tap.records.load(Ordering::Relaxed),
+            3 * n,
+            tap.stderr.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let (_, peak) = rss_bytes(pid);
     let growth = peak.saturating_sub(start_rss);
     eprintln!(

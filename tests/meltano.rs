@@ -1,153 +1,30 @@
-//! Installing the tap as Python users do, and running it under Meltano.
+//! Running the tap under Meltano as users do: the example project,
+//! examples/meltano/meltano.yml, unchanged and in place. `meltano install` installs the tap by
+//! its package name (`pip_url: tap-webhooks`) from the release wheel (`scripts/build-wheel.sh`;
+//! the installer finds it through `UV_FIND_LINKS`, as a package index would serve it), and
+//! target-postgres from PyPI; `serve` runs continuously as a plugin command while `meltano run`
+//! syncs twice into the test PostgreSQL, state saved and passed back by Meltano. Only the
+//! environment differs from production: Meltano's own files go to a scratch directory
+//! (`MELTANO_SYS_DIR_ROOT`) and settings that name this machine are overridden by
+//! `TAP_WEBHOOKS_*` / `TARGET_POSTGRES_*` variables.
 //!
-//! - A wheel built by maturin (pinned in tests/python/maturin.txt) installs into a clean venv
-//!   and puts a `tap-webhooks` of the crate's version in its `bin/`.
-//! - The example project, examples/meltano/meltano.yml, unchanged and in place: `meltano
-//!   install` builds and installs the tap from this repository through its `pip_url`, and
-//!   target-postgres from PyPI; `serve` runs continuously as a plugin command while `meltano
-//!   run` syncs twice into the test PostgreSQL, state saved and passed back by Meltano. Only
-//!   the environment differs from production: Meltano's own files go to a scratch directory
-//!   (`MELTANO_SYS_DIR_ROOT`) and settings that name this machine are overridden by
-//!   `TAP_WEBHOOKS_*` / `TARGET_POSTGRES_*` variables.
-//!
-//! Wheels are built with the `dev` profile (no debug info), in a cargo target directory of
-//! their own beside the tests' (`<target>/wheel`): the tests' build has the dev-dependencies'
-//! features, and a build in the same directory would replace the binary other tests run.
+//! Installing the wheel with pip into a clean venv, and the Meltano Hub definition, are tested
+//! in `wheel`.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::common::targets::{pg, venv_exe};
+use crate::common::wheel::{assert_installed_from, repository, run_ok, wheel};
 use crate::common::*;
 use serde_json::Value;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn repository() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Sets what a wheel build of the tap needs: where cargo builds, with which profile, and the
-/// maturin version an isolated build may download.
-fn wheel_build_env(cmd: &mut Command) -> &mut Command {
-    // bin() is <target>/<profile>/tap-webhooks.
-    let target = Path::new(bin()).parent().and_then(Path::parent).unwrap();
-    cmd.env("CARGO_TARGET_DIR", target.join("wheel"))
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
-        .env("MATURIN_PEP517_ARGS", "--profile dev")
-        .env(
-            "UV_BUILD_CONSTRAINT",
-            repository().join("tests/python/maturin.txt"),
-        )
-}
-
-/// Wheel builds share `<target>/wheel`: one at a time, or maturin's moves of the built binary
-/// race (both tests of this module build one).
-static WHEEL_BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_wheel_build_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    WHEEL_BUILDS.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Runs `cmd` to completion; panics with its output unless it succeeds.
-fn run_ok(what: &str, cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what} ({cmd:?}): {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A new venv at `dir`, made by the system's python3. Without pip (ensurepip takes seconds):
-/// pip installs into it from outside, with `--python`.
-fn clean_venv(dir: &Path) -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 not found ({e}): install python3 with venv (Debian: apt-get install python3-venv)")
-        });
-    assert!(
-        out.status.success(),
-        "python3 -m venv failed: install python3 with venv (Debian: apt-get install python3-venv)\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("bin")
-}
-
-#[test]
-fn a_wheel_built_by_maturin_installs_tap_webhooks_of_the_crates_version_into_a_clean_venv() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dist = tmp.path().join("dist");
-    let building = one_wheel_build_at_a_time();
-    run_ok(
-        "maturin build",
-        wheel_build_env(&mut Command::new(venv_exe("maturin", "maturin")))
-            .args(["build", "--profile", "dev", "--manifest-path"])
-            .arg(repository().join("Cargo.toml"))
-            .arg("--out")
-            .arg(&dist),
-    );
-    drop(building);
-    let wheels = files_under(&dist);
-    assert_eq!(wheels.len(), 1, "one wheel: {wheels:?}");
-    let wheel = &wheels[0];
-    let name = wheel.file_name().unwrap().to_str().unwrap();
-    assert!(
-        name.starts_with(&format!("tap_webhooks-{VERSION}-")) && name.ends_with(".whl"),
-        "the wheel has the crate's version: {name}"
-    );
-
-    let bin_dir = clean_venv(&tmp.path().join("venv"));
-    run_ok(
-        "pip install of the wheel",
-        Command::new(venv_exe("maturin", "python"))
-            .args(["-m", "pip", "--python"])
-            .arg(bin_dir.join("python"))
-            .args(["install", "--no-index", "--disable-pip-version-check"])
-            .arg(wheel),
-    );
-    let out = run_ok(
-        "python -c importlib.metadata.version",
-        Command::new(bin_dir.join("python")).args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('tap-webhooks'))",
-        ]),
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), VERSION);
-
-    let tap = bin_dir.join("tap-webhooks");
-    let out = run_ok(
-        "tap-webhooks --about",
-        Command::new(&tap).args(["--about", "--format", "json"]),
-    );
-    let about: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(about["name"], "tap-webhooks");
-    assert_eq!(about["version"], VERSION);
-    assert!(
-        about["settings"]["properties"]["data_dir"].is_object(),
-        "{about}"
-    );
-    let out = run_ok(
-        "tap-webhooks --version",
-        Command::new(&tap).arg("--version"),
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("tap-webhooks {VERSION}")
-    );
-}
-
 #[test]
 fn the_example_meltano_project_installs_the_tap_by_pip_url_and_loads_exactly_the_new_webhooks() {
+    let wheel = wheel();
     let pg = pg();
     let db = pg.create_database("meltano");
     let mut h = Harness::new(serde_json::json!({}));
@@ -183,16 +60,22 @@ fn the_example_meltano_project_installs_the_tap_by_pip_url_and_loads_exactly_the
             .env("TARGET_POSTGRES_PORT", pg.port.to_string())
             .env("TARGET_POSTGRES_USER", &pg.user)
             .env("TARGET_POSTGRES_PASSWORD", "unused (trust auth)")
-            .env("TARGET_POSTGRES_DATABASE", &db);
-        wheel_build_env(&mut cmd);
+            .env("TARGET_POSTGRES_DATABASE", &db)
+            // `pip_url: tap-webhooks` resolves to the release wheel, as from a package index.
+            .env("UV_FIND_LINKS", wheel.parent().unwrap());
         cmd
     };
 
-    let building = one_wheel_build_at_a_time();
+    // uv keeps a wheel it installed by name and version: a rebuilt wheel of the same version
+    // would be ignored.
+    run_ok(
+        "uv cache clean tap-webhooks",
+        Command::new(venv_exe("meltano", "uv")).args(["cache", "clean", "tap-webhooks"]),
+    );
     run_ok("meltano install", &mut meltano(&["install"]));
-    drop(building);
-    // The tap Meltano runs is the one pip_url installed in the plugin's venv.
+    // The tap Meltano runs is the one pip_url installed in the plugin's venv: the wheel's.
     let installed = sys_dir.join("extractors/tap-webhooks/venv/bin/tap-webhooks");
+    assert_installed_from(&installed, &venv_exe("meltano", "python"), &wheel);
     let out = run_ok(
         "the installed tap-webhooks --version",
         Command::new(&installed).arg("--version"),

@@ -450,3 +450,38 @@ fn a_server_whose_max_payload_is_too_small_is_named_at_start() {
     assert!(!done.status.success());
     assert!(done.stderr.contains("max_payload"), "{}", done.stderr);
 }
+
+#[test]
+fn ten_token_new_at_once_on_a_cluster_leave_at_most_two_active_tokens() {
+    let cluster = Cluster::start(3);
+    let h = Harness::new(json!({"journal": cluster.journal("TOKENS", 3)}));
+    let first = h.token_command(&["new"]);
+    assert!(first.status.success(), "{}", first.stderr);
+    // Ten more, as from ten machines at once: only one finds a free place. Each waits 300 ms
+    // between reading the tokens and writing (a test fault), so that all ten read the same.
+    let runs: Vec<_> = thread::scope(|s| {
+        let handles: Vec<_> = (0..10)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut cmd = std::process::Command::new(crate::common::bin());
+                    cmd.args(["token", "new", "--config"])
+                        .arg(&h.config_path)
+                        .env("TAP_WEBHOOKS_TEST_SLOW_TOKEN_CLAIM_MS", "300");
+                    Tap::spawn(cmd).wait()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let made = runs.iter().filter(|r| r.status.success()).count();
+    let refused: Vec<_> = runs.iter().filter(|r| !r.status.success()).collect();
+    for r in &refused {
+        assert!(r.stderr.contains("revoke"), "{}", r.stderr);
+    }
+    let stderrs: Vec<&str> = runs.iter().map(|r| r.stderr.as_str()).collect();
+    assert_eq!(made, 1, "{stderrs:#?}");
+    let listed = h.token_command(&["list", "--json"]);
+    assert!(listed.status.success(), "{}", listed.stderr);
+    let list: Value = serde_json::from_slice(&listed.stdout).expect("JSON list");
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+}

@@ -1,4 +1,4 @@
-//! Senders beyond one JSON object (DESIGN.md section 7), end to end on the real binary: every
+//! Senders beyond one JSON object, end to end on the real binary: every
 //! body kind of the contract's table, HEAD, the handshakes, the signatures of Twilio, Zoom,
 //! Mailgun and SendGrid, and the three defects found with real deliveries.
 //!

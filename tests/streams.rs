@@ -1,4 +1,4 @@
-//! Streams and request metadata (DESIGN section 6), through the real binary and HTTP:
+//! Streams and request metadata, through the real binary and HTTP:
 //! routing by header, body field and path; per-stream schemas, keys and bookmarks; captured
 //! headers and query; catalog selection per stream; history re-extracted by `replay --journal`.
 

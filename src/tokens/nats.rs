@@ -3,7 +3,9 @@
 //!
 //! Keys: `tokens.<id>` → the token's JSON record (id, SHA-256, created, last used; never the
 //! token), `tokens-initialized` (set once the first token was made, so that only one receiver
-//! ever prints a first URL).
+//! ever prints a first URL), and `tokens-claims`, the tokens being made: a `token new` claims
+//! its place there by the key's revision before it stores its token, so that two run at once
+//! on two machines cannot both pass the limit of active tokens.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,6 +16,7 @@ use async_nats::jetstream::kv;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
 
 use super::live::LiveTokens;
 use super::token::{
@@ -24,6 +27,35 @@ use crate::journal::nats::{NatsSettings, StateBucket, block_on};
 
 const TOKEN_PREFIX: &str = "tokens.";
 const TOKENS_INITIALIZED: &str = "tokens-initialized";
+const TOKEN_CLAIMS: &str = "tokens-claims";
+/// A claim whose token was not stored within this long (its `token new` died) no longer counts.
+const CLAIM_GRACE_SECONDS: i64 = 60;
+/// Claims lost to others at once before `token new` gives up.
+const MAX_CLAIM_ATTEMPTS: usize = 100;
+
+/// The environment variable of a test fault (debug builds only): `token new` waits this many
+/// milliseconds between reading the tokens and writing its claim, so that a test can run many
+/// at once inside that window.
+#[cfg(debug_assertions)]
+pub const SLOW_CLAIM_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_TOKEN_CLAIM_MS";
+
+/// The test fault of [`SLOW_CLAIM_ENV`]; nothing in a release build.
+async fn slow_claim() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var(SLOW_CLAIM_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+/// A token being made: counted as active until it is stored, or for [`CLAIM_GRACE_SECONDS`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Claim {
+    id: TokenId,
+    at: DateTime<Utc>,
+}
 
 /// The tokens' keys of a state bucket.
 #[derive(Clone)]
@@ -76,20 +108,103 @@ impl TokenBucket {
 
     /// Creates a token; refused when [`MAX_ACTIVE_TOKENS`] are active.
     async fn create(&self) -> Result<(TokenId, Token), TokenError> {
-        if self.list().await?.len() >= MAX_ACTIVE_TOKENS {
-            return Err(TokenError::TooMany);
-        }
         let (token, stored) = new_token()?;
+        self.claim(&stored.id).await?;
         let value = serde_json::to_vec(&stored).map_err(|e| shared("encoding a token", e))?;
         self.kv
             .create(format!("{TOKEN_PREFIX}{}", stored.id), Bytes::from(value))
             .await
             .map_err(|e| shared(&format!("storing a token in bucket {}", self.name), e))?;
+        self.release(&stored.id).await;
         let _ = self
             .kv
             .put(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
             .await;
         Ok((stored.id, token))
+    }
+
+    /// Claims a place for the token `id` among the active ones, or refuses when
+    /// [`MAX_ACTIVE_TOKENS`] are active or being made. The claims are one key, written only at
+    /// the revision it was read at: of two `token new` that read the same claims, one write
+    /// fails and that one reads again.
+    async fn claim(&self, id: &TokenId) -> Result<(), TokenError> {
+        for _ in 0..MAX_CLAIM_ATTEMPTS {
+            let (claims, revision) = self.claims().await?;
+            let now = Utc::now();
+            let stored: Vec<TokenId> = self.list().await?.into_iter().map(|t| t.id).collect();
+            let mut claims: Vec<Claim> = claims
+                .into_iter()
+                .filter(|c| {
+                    !stored.contains(&c.id) && (now - c.at).num_seconds() < CLAIM_GRACE_SECONDS
+                })
+                .collect();
+            if stored.len() + claims.len() >= MAX_ACTIVE_TOKENS {
+                return Err(TokenError::TooMany);
+            }
+            claims.push(Claim {
+                id: id.clone(),
+                at: now,
+            });
+            slow_claim().await;
+            if self.write_claims(&claims, revision).await? {
+                return Ok(());
+            }
+        }
+        Err(self.claims_error(&"other token commands kept claiming at once; try again"))
+    }
+
+    /// Takes the claim of `id` back once its token is stored (so that a revoke soon after
+    /// frees its place at once). A failure leaves a claim that stops counting by itself.
+    async fn release(&self, id: &TokenId) {
+        for _ in 0..MAX_CLAIM_ATTEMPTS {
+            let Ok((mut claims, revision)) = self.claims().await else {
+                return;
+            };
+            claims.retain(|c| c.id != *id);
+            if !matches!(self.write_claims(&claims, revision).await, Ok(false)) {
+                return;
+            }
+        }
+    }
+
+    /// The claims and the revision they were read at (`None`: never written).
+    async fn claims(&self) -> Result<(Vec<Claim>, Option<u64>), TokenError> {
+        let entry = self
+            .kv
+            .entry(TOKEN_CLAIMS)
+            .await
+            .map_err(|e| self.claims_error(&e))?;
+        Ok(match entry {
+            Some(entry) if entry.operation == kv::Operation::Put => (
+                serde_json::from_slice(&entry.value).unwrap_or_default(),
+                Some(entry.revision),
+            ),
+            Some(entry) => (Vec::new(), Some(entry.revision)),
+            None => (Vec::new(), None),
+        })
+    }
+
+    /// Writes the claims if the key is still at `revision`; `false` if another wrote first.
+    async fn write_claims(
+        &self,
+        claims: &[Claim],
+        revision: Option<u64>,
+    ) -> Result<bool, TokenError> {
+        let value = Bytes::from(serde_json::to_vec(claims).map_err(|e| self.claims_error(&e))?);
+        match revision {
+            Some(revision) => match self.kv.update(TOKEN_CLAIMS, value, revision).await {
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(false),
+                other => other.map(|_| true).map_err(|e| self.claims_error(&e)),
+            },
+            None => match self.kv.create(TOKEN_CLAIMS, value).await {
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
+                other => other.map(|_| true).map_err(|e| self.claims_error(&e)),
+            },
+        }
+    }
+
+    fn claims_error(&self, e: &dyn std::fmt::Display) -> TokenError {
+        shared(&format!("claiming a token in bucket {}", self.name), e)
     }
 
     /// Creates the first token if none was ever made; `None` if one was. Only one receiver

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 mod in_process;
 pub mod nats;
 pub mod targets;
+pub mod wheel;
 
 pub use in_process::InProcess;
 
