@@ -4,7 +4,8 @@
 //! A refusal (400, 401, 413, 415, 422) is journaled like a webhook, as one entry of the kind
 //! [`EntryKind::Rejection`](crate::journal::EntryKind) whose body is the rejection record: `status`, `reason`,
 //! `remote_addr`, `token_id` (never the token), `_sdc_headers`, `body_size`, `body_sha256`,
-//! `body_prefix` (first 4 KB, lossy UTF-8) and `suppressed`. The emitter writes such entries
+//! `body_prefix` (first 4 KB, lossy UTF-8) and `suppressed`; credentials (by the policy of
+//! [`crate::capture::secrets`]) are redacted in the headers, the reason and the body prefix. The emitter writes such entries
 //! to the stream [`STREAM`] with its own fixed SCHEMA ([`schema`]). At most `per_second` are
 //! journaled each second; the others are only counted, in the next one's `suppressed`. The
 //! sender's answer is the refusal whatever happens here.
@@ -18,6 +19,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::capture::secrets::{self, Secrets, Token};
 use crate::journal::NewEntry;
 use crate::schema::columns::{Columns, sdc_properties};
 use crate::tokens::TokenId;
@@ -62,6 +64,8 @@ pub struct Refused<'a> {
     pub declared_length: Option<u64>,
     /// The token presented, to keep it out of everything recorded.
     pub token: Option<&'a str>,
+    /// The credential policy.
+    pub secrets: &'a Secrets,
 }
 
 impl Rejections {
@@ -94,21 +98,19 @@ impl Rejections {
 
 /// The rejection record, as JSON.
 fn record(r: &Refused<'_>, suppressed: u64) -> Vec<u8> {
-    let redact = |text: &str| match r.token {
-        Some(token) if !token.is_empty() => text.replace(token, "<token>"),
-        _ => text.to_owned(),
-    };
+    let token = r.token.and_then(Token::new);
+    let redact = |text: &str| secrets::redact_text(text, token.as_ref()).into_owned();
     let mut headers = Map::new();
     for (name, value) in r.headers.iter().take(MAX_HEADERS) {
         let name = name.as_str();
-        if matches!(name, "authorization" | "proxy-authorization" | "cookie") {
-            continue;
-        }
-        let shown = if name.contains("signature") || name.contains("hmac") {
-            format!("<{} bytes, not recorded>", value.len())
-        } else {
-            let bytes = &value.as_bytes()[..value.len().min(MAX_HEADER_VALUE_BYTES)];
-            redact(&String::from_utf8_lossy(bytes))
+        let value = value.as_bytes();
+        let shown = match r.secrets.redacts(name, value)
+            || token.as_ref().is_some_and(|t| t.is_in(value))
+        {
+            true => secrets::placeholder(value.len()),
+            false => redact(&String::from_utf8_lossy(
+                &value[..value.len().min(MAX_HEADER_VALUE_BYTES)],
+            )),
         };
         match headers.get_mut(name) {
             Some(Value::Array(values)) => values.push(Value::String(shown)),
@@ -173,6 +175,8 @@ pub fn schema(columns: &Columns) -> Value {
 mod tests {
     use super::*;
 
+    static SECRETS: Secrets = Secrets::new();
+
     fn refused<'a>(headers: &'a HeaderMap, body: &'a Bytes) -> Refused<'a> {
         Refused {
             status: StatusCode::UNAUTHORIZED,
@@ -183,6 +187,7 @@ mod tests {
             body: Some(body),
             declared_length: None,
             token: Some("tok123"),
+            secrets: &SECRETS,
         }
     }
 
@@ -212,11 +217,22 @@ mod tests {
         h.insert("authorization", "Bearer tok123".parse().unwrap());
         h.insert("x-hub-signature-256", "sha256=abcd".parse().unwrap());
         h.insert("referer", "https://x/webhooks/tok123".parse().unwrap());
-        let b = Bytes::from_static(b"token tok123 in the body");
+        h.insert("x-api-key", "k-1".parse().unwrap());
+        h.insert("x-gitlab-token", "glt-1".parse().unwrap());
+        h.insert("x-forwarded-authorization", "Bearer fwd-1".parse().unwrap());
+        h.insert("x-echo", "Basic ZWNobw==".parse().unwrap());
+        h.insert("user-agent", "GitHub-Hookshot/abc".parse().unwrap());
+        let b = Bytes::from_static(b"token TOK123 in the body, Bearer body-1");
         let body = record(&refused(&h, &b), 0);
         let text = String::from_utf8(body).unwrap();
-        assert!(!text.contains("tok123"), "{text}");
-        assert!(!text.contains("abcd"), "{text}");
+        for secret in [
+            "tok123", "TOK123", "abcd", "k-1", "glt-1", "fwd-1", "ZWNobw", "body-1",
+        ] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
         assert!(text.contains("<token>"), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["_sdc_headers"]["x-api-key"], "<redacted: 3 bytes>");
+        assert_eq!(v["_sdc_headers"]["user-agent"], "GitHub-Hookshot/abc");
     }
 }

@@ -23,7 +23,6 @@ use crate::emitter::{self, EmitError, Emitter};
 use crate::http::admission::InflightBytes;
 use crate::http::ops::{self, Ops};
 use crate::http::receiver::{self, Idempotency, WebhookHandler};
-use crate::http::reply::not_found_after;
 use crate::http::server;
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
@@ -142,6 +141,11 @@ async fn run(
     let mut tasks = JoinSet::new();
     background::retention(&mut tasks, config, &lifecycle);
     let listeners = Listeners::bind(config).await?;
+    for name in config.streams.capture_headers.secrets().kept_credentials() {
+        log::warn!(
+            "capture_headers names {name}, a credential: it is journaled and emitted as sent"
+        );
+    }
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url, token_store) = prepare_tokens(config, listeners.addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
@@ -186,6 +190,7 @@ async fn run(
             .rejections_per_second
             .map(crate::rejections::Rejections::new),
         handoff,
+        refusal_log: Default::default(),
     };
     let ops = ops::routes(Arc::new(Ops {
         journal,
@@ -245,7 +250,6 @@ impl Listeners {
         let limits = server::ServerLimits {
             header_read_timeout: config.limits.header_read_timeout,
             max_connections: config.limits.max_connections,
-            peer_address: config.rejections_per_second.is_some(),
         };
         let grace = config.shutdown_grace;
         let handler = Arc::new(handler);
@@ -268,7 +272,7 @@ impl Listeners {
             ),
             server::serve(
                 ops_listener,
-                not_found_after(ops),
+                ops::listener_routes(ops),
                 Arc::clone(lifecycle),
                 grace,
                 ops_limits,

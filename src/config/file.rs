@@ -176,8 +176,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub streams: BTreeMap<String, StreamSetting>,
     /// Header names or globs (`"X-GitHub-*"`, `"*"`) copied into the record field
-    /// `_sdc_headers`. `authorization`, `proxy-authorization`, `cookie`, signatures and the
-    /// token never are.
+    /// `_sdc_headers`. A credential (`Authorization`, API keys, signatures, the token) shows as
+    /// `<redacted: N bytes>`; a header named exactly, not by a glob, is kept as sent.
     #[serde(default)]
     pub capture_headers: Vec<String>,
     /// Copy the query parameters into the record field `_sdc_query`.

@@ -11,7 +11,7 @@ use super::{IdempotencySettings, Limits};
 use crate::capture::HeaderPatterns;
 use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
 use crate::journal::nats::NatsSettings;
-use crate::senders::signature::{SignatureSetting, Verifier};
+use crate::senders::signature::{SchemeName, SignatureSetting, Verifier};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -351,14 +351,33 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
     }
     Ok(StreamSettings {
         default,
-        route,
         max_streams: file.max_streams as usize,
         overrides,
         primary_key: primary_key.to_vec(),
         append_only: file.append_only,
-        capture_headers: HeaderPatterns::new(std::mem::take(&mut file.capture_headers)),
+        capture_headers: capture_headers(file, route.as_ref()),
+        route,
         capture_query: file.capture_query,
     })
+}
+
+/// `capture_headers` under the credential policy: the `route` header is kept as sent (routing
+/// reads it), the `hmac-sha256` scheme's header is a credential.
+fn capture_headers(file: &mut ConfigFile, route: Option<&Route>) -> HeaderPatterns {
+    let mut patterns = HeaderPatterns::new(std::mem::take(&mut file.capture_headers));
+    let secrets = patterns.secrets_mut();
+    if let Some(Route::Header(name)) = route {
+        secrets.keep(name);
+    }
+    if let Some(header) = file
+        .signature
+        .as_ref()
+        .filter(|s| s.scheme == SchemeName::HmacSha256)
+        .and_then(|s| s.header.as_deref())
+    {
+        secrets.set_signature_header(header);
+    }
+    patterns
 }
 
 /// `stream`: already a stream name (lower case letters, digits and _).

@@ -27,6 +27,11 @@ pub fn detect(json: &[u8]) -> Option<Handshake> {
     if json.len() > MAX_HANDSHAKE_BYTES || URL_V.find(json).is_none() {
         return None;
     }
+    // A handshake is an object: serde would also read a struct from an array of its fields in
+    // order (`["url_verification", "c3"]`), which is a record like any other.
+    if json.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
     if memmem::find(json, b"url_verification").is_some() {
         #[derive(Deserialize)]
         struct Slack {
@@ -86,5 +91,10 @@ mod tests {
             None
         );
         assert_eq!(detect(br#"{"event":"meeting.started"}"#), None);
+        assert_eq!(detect(br#"["url_verification","c3"]"#), None);
+        assert_eq!(
+            detect(br#" ["endpoint.url_validation",{"plainToken":"p"}]"#),
+            None
+        );
     }
 }

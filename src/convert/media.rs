@@ -7,7 +7,8 @@
 //! - JSON (`application/json`, `*/*+json`, `text/json`, no Content-Type) and `text/plain`
 //!   (AWS SNS): the body as is;
 //! - NDJSON (`application/x-ndjson`, `application/jsonl`, ...): one JSON value per line, as
-//!   an array, so that one bad line refuses the whole body;
+//!   an array, so that one bad line refuses the whole body; `application/json-seq` likewise,
+//!   each value after an RS byte (RFC 7464);
 //! - `application/x-www-form-urlencoded`: see [`form`];
 //! - `multipart/form-data`: see [`multipart`].
 
@@ -32,6 +33,8 @@ pub enum Kind {
     /// `text/plain`: JSON sent with a text type (AWS SNS).
     Text,
     Ndjson,
+    /// `application/json-seq` (RFC 7464).
+    JsonSeq,
     Form,
     Multipart {
         boundary: String,
@@ -87,12 +90,13 @@ pub fn kind(content_type: Option<&[u8]>) -> Result<Kind, MediaError> {
         "application/x-jsonl",
         "application/jsonlines",
         "application/x-jsonlines",
-        "application/json-seq",
     ]
     .iter()
     .any(|n| is(n))
     {
         Ok(Kind::Ndjson)
+    } else if is("application/json-seq") {
+        Ok(Kind::JsonSeq)
     } else if is("application/x-www-form-urlencoded") {
         Ok(Kind::Form)
     } else if is("multipart/form-data") {
@@ -117,6 +121,7 @@ pub fn to_json<'a>(kind: &Kind, body: &'a [u8]) -> Result<Cow<'a, [u8]>, MediaEr
     match kind {
         Kind::Json | Kind::Text => Ok(Cow::Borrowed(body)),
         Kind::Ndjson => ndjson(body).map(Cow::Owned),
+        Kind::JsonSeq => json_seq(body).map(Cow::Owned),
         Kind::Form => form::to_json(body),
         Kind::Multipart { boundary } => multipart::to_json(body, boundary).map(Cow::Owned),
     }
@@ -166,6 +171,38 @@ fn ndjson(body: &[u8]) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
+/// The record separator that opens each text of a JSON sequence (RFC 7464).
+const RS: u8 = 0x1e;
+
+/// A JSON text sequence → a JSON array of its texts, each after an RS byte (its own line
+/// breaks and blanks allowed). A body without any RS is read as NDJSON, as senders that
+/// label lines so mean. One bad text refuses the whole body.
+fn json_seq(body: &[u8]) -> Result<Vec<u8>, MediaError> {
+    if !body.contains(&RS) {
+        return ndjson(body);
+    }
+    let mut out = Vec::with_capacity(body.len() + 2);
+    out.push(b'[');
+    for (number, text) in body.split(|&b| b == RS).enumerate() {
+        let text = text.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        if serde_json::from_slice::<&RawValue>(text).is_err() {
+            return Err(MediaError::Malformed(format!(
+                "malformed JSON in text {number} of the JSON sequence (each text follows an \
+                 RS byte, 0x1E)"
+            )));
+        }
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(text);
+    }
+    out.push(b']');
+    Ok(out)
+}
+
 /// Writes `text` as a JSON string.
 pub(crate) fn push_json_string(out: &mut Vec<u8>, text: &str) {
     serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
@@ -187,6 +224,7 @@ mod tests {
         assert_eq!(k("Text/Plain; charset=UTF-8"), Ok(Kind::Text));
         assert_eq!(k("application/x-ndjson"), Ok(Kind::Ndjson));
         assert_eq!(k("application/jsonl"), Ok(Kind::Ndjson));
+        assert_eq!(k("application/json-seq"), Ok(Kind::JsonSeq));
         assert_eq!(k("application/x-www-form-urlencoded"), Ok(Kind::Form));
         assert_eq!(
             k("multipart/form-data; boundary=\"abc def\""),
@@ -212,6 +250,25 @@ mod tests {
         let e = to_json(&Kind::Ndjson, b"{\"a\":1}\n{\"a\":1},{\"b\":2}\n").unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
         assert!(to_json(&Kind::Ndjson, b"{\"a\":").is_err());
+    }
+
+    #[test]
+    fn json_sequences_are_split_on_their_record_separators() {
+        assert_eq!(
+            json(
+                &Kind::JsonSeq,
+                "\x1e{\"a\":1}\n\x1e{\n  \"b\": 2\n}\n\x1e\n"
+            ),
+            "[{\"a\":1},{\n  \"b\": 2\n}]"
+        );
+        // Without RS bytes: lines.
+        assert_eq!(
+            json(&Kind::JsonSeq, "{\"a\":1}\n{\"b\":2}\n"),
+            r#"[{"a":1},{"b":2}]"#
+        );
+        let e = to_json(&Kind::JsonSeq, b"\x1e{\"a\":1}\n\x1e{\"a\":\n").unwrap_err();
+        assert!(e.to_string().contains("text 2"), "{e}");
+        assert!(to_json(&Kind::JsonSeq, b"junk\x1e{}\n").is_err());
     }
 
     #[test]

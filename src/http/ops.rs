@@ -3,18 +3,18 @@
 //!
 //! They take no token. By default they are served on the webhook listener; with `ops_bind`
 //! they move to a separate address (for example `127.0.0.1:9090`), keeping them off the
-//! public interface.
+//! public interface ([`listener_routes`]). Another method on their paths gets 405 with `Allow`.
 
 use std::sync::Arc;
 
-use http::header::CONTENT_TYPE;
+use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::http::reply::{RetryAfter, json_response};
+use crate::http::reply::{RetryAfter, error_response, json_response};
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
 use crate::{sequence, telemetry};
@@ -74,5 +74,40 @@ pub fn routes(ops: Arc<Ops>) -> BoxedFilter<(Response,)> {
     let metrics = warp::path!("metrics")
         .and(read())
         .map(move || ops.metrics());
-    healthz.or(readyz).unify().or(metrics).unify().boxed()
+    let other_method = warp::path!("healthz")
+        .or(warp::path!("readyz"))
+        .unify()
+        .or(warp::path!("metrics"))
+        .unify()
+        .map(method_not_allowed);
+    healthz
+        .or(readyz)
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(other_method)
+        .unify()
+        .boxed()
+}
+
+/// What an unknown path on the operations listener is told.
+pub const NOT_FOUND: &str =
+    "not found: the operations endpoints are /healthz, /readyz and /metrics";
+
+/// The routes of a listener of their own (`ops_bind`): the endpoints' [`routes`], then a 404
+/// naming them.
+pub fn listener_routes(routes: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
+    let not_found = warp::any().map(|| error_response(StatusCode::NOT_FOUND, NOT_FOUND));
+    routes.or(not_found).unify().boxed()
+}
+
+fn method_not_allowed() -> Response {
+    let mut response = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed: the operations endpoints answer GET and HEAD",
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
 }

@@ -27,7 +27,6 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use warp::filters::BoxedFilter;
 use warp::path::{FullPath, Tail};
@@ -44,12 +43,13 @@ use crate::convert::{Converted, Converter};
 use crate::http::admission::{InflightBytes, Reservation};
 use crate::http::body::{self, Coding};
 use crate::http::cors::Cors;
-use crate::http::reply::{RemoteAddr, json_response, not_found_after};
+use crate::http::refusal::{RefusalContext, RefusalLog};
+use crate::http::reply::{self, accepted, duplicate, json_response, not_found_after};
 use crate::journal::{self, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
 use crate::rejections::{self, Refused, Rejections};
 use crate::senders::handshake::{self, Handshake};
-use crate::senders::idempotency::{Claim, ClaimGuard, SeenIds};
+use crate::senders::idempotency::{self, Claim, ClaimGuard, SeenIds};
 use crate::senders::signature::{Signed, Verifier};
 use crate::telemetry;
 use crate::tokens::{LiveTokens, TokenId};
@@ -83,6 +83,8 @@ pub struct WebhookHandler {
     pub streams: StreamSettings,
     /// Where the split of each durable body goes when this process's emitter takes them.
     pub handoff: Option<Arc<Handoff>>,
+    /// Each refusal's WARN line, within its rate limit.
+    pub refusal_log: RefusalLog,
 }
 
 /// The HTTP routes of a listener: the webhook routes, then `extra` (the operations endpoints,
@@ -107,7 +109,6 @@ pub fn routes(
         .and(warp::header::headers_cloned())
         .and(warp::path::full())
         .and(query)
-        .and(warp::ext::optional::<RemoteAddr>())
         .and(warp::body::stream())
         .then(
             move |tail: Tail,
@@ -115,7 +116,6 @@ pub fn routes(
                   headers: HeaderMap,
                   path: FullPath,
                   query: String,
-                  remote: Option<RemoteAddr>,
                   body| {
                 let handler = Arc::clone(&handler);
                 async move {
@@ -129,7 +129,6 @@ pub fn routes(
                             query: &query,
                             name,
                         },
-                        remote,
                     };
                     handler.handle(request, body).await
                 }
@@ -166,7 +165,6 @@ struct Request<'a> {
     method: &'a Method,
     headers: &'a HeaderMap,
     target: Target<'a>,
-    remote: Option<RemoteAddr>,
 }
 
 /// What a request had shown before it was refused, for its rejection record.
@@ -242,6 +240,7 @@ impl WebhookHandler {
         let mut response = match self.receive(&request, body, &mut seen).await {
             Ok(response) => response,
             Err(refusal) => {
+                self.log_refusal(&request, &refusal, &seen);
                 self.record_rejection(&request, &refusal, seen).await;
                 refusal.into_response()
             }
@@ -258,6 +257,25 @@ impl WebhookHandler {
         response
     }
 
+    /// The refusal's WARN line (within the rate limit), its credentials redacted.
+    fn log_refusal(&self, request: &Request<'_>, refusal: &Refusal, seen: &Seen) {
+        self.refusal_log.warn(|| {
+            let secrets = self.streams.capture_headers.secrets();
+            let delivery =
+                idempotency::delivery_id_shown(request.headers, self.idempotency.as_ref())
+                    .filter(|(name, id)| !secrets.redacts(name, id));
+            let context = RefusalContext {
+                token_id: seen.token_id.as_ref(),
+                remote: reply::remote_addr(),
+                delivery_id: delivery.map(|(_, id)| id),
+                scheme: self.signature.as_ref().map(Verifier::scheme),
+            };
+            let line = refusal.log_line(&context);
+            let token = presented_token(request).and_then(capture::secrets::Token::new);
+            capture::secrets::redact_text(&line, token.as_ref()).into_owned()
+        });
+    }
+
     /// Journals a refusal as a `_rejections` record (`rejections: true`), within the rate
     /// limit. Failures are logged: the sender gets its refusal either way.
     async fn record_rejection(&self, request: &Request<'_>, refusal: &Refusal, seen: Seen) {
@@ -270,12 +288,13 @@ impl WebhookHandler {
         let refused = Refused {
             status: refusal.status(),
             reason: &refusal.to_string(),
-            remote_addr: request.remote.map(|r| r.0),
+            remote_addr: reply::remote_addr(),
             token_id: seen.token_id.as_ref(),
             headers: request.headers,
             body: seen.body.as_ref(),
             declared_length: content_length(request.headers).ok().flatten(),
-            token: request.token,
+            token: presented_token(request),
+            secrets: self.streams.capture_headers.secrets(),
         };
         let Some(entry) = rejections.entry(&refused, Utc::now()) else {
             return;
@@ -511,18 +530,14 @@ impl WebhookHandler {
             });
             delivery_id = Some(id);
         }
-        let presented = match request.token {
-            Some(token) => Some(token),
-            None => bearer_token(headers).ok(),
-        };
-        capture::journal_headers(
-            &mut kept,
+        let metadata = capture::Metadata {
             headers,
-            self.idempotency.as_ref().map(|i| i.header.as_str()),
-            presented,
-            request.target.name,
-            Some(request.target.query),
-        );
+            journaled: self.idempotency.as_ref().map(|i| i.header.as_str()),
+            token: presented_token(request),
+            path_name: request.target.name,
+            query: Some(request.target.query),
+        };
+        capture::journal_headers(&mut kept, &metadata, self.streams.capture_headers.secrets());
         if let (true, Some(value)) = (admitted.kind.needs_content_type(), admitted.content_type)
             && !kept.iter().any(|h| h.name == media::CONTENT_TYPE_HEADER)
         {
@@ -644,25 +659,12 @@ impl WebhookHandler {
     }
 }
 
-fn accepted(records: u32) -> Response {
-    // Built without a JSON tree: this is the answer to nearly every request.
-    let mut body = Vec::with_capacity(40);
-    body.extend_from_slice(br#"{"status":"ok","records":"#);
-    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
-    body.push(b'}');
-    let mut response = Response::new(body.into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A redelivery of a journaled webhook: acknowledged again, stored once.
-fn duplicate() -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"status": "ok", "records": 0, "duplicate": true}),
-    )
+/// The token a request presented: in its path, or as `Authorization: Bearer <token>`.
+fn presented_token<'r>(request: &Request<'r>) -> Option<&'r str> {
+    match request.token {
+        Some(token) => Some(token),
+        None => bearer_token(request.headers).ok(),
+    }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {

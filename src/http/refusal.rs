@@ -1,7 +1,11 @@
 //! Why a webhook request was not accepted: each [`Refusal`] is one HTTP status and a JSON
 //! `{"error": ...}` body, with `Allow`, `Retry-After` or `Connection: close` where it needs one.
+//! Each refusal is also one WARN line ([`RefusalLog`]), so that a provider's dashboard full of
+//! 401s has its explanation in the tap's log.
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http::header::{ALLOW, CONNECTION};
 use http::{HeaderValue, StatusCode};
@@ -13,7 +17,8 @@ use crate::convert::payload::PayloadError;
 use crate::http::body::BodyError;
 use crate::http::reply::{RetryAfter, error_response};
 use crate::journal::JournalError;
-use crate::senders::signature::SignatureError;
+use crate::senders::signature::{Scheme, SignatureError};
+use crate::tokens::TokenId;
 
 /// Why a request was not accepted. Each variant is one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -106,14 +111,9 @@ impl Refusal {
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Refusal::Journal(e) if e.is_out_of_space() => RetryAfter::DiskFull.apply(&mut response),
-            Refusal::Journal(JournalError::Unavailable(e)) => {
-                log::warn!("refusing a webhook with 503: {e}");
+            Refusal::Journal(JournalError::Unavailable(_)) => {
                 RetryAfter::Overloaded.apply(&mut response)
             }
-            Refusal::Journal(JournalError::Rejected(e)) => {
-                log::warn!("refusing a webhook with 422: {e}")
-            }
-            Refusal::Journal(e) => log::error!("refusing a webhook with 500: {e}"),
             _ => {}
         }
         response
@@ -155,5 +155,218 @@ impl Refusal {
 impl From<StreamKeyError> for Refusal {
     fn from(e: StreamKeyError) -> Self {
         Refusal::Unprocessable(e.to_string())
+    }
+}
+
+/// What the WARN line of a refusal says besides the refusal itself.
+pub struct RefusalContext<'a> {
+    /// The token's id (never the token), when the token was known.
+    pub token_id: Option<&'a TokenId>,
+    pub remote: Option<SocketAddr>,
+    /// The delivery id, when the request has one.
+    pub delivery_id: Option<&'a [u8]>,
+    /// The signature scheme, for the usual causes of a signature refusal.
+    pub scheme: Option<&'a Scheme>,
+}
+
+/// Longest delivery id shown in a refusal's line.
+const MAX_SHOWN_DELIVERY_ID: usize = 128;
+
+impl Refusal {
+    /// The refusal's WARN line: status, reason (with the journal's own error, which the sender
+    /// is not told, and a signature refusal's usual causes), token id, remote address and
+    /// delivery id.
+    pub fn log_line(&self, context: &RefusalContext<'_>) -> String {
+        let mut line = format!("refused a webhook: {} {self}", self.status().as_u16());
+        match self {
+            Refusal::Journal(e) => line.push_str(&format!(" ({e})")),
+            Refusal::Signature(e) => line.push_str(usual_causes(e, context.scheme)),
+            _ => {}
+        }
+        match context.token_id {
+            Some(id) => line.push_str(&format!("; token {id}")),
+            None => line.push_str("; token unknown"),
+        }
+        if let Some(remote) = context.remote {
+            line.push_str(&format!(", from {remote}"));
+        }
+        if let Some(id) = context.delivery_id {
+            let shown = String::from_utf8_lossy(&id[..id.len().min(MAX_SHOWN_DELIVERY_ID)]);
+            line.push_str(&format!(", delivery {shown:?}"));
+        }
+        line
+    }
+}
+
+/// What usually makes a valid delivery fail its signature check.
+fn usual_causes(e: &SignatureError, scheme: Option<&Scheme>) -> &'static str {
+    let timestamped = matches!(
+        scheme,
+        Some(
+            Scheme::Stripe
+                | Scheme::Slack
+                | Scheme::StandardWebhooks
+                | Scheme::Zoom
+                | Scheme::Mailgun
+                | Scheme::Sendgrid
+        )
+    );
+    match e {
+        SignatureError::Expired { .. } => {
+            " (usual causes: this host's clock is off, or an old delivery was replayed)"
+        }
+        SignatureError::Missing(_) => {
+            " (usual causes: the provider is not set to sign, the wrong scheme is configured, \
+             or a proxy dropped the header)"
+        }
+        _ if timestamped => {
+            " (usual causes: the secret differs from the provider's, a proxy changed the \
+             body, or this host's clock is off)"
+        }
+        _ => " (usual causes: the secret differs from the provider's, or a proxy changed the body)",
+    }
+}
+
+/// Refusals' WARN lines, at most [`LINES_PER_SECOND`] a second; the ones left out are
+/// counted in one line once the second is over.
+#[derive(Default)]
+pub struct RefusalLog {
+    window: Arc<Mutex<LogWindow>>,
+}
+
+/// At most this many refusal lines are logged each second.
+pub const LINES_PER_SECOND: u32 = 10;
+
+#[derive(Default)]
+struct LogWindow {
+    start: Option<Instant>,
+    logged: u32,
+    left_out: u64,
+}
+
+/// What to do with one refusal's line.
+#[derive(Debug, PartialEq, Eq)]
+enum Admit {
+    /// Log it, after the count of the lines left out in the second before, if any.
+    Log { left_out: u64 },
+    /// Leave it out; `first` when it is the first left out this second (the count is due
+    /// at `until`).
+    LeaveOut { first: bool, until: Instant },
+}
+
+impl RefusalLog {
+    /// Logs the line `line` makes, within the rate limit.
+    pub fn warn(&self, line: impl FnOnce() -> String) {
+        match self.admit(Instant::now()) {
+            Admit::Log { left_out } => {
+                log_left_out(left_out);
+                log::warn!("{}", line());
+            }
+            Admit::LeaveOut { first: true, until } => {
+                // The count is logged when the second is over, even if no refusal follows.
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let window = Arc::clone(&self.window);
+                    runtime.spawn(async move {
+                        tokio::time::sleep_until(until.into()).await;
+                        log_left_out(take_left_out(&window));
+                    });
+                }
+            }
+            Admit::LeaveOut { .. } => {}
+        }
+    }
+
+    fn admit(&self, now: Instant) -> Admit {
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        let mut left_out = 0;
+        let start = match w.start {
+            Some(start) if now.duration_since(start) < Duration::from_secs(1) => start,
+            _ => {
+                left_out = std::mem::take(&mut w.left_out);
+                w.logged = 0;
+                w.start = Some(now);
+                now
+            }
+        };
+        if w.logged < LINES_PER_SECOND {
+            w.logged += 1;
+            return Admit::Log { left_out };
+        }
+        w.left_out += 1;
+        Admit::LeaveOut {
+            first: w.left_out == 1,
+            until: start + Duration::from_secs(1),
+        }
+    }
+}
+
+fn take_left_out(window: &Mutex<LogWindow>) -> u64 {
+    std::mem::take(&mut window.lock().unwrap_or_else(|p| p.into_inner()).left_out)
+}
+
+fn log_left_out(left_out: u64) {
+    if left_out > 0 {
+        log::warn!(
+            "{left_out} more refused webhooks were not logged (at most {LINES_PER_SECOND} \
+             lines a second)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_lines_a_second_then_the_rest_counted_once() {
+        let log = RefusalLog::default();
+        let t0 = Instant::now();
+        for _ in 0..LINES_PER_SECOND {
+            assert_eq!(log.admit(t0), Admit::Log { left_out: 0 });
+        }
+        let until = t0 + Duration::from_secs(1);
+        assert_eq!(log.admit(t0), Admit::LeaveOut { first: true, until });
+        for _ in 0..4 {
+            assert_eq!(
+                log.admit(t0),
+                Admit::LeaveOut {
+                    first: false,
+                    until
+                }
+            );
+        }
+        // The next second's first line comes after the count of the 5 left out.
+        assert_eq!(log.admit(until), Admit::Log { left_out: 5 });
+        assert_eq!(log.admit(until), Admit::Log { left_out: 0 });
+        // Counted by the flush instead: nothing left to count after.
+        let later = until + Duration::from_secs(1);
+        for _ in 0..LINES_PER_SECOND + 2 {
+            log.admit(later);
+        }
+        assert_eq!(take_left_out(&log.window), 2);
+        let next = later + Duration::from_secs(1);
+        assert_eq!(log.admit(next), Admit::Log { left_out: 0 });
+    }
+
+    #[test]
+    fn the_line_names_status_reason_token_id_remote_and_delivery() {
+        let refusal = Refusal::Signature(SignatureError::Mismatch("X-Hub-Signature-256".into()));
+        let context = RefusalContext {
+            token_id: None,
+            remote: Some("127.0.0.1:5555".parse().unwrap()),
+            delivery_id: Some(b"d-1"),
+            scheme: Some(&Scheme::Github),
+        };
+        assert_eq!(
+            refusal.log_line(&context),
+            "refused a webhook: 401 invalid signature: no signature in X-Hub-Signature-256 \
+             matches the body (usual causes: the secret differs from the provider's, or a proxy \
+             changed the body); token unknown, from 127.0.0.1:5555, delivery \"d-1\""
+        );
+        let context = RefusalContext {
+            scheme: Some(&Scheme::Stripe),
+            ..context
+        };
+        assert!(refusal.log_line(&context).contains("clock"));
     }
 }

@@ -2,6 +2,9 @@
 //! set of routes, and the reply to a connection refused before it is served. The receiver,
 //! the accept loop and the operations endpoints all take them from here.
 
+use std::future::Future;
+use std::net::SocketAddr;
+
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
@@ -9,9 +12,22 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-/// The peer address of a request's connection, put in the request's extensions by the server.
-#[derive(Clone, Copy, Debug)]
-pub struct RemoteAddr(pub std::net::SocketAddr);
+tokio::task_local! {
+    /// The peer address of the connection being served (set by the server for each
+    /// connection's task; a request handler runs within it).
+    static PEER: Option<SocketAddr>;
+}
+
+/// Runs a connection's future with its peer address known to [`remote_addr`] (a task-local
+/// costs nothing per request, unlike a request extension).
+pub async fn with_peer<F: Future>(peer: Option<SocketAddr>, connection: F) -> F::Output {
+    PEER.scope(peer, connection).await
+}
+
+/// The peer address of the connection the current request came on, when known.
+pub fn remote_addr() -> Option<SocketAddr> {
+    PEER.try_with(|peer| *peer).ok().flatten()
+}
 
 /// How long a sender is asked to wait before retrying, by reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +71,28 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
 /// A refusal: `{"error": message}` with `status`.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
     json_response(status, &json!({ "error": message }))
+}
+
+/// A webhook accepted: its records counted.
+pub fn accepted(records: u32) -> Response {
+    // Built without a JSON tree: this is the answer to nearly every request.
+    let mut body = Vec::with_capacity(40);
+    body.extend_from_slice(br#"{"status":"ok","records":"#);
+    body.extend_from_slice(itoa::Buffer::new().format(records).as_bytes());
+    body.push(b'}');
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A redelivery of a journaled webhook: acknowledged again, stored once.
+pub fn duplicate() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"status": "ok", "records": 0, "duplicate": true}),
+    )
 }
 
 /// What an unknown path is told.

@@ -37,9 +37,6 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ServerLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
-    /// Whether each request carries its peer's address (a [`crate::http::reply::RemoteAddr`]
-    /// extension, for rejection records): off, requests skip the insertion.
-    pub peer_address: bool,
 }
 
 /// One open connection, as the accept loop sees it.
@@ -145,19 +142,18 @@ pub async fn serve(
                 break;
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let conn = admit_connection(&registry, &open_tx, limits.max_connections);
                     match conn {
                         Some((id, conn)) => {
-                            let task = connection(
+                            let task = reply::with_peer(Some(peer), connection(
                                 stream,
                                 routes.clone(),
                                 conn,
                                 closing.clone(),
                                 limits.header_read_timeout,
-                                limits.peer_address,
-                            );
+                            ));
                             let (registry, open_tx) = (Arc::clone(&registry), Arc::clone(&open_tx));
                             tokio::spawn(async move {
                                 task.await;
@@ -238,18 +234,11 @@ async fn connection(
     conn: Arc<Conn>,
     mut closing: watch::Receiver<bool>,
     header_read_timeout: Duration,
-    peer_address: bool,
 ) {
     let inner = TowerToHyperService::new(warp::service(routes));
     let tracked = Arc::clone(&conn);
-    let peer = peer_address
-        .then(|| stream.peer_addr().ok().map(crate::http::reply::RemoteAddr))
-        .flatten();
-    let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
+    let service = hyper::service::service_fn(move |request: http::Request<_>| {
         let host_missing = host_count_wrong(&request);
-        if let Some(peer) = peer {
-            request.extensions_mut().insert(peer);
-        }
         let busy = tracked.begin();
         let handled = (busy.is_some() && !host_missing).then(|| inner.call(request));
         async move {

@@ -56,6 +56,32 @@ impl Idempotency {
     }
 }
 
+/// Headers providers put a delivery's id in, for a refusal's log line when no
+/// `idempotency_header` is set.
+const DELIVERY_ID_HEADERS: [&str; 6] = [
+    "x-github-delivery",
+    "x-gitlab-event-uuid",
+    "x-shopify-webhook-id",
+    "webhook-id",
+    "x-amz-sns-message-id",
+    "x-request-id",
+];
+
+/// The request's delivery id and the header holding it, for a refusal's log line: `idempotency_header`'s, else one of
+/// [`DELIVERY_ID_HEADERS`].
+pub fn delivery_id_shown<'h>(
+    headers: &'h HeaderMap,
+    idempotency: Option<&'h Idempotency>,
+) -> Option<(&'h str, &'h [u8])> {
+    if let Some(idempotency) = idempotency {
+        let id = idempotency.delivery_id(headers).ok().flatten()?;
+        return Some((idempotency.header.as_str(), id));
+    }
+    DELIVERY_ID_HEADERS
+        .iter()
+        .find_map(|name| Some((*name, headers.get(*name)?.as_bytes())))
+}
+
 /// Shopify's headers are sent as `X-Shopify-*` or, newer, `Shopify-*`: the other name of
 /// `name` (lower case), if it is a Shopify header.
 fn shopify_alias(name: &str) -> Option<String> {

@@ -110,11 +110,27 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Whether a form-typed body is JSON itself (its first non-blank character opens an object or
-/// an array: no form field name starts that way).
+/// Whether a form-typed body is JSON itself: it opens an object or an array and is JSON, or
+/// is not a form either (broken JSON, refused as such). A form whose first field name opens
+/// with a bracket (`[x]=1&y=2`) is a form.
 fn is_json(body: &[u8]) -> bool {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    matches!(body.trim_ascii_start().first(), Some(b'{' | b'['))
+    let body = body.trim_ascii_start();
+    if !matches!(body.first(), Some(b'{' | b'[')) {
+        return false;
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        return true;
+    }
+    let first_field = body.split(|&b| b == b'&').next().unwrap_or_default();
+    match (
+        first_field.iter().position(|&b| b == b'='),
+        first_field.iter().position(|&b| b == b'"'),
+    ) {
+        (Some(eq), Some(quote)) => quote < eq,
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
 }
 
 /// A form body as JSON text.
@@ -167,6 +183,15 @@ mod tests {
     fn a_body_that_is_json_stays_json() {
         assert_eq!(json(r#"  {"id":2}"#), r#"  {"id":2}"#);
         assert_eq!(json(r#"[{"id":2}]"#), r#"[{"id":2}]"#);
+    }
+
+    #[test]
+    fn a_form_whose_first_name_opens_with_a_bracket_is_a_form() {
+        assert_eq!(json("[x]=1&y=2"), r#"{"[x]":"1","y":"2"}"#);
+        assert_eq!(json("{a}=1"), r#"{"{a}":"1"}"#);
+        // Broken JSON stays JSON, and is refused as such later.
+        assert_eq!(json(r#"{"a":"b=c""#), r#"{"a":"b=c""#);
+        assert_eq!(json("[1,2"), "[1,2");
     }
 
     #[test]
