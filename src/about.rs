@@ -1,6 +1,9 @@
 //! `--about`: name, version, capabilities and settings, in the shapes Meltano SDK taps print.
 //! The settings are the JSON Schema of [`crate::config::ConfigFile`], the same definition
-//! the config parser uses.
+//! the config parser uses; the markdown format is the configuration reference
+//! (docs/configuration.md).
+
+mod reference;
 
 use serde_json::{Value, json};
 
@@ -52,33 +55,9 @@ pub fn render(format: AboutFormat) -> String {
     let about = about_json();
     match format {
         AboutFormat::Json => serde_json::to_string_pretty(&about).expect("JSON serializes"),
-        AboutFormat::Markdown => {
-            let mut out = format!(
-                "# `{}`\n\n{}\n\n## Capabilities\n\n",
-                about["name"].as_str().unwrap_or_default(),
-                DESCRIPTION
-            );
-            for c in CAPABILITIES {
-                out.push_str(&format!("* `{c}`\n"));
-            }
-            out.push_str("\n## Settings\n\n| Setting | Required | Default | Description |\n|:--------|:--------:|:-------:|:------------|\n");
-            for (name, default, description, secret) in settings_rows(&about) {
-                let description = if secret {
-                    format!("{description} (secret)")
-                } else {
-                    description
-                };
-                out.push_str(&format!(
-                    "| {name} | False | {default} | {} |\n",
-                    description.replace('|', "\\|")
-                ));
-            }
-            out.push_str(&format!(
-                "\nA full list of supported settings and capabilities is available by running: `{} --about`\n",
-                about["name"].as_str().unwrap_or_default()
-            ));
-            out
-        }
+        AboutFormat::Markdown => reference::markdown(&about, DESCRIPTION, &CAPABILITIES)
+            .trim_end()
+            .to_owned(),
         AboutFormat::Text => {
             let mut out = format!(
                 "Name: {}\nDescription: {}\nVersion: {}\nCapabilities: {}\nSettings:\n",

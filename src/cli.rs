@@ -16,20 +16,57 @@ use crate::replay::{self, ReplayOptions, ReplaySource};
 use crate::schema::catalog::Catalogs;
 use crate::singer::State;
 
+/// `--config`, the same for every command.
+const CONFIG_HELP: &str = "Config file (JSON); repeat to merge several, later ones winning. \
+    `ENV` reads settings from TAP_WEBHOOKS_<SETTING> variables only (they override files in any \
+    case). `tap-webhooks --about` lists the settings";
+/// `--state`, the same for a sync and a replay.
+const STATE_HELP: &str = "State file: resume after its bookmark (the last STATE line the target \
+    printed). Leave it out to start from the first journaled webhook";
+
+const SYNC_EXAMPLES: &str = "\
+Examples:
+  # Listen, and stream each webhook into a target as it arrives:
+  tap-webhooks --config config.json | target-postgres --config target.json
+  # Emit what was journaled after the bookmark, and exit (a scheduled sync):
+  TAP_WEBHOOKS_LISTEN=false tap-webhooks --config config.json --state state.json \\
+    | target-postgres --config target.json > new-state.jsonl
+  tap-webhooks --config config.json --discover > catalog.json
+  tap-webhooks --about --format markdown
+
+Guides: README.md and docs/ in the repository (docs/troubleshooting.md when something fails).";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  tap-webhooks serve --config config.json
+  # Meltano passes the settings as TAP_WEBHOOKS_<SETTING> variables:
+  tap-webhooks serve --config ENV";
+
+const REPLAY_EXAMPLES: &str = "\
+Examples:
+  # A table reset: the whole journal again, same records as the first time:
+  tap-webhooks replay --config config.json --journal | target-postgres --config target.json
+  tap-webhooks replay --config config.json captures/ events.ndjson.gz
+  zcat old.ndjson.gz | tap-webhooks replay --config config.json --received-at 2026-03-01T00:00:00Z -";
+
+const TOKEN_EXAMPLES: &str = "\
+Examples:
+  tap-webhooks token new --config config.json
+  tap-webhooks token list --config config.json
+  tap-webhooks token revoke tok_1a2b3c4d --config config.json";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tap-webhooks",
     version,
     about = "Singer tap: receives incoming webhooks, journals them durably and emits Singer messages",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = SYNC_EXAMPLES
 )]
 struct Args {
-    /// Config file (JSON); repeat to merge several, later ones winning. `ENV` reads settings
-    /// from TAP_WEBHOOKS_<SETTING> variables only (they override files in any case).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = CONFIG_HELP)]
     config: Vec<String>,
-    /// State file: resume after its bookmark.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = STATE_HELP)]
     state: Option<PathBuf>,
     /// Catalog file (`--properties` is accepted as a legacy alias).
     #[arg(long, alias = "properties", value_name = "FILE")]
@@ -50,16 +87,17 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Sub {
     /// Receiver only: journal webhooks, emit nothing on stdout.
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve {
-        #[arg(long, value_name = "FILE", required = true)]
+        #[arg(long, value_name = "FILE", required = true, help = CONFIG_HELP)]
         config: Vec<String>,
     },
     /// Replay captured payload files, or this data_dir's journal, as Singer messages.
+    #[command(after_help = REPLAY_EXAMPLES)]
     Replay {
-        #[arg(long, value_name = "FILE", required = true)]
+        #[arg(long, value_name = "FILE", required = true, help = CONFIG_HELP)]
         config: Vec<String>,
-        /// State file: resume after its bookmark.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", help = STATE_HELP)]
         state: Option<PathBuf>,
         /// Catalog file, as for a sync: field selection and pinned types.
         #[arg(long, alias = "properties", value_name = "FILE")]
@@ -103,6 +141,7 @@ enum Sub {
         lines: usize,
     },
     /// Webhook URLs: create, list and revoke their tokens.
+    #[command(after_help = TOKEN_EXAMPLES)]
     Token {
         #[command(subcommand)]
         action: TokenAction,
@@ -113,26 +152,26 @@ enum Sub {
 enum TokenAction {
     /// Create a webhook URL. It is printed once, as the last line of stdout; at most 2 are
     /// active at once.
+    #[command(after_help = TOKEN_EXAMPLES)]
     New {
-        /// Config file (JSON); repeat to merge several, or `ENV`.
-        #[arg(long, value_name = "FILE", required = true)]
+        #[arg(long, value_name = "FILE", required = true, help = CONFIG_HELP)]
         config: Vec<String>,
     },
     /// List active tokens: id, created, last used. Never the tokens themselves.
+    #[command(after_help = TOKEN_EXAMPLES)]
     List {
         /// A JSON array of {"id", "created_at", "last_used_at"}.
         #[arg(long)]
         json: bool,
-        /// Config file (JSON); repeat to merge several, or `ENV`.
-        #[arg(long, value_name = "FILE", required = true)]
+        #[arg(long, value_name = "FILE", required = true, help = CONFIG_HELP)]
         config: Vec<String>,
     },
     /// Revoke a token: a running listener refuses it from the next request on.
+    #[command(after_help = TOKEN_EXAMPLES)]
     Revoke {
         /// The token's id, as `token list` shows it.
         id: String,
-        /// Config file (JSON); repeat to merge several, or `ENV`.
-        #[arg(long, value_name = "FILE", required = true)]
+        #[arg(long, value_name = "FILE", required = true, help = CONFIG_HELP)]
         config: Vec<String>,
     },
 }
@@ -333,5 +372,48 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             options,
         } => Ok(replay::run(&config, state, catalog, options)?),
         Command::Tail { config, options } => tail::run(&config, &options),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command, and the command itself, says what it does;
+    /// every command ends its help with examples.
+    #[test]
+    fn every_option_of_every_command_has_a_description_and_every_command_examples() {
+        fn check(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name()).trim().to_owned();
+            if cmd.get_name() == "help" {
+                return;
+            }
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin
+                    && arg
+                        .get_help()
+                        .is_none_or(|h| h.to_string().trim().is_empty())
+                {
+                    missing.push(format!("{path}: --{} has no description", arg.get_id()));
+                }
+            }
+            if !cmd
+                .get_after_help()
+                .is_some_and(|h| h.to_string().contains("Examples:"))
+            {
+                missing.push(format!("{path}: no examples (after_help)"));
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{path} {}: no description", sub.get_name()));
+                }
+                check(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Args::command(), "", &mut missing);
+        assert!(missing.is_empty(), "{missing:#?}");
     }
 }

@@ -239,7 +239,7 @@ fn about_lists_exactly_the_accepted_settings_in_every_format() {
     let text = run(&["--about"]);
     for name in settings.keys() {
         assert!(
-            markdown.contains(&format!("| {name} |")),
+            markdown.contains(&format!("| `{name}` |")),
             "markdown lists {name}"
         );
         assert!(text.contains(&format!("  {name}")), "text lists {name}");
@@ -278,7 +278,14 @@ fn environment_variables_override_the_config_file() {
     let top = &catalog["streams"][0]["metadata"][0]["metadata"];
     assert_eq!(top["schema-name"], "from_env");
     assert_eq!(top["table-key-properties"], json!(["id"]));
-    assert!(err.contains("setting name from the environment"), "{err}");
+    // One line names the settings taken from the environment.
+    assert_eq!(err.matches("from the environment").count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "INFO settings from the environment (TAP_WEBHOOKS_<SETTING>): name, primary_key\n"
+        ),
+        "{err}"
+    );
 
     // --config ENV: settings from the environment alone.
     let data_dir = h.data_dir();
@@ -297,8 +304,80 @@ fn environment_variables_override_the_config_file() {
         json!(["__sdc_primary_key"])
     );
 
-    // A bad value names the setting.
+    // A bad value names its variable and the type it needs.
     let (code, _, err) = discover(&[("TAP_WEBHOOKS_MAX_RECORDS", "lots")], &file);
     assert_eq!(code, Some(2));
-    assert!(err.contains("max_records"), "{err}");
+    assert!(
+        err.contains(
+            r#"CRITICAL TAP_WEBHOOKS_MAX_RECORDS: expected an integer (such as 5), not "lots""#
+        ),
+        "{err}"
+    );
+    let (code, _, err) = discover(&[("TAP_WEBHOOKS_LISTEN", "no")], &file);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("CRITICAL TAP_WEBHOOKS_LISTEN: expected a boolean (true or false)"),
+        "{err}"
+    );
+    // A variable that names no setting is not silently ignored; Meltano's extras are.
+    let (code, _, err) = discover(
+        &[
+            ("TAP_WEBHOOKS_LISTN", "false"),
+            ("TAP_WEBHOOKS__SELECT", "[]"),
+        ],
+        &file,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("WARNING environment variable TAP_WEBHOOKS_LISTN is not a setting")
+            && err.contains("did you mean TAP_WEBHOOKS_LISTEN?"),
+        "{err}"
+    );
+    assert!(!err.contains("TAP_WEBHOOKS__SELECT"), "{err}");
+}
+
+#[test]
+fn a_broken_state_file_stops_the_sync_and_meltanos_wrapper_is_understood() {
+    let mut h = Harness::new(json!({}));
+    let serve = h.start_serve();
+    for id in 0..2 {
+        assert_eq!(serve.post(&format!(r#"{{"id":{id}}}"#)).status, 200);
+    }
+    serve.terminate();
+    assert!(serve.wait().status.success());
+    let drain = |state: &std::path::Path| {
+        let mut cmd = h.command(&["--state", state.to_str().unwrap()]);
+        cmd.env("TAP_WEBHOOKS_LISTEN", "false");
+        Tap::spawn(cmd).wait()
+    };
+
+    // What `tail -1 new-state.jsonl > state.json` writes when the target printed nothing, and
+    // other files that are no state: never a silent start from the first webhook.
+    let path = h.tmp.path().join("state.json");
+    for (text, says) in [
+        ("", "the state file is empty"),
+        ("{\"bookmarks\": {\"data\": ", "not valid JSON"),
+        ("{}", "state has no bookmarks"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let done = drain(&path);
+        assert_eq!(done.status.code(), Some(2), "{text:?}: {}", done.stderr);
+        assert!(done.stdout.is_empty(), "{text:?}: nothing emitted");
+        assert!(
+            done.stderr
+                .contains(&format!("CRITICAL {}: ", path.display()))
+                && done.stderr.contains(says)
+                && done.stderr.contains("leave out --state"),
+            "{text:?}: {}",
+            done.stderr
+        );
+    }
+
+    // `meltano state get` prints the state inside {"singer_state": ...}.
+    let first = drain(&h.state_file(&json!({"bookmarks": {"data": {}}})));
+    assert_eq!(first.records().len(), 2, "{}", first.stderr);
+    let state = last_state(&first.messages()).unwrap();
+    let again = drain(&h.state_file(&json!({ "singer_state": state })));
+    assert!(again.status.success(), "{}", again.stderr);
+    assert_eq!(again.records().len(), 0, "the wrapper's bookmark is used");
 }

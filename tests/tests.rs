@@ -10,6 +10,8 @@ mod catalog;
 mod crash;
 mod credentials;
 mod disk_full;
+mod docs;
+mod examples;
 mod field_names;
 mod hostile_input;
 mod hostile_requests;

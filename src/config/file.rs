@@ -1,16 +1,15 @@
 //! The settings as the user writes them: [`ConfigFile`] is the single definition of the accepted
 //! settings (field docs, serde defaults, `deny_unknown_fields`). The parser, the JSON Schema
-//! printed by `--about` ([`settings_schema`]) and the environment overrides
-//! ([`env_overrides`]) all come from it, so the settings listed are exactly those accepted.
+//! printed by `--about` ([`settings_schema`]) and the environment overrides (`env`) all
+//! come from it, so the settings listed are exactly those accepted.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::ConfigError;
 use crate::senders::signature::SignatureSetting;
 
 /// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
@@ -21,11 +20,13 @@ pub const ENV_PREFIX: &str = "TAP_WEBHOOKS_";
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tap-webhooks settings")]
 pub struct ConfigFile {
-    /// Integration name; its snake_case form is the schema name offered to targets.
+    /// Integration name; its snake_case form (`incoming_webhooks`) is the schema name offered
+    /// to targets.
     #[serde(default = "defaults::name")]
     pub name: String,
-    /// A top-level field name (at most 50 characters) or a list of them. Absent: each record
-    /// gets a generated `__sdc_primary_key`.
+    /// A top-level field name (at most 50 characters, not `_sdc_…`) or a list of them; every
+    /// record must have it, non-null, scalar and not `""`. Absent: each record gets a generated
+    /// `__sdc_primary_key`.
     #[serde(default)]
     pub primary_key: Option<PrimaryKeySetting>,
     /// Listen address, `host:port`.
@@ -45,13 +46,15 @@ pub struct ConfigFile {
     /// sizes, headers and counts.
     #[serde(default = "defaults::inspect_bodies")]
     pub inspect_bodies: bool,
-    /// Base URL printed in webhook URLs (for a proxy or a public host name). Default: from `bind`.
+    /// Base URL printed in webhook URLs, for a proxy or a public host name
+    /// (`https://hooks.example.com`). Default: from `bind`.
     #[serde(default)]
     pub public_url: Option<String>,
-    /// Directory of the journal, token store and persisted schema.
+    /// Directory of the journal, token store and persisted schema, relative to the working
+    /// directory.
     #[serde(default = "defaults::data_dir")]
     pub data_dir: PathBuf,
-    /// Largest accepted request body, in bytes (after decompression).
+    /// Largest accepted request body, in bytes (after decompression): Stitch's 20 MB limit.
     #[serde(default = "defaults::max_body_bytes")]
     pub max_body_bytes: u64,
     /// Run the HTTP listener during a sync. `false`: emit the journal backlog and exit.
@@ -63,17 +66,20 @@ pub struct ConfigFile {
     /// End a listening sync cleanly when no webhook has arrived for this many seconds.
     #[serde(default)]
     pub idle_timeout_seconds: Option<f64>,
-    /// End a sync cleanly after emitting this many records.
+    /// End a sync cleanly after emitting this many records (the rest comes next run).
     #[serde(default)]
     pub max_records: Option<u64>,
-    /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version.
+    /// Key every record by `__sdc_primary_key`, so that upserting targets keep every version;
+    /// the configured `primary_key` stays a required column.
     #[serde(default)]
     pub append_only: bool,
-    /// Also write `_sdc_sequence` under this name, for targets that drop or overwrite `_sdc_`
-    /// columns (meltanolabs-target-postgres and other Meltano SDK targets).
+    /// Also write `_sdc_sequence` under this name (for example `webhook_sequence`), for targets
+    /// that drop or overwrite `_sdc_` columns (meltanolabs-target-postgres and other Meltano
+    /// SDK targets).
     #[serde(default)]
     pub sequence_alias: Option<String>,
-    /// Also write `_sdc_received_at` under this name, for the same targets.
+    /// Also write `_sdc_received_at` under this name (for example `webhook_received_at`), for
+    /// the same targets.
     #[serde(default)]
     pub received_at_alias: Option<String>,
     /// Size at which the journal starts a new segment file, in bytes.
@@ -84,7 +90,7 @@ pub struct ConfigFile {
     #[serde(default = "defaults::min_free_disk_bytes")]
     pub min_free_disk_bytes: u64,
     /// Journal segments are deleted once a sync's `--state` shows them loaded and they are
-    /// older than this many hours.
+    /// older than this many hours (docs/operations.md, "Journal retention").
     #[serde(default = "defaults::journal_retention_hours")]
     pub journal_retention_hours: f64,
     /// How often a sync logs a Singer `METRIC` line with the records it emitted, in seconds
@@ -97,7 +103,7 @@ pub struct ConfigFile {
     /// Verify each webhook's signature over the raw body:
     /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
     /// "hmac-sha256" | "twilio" | "zoom" | "mailgun" | "sendgrid", "secret": "..."}`. Missing,
-    /// invalid or expired signatures get 401.
+    /// invalid or expired signatures get 401 (docs/senders.md, "Signatures").
     #[serde(default)]
     pub signature: Option<SignatureSetting>,
     /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
@@ -105,7 +111,8 @@ pub struct ConfigFile {
     /// journaled or emitted again.
     #[serde(default)]
     pub idempotency_header: Option<String>,
-    /// How long delivery ids are remembered for `idempotency_header`, in hours.
+    /// How long delivery ids are remembered for `idempotency_header`, in hours (longer than
+    /// Stripe's 3 days of retries and Shopify's 4 hours).
     #[serde(default = "defaults::idempotency_window_hours")]
     pub idempotency_window_hours: f64,
     /// At most this many delivery ids are remembered (about 100 bytes each); the oldest are
@@ -114,7 +121,7 @@ pub struct ConfigFile {
     pub idempotency_max_ids: u64,
     /// Accept exactly the tokens with these SHA-256 digests (hex of the SHA-256 of the token
     /// text) instead of the token store, for immutable deployments. The `token` commands then
-    /// change nothing.
+    /// change nothing (docs/operations.md, "Immutable deployments").
     #[serde(default)]
     pub token_sha256: Option<Vec<String>>,
     /// Seconds a client has to send its request headers; also how long an idle keep-alive
@@ -142,17 +149,19 @@ pub struct ConfigFile {
     /// Top-level fields a record may have (each becomes a column); more get 422.
     #[serde(default = "defaults::max_fields")]
     pub max_fields: u32,
-    /// Most columns a stream gets, the tap's `_sdc` columns included (PostgreSQL allows
-    /// 1,600). Once a stream has this many, a record's new fields go into its JSON column
+    /// Most columns a stream gets, the tap's `_sdc` columns included (10 to 1600; PostgreSQL
+    /// allows 1,600 per table). Once a stream has this many, a record's new fields go into its JSON column
     /// `_sdc_overflow` instead of new columns (and a WARN names them).
     #[serde(default = "defaults::max_columns")]
     pub max_columns: u32,
     /// Origins whose pages may post webhooks from a browser (CORS):
-    /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405).
+    /// `["https://www.example.com"]` or `["*"]`. Empty: no CORS (`OPTIONS` gets 405)
+    /// (docs/senders.md, "Website forms").
     #[serde(default)]
     pub cors_origins: Vec<String>,
     /// Record refused requests (400, 401, 413, 415, 422) as records of the stream
-    /// `_rejections`: status, reason, headers, body size, SHA-256 and first 4 KB.
+    /// `_rejections`: status, reason, headers, body size, SHA-256 and first 4 KB
+    /// (docs/senders.md, "Rejections").
     #[serde(default)]
     pub rejections: bool,
     /// At most this many rejections are recorded a second; the others are counted in the
@@ -164,10 +173,12 @@ pub struct ConfigFile {
     pub stream: String,
     /// How a request picks its stream: `{"header": "X-GitHub-Event"}`, `{"field": "type"}` (a
     /// top-level body field; for an array, per record) or `{"path": true}`
-    /// (`POST /webhooks/<token>/<name>`). No value: the default stream.
+    /// (`POST /webhooks/<token>/<name>`). No value: the default stream
+    /// (docs/streams-and-schema.md).
     #[serde(default)]
     pub route: Option<RouteSetting>,
-    /// A route value that would create a stream past this many goes to the default stream.
+    /// A route value that would create a stream past this many goes to the default stream (one
+    /// WARN per value); streams named in `streams` are always made.
     #[serde(default = "defaults::max_streams")]
     pub max_streams: u32,
     /// Per-stream overrides: `{"push": {"primary_key": "after", "append_only": true}}`; the
@@ -184,7 +195,7 @@ pub struct ConfigFile {
     pub capture_query: bool,
     /// Where webhooks are journaled: `{"kind": "local"}` (segment files in `data_dir`, the
     /// default) or `{"kind": "nats", "servers": [...], "stream": "...", "replicas": 3}` (a
-    /// replicated NATS JetStream stream shared by many receivers; README "Scaling out").
+    /// replicated NATS JetStream stream shared by many receivers; docs/scaling-out.md).
     #[serde(default)]
     pub journal: Option<JournalSetting>,
 }
@@ -316,39 +327,4 @@ pub fn settings_schema() -> Value {
         })
         .into_generator();
     generator.into_root_schema_for::<ConfigFile>().to_value()
-}
-
-/// Settings given as `TAP_WEBHOOKS_<SETTING>` variables, as JSON values. A setting whose type
-/// is only "string" takes the text as is; others are read as JSON (`true`, `5`,
-/// `["a","b"]`, `{...}`) and fall back to the text.
-pub fn env_overrides(
-    vars: impl Iterator<Item = (String, String)>,
-) -> Result<Map<String, Value>, ConfigError> {
-    let schema = settings_schema();
-    let properties = schema["properties"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Map::new();
-    for (name, value) in vars {
-        let Some(setting) = name.strip_prefix(ENV_PREFIX) else {
-            continue;
-        };
-        let key = setting.to_lowercase();
-        let Some(property) = properties.get(&key) else {
-            continue;
-        };
-        let string_only = match &property["type"] {
-            Value::String(t) => t == "string",
-            Value::Array(ts) => ts.iter().all(|t| t == "string" || t == "null"),
-            _ => false,
-        };
-        let parsed = if string_only {
-            Value::String(value)
-        } else {
-            serde_json::from_str(&value).unwrap_or(Value::String(value))
-        };
-        out.insert(key, parsed);
-    }
-    Ok(out)
 }

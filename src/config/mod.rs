@@ -3,20 +3,25 @@
 //!
 //! - [`file`](mod@file): the settings as written ([`ConfigFile`]), the single definition behind the
 //!   parser, `--about` and the environment overrides;
+//! - `env`: `TAP_WEBHOOKS_<SETTING>` variables, read by their settings' types;
+//! - `load`: files and variables merged, errors naming where a value came from;
+//! - `mistakes`: suggestions for misspelt keys, placeholders refused where secrets belong;
 //! - `parts`: each part of a [`Config`] built and validated in its own function;
 //! - here: [`Config`], what the rest of the program sees (validated, defaults applied, types
 //!   that cannot be misread), and the settings of the parts built on it.
 
+mod env;
 pub mod file;
+mod load;
+mod mistakes;
 mod parts;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
-pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, env_overrides, settings_schema};
+pub use env::{EnvSettings, var_name};
+pub use file::{ConfigFile, ENV_PREFIX, PrimaryKeySetting, settings_schema};
 pub use parts::{MAX_KEY_NAME_CHARS, snake_case};
 
 use crate::convert::payload::{GENERATED_KEY_FIELD, RecordRules};
@@ -108,6 +113,9 @@ pub enum ConfigError {
         key: &'static str,
         message: String,
     },
+    /// A `TAP_WEBHOOKS_<SETTING>` variable whose value the setting cannot take.
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
 }
 
 /// Where settings come from: a JSON file, or the environment alone (`--config ENV`).
@@ -129,102 +137,6 @@ impl ConfigSource {
 }
 
 impl Config {
-    /// Reads and validates one config file (environment overrides included).
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::load_sources(&[ConfigSource::File(path.to_owned())])
-    }
-
-    /// Reads config files in order (later keys win), then applies `TAP_WEBHOOKS_<SETTING>`
-    /// environment variables on top, and validates the result.
-    pub fn load_sources(sources: &[ConfigSource]) -> Result<Config, ConfigError> {
-        let env = env_overrides(std::env::vars())?;
-        let files: Vec<&PathBuf> = sources
-            .iter()
-            .filter_map(|s| match s {
-                ConfigSource::File(path) => Some(path),
-                ConfigSource::Env => None,
-            })
-            .collect();
-        for key in env.keys() {
-            log::info!(
-                "setting {key} from the environment ({ENV_PREFIX}{})",
-                key.to_uppercase()
-            );
-        }
-        // One file and no overrides: parse it directly, so that errors give line and column.
-        if let ([path], true) = (files.as_slice(), env.is_empty()) {
-            let shown = path.display().to_string();
-            let text = read(path)?;
-            return Self::from_json(&text, &shown);
-        }
-        let mut merged = Map::new();
-        let mut origin = Vec::new();
-        for path in files {
-            let shown = path.display().to_string();
-            let text = read(path)?;
-            match serde_json::from_slice::<Value>(&text) {
-                Ok(Value::Object(map)) => merged.extend(map),
-                Ok(_) => {
-                    return Err(ConfigError::Parse {
-                        path: shown,
-                        message: "config must be a JSON object".into(),
-                    });
-                }
-                Err(e) => {
-                    return Err(ConfigError::Parse {
-                        path: shown,
-                        message: e.to_string(),
-                    });
-                }
-            }
-            origin.push(shown);
-        }
-        if !env.is_empty() {
-            origin.push("environment".into());
-        }
-        merged.extend(env);
-        let origin = if origin.is_empty() {
-            "environment".to_owned()
-        } else {
-            origin.join(" + ")
-        };
-        Self::from_json(
-            &serde_json::to_vec(&merged).expect("JSON serializes"),
-            &origin,
-        )
-    }
-
-    /// Parses and validates config JSON; `origin` names the source in errors.
-    pub fn from_json(text: &[u8], origin: &str) -> Result<Config, ConfigError> {
-        let mut de = serde_json::Deserializer::from_slice(text);
-        let file: ConfigFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let at = e.path().to_string();
-            let inner = e.into_inner();
-            let message = if at == "." || at.is_empty() {
-                inner.to_string()
-            } else {
-                format!("{at}: {inner}")
-            };
-            ConfigError::Parse {
-                path: origin.to_owned(),
-                message,
-            }
-        })?;
-        de.end().map_err(|e| ConfigError::Parse {
-            path: origin.to_owned(),
-            message: e.to_string(),
-        })?;
-        Self::validate(file, origin)
-    }
-
-    fn validate(file: ConfigFile, origin: &str) -> Result<Config, ConfigError> {
-        Self::build(file).map_err(|Invalid { key, message }| ConfigError::Invalid {
-            path: origin.to_owned(),
-            key,
-            message,
-        })
-    }
-
     fn build(mut file: ConfigFile) -> Result<Config, Invalid> {
         let schema_name = parts::schema_name(&file.name)?;
         let primary_key = parts::primary_key(file.primary_key.take())?;
@@ -360,13 +272,6 @@ impl Config {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,8 +338,11 @@ mod tests {
     #[test]
     fn unknown_key_is_named() {
         let e = load(r#"{"primry_key": "id"}"#).unwrap_err().to_string();
-        assert!(e.starts_with("c.json: "), "{e}");
-        assert!(e.contains("unknown field `primry_key`"), "{e}");
+        assert!(e.starts_with("c.json:1:"), "{e}");
+        assert!(
+            e.ends_with("unknown field `primry_key`; did you mean `primary_key`?"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -489,7 +397,7 @@ mod tests {
             ("OTHER", "x"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let env = env_overrides(vars.into_iter()).unwrap();
+        let env = EnvSettings::read(vars.into_iter()).unwrap().values;
         assert_eq!(env["name"], "123");
         assert_eq!(env["max_records"], 5);
         assert_eq!(env["listen"], false);
@@ -595,12 +503,6 @@ mod tests {
             assert!(e.contains(message), "{bad}: {e}");
         }
         assert_eq!(load("{}").unwrap().streams, StreamSettings::default());
-        for example in [
-            include_str!("../../examples/github.json"),
-            include_str!("../../examples/stripe.json"),
-        ] {
-            Config::from_json(example.as_bytes(), "example").unwrap();
-        }
     }
 
     #[test]

@@ -101,7 +101,11 @@ pub enum StateError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: state is not valid JSON: {source}")]
+    #[error(
+        "{path}: the state file is empty (a failed run may have written it: keep the state file of the last successful run). {START_OVER}"
+    )]
+    Empty { path: String },
+    #[error("{path}: state is not valid JSON: {source}. {START_OVER}")]
     Parse {
         path: String,
         source: serde_json::Error,
@@ -109,6 +113,10 @@ pub enum StateError {
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
+
+/// How to emit everything from the start on purpose, rather than by a broken state file.
+const START_OVER: &str =
+    "To start over from the first journaled webhook on purpose, leave out --state.";
 
 impl State {
     pub fn load(path: &Path) -> Result<State, StateError> {
@@ -118,7 +126,7 @@ impl State {
             source,
         })?;
         if text.iter().all(u8::is_ascii_whitespace) {
-            return Ok(State::default());
+            return Err(StateError::Empty { path: shown });
         }
         let value: Value = serde_json::from_slice(&text).map_err(|source| StateError::Parse {
             path: shown.clone(),
@@ -140,6 +148,16 @@ impl State {
                 Some(Value::Object(inner)) => value = inner,
                 _ => return Err("STATE message has no object value".into()),
             }
+        }
+        // Meltano's `meltano state get` wraps the state: `{"singer_state": {...}}`.
+        if let Some(Value::Object(inner)) = value.get("singer_state") {
+            value = inner.clone();
+        }
+        if !value.get("bookmarks").is_some_and(Value::is_object) {
+            return Err(format!(
+                "state has no bookmarks: expected {{\"bookmarks\": {{...}}}}, as in the last \
+                 STATE line a target printed. {START_OVER}"
+            ));
         }
         let state = State { value };
         let bookmarks = state.value.get("bookmarks").and_then(Value::as_object);
@@ -331,6 +349,39 @@ mod tests {
         );
         let e = State::from_value(json!({"bookmarks": {"push": {"sequence": -1}}})).unwrap_err();
         assert!(e.contains("bookmarks.push.sequence"), "{e}");
+    }
+
+    #[test]
+    fn a_state_file_that_is_empty_not_json_or_without_bookmarks_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, says) in [
+            ("", "the state file is empty"),
+            ("\n", "the state file is empty"),
+            ("{\"bookmarks\": ", "state is not valid JSON"),
+            ("{}", "state has no bookmarks"),
+            ("{\"value\": {\"bookmarks\": {}}}", "state has no bookmarks"),
+        ] {
+            let path = dir.path().join("state.json");
+            std::fs::write(&path, text).unwrap();
+            let e = State::load(&path).unwrap_err().to_string();
+            assert!(e.contains(says), "{text:?}: {e}");
+            assert!(
+                e.ends_with("on purpose, leave out --state."),
+                "{text:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn meltanos_singer_state_wrapper_is_understood() {
+        let s =
+            State::from_value(json!({"singer_state": {"bookmarks": {"data": {"sequence": 9}}}}))
+                .unwrap();
+        assert_eq!(s.bookmark(), Some(Sequence::new(9)));
+        assert_eq!(
+            s.with_bookmark("data", Some(Sequence::new(10))),
+            json!({"bookmarks": {"data": {"sequence": 10}}})
+        );
     }
 
     #[test]
