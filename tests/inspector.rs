@@ -536,17 +536,39 @@ fn tail_prints_one_line_per_delivery_beside_a_running_tap_and_follows() {
 }
 
 #[test]
-fn tail_reads_a_nats_journal_too() {
+fn tail_and_the_inspector_read_a_nats_journal_too() {
     let cluster = Cluster::start(1);
     let mut h = Harness::new(json!({
         "journal": cluster.journal("TAIL", 1),
         "route": {"header": "X-GitHub-Event"},
+        "ops_bind": "127.0.0.1:0",
     }));
     let tap = h.start_serve();
     post_three(&tap);
     let tailed = tail_command(&h, &[]);
     assert!(tailed.status.success(), "{}", tailed.stderr);
     check_tail_lines(&tailed.stdout_text());
+
+    // A delivery read back from the stream, and the stream's size.
+    let ops = ops_base(&tap);
+    let listed = deliveries(&tap, &ops);
+    assert_eq!(listed.len(), 3);
+    let url = format!(
+        "{ops}/api/deliveries/{}",
+        listed[2]["sequence"].as_str().unwrap()
+    );
+    let detail = get(&tap, &url, None).body;
+    assert_eq!(detail["records"], 1, "{detail}");
+    assert!(
+        detail["body"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("refs/tags/simple-tag")
+    );
+    assert_eq!(detail["converted"]["shown"][0]["stream"], "push");
+    let status = get(&tap, &format!("{ops}/api/status"), None).body;
+    assert_eq!(status["journal"]["kind"], "nats");
+    assert!(status["journal"]["bytes"].as_u64().unwrap() > 0, "{status}");
     tap.terminate();
     assert!(tap.wait().status.success());
 }
