@@ -11,7 +11,8 @@
 //!   graceful shutdown), [`http::receiver`] (a webhook request as named steps: admit,
 //!   authenticate, read, verify, convert, claim, append, answer), [`http::refusal`] (each
 //!   refusal one status), [`http::body`], [`http::admission`] (the byte budget of bodies in
-//!   flight), [`http::cors`], [`http::reply`], [`http::ops`] (`/healthz`, `/readyz`, `/metrics`).
+//!   flight), [`http::cors`], [`http::reply`], [`http::auth`] (Bearer tokens: the webhook
+//!   token in a header, `ops_token`), [`http::ops`] (`/healthz`, `/readyz`, `/metrics`).
 //! - [`senders`]: what providers do differently: [`senders::signature`] (GitHub, Stripe,
 //!   Shopify, Slack, Standard Webhooks, Twilio, Zoom, Mailgun, SendGrid),
 //!   [`senders::handshake`] (URL checks answered and never recorded, SNS confirmations),
