@@ -120,16 +120,7 @@ impl<'s> Converter<'s> {
     /// JSON text → all its records at once (a handshake gives none). Bounded only by the
     /// body: for captured files, not for webhooks.
     pub fn payload<'a>(&self, json: &'a [u8]) -> Result<Payload<'a>, PayloadError> {
-        let mut records = Vec::new();
-        let visited = self.records(json, &mut |chunk: Chunk<'_, 'a>| {
-            records.append(&mut chunk.payload.records);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        match visited {
-            Ok(_) => Ok(Payload { records }),
-            Err(VisitError::Payload(e)) => Err(e),
-            Err(VisitError::Visitor(never)) => match never {},
-        }
+        visit::collect(|each| self.records(json, each))
     }
 
     /// Checks, where streams have keys of their own, that each record of a chunk of a payload

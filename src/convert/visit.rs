@@ -11,6 +11,7 @@
 //! found.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::fmt;
 
 use serde::Deserialize;
@@ -83,10 +84,19 @@ impl<E> From<PayloadError> for VisitError<E> {
 /// All-or-nothing: one bad element refuses the whole payload. Holds every record at once: the
 /// paths that take webhooks read payloads a chunk at a time instead ([`visit_payload`]).
 pub fn parse_payload<'a>(body: &'a [u8], rules: &RecordRules) -> Result<Payload<'a>, PayloadError> {
+    collect(|each| visit_payload(body, rules, each))
+}
+
+/// Every record a visit hands over, in one payload.
+pub fn collect<'a>(
+    visit: impl FnOnce(
+        &mut dyn FnMut(Chunk<'_, 'a>) -> Result<(), Infallible>,
+    ) -> Result<usize, VisitError<Infallible>>,
+) -> Result<Payload<'a>, PayloadError> {
     let mut records = Vec::new();
-    let visited = visit_payload(body, rules, &mut |chunk: Chunk<'_, 'a>| {
+    let visited = visit(&mut |chunk: Chunk<'_, 'a>| {
         records.append(&mut chunk.payload.records);
-        Ok::<(), std::convert::Infallible>(())
+        Ok(())
     });
     match visited {
         Ok(_) => Ok(Payload { records }),
