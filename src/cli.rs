@@ -49,6 +49,14 @@ Examples:
   tap-webhooks replay --config config.json captures/ events.ndjson.gz
   zcat old.ndjson.gz | tap-webhooks replay --config config.json --received-at 2026-03-01T00:00:00Z -";
 
+const TAIL_EXAMPLES: &str = "\
+Examples:
+  tap-webhooks tail --config config.json
+  # Each new delivery as it is journaled, until Ctrl-C:
+  tap-webhooks tail -f --config config.json
+  tap-webhooks tail --config config.json --stream push -n 50 --json
+  # With ops_bind, the same live in a browser: http://127.0.0.1:9090/ (docs/inspector.md)";
+
 const TOKEN_EXAMPLES: &str = "\
 Examples:
   tap-webhooks token new --config config.json
@@ -122,8 +130,9 @@ enum Sub {
     },
     /// Print the journal's deliveries, one line each (time, stream, records, size, delivery
     /// id, the body's first characters); read-only beside a running tap.
+    #[command(after_help = TAIL_EXAMPLES)]
     Tail {
-        #[arg(long, value_name = "FILE", required = true)]
+        #[arg(long, value_name = "FILE", required = true, help = CONFIG_HELP)]
         config: Vec<String>,
         /// After the last deliveries, print each new one as it is journaled, until Ctrl-C.
         #[arg(long, short = 'f')]
