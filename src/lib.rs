@@ -11,8 +11,10 @@
 //!   graceful shutdown), [`http::receiver`] (a webhook request as named steps: admit,
 //!   authenticate, read, verify, convert, claim, append, answer), [`http::refusal`] (each
 //!   refusal one status), [`http::body`], [`http::admission`] (the byte budget of bodies in
-//!   flight), [`http::cors`], [`http::reply`], [`http::auth`] (Bearer tokens: the webhook
-//!   token in a header, `ops_token`), [`http::ops`] (`/healthz`, `/readyz`, `/metrics`).
+//!   flight), [`http::auth`] (Bearer tokens: the webhook token in a header, `ops_token`),
+//!   [`http::ops`] (`/healthz`, `/readyz`, `/metrics`).
+//! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503);
+//!   [`cors`]: `cors_origins`, preflights and `Access-Control-Allow-Origin`.
 //! - [`senders`]: what providers do differently: [`senders::signature`] (GitHub, Stripe,
 //!   Shopify, Slack, Standard Webhooks, Twilio, Zoom, Mailgun, SendGrid),
 //!   [`senders::handshake`] (URL checks answered and never recorded, SNS confirmations),
@@ -51,6 +53,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod convert;
+pub mod cors;
 pub mod emitter;
 pub mod fsutil;
 pub mod http;
@@ -61,6 +64,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod rejections;
 pub mod replay;
+pub mod reply;
 pub mod schema;
 pub mod senders;
 pub mod sequence;

@@ -59,6 +59,14 @@ impl Default for Lifecycle {
 }
 
 impl Lifecycle {
+    /// Why the tap is not ready (stopping, or the journal cannot be written), if it is not.
+    pub fn not_ready(&self, journal: &dyn crate::journal::JournalWriter) -> Option<String> {
+        match self.stop_reason() {
+            Some(reason) => Some(format!("stopping: {reason}")),
+            None => journal.check_writable().err().map(|e| e.to_string()),
+        }
+    }
+
     pub fn new() -> Self {
         Lifecycle {
             stop: watch::channel(None).0,

@@ -14,6 +14,7 @@ mod env;
 pub mod file;
 mod load;
 mod mistakes;
+pub mod ops;
 mod parts;
 
 use std::net::SocketAddr;
@@ -69,11 +70,11 @@ pub struct Config {
     /// `journal` of kind `nats`; `None`: the local journal in `data_dir`.
     pub nats: Option<crate::journal::nats::NatsSettings>,
     /// `cors_origins`; `None` when empty.
-    pub cors: Option<crate::http::cors::Cors>,
+    pub cors: Option<crate::cors::Cors>,
     /// `rejections_per_second` when `rejections` is on.
     pub rejections_per_second: Option<u32>,
     /// `ops_token` and `inspect_bodies`.
-    pub inspector: crate::inspector::InspectorSettings,
+    pub inspector: ops::InspectorSettings,
 }
 
 /// `idempotency_header` and its window.
@@ -153,7 +154,7 @@ impl Config {
         let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
         let nats = parts::nats_journal(&mut file, idempotency.as_ref())?;
         let signature = parts::signature(file.signature.take())?;
-        let cors = crate::http::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
+        let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
             key: "cors_origins",
             message,
         })?;

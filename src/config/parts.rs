@@ -7,10 +7,10 @@ use std::time::Duration;
 use std::collections::BTreeMap;
 
 use super::file::{ConfigFile, JournalSetting, PrimaryKeySetting, RouteSetting, StreamSetting};
+use super::ops::{InspectorSettings, OpsToken};
 use super::{IdempotencySettings, Limits};
 use crate::capture::HeaderPatterns;
 use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
-use crate::inspector::{InspectorSettings, OpsToken};
 use crate::journal::nats::NatsSettings;
 use crate::senders::signature::{SchemeName, SignatureSetting, Verifier};
 

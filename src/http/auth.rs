@@ -4,11 +4,10 @@
 
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use warp::reply::Response;
 
-use crate::http::reply::error_response;
+pub use crate::inspector::OpsToken;
+use crate::reply::error_response;
 
 /// The token of `Authorization: Bearer <token>`, or why there is none.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, &'static str> {
@@ -32,21 +31,7 @@ fn bearer(value: &HeaderValue) -> Result<&str, &'static str> {
     }
 }
 
-/// The `ops_token`, kept as its SHA-256 only.
-#[derive(Clone)]
-pub struct OpsToken([u8; 32]);
-
 impl OpsToken {
-    pub fn new(token: &str) -> Self {
-        OpsToken(Sha256::digest(token.as_bytes()).into())
-    }
-
-    /// Whether `presented` is the token (digests compared in constant time).
-    pub fn accepts(&self, presented: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        digest.ct_eq(&self.0).into()
-    }
-
     /// The 401 to answer unless `authorization` carries the token (`None`: go on).
     pub fn refusal(
         token: Option<&OpsToken>,
@@ -67,12 +52,6 @@ impl OpsToken {
             Some(Ok(presented)) if token.accepts(presented) => None,
             Some(Ok(_)) => refused("wrong ops_token"),
         }
-    }
-}
-
-impl std::fmt::Debug for OpsToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OpsToken(<redacted>)")
     }
 }
 

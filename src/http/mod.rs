@@ -3,9 +3,7 @@
 pub mod admission;
 pub mod auth;
 pub mod body;
-pub mod cors;
 pub mod ops;
 pub mod receiver;
 pub mod refusal;
-pub mod reply;
 pub mod server;

@@ -16,9 +16,9 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use crate::http::auth::OpsToken;
-use crate::http::reply::{RetryAfter, error_response, json_response};
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
+use crate::reply::{RetryAfter, error_response, json_response};
 use crate::{sequence, telemetry};
 
 /// What the endpoints look at.
@@ -31,17 +31,9 @@ pub struct Ops {
     pub token: Option<OpsToken>,
 }
 
-/// Why the tap is not ready (stopping, or the journal cannot be written), if it is not.
-pub fn not_ready(lifecycle: &Lifecycle, journal: &dyn JournalWriter) -> Option<String> {
-    match lifecycle.stop_reason() {
-        Some(reason) => Some(format!("stopping: {reason}")),
-        None => journal.check_writable().err().map(|e| e.to_string()),
-    }
-}
-
 impl Ops {
     fn readiness(&self) -> Response {
-        match not_ready(&self.lifecycle, self.journal.as_ref()) {
+        match self.lifecycle.not_ready(self.journal.as_ref()) {
             None => json_response(StatusCode::OK, &json!({"status": "ready"})),
             Some(error) => {
                 let mut response = json_response(

@@ -15,8 +15,8 @@ use crate::convert::StreamKeyError;
 use crate::convert::media::MediaError;
 use crate::convert::payload::PayloadError;
 use crate::http::body::BodyError;
-use crate::http::reply::{RetryAfter, error_response};
 use crate::journal::JournalError;
+use crate::reply::{RetryAfter, error_response};
 use crate::senders::signature::{Scheme, SignatureError};
 use crate::tokens::TokenId;
 

@@ -24,8 +24,8 @@ use tokio::sync::{Notify, watch};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::http::reply;
 use crate::lifecycle::Lifecycle;
+use crate::reply;
 
 /// How long open connections get to finish once the listener has closed.
 const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(5);

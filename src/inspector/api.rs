@@ -20,15 +20,14 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::Inspector;
+use super::OpsToken;
 use super::detail;
 use super::rings::{Delivery, MEMORY_BOUND_BYTES, RATE_SECONDS, Refused, Rings};
 use crate::config::Config;
 use crate::convert::Converter;
-use crate::http::auth::OpsToken;
-use crate::http::ops::not_ready;
-use crate::http::reply::{error_response, json_response};
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::Lifecycle;
+use crate::reply::{error_response, json_response};
 use crate::schema::catalog;
 use crate::sequence::{Sequence, now_nanos};
 use crate::telemetry;
@@ -141,7 +140,7 @@ impl Api {
         } else {
             now_nanos().saturating_sub(consumed)
         };
-        let not_ready = not_ready(&self.lifecycle, self.journal.as_ref());
+        let not_ready = self.lifecycle.not_ready(self.journal.as_ref());
         let inspector = &self.inspector;
         let (delivered, refused) = inspector.read(|r| (r.delivered_total, r.refused_total));
         reply(&json!({

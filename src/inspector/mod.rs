@@ -27,28 +27,12 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 
 use crate::capture::{Header, secrets};
+pub use crate::config::ops::{InspectorSettings, OpsToken};
 use crate::convert::payload::Fields;
 use crate::convert::routing::{Route, StreamSettings};
-pub use crate::http::auth::OpsToken;
 use crate::sequence::Sequence;
 use crate::tokens::TokenId;
 use rings::{BODY_PREFIX_BYTES, Delivery, MAX_TEXT_BYTES, Refused, Rings, cut, cut_bytes};
-
-/// `ops_token` and `inspect_bodies`.
-#[derive(Clone, Debug)]
-pub struct InspectorSettings {
-    pub ops_token: Option<OpsToken>,
-    pub inspect_bodies: bool,
-}
-
-impl Default for InspectorSettings {
-    fn default() -> Self {
-        InspectorSettings {
-            ops_token: None,
-            inspect_bodies: true,
-        }
-    }
-}
 
 /// What the receiver knows of a delivery before it is journaled, beside its counts. Borrowed
 /// where it can be: an accepted request costs the inspector no copy but its delivery id's.

@@ -3,9 +3,9 @@
 
 use super::{Admitted, Prepared, Refusal, Request, Seen, WebhookHandler};
 use crate::http::auth::bearer_token;
-use crate::http::reply::remote_addr;
 use crate::inspector::rings::{MAX_TEXT_BYTES, cut_bytes};
 use crate::inspector::{self, Arrival};
+use crate::reply::remote_addr;
 
 impl WebhookHandler {
     /// Tells the inspector of a refusal.

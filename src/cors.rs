@@ -13,7 +13,7 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 
-use crate::http::reply::error_response;
+use crate::reply::error_response;
 
 /// How long a browser may cache a preflight answer, in seconds.
 const MAX_AGE_SECONDS: &str = "86400";
