@@ -1,9 +1,11 @@
-//! Payloads: a body split into records, each a list of its top-level fields.
+//! Payloads: a body split into records, each a list of its top-level fields, and the checks
+//! every record passes.
 //!
-//! Webhook bodies, journal entries and replayed files all go through [`parse_payload`] (and
-//! then [`crate::singer::write_record`]), so the same payload gives the same record whatever
-//! its origin. Parsing borrows from the body: each top-level field keeps its value as raw JSON
-//! text (a `&str`, read through serde_json's [`RawValue`]), which is only checked (nesting
+//! Webhook bodies, journal entries and replayed files are all read by
+//! [`crate::convert::visit`] (and written by [`crate::singer::write_record`]), so the same
+//! payload gives the same record whatever its origin. Reading borrows from the body: each
+//! top-level field keeps its value as raw JSON text (a `&str`, read through serde_json's
+//! `RawValue`), which is only checked (nesting
 //! depth) and later copied out compacted; it is never built into a tree. A live entry's split
 //! can also come from the receiver ([`crate::convert::handoff`]) instead of a second parse.
 
