@@ -3,7 +3,7 @@
 //!
 //! [`visit_payload`] parses the body once, borrowing every field from it, and hands the records
 //! to a visitor in order, at most [`CHUNK_RECORDS`] records or [`CHUNK_FIELDS`] fields at a
-//! time. Each record is checked as [`parse_payload`](super::payload::parse_payload) checks it,
+//! time. Each record is checked as [`parse_payload`] checks it,
 //! and errors are judged as it judges them: malformed JSON first, then an element that is not an
 //! object, then a record that fails its checks, in order. The last chunk is handed over only
 //! once the whole body has been read, so a payload of one chunk (nearly all) is visited only if
