@@ -326,7 +326,7 @@
       facts,
       el("h3", { text: "Headers" }),
       headers,
-      el("p", { class: "hint", text: "Credentials (Authorization, cookies, signatures, tokens) are never kept, so never shown." }),
+      el("p", { class: "hint", text: "Credentials (Authorization, cookies, signatures, tokens) are never kept: one that was sent shows as <redacted: N bytes>." }),
     ];
     if (detail.bodies_hidden) {
       parts.push(el("p", { class: "notice", text: "Bodies are hidden: inspect_bodies is false in the tap's config." }));
