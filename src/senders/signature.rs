@@ -115,7 +115,7 @@ impl Scheme {
             | Scheme::Zoom
             | Scheme::Mailgun
             | Scheme::Sendgrid => true,
-            Scheme::Hmac(h) => h.message.uses_timestamp() || h.timestamp_header.is_some(),
+            Scheme::Hmac(h) => h.timestamped(),
             Scheme::Ed25519(e) => e.timestamp_header.is_some(),
             _ => false,
         }
