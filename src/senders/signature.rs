@@ -237,7 +237,10 @@ impl Verifier {
                     keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?
                 }
                 Scheme::Hmac(h) => {
-                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())?;
+                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())
+                        .map_err(|e| {
+                        format!("{e}, or set key_encoding to how it is written")
+                    })?;
                     verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
                     key
                 }
