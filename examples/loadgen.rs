@@ -14,8 +14,7 @@
 //! over raw tokio sockets, so that it costs the shared CPU as little as possible.
 //!
 //! Usage: `loadgen URL BODY_FILE [--connections N] [--duration S] [--warmup S] [--rate R]
-//!         [--threads T] [--max-requests N] [--header 'Name: value']...`
-//! (`--header` adds a header to every request: a signature over the fixed body, say.)
+//!         [--threads T] [--max-requests N]`
 //!
 //! Prints one line: `requests=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=…
 //! p999_us=… max_us=… mean_us=…` (errors: non-2xx answers and broken connections).
@@ -44,7 +43,7 @@ struct Options {
 fn usage() -> io::Error {
     io::Error::other(
         "usage: loadgen URL BODY_FILE [--connections N] [--duration S] [--warmup S] [--rate R] \
-         [--threads T] [--max-requests N] [--header 'Name: value']...",
+         [--threads T] [--max-requests N]",
     )
 }
 
@@ -59,9 +58,16 @@ fn parse_options() -> io::Result<Options> {
     };
     let addr: SocketAddr = authority.parse().map_err(io::Error::other)?;
     let body = std::fs::read(&body_file)?;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
     let mut options = Options {
         addr,
-        request: Arc::new(Vec::new()),
+        request: Arc::new(request),
         connections: 32,
         duration: Duration::from_secs(10),
         warmup: Duration::from_secs(1),
@@ -69,14 +75,8 @@ fn parse_options() -> io::Result<Options> {
         threads: 1,
         max_requests: None,
     };
-    let mut headers = String::new();
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(usage)?;
-        if flag == "--header" {
-            headers.push_str(&value);
-            headers.push_str("\r\n");
-            continue;
-        }
         let number = || value.parse::<f64>().map_err(|_| usage());
         match flag.as_str() {
             "--connections" => options.connections = number()?.max(1.0) as usize,
@@ -88,14 +88,6 @@ fn parse_options() -> io::Result<Options> {
             _ => return Err(usage()),
         }
     }
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         {headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&body);
-    options.request = Arc::new(request);
     Ok(options)
 }
 

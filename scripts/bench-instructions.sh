@@ -40,9 +40,7 @@
 # against itself (TAP TAP) shows it. With the defaults a binary takes about 80 s on a 2-core VM.
 #
 # Settings (environment): BENCH_CONFIG (JSON members added to the listening sync's config, e.g.
-# '"ops_bind": "127.0.0.1:0"' to measure with the inspector on), BENCH_HEADER (one 'Name: value'
-# header every serving request carries, e.g. a signature of the fixed payload to measure with
-# `signature` in BENCH_CONFIG), BENCH_REQUESTS, BENCH_SENDERS
+# '"ops_bind": "127.0.0.1:0"' to measure with the inspector on), BENCH_REQUESTS, BENCH_SENDERS
 # (default 32), BENCH_CAPTURE_MB,
 # BENCH_JOURNAL_ENTRIES, BENCH_DIR (default target/bench-instructions; the callgrind and
 # cachegrind output files are kept there, BENCH_DIR/0 for A and /1 for B, for callgrind_annotate,
@@ -148,7 +146,7 @@ stop_and_wait() {
 drive() {
   local result
   result=$("${LOADGEN_ON[@]}" "$TOOLS/loadgen" "$1" "$WORK/payload.json" --connections "$SENDERS" \
-    --warmup 0 --duration 3600 --max-requests "$2" ${BENCH_HEADER:+--header "$BENCH_HEADER"})
+    --warmup 0 --duration 3600 --max-requests "$2")
   if [ "$(field "$result" requests)" != "$2" ] || [ "$(field "$result" errors)" != 0 ]; then
     echo "expected $2 answered requests: $result" >&2; exit 1
   fi
