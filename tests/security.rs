@@ -514,7 +514,7 @@ fn a_bad_signature_setting_is_a_config_error() {
         (json!({"scheme": "hmac-sha256", "secret": "x"}), "header"),
         (
             json!({"scheme": "github", "secret": "x", "header": "X-A"}),
-            "hmac-sha256 only",
+            "header applies to schemes hmac, hmac-sha256, header and ed25519 only; remove it",
         ),
         (
             json!({"scheme": "standard-webhooks", "secret": "whsec_!!!"}),

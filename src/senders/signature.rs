@@ -18,11 +18,9 @@ mod setting;
 mod shared;
 pub mod template;
 
-use ::hmac::{Hmac, KeyInit, Mac};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sha2::Sha256;
-use subtle::{Choice, ConstantTimeEq};
+use subtle::Choice;
 
 pub use keys::{KeyEncoding, Secret};
 pub use parse::{
@@ -32,8 +30,6 @@ pub use setting::{SchemeName, SignatureSetting};
 
 use keys::Key;
 use parse::decode;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// How a signature is encoded (`base64url`: URL-safe base64, padding optional).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -154,7 +150,8 @@ pub enum SignatureError {
 pub struct Verifier {
     scheme: Scheme,
     keys: Vec<Key>,
-    /// The `hmac` kind's keys as MAC states.
+    /// The keys as HMAC states after the key (the `hmac` kind's algorithm; SHA-256 for the
+    /// named schemes), cloned for each delivery.
     keyed: Vec<hmac::Keyed>,
     /// SendGrid's public keys (its scheme has no secret).
     public_keys: Vec<providers::PublicKey>,
@@ -234,7 +231,11 @@ impl Verifier {
             let key = match &verifier.scheme {
                 // Standard Webhooks secrets are `whsec_` + base64 of the key.
                 Scheme::StandardWebhooks => {
-                    keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?
+                    let key = keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?;
+                    verifier
+                        .keyed
+                        .push(hmac::Keyed::new(hmac::Algorithm::Sha256, &key));
+                    key
                 }
                 Scheme::Hmac(h) => {
                     let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())
@@ -248,7 +249,14 @@ impl Verifier {
                     let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
                     shared::digest(&key.0)
                 }
-                _ => keys::decode(name, secret, KeyEncoding::Utf8, None)?,
+                // The others' HMAC-SHA256 states are keyed once, here.
+                _ => {
+                    let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
+                    verifier
+                        .keyed
+                        .push(hmac::Keyed::new(hmac::Algorithm::Sha256, &key));
+                    key
+                }
             };
             verifier.keys.push(key);
         }
@@ -360,15 +368,8 @@ impl Verifier {
         header: &str,
     ) -> Result<(), SignatureError> {
         let mut matched = Choice::from(0);
-        for key in &self.keys {
-            let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC takes any key length");
-            for part in content {
-                mac.update(part);
-            }
-            let expected = mac.finalize().into_bytes();
-            for signature in signatures {
-                matched |= expected.as_slice().ct_eq(signature.as_slice());
-            }
+        for keyed in &self.keyed {
+            matched |= keyed.matches(content, signatures);
         }
         if bool::from(matched) {
             Ok(())

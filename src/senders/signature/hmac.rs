@@ -4,8 +4,6 @@
 //! Keys are turned into keyed MAC states once at start; a delivery clones one per key and
 //! feeds it the template's parts in order.
 
-use std::borrow::Cow;
-
 use ::hmac::{Hmac, KeyInit, Mac};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -181,7 +179,7 @@ impl Keyed {
     }
 
     /// Whether the MAC of `parts` is any of `signatures` (every one compared).
-    fn matches(&self, parts: &[Cow<'_, [u8]>], signatures: &[Vec<u8>]) -> Choice {
+    pub(super) fn matches<P: AsRef<[u8]>>(&self, parts: &[P], signatures: &[Vec<u8>]) -> Choice {
         match self {
             Keyed::Sha1(mac) => compare(&mac_of(mac, parts), signatures),
             Keyed::Sha256(mac) => compare(&mac_of(mac, parts), signatures),
@@ -191,7 +189,7 @@ impl Keyed {
 
     /// The MAC of `parts`.
     #[cfg(test)]
-    pub(super) fn mac(&self, parts: &[Cow<'_, [u8]>]) -> Vec<u8> {
+    pub(super) fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
         match self {
             Keyed::Sha1(mac) => mac_of(mac, parts).to_vec(),
             Keyed::Sha256(mac) => mac_of(mac, parts).to_vec(),
@@ -200,10 +198,10 @@ impl Keyed {
     }
 }
 
-fn mac_of<M: Mac + Clone>(keyed: &M, parts: &[Cow<'_, [u8]>]) -> ::hmac::digest::Output<M> {
+fn mac_of<M: Mac + Clone, P: AsRef<[u8]>>(keyed: &M, parts: &[P]) -> ::hmac::digest::Output<M> {
     let mut mac = keyed.clone();
     for part in parts {
-        mac.update(part);
+        mac.update(part.as_ref());
     }
     mac.finalize().into_bytes()
 }

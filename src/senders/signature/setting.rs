@@ -237,9 +237,13 @@ impl SignatureSetting {
         for ((key, schemes), set) in APPLIES.iter().zip(set) {
             if set && !schemes.contains(&self.scheme) {
                 let names: Vec<&str> = schemes.iter().map(|s| s.name()).collect();
+                let schemes = match names.split_last() {
+                    Some((last, [])) => format!("scheme {last}"),
+                    Some((last, rest)) => format!("schemes {} and {last}", rest.join(", ")),
+                    None => "no scheme".into(),
+                };
                 return Err(format!(
-                    "{key} applies to scheme {} only; remove it ({} does not use it)",
-                    names.join(" or "),
+                    "{key} applies to {schemes} only; remove it ({} does not use it)",
                     self.scheme.name()
                 ));
             }
