@@ -46,7 +46,7 @@ struct StoredSecret {
 /// Where the secrets are kept.
 enum Place {
     File(PathBuf),
-    Shared(StateBucket),
+    Shared(Box<StateBucket>),
 }
 
 /// The secrets learned from Asana's handshakes, and where they are kept.
@@ -66,9 +66,9 @@ impl LearnedSecrets {
     pub fn open(journal: &JournalConfig) -> Result<Self, String> {
         let place = match journal {
             JournalConfig::Local { data_dir, .. } => Place::File(data_dir.join(FILE_NAME)),
-            JournalConfig::Nats { settings, .. } => {
-                Place::Shared(StateBucket::open_shared(settings).map_err(|e| e.to_string())?)
-            }
+            JournalConfig::Nats { settings, .. } => Place::Shared(Box::new(
+                StateBucket::open_shared(settings).map_err(|e| e.to_string())?,
+            )),
         };
         let stored = match &place {
             Place::File(path) => read_file(path)?,
