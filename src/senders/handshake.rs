@@ -225,9 +225,13 @@ impl Handshake {
     }
 
     /// Answered before the signature check: Notion sends its verification token unsigned
-    /// (it signs with that token afterwards).
+    /// (it signs with that token afterwards), WooCommerce its ping (`webhook_id=N`, no
+    /// signature header) when a webhook is saved.
     pub fn unsigned(&self) -> bool {
-        matches!(self, Handshake::NotionVerification { .. })
+        matches!(
+            self,
+            Handshake::NotionVerification { .. } | Handshake::WoocommercePing
+        )
     }
 }
 
