@@ -264,10 +264,10 @@ impl Handshakes {
                 let given = param("hub.verify_token").unwrap_or_default();
                 let matches =
                     token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(given.as_bytes())));
-                if mode == "subscribe" && matches {
-                    GetCheck::Reply(Answer::text(&challenge))
-                } else {
-                    GetCheck::WrongToken
+                match (mode == "subscribe", matches) {
+                    (true, true) => GetCheck::Reply(Answer::text(&challenge)),
+                    (true, false) => GetCheck::WrongToken,
+                    (false, _) => GetCheck::None,
                 }
             }
             HandshakeKind::Dropbox => match param("challenge") {
