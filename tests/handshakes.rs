@@ -618,3 +618,41 @@ fn reply_sets_the_success_reply_and_refusals_keep_json() {
         assert!(done.stderr.contains(message), "{message}: {}", done.stderr);
     }
 }
+
+#[test]
+fn asana_secret_learned_by_one_receiver_is_known_to_every_receiver_on_nats() {
+    let cluster = crate::common::nats::Cluster::start(1);
+    let mut h = Harness::new(json!({
+        "journal": cluster.journal("ASANA", 1),
+        "handshake": {"kind": "asana"}
+    }));
+    let secret = "9bd2e44d5e0c8f7a1b3c6d2e4f5a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6";
+    let signature = hex::encode(hmac_sha256(secret.as_bytes(), &[ASANA_EVENT.as_bytes()]));
+    let deliver = |tap: &Tap| {
+        let headers = [("X-Hook-Signature", signature.clone())];
+        post(tap, &tap.url(), "application/json", &headers, ASANA_EVENT)
+    };
+    let a = h.start_serve();
+    let b = h.start_serve();
+    let handshake = a.send(a.client().post(a.url()).header("X-Hook-Secret", secret));
+    assert_eq!(handshake.status, 200, "{:?}", handshake.body);
+    assert_eq!(handshake.headers["x-hook-secret"], secret);
+    let through_b = deliver(&b);
+    assert_eq!(
+        through_b.status, 200,
+        "the other receiver: {:?}",
+        through_b.body
+    );
+    assert!(
+        !h.data_dir().join("asana-secrets.json").exists(),
+        "kept in the bucket, not beside"
+    );
+    for tap in [a, b] {
+        stop(tap);
+    }
+    let c = h.start_serve();
+    assert_eq!(deliver(&c).status, 200, "a receiver started afterwards");
+    stop(c);
+    let replayed = replay(&h, &["--journal"]);
+    assert_eq!(replayed.records().len(), 2, "two deliveries, no handshake");
+}
