@@ -8,8 +8,8 @@
 //! - AWS SNS `SubscriptionConfirmation`: recorded, and its `SubscribeURL` logged.
 //!
 //! With the `handshake` setting, one provider's more ([`HandshakeKind`]): `GET` checks (Meta,
-//! Dropbox, eBay, [`on_get`]), checks before the body is read (Microsoft Graph, Asana,
-//! [`before_body`]) and handshake bodies ([`Handshake::reply`]).
+//! Dropbox, eBay, [`Handshakes::on_get`]), checks before the body is read (Microsoft Graph, Asana,
+//! [`Handshakes::before_body`]) and handshake bodies ([`Handshake::own_reply`]).
 //!
 //! Recognising a handshake body is part of the one conversion path
 //! ([`crate::convert::handshake`]): it gives no records whether it arrives over HTTP, from the
