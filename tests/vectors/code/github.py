@@ -2,8 +2,9 @@
 
 Signed and checked with gidgethub 6.0.0 (PyPI): `gidgethub.sansio.validate_event`, which checks
 `X-Hub-Signature-256` as GitHub documents it
-(https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries). The secret is
-that page's test secret, and the page's test vector is checked first. Payloads: the push and
+(https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries), on JSON and
+form bodies. The secret is that page's test secret, and the page's test vector is checked
+first; the vectors were also checked once with @octokit/webhooks-methods 6.0.0 (npm). Payloads: the push and
 ping examples of octokit/webhooks (payload-examples/api.github.com/push/payload.json,
 ping/payload.json), trimmed of URL fields.
 """
@@ -12,6 +13,7 @@ import hashlib
 import hmac
 import json
 import sys
+from urllib.parse import urlencode
 
 from gidgethub import ValidationFailure
 from gidgethub.sansio import validate_event
@@ -106,9 +108,9 @@ def refused(body, signature):
     return False
 
 
-def headers(event, delivery, signature):
+def headers(event, delivery, signature, content_type="application/json"):
     h = {
-        "Content-Type": "application/json",
+        "Content-Type": content_type,
         "User-Agent": "GitHub-Hookshot/a7f8d49",
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery,
@@ -125,6 +127,10 @@ def deliveries(url):
     push = body_of(PUSH)
     ping = body_of(PING)
     bad = tamper(push)
+    # A webhook whose content type is application/x-www-form-urlencoded: the JSON in `payload`,
+    # the signature over the form body as sent.
+    form = urlencode({"payload": push})
+    validate_event(form.encode(), signature=sign(form), secret=SECRET)
     validate_event(push.encode(), signature=sign(push), secret=SECRET)
     validate_event(ping.encode(), signature=sign(ping), secret=SECRET)
     assert refused(bad, sign(push))
@@ -137,6 +143,10 @@ def deliveries(url):
         {"name": "genuine ping", "method": "POST", "url": url,
          "headers": headers("ping", "a8b1e4f0-77c1-11e9-8a2f-2d9ed0d4e4a0", sign(ping)),
          "body": ping, "status": 200, "records": 1},
+        {"name": "genuine push, form content type", "method": "POST", "url": url,
+         "headers": headers("push", "c4d5e6f7-cc78-11e3-9a0b-1c2d3e4f5a6b", sign(form),
+                            "application/x-www-form-urlencoded"),
+         "body": form, "status": 200, "records": 1},
         {"name": "one byte changed", "method": "POST", "url": url,
          "headers": headers("push", "9d6c1b60-cc78-11e3-9d3b-6f0b5d1b3c11", sign(push)),
          "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
