@@ -1,8 +1,8 @@
 """Vectors for the `bitbucket` preset.
 
 Bitbucket Cloud signs the raw body with HMAC-SHA256 keyed by the webhook's secret and sends
-`X-Hub-Signature: sha256=<hex>` (https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/,
-"Secure webhooks"); headers as https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/
+`X-Hub-Signature: sha256=<hex>`
+(https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/, "Secure webhooks"); headers as https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/
 lists them. Atlassian publishes no SDK on PyPI or npm that verifies it, so the signature is made
 by that documented algorithm and checked by `verify` below, written from the same page. Payload:
 the repo:push example of the event-payloads page (as kept in go-playground/webhooks,

@@ -4,9 +4,9 @@ Signed and checked with gidgethub 6.0.0 (PyPI): `gidgethub.sansio.validate_event
 `X-Hub-Signature-256` as GitHub documents it
 (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries), on JSON and
 form bodies. The secret is that page's test secret, and the page's test vector is checked
-first; the vectors were also checked once with @octokit/webhooks-methods 6.0.0 (npm). Payloads: the push and
-ping examples of octokit/webhooks (payload-examples/api.github.com/push/payload.json,
-ping/payload.json), trimmed of URL fields.
+first; the vectors were also checked once with @octokit/webhooks-methods 6.0.0 (npm).
+Payloads: the push and ping examples of octokit/webhooks
+(payload-examples/api.github.com/push/payload.json, ping/payload.json), trimmed of URL fields.
 """
 
 import hashlib

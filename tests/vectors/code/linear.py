@@ -3,11 +3,11 @@
 Linear sends `Linear-Signature`: the hex HMAC-SHA256 of the body keyed by the webhook's signing
 secret, with `Linear-Event` (the entity type) and `Linear-Delivery` (a UUID per delivery)
 (https://linear.app/developers/webhooks, "Securing webhooks"). Linear's SDK is on npm only:
-`verify` below is `LinearWebhookClient.verify` of @linear/sdk 98.0.0 (@linear/sdk/webhooks) in
-Python, and vectors made by this script were checked once with that npm function. The SDK also refuses
-a body whose `webhookTimestamp` (milliseconds, inside the signed body) is more than 60 s off;
-the `hmac` kind reads timestamps from headers only, so the preset does not check it and no
-stale vector is sent. Payload: the Issue create example of that page.
+`verify` below is `LinearWebhookClient.verify` of @linear/sdk 98.0.0 (@linear/sdk/webhooks)
+in Python, and vectors made by this script were checked once with that npm function. The SDK
+also refuses a body whose `webhookTimestamp` (milliseconds, inside the signed body) is more
+than 60 s off; the `hmac` kind reads timestamps from headers only, so the preset does not check
+it and no stale vector is sent. Payload: the Issue create example of that page.
 """
 
 import hashlib
