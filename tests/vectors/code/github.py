@@ -152,7 +152,7 @@ def deliveries(url):
          "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
         {"name": "no signature", "method": "POST", "url": url,
          "headers": headers("push", "b3c0e7a2-cc78-11e3-8f0e-1a2b3c4d5e6f", None),
-         "body": push, "status": 401, "records": 0},
+         "body": push, "status": 401, "records": 0, "error": "missing signature"},
     ]
 
 

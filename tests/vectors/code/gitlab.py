@@ -87,10 +87,10 @@ def deliveries(url):
          "headers": genuine, "body": body, "status": 200, "records": 0},
         {"name": "wrong token", "method": "POST", "url": url,
          "headers": headers("0c7d9b1e-2f3a-4b5c-8d6e-7f8091a2b3c4", wrong),
-         "body": body, "status": 401, "records": 0},
+         "body": body, "status": 401, "records": 0, "error": "invalid signature"},
         {"name": "no token", "method": "POST", "url": url,
          "headers": headers("1d8e0c2f-3a4b-4c5d-9e7f-8091a2b3c4d5", None),
-         "body": body, "status": 401, "records": 0},
+         "body": body, "status": 401, "records": 0, "error": "missing signature"},
     ]
 
 
