@@ -8,6 +8,7 @@
 //! tolerance (replays). The header parsers are public so that the fuzz target can reach them.
 //! Keys never appear in `Debug` output or in errors.
 
+mod adyen;
 mod providers;
 
 use base64::Engine;
@@ -45,6 +46,9 @@ pub enum SchemeName {
     /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
     /// (`public_key`, not `secret`).
     Sendgrid,
+    /// `additionalData.hmacSignature` in each notification item: base64 HMAC-SHA256 under a
+    /// hex key of the item's payment fields.
+    Adyen,
 }
 
 /// How the generic scheme encodes the MAC.
@@ -132,6 +136,7 @@ impl SignatureSetting {
             SchemeName::Zoom => Scheme::Zoom,
             SchemeName::Mailgun => Scheme::Mailgun,
             SchemeName::Sendgrid => Scheme::Sendgrid,
+            SchemeName::Adyen => Scheme::Adyen,
             SchemeName::HmacSha256 => {
                 let header = setting.header.ok_or(
                     "scheme hmac-sha256 needs `header`, the header carrying the signature",
@@ -198,6 +203,7 @@ pub enum Scheme {
     Zoom,
     Mailgun,
     Sendgrid,
+    Adyen,
 }
 
 impl Scheme {
@@ -214,6 +220,7 @@ impl Scheme {
             Scheme::Zoom => "zoom",
             Scheme::Mailgun => "mailgun",
             Scheme::Sendgrid => "sendgrid",
+            Scheme::Adyen => "adyen",
         }
     }
 }
@@ -308,6 +315,10 @@ impl Verifier {
             if text.is_empty() {
                 return Err(format!("secret {} is empty", i + 1));
             }
+            if scheme == Scheme::Adyen {
+                keys.push(adyen::key(text, i + 1)?);
+                continue;
+            }
             let key = if scheme == Scheme::StandardWebhooks {
                 let encoded = text.strip_prefix("whsec_").unwrap_or(text);
                 // The reference library accepts the secret with or without base64 padding.
@@ -365,6 +376,7 @@ impl Verifier {
             Scheme::Zoom => providers::zoom(self, headers, body, now),
             Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
             Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
+            Scheme::Adyen => adyen::adyen(self, signed.json.unwrap_or(body)),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;
                 let signature = parse_prefixed(value, "sha256=", Encoding::Hex)?;
