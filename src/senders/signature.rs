@@ -9,6 +9,7 @@
 //! Keys never appear in `Debug` output or in errors.
 
 mod adyen;
+pub mod asana;
 mod providers;
 
 use base64::Engine;
