@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Key, SignatureError, Verifier};
+use super::{Encoding, SignatureError, Verifier, parse_prefixed};
 
 /// Where the signature is, for error messages.
 const WHERE: &str = "notificationItems[].NotificationRequestItem.additionalData.hmacSignature";
@@ -27,15 +27,6 @@ const SIGNED: [&str; 8] = [
     "success",
 ];
 
-/// An HMAC key as Adyen's Customer Area shows it: hex digits.
-pub(super) fn key(text: &str, index: usize) -> Result<Key, String> {
-    hex::decode(text.trim()).map(Key).map_err(|_| {
-        format!(
-            "secret {index} is not an Adyen HMAC key (hex digits, as the Customer Area shows it)"
-        )
-    })
-}
-
 #[derive(Deserialize)]
 struct Notification {
     #[serde(rename = "notificationItems")]
@@ -49,7 +40,7 @@ struct Item {
 }
 
 /// Verifies every item of a JSON notification.
-pub(super) fn adyen(v: &Verifier, json: &[u8]) -> Result<(), SignatureError> {
+pub(super) fn verify(v: &Verifier, json: &[u8]) -> Result<(), SignatureError> {
     let notification: Notification = serde_json::from_slice(json).map_err(|_| {
         SignatureError::Missing(format!("{WHERE} (a JSON notification from Adyen)"))
     })?;
@@ -64,7 +55,7 @@ pub(super) fn adyen(v: &Verifier, json: &[u8]) -> Result<(), SignatureError> {
             .and_then(|data| data.get("hmacSignature"))
             .and_then(Value::as_str)
             .ok_or_else(|| SignatureError::Missing(WHERE.to_owned()))?;
-        let signature = super::parse_prefixed(signature.as_bytes(), "", super::Encoding::Base64)?;
+        let signature = parse_prefixed(signature.as_bytes(), "", Encoding::Base64)?;
         v.check(&[signing_string(item).as_bytes()], &[signature], WHERE)?;
     }
     Ok(())
@@ -185,6 +176,6 @@ mod tests {
     #[test]
     fn a_key_that_is_not_hex_is_refused_at_start() {
         let err = Verifier::new(Scheme::Adyen, &[Secret::new("not-hex".into())], 300).unwrap_err();
-        assert!(err.contains("secret 1 is not an Adyen HMAC key"), "{err}");
+        assert!(err.contains("is not hex"), "{err}");
     }
 }
