@@ -119,7 +119,7 @@ impl Scheme {
             | Scheme::Zoom
             | Scheme::Mailgun
             | Scheme::Sendgrid => true,
-            Scheme::Hmac(h) => h.message.uses_timestamp() || h.timestamp_header.is_some(),
+            Scheme::Hmac(h) => h.timestamped(),
             Scheme::Ed25519(e) => e.timestamp_header.is_some(),
             _ => false,
         }
@@ -241,7 +241,10 @@ impl Verifier {
                     keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?
                 }
                 Scheme::Hmac(h) => {
-                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())?;
+                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())
+                        .map_err(|e| {
+                        format!("{e}, or set key_encoding to how it is written")
+                    })?;
                     verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
                     key
                 }
