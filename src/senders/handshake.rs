@@ -225,9 +225,13 @@ impl Handshake {
     }
 
     /// Answered before the signature check: Notion sends its verification token unsigned
-    /// (it signs with that token afterwards).
+    /// (it signs with that token afterwards), WooCommerce its ping (`webhook_id=N`, no
+    /// signature header) when a webhook is saved.
     pub fn unsigned(&self) -> bool {
-        matches!(self, Handshake::NotionVerification { .. })
+        matches!(
+            self,
+            Handshake::NotionVerification { .. } | Handshake::WoocommercePing
+        )
     }
 }
 
@@ -260,10 +264,10 @@ impl Handshakes {
                 let given = param("hub.verify_token").unwrap_or_default();
                 let matches =
                     token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(given.as_bytes())));
-                if mode == "subscribe" && matches {
-                    GetCheck::Reply(Answer::text(&challenge))
-                } else {
-                    GetCheck::WrongToken
+                match (mode == "subscribe", matches) {
+                    (true, true) => GetCheck::Reply(Answer::text(&challenge)),
+                    (true, false) => GetCheck::WrongToken,
+                    (false, _) => GetCheck::None,
                 }
             }
             HandshakeKind::Dropbox => match param("challenge") {
