@@ -9,7 +9,7 @@
 //!   request"), its example body and `Twitch-Eventsub-*` headers; the signature is
 //!   `sha256=` hex HMAC-SHA256(secret, message id + timestamp + body), computed here.
 //! - Discord: discord.com/developers/docs/interactions/overview ("Receiving an Interaction",
-//!   PING `type: 1` answered with `{"type": 1}`).
+//!   PING `type: 1` answered with `{"type": 1}`; Ed25519 over timestamp + body).
 //! - Microsoft Graph: learn.microsoft.com/graph/change-notifications-delivery-webhooks
 //!   ("Notification endpoint validation": `POST ?validationToken=...`, `text/plain`, empty body).
 //! - Asana: developers.asana.com/reference/createwebhook (the handshake, its `X-Hook-Secret`
@@ -278,37 +278,86 @@ fn handshake_bodies_give_no_records_from_the_journal_or_from_files() {
 }
 
 #[test]
-fn twitch_challenge_is_answered_only_once_its_signature_is_checked_when_one_is_configured() {
-    // With a signature configured the challenge is checked like any request first. The `hmac`
-    // kind that expresses Twitch's scheme is another branch's; `hmac-sha256` over the body
-    // stands in for it here, to show the order.
+fn signed_challenges_are_answered_only_once_their_signature_is_checked() {
+    // Twitch: `sha256=` hex HMAC-SHA256 over message id + timestamp + body, as the `hmac` kind
+    // describes it.
     let mut h = Harness::new(json!({
         "handshake": {"kind": "twitch"},
-        "signature": {"scheme": "hmac-sha256", "secret": "s3cre7", "header": "X-Test-Signature"}
+        "signature": {"scheme": "hmac", "secret": "s3cre7",
+                      "header": "Twitch-Eventsub-Message-Signature", "prefix": "sha256=",
+                      "message": "{id}{timestamp}{body}",
+                      "id_header": "Twitch-Eventsub-Message-Id",
+                      "timestamp_header": "Twitch-Eventsub-Message-Timestamp"}
     }));
     let tap = h.start(&[]);
     let headers = twitch_headers("s3cre7", "webhook_callback_verification", TWITCH_CHALLENGE);
-    let refused = post(
+    let reply = post(
         &tap,
         &tap.url(),
         "application/json",
         &headers,
         TWITCH_CHALLENGE,
     );
-    assert_eq!(refused.status, 401, "{:?}", refused.body);
-    let mut signed = headers.clone();
-    let mac = hex::encode(hmac_sha256(b"s3cre7", &[TWITCH_CHALLENGE.as_bytes()]));
-    signed.push(("X-Test-Signature", mac));
-    let reply = post(
+    assert_eq!(
+        (reply.status, content_type(&reply)),
+        (200, "text/plain"),
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(reply.body, json!("pogchamp-kappa-360noscope-vohiyo"));
+    let forged = twitch_headers("guess", "webhook_callback_verification", TWITCH_CHALLENGE);
+    let refused = post(
         &tap,
         &tap.url(),
         "application/json",
-        &signed,
+        &forged,
         TWITCH_CHALLENGE,
     );
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.body, json!("pogchamp-kappa-360noscope-vohiyo"));
-    assert!(stop(tap).records().is_empty());
+    assert_eq!(refused.status, 401, "{:?}", refused.body);
+    let ordinary = twitch_headers("s3cre7", "notification", ORDINARY);
+    assert_eq!(
+        post(&tap, &tap.url(), "application/json", &ordinary, ORDINARY).status,
+        200
+    );
+    assert_only_the_ordinary_delivery_recorded(&h, tap);
+
+    // Discord: Ed25519 over timestamp + body (discord.com/developers/docs/interactions/overview,
+    // "Setting Up an Endpoint"); a PING with a bad signature must get 401.
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let public_key = hex::encode(key.verifying_key().to_bytes());
+    let mut h = Harness::new(json!({
+        "handshake": {"kind": "discord"},
+        "signature": {"scheme": "ed25519", "public_key": public_key,
+                      "header": "X-Signature-Ed25519", "timestamp_header": "X-Signature-Timestamp",
+                      "message": "{timestamp}{body}"}
+    }));
+    let tap = h.start(&[]);
+    let discord = |body: &str, signed: &str| {
+        use ed25519_dalek::Signer;
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = key.sign(format!("{ts}{signed}").as_bytes());
+        let headers = [
+            ("X-Signature-Ed25519", hex::encode(signature.to_bytes())),
+            ("X-Signature-Timestamp", ts),
+        ];
+        post(&tap, &tap.url(), "application/json", &headers, body)
+    };
+    let reply = discord(DISCORD_PING, DISCORD_PING);
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body, json!({"type": 1}));
+    let tampered = DISCORD_PING.replace("mason", "mallory");
+    assert_eq!(discord(&tampered, DISCORD_PING).status, 401);
+    // A webhook events URL: its PING is `type` 0, answered 204; its events, `type` 1 with an
+    // `event` (docs.discord.com/developers/events/webhook-events), are records.
+    let events_ping = r#"{"version":1,"application_id":"1234560123453231555","type":0}"#;
+    let reply = discord(events_ping, events_ping);
+    assert_eq!((reply.status, reply.body.clone()), (204, json!("")));
+    let event = r#"{"version":1,"application_id":"1234560123453231555","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{"integration_type":1,"scopes":["applications.commands"],"user":{"id":"111178765189277770","username":"nelly"}}}}"#;
+    assert_eq!(discord(event, event).status, 200);
+    let done = stop(tap);
+    let event: Value = serde_json::from_str(event).unwrap();
+    assert_eq!(fields(&done.records()), vec![event.clone()]);
+    assert_eq!(fields(&replay(&h, &["--journal"]).records()), vec![event]);
 }
 
 #[test]
@@ -317,7 +366,7 @@ fn xero_intent_to_receive_is_its_signature_check() {
         "nyWmqIe+ps6EwcNrQzqLe2ZHgRxVqJcU4f9jWVbNdNHkSYz6I4tLqLkOwqDkoq3+SpFQn3NXqhMbUtzdzpF1Qw==";
     let mut h = Harness::new(json!({
         "handshake": {"kind": "xero"},
-        "signature": {"scheme": "hmac-sha256", "secret": key, "header": "x-xero-signature",
+        "signature": {"scheme": "hmac", "secret": key, "header": "x-xero-signature",
                       "encoding": "base64"}
     }));
     let tap = h.start(&[]);
@@ -577,4 +626,42 @@ fn reply_sets_the_success_reply_and_refusals_keep_json() {
         assert_eq!(done.status.code(), Some(2), "{}", done.stderr);
         assert!(done.stderr.contains(message), "{message}: {}", done.stderr);
     }
+}
+
+#[test]
+fn asana_secret_learned_by_one_receiver_is_known_to_every_receiver_on_nats() {
+    let cluster = crate::common::nats::Cluster::start(1);
+    let mut h = Harness::new(json!({
+        "journal": cluster.journal("ASANA", 1),
+        "handshake": {"kind": "asana"}
+    }));
+    let secret = "9bd2e44d5e0c8f7a1b3c6d2e4f5a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6";
+    let signature = hex::encode(hmac_sha256(secret.as_bytes(), &[ASANA_EVENT.as_bytes()]));
+    let deliver = |tap: &Tap| {
+        let headers = [("X-Hook-Signature", signature.clone())];
+        post(tap, &tap.url(), "application/json", &headers, ASANA_EVENT)
+    };
+    let a = h.start_serve();
+    let b = h.start_serve();
+    let handshake = a.send(a.client().post(a.url()).header("X-Hook-Secret", secret));
+    assert_eq!(handshake.status, 200, "{:?}", handshake.body);
+    assert_eq!(handshake.headers["x-hook-secret"], secret);
+    let through_b = deliver(&b);
+    assert_eq!(
+        through_b.status, 200,
+        "the other receiver: {:?}",
+        through_b.body
+    );
+    assert!(
+        !h.data_dir().join("asana-secrets.json").exists(),
+        "kept in the bucket, not beside"
+    );
+    for tap in [a, b] {
+        stop(tap);
+    }
+    let c = h.start_serve();
+    assert_eq!(deliver(&c).status, 200, "a receiver started afterwards");
+    stop(c);
+    let replayed = replay(&h, &["--journal"]);
+    assert_eq!(replayed.records().len(), 2, "two deliveries, no handshake");
 }
