@@ -1,5 +1,5 @@
 # Source: Calendly publishes no SDK (PyPI or npm) that verifies webhooks. Signed by the documented
-# algorithm of https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures
+# algorithm of https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
 # (Calendly-Webhook-Signature: t=…,v1=hex HMAC-SHA256 of "t.body" under the subscription's
 # signing_key), in the script below; no second implementation of Calendly's checks it. Payload: the
 # invitee.created example of https://developer.calendly.com/api-docs/b3A6NDAwMjY0OA-webhook-payload
