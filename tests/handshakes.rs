@@ -213,6 +213,10 @@ fn body_handshakes_are_answered_live_and_never_recorded() {
         assert_eq!(content_type(&reply), case.reply_type, "{}", case.kind);
         assert_eq!(tap.post(ORDINARY).status, 200);
         let done = assert_only_the_ordinary_delivery_recorded(&h, tap);
+        let unverified = done
+            .stderr
+            .contains("handshake kind discord without signature: Discord checks");
+        assert_eq!(unverified, case.kind == "discord", "{}", done.stderr);
         if case.kind == "notion" {
             assert!(
                 done.stderr.contains(
