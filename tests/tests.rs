@@ -24,6 +24,7 @@ mod nats;
 mod observability;
 mod orchestration;
 mod presets;
+mod presets_commerce;
 mod receive_and_emit;
 mod replay;
 mod security;

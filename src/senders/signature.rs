@@ -9,6 +9,7 @@
 //! every key with constant-time comparisons, and for schemes with a timestamp refuses
 //! deliveries outside the tolerance (replays). Keys never appear in `Debug` output or in errors.
 
+mod adyen;
 pub mod asana;
 pub mod ed25519;
 pub mod hmac;
@@ -84,6 +85,7 @@ pub enum Scheme {
     },
     Basic,
     Ed25519(Box<ed25519::Ed25519Scheme>),
+    Adyen,
 }
 
 impl Scheme {
@@ -104,6 +106,7 @@ impl Scheme {
             Scheme::Header { .. } => "header",
             Scheme::Basic => "basic",
             Scheme::Ed25519(_) => "ed25519",
+            Scheme::Adyen => "adyen",
         }
     }
 
@@ -245,6 +248,8 @@ impl Verifier {
                     verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
                     key
                 }
+                // Adyen shows its HMAC key as hex.
+                Scheme::Adyen => keys::decode(name, secret, KeyEncoding::Hex, None)?,
                 Scheme::Header { .. } | Scheme::Basic => {
                     let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
                     shared::digest(&key.0)
@@ -294,6 +299,7 @@ impl Verifier {
             Scheme::Hmac(scheme) => hmac::verify(self, scheme, headers, body, signed, now),
             Scheme::Header { header, prefix } => shared::header(self, headers, header, prefix),
             Scheme::Basic => shared::basic(self, headers),
+            Scheme::Adyen => adyen::verify(self, signed.json.unwrap_or(body)),
             Scheme::Ed25519(scheme) => ed25519::verify(self, scheme, headers, body, signed, now),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;

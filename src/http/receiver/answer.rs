@@ -68,12 +68,13 @@ impl WebhookHandler {
         }
     }
 
-    /// A handshake Notion sends unsigned, answered before the signature check.
+    /// A handshake sent unsigned (Notion's verification, WooCommerce's ping), answered before
+    /// the signature check.
     pub(super) fn unsigned_handshake(&self, json: &[u8]) -> Option<Handshake> {
         let kind = self
             .rules
             .handshake
-            .filter(|k| *k == HandshakeKind::Notion)?;
+            .filter(|k| matches!(k, HandshakeKind::Notion | HandshakeKind::Woocommerce))?;
         crate::convert::handshake::detect(json, Some(kind)).filter(Handshake::unsigned)
     }
 

@@ -44,6 +44,9 @@ pub enum SchemeName {
     /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
     /// (`public_key`, not `secret`).
     Sendgrid,
+    /// `additionalData.hmacSignature` in each notification item: base64 HMAC-SHA256 under a
+    /// hex key of the item's payment fields.
+    Adyen,
 }
 
 /// The `signature` setting.
@@ -163,6 +166,7 @@ impl SchemeName {
             SchemeName::Zoom => "zoom",
             SchemeName::Mailgun => "mailgun",
             SchemeName::Sendgrid => "sendgrid",
+            SchemeName::Adyen => "adyen",
         }
     }
 }
@@ -259,6 +263,7 @@ impl SignatureSetting {
             SchemeName::Zoom => Scheme::Zoom,
             SchemeName::Mailgun => Scheme::Mailgun,
             SchemeName::Sendgrid => Scheme::Sendgrid,
+            SchemeName::Adyen => Scheme::Adyen,
             SchemeName::Basic => Scheme::Basic,
             SchemeName::HmacSha256 => Scheme::Generic {
                 header: self.header_name()?,
