@@ -8,6 +8,7 @@
 //! tolerance (replays). The header parsers are public so that the fuzz target can reach them.
 //! Keys never appear in `Debug` output or in errors.
 
+mod mandrill;
 mod providers;
 
 use base64::Engine;
@@ -45,6 +46,8 @@ pub enum SchemeName {
     /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
     /// (`public_key`, not `secret`).
     Sendgrid,
+    /// `X-Mandrill-Signature: <base64>` HMAC-SHA1 over the URL and the form fields sorted by name.
+    Mandrill,
 }
 
 /// How the generic scheme encodes the MAC.
@@ -132,6 +135,7 @@ impl SignatureSetting {
             SchemeName::Zoom => Scheme::Zoom,
             SchemeName::Mailgun => Scheme::Mailgun,
             SchemeName::Sendgrid => Scheme::Sendgrid,
+            SchemeName::Mandrill => Scheme::Mandrill,
             SchemeName::HmacSha256 => {
                 let header = setting.header.ok_or(
                     "scheme hmac-sha256 needs `header`, the header carrying the signature",
@@ -198,6 +202,7 @@ pub enum Scheme {
     Zoom,
     Mailgun,
     Sendgrid,
+    Mandrill,
 }
 
 impl Scheme {
@@ -214,6 +219,7 @@ impl Scheme {
             Scheme::Zoom => "zoom",
             Scheme::Mailgun => "mailgun",
             Scheme::Sendgrid => "sendgrid",
+            Scheme::Mandrill => "mandrill",
         }
     }
 }
@@ -365,6 +371,7 @@ impl Verifier {
             Scheme::Zoom => providers::zoom(self, headers, body, now),
             Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
             Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
+            Scheme::Mandrill => mandrill::mandrill(self, headers, body, signed),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;
                 let signature = parse_prefixed(value, "sha256=", Encoding::Hex)?;
