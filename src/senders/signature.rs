@@ -8,6 +8,7 @@
 //! tolerance (replays). The header parsers are public so that the fuzz target can reach them.
 //! Keys never appear in `Debug` output or in errors.
 
+pub mod asana;
 mod mandrill;
 mod providers;
 
