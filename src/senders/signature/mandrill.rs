@@ -83,8 +83,8 @@ mod tests {
         let headers: &[(&str, &[u8])] = &[("X-Mandrill-Signature", sig.as_bytes())];
         let signed = Signed {
             url: Some(url),
-            json: None,
             form,
+            ..Default::default()
         };
         v.verify_request(headers, body, &signed, 0)
     }
@@ -122,8 +122,8 @@ mod tests {
         let none: &[(&str, &[u8])] = &[];
         let signed = Signed {
             url: Some(URL),
-            json: None,
             form: true,
+            ..Default::default()
         };
         assert!(matches!(
             v.verify_request(none, b"a=1", &signed, 0),

@@ -49,10 +49,11 @@ def deliveries(url):
         delivery("genuine (Bounce)", url, BOUNCE, good, status=200, records=1),
         delivery("genuine (Delivery)", url, DELIVERY, good, status=200, records=1),
         delivery("another password", url, BOUNCE, basic(USERNAME, PASSWORD[:-1] + "L"),
-                 status=401, records=0),
+                 status=401, records=0, error="invalid signature"),
         delivery("another username", url, BOUNCE, basic(USERNAME + "x", PASSWORD), status=401,
-                 records=0),
-        delivery("no credentials", url, BOUNCE, None, status=401, records=0),
+                 records=0, error="invalid signature"),
+        delivery("no credentials", url, BOUNCE, None, status=401, records=0,
+                 error="missing signature"),
     ]
 
 
