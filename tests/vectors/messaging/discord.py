@@ -7,6 +7,9 @@
 # specifies. Discord checks an endpoint with a signed PING ({"type": 1}, answered {"type": 1})
 # and with wrongly signed requests, which must get 401. The APPLICATION_COMMAND body is the
 # example of https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object.
+# An interaction must be answered within 3 seconds with an interaction response: the preset's
+# reply is {"type": 5} (DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: "thinking…", the app follows up
+# with the interaction's token, which the record holds).
 # verify_key does not check the timestamp's age; the tap allows 300 seconds (asserted below).
 import contextlib
 import io
@@ -14,7 +17,7 @@ import json
 import sys
 import time
 
-from discord_interactions import verify_key
+from discord_interactions import InteractionResponseType, InteractionType, verify_key
 from nacl.signing import SigningKey
 
 SIGNING_KEY = SigningKey(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
@@ -69,13 +72,15 @@ def deliveries(url):
     assert not verified(tampered, sign(now, command), now)
     assert not verified(ping, wrong, now)
     assert verified(command, sign(stale, command), stale) and int(now) - int(stale) > 300
+    assert PING["type"] == InteractionType.PING and COMMAND["type"] == InteractionType.APPLICATION_COMMAND
+    deferred = json.dumps({"type": InteractionResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE})
     return [
         delivery("PING signed by another key", url, ping, now, wrong, status=401, records=0,
                  error="invalid signature"),
         delivery("PING", url, ping, now, sign(now, ping), status=200, records=0,
-                 reply='{"type":1}'),
+                 reply=json.dumps({"type": InteractionResponseType.PONG})),
         delivery("genuine (APPLICATION_COMMAND)", url, command, now, sign(now, command),
-                 status=200, records=1),
+                 status=200, records=1, reply=deferred),
         delivery("one byte changed", url, tampered, now, sign(now, command), status=401,
                  records=0, error="invalid signature"),
         delivery("signed 10 minutes ago", url, command, stale, sign(stale, command), status=401,

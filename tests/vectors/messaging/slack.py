@@ -73,12 +73,15 @@ def deliveries(url):
                     "X-Slack-Request-Timestamp": DOC_TIMESTAMP, "X-Slack-Signature": DOC_SIGNATURE},
         "body": DOC_BODY, "status": 401, "records": 0, "error": "expired signature",
     }
+    # A slash command is signed the same way: Slack's example form, signed now.
+    command = signed("slash command (form)", url, DOC_BODY, "application/x-www-form-urlencoded",
+                     status=200, records=1)
     challenge = json.dumps(CHALLENGE)
     handshake = signed("url_verification", url, challenge, status=200, records=0,
                        reply=json.dumps({"challenge": CHALLENGE["challenge"]}, separators=(",", ":")))
 
     now = int(time.time())
-    for d in (genuine, retry, handshake):
+    for d in (genuine, retry, handshake, command):
         h = d["headers"]
         assert verifier.is_valid(d["body"], h["X-Slack-Request-Timestamp"], h["X-Slack-Signature"])
     assert not verifier.is_valid(tampered["body"], tampered["headers"]["X-Slack-Request-Timestamp"],
@@ -87,7 +90,7 @@ def deliveries(url):
     assert verifier.generate_signature(timestamp=DOC_TIMESTAMP, body=DOC_BODY) == DOC_SIGNATURE
     assert not verifier.is_valid(DOC_BODY, DOC_TIMESTAMP, DOC_SIGNATURE)
     assert now - int(DOC_TIMESTAMP) > 300
-    return [genuine, retry, tampered, stale, handshake]
+    return [genuine, retry, tampered, stale, handshake, command]
 
 
 if __name__ == "__main__":
