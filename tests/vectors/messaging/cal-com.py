@@ -3,9 +3,9 @@
 # and the code that signs (github.com/calcom/cal.com packages/features/webhooks/lib/sendPayload.ts:
 # createHmac("sha256", secretKey).update(body).digest("hex") sent as X-Cal-Signature-256).
 # Cal.com publishes no SDK that verifies (none on PyPI; @calcom/sdk and @calcom/atoms call the
-# API), so the deliveries are signed and checked by that algorithm here. The body is the
+# API), so the deliveries are signed and checked by that algorithm here. The body follows the
 # BOOKING_CREATED example of https://cal.com/docs/developing/guides/automation/webhooks
-# (shortened). Cal.com signs no timestamp, so there is no stale delivery.
+# (shortened), in the shape sendPayload.ts gives it (triggerEvent, createdAt, payload). Cal.com signs no timestamp, so there is no stale delivery.
 import hashlib
 import hmac
 import json

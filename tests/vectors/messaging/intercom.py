@@ -3,7 +3,7 @@
 # X-Hub-Signature is "sha1=" + hex HMAC-SHA1 of the body keyed with the app's client secret.
 # Intercom's SDKs (python-intercom on PyPI, intercom-client 7.0.3 on npm) call the REST API
 # and do not verify webhooks, so the deliveries are signed and checked by that algorithm here.
-# The bodies are the "ping" and "user.created" notification examples of
+# The bodies follow the "ping" and "user.created" notification examples of
 # https://developers.intercom.com/docs/references/webhooks/webhook-models. Intercom signs no
 # timestamp, so there is no stale delivery.
 import hashlib

@@ -19,7 +19,7 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
 
 from mailgun.security import SecurityGuard  # noqa: E402
 
-SIGNING_KEY = "key-7e55d003b1e3d7b5c8f9e4a2a1f3b2c4"
+SIGNING_KEY = "key-7e55d003b1e3d7b5c8f9e4a2a1f3b2c4"  # made up
 TOKEN = "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
 
 EVENT_DATA = {

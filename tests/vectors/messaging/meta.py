@@ -5,10 +5,11 @@
 # X-Hub-Signature-256 is "sha256=" + hex HMAC-SHA256 of the body (Unicode escaped, as
 # json.dumps writes it) keyed with the App Secret. Meta publishes no SDK that verifies
 # webhooks (facebook-business on PyPI calls the Marketing API), so the deliveries are signed
-# and checked by that algorithm here. The bodies are the Messenger "messages" example of
+# and checked by that algorithm here. The bodies follow the Messenger "messages" example of
 # https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages and
 # the WhatsApp text message example of
-# https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples. Meta signs
+# https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples (its text
+# given a non-ASCII part, to sign the escaped form Meta sends). Meta signs
 # no timestamp, so there is no stale delivery.
 import hashlib
 import hmac

@@ -2,7 +2,7 @@
 # RequestValidator.compute_signature signs each delivery over the URL the tap is called at and
 # the form fields, and RequestValidator.validate accepts or refuses each one here. The fields
 # are those of an incoming SMS as listed in https://www.twilio.com/docs/messaging/guides/webhook-request
-# (values from its example); I-Twilio-Idempotency-Token is the retry-stable id described in
+# (the values made up); I-Twilio-Idempotency-Token is the retry-stable id described in
 # https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides. Twilio signs no
 # timestamp, so there is no stale delivery.
 import json

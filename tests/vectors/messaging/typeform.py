@@ -2,9 +2,9 @@
 # Typeform-Signature is "sha256=" + base64 HMAC-SHA256 of the body keyed with the webhook's
 # secret. Typeform has no SDK on PyPI, and its npm packages (@typeform/api-client 2.10.4,
 # @typeform/embed) do not verify webhooks, so the deliveries are signed and checked by that
-# algorithm here (verify() is the page's Python example, constant-time compare). The body is
-# the example of https://www.typeform.com/developers/webhooks/example-payload/, shortened to
-# two answers. Typeform signs no timestamp, so there is no stale delivery.
+# algorithm here (verify() compares in constant time, as the page's examples do). The body
+# follows the example of https://www.typeform.com/developers/webhooks/example-payload/, shortened
+# to two answers. Typeform signs no timestamp, so there is no stale delivery.
 import base64
 import hashlib
 import hmac
