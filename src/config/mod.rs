@@ -475,6 +475,9 @@ mod tests {
             assert_eq!(signature[key]["secret"], true, "{key}");
             assert_eq!(signature[key]["writeOnly"], true, "{key}");
         }
+        let handshake = &schema["properties"]["handshake"]["properties"];
+        assert_eq!(handshake["verify_token"]["secret"], true);
+        assert_eq!(handshake["verify_token"]["writeOnly"], true);
     }
 
     #[test]
