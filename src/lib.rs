@@ -16,8 +16,9 @@
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503, the
 //!   success reply `reply` sets);
 //!   [`cors`]: `cors_origins`, preflights and `Access-Control-Allow-Origin`.
-//! - [`senders`]: what providers do differently: [`senders::signature`] (GitHub, Stripe,
-//!   Shopify, Slack, Standard Webhooks, Twilio, Zoom, Mailgun, SendGrid),
+//! - [`senders`]: what providers do differently: [`senders::signature`] (the kinds `hmac`,
+//!   `header`, `basic` and `ed25519`, and GitHub, Stripe, Shopify, Slack, Standard Webhooks,
+//!   Twilio, Zoom, Mailgun, SendGrid, Mandrill),
 //!   [`senders::handshake`] (URL checks answered and never recorded, the `handshake` kinds,
 //!   SNS confirmations), Asana's learned secrets ([`senders::signature::asana`]),
 //!   [`senders::idempotency`] (delivery ids already journaled).

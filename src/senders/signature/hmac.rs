@@ -151,7 +151,7 @@ impl HmacScheme {
     }
 
     /// Whether a timestamp is signed (and so checked against the tolerance).
-    fn timestamped(&self) -> bool {
+    pub fn timestamped(&self) -> bool {
         self.message.uses_timestamp() || self.pairs.as_ref().is_some_and(|p| p.timestamp.is_some())
     }
 }
