@@ -1,8 +1,7 @@
 //! Mandrill (Mailchimp Transactional): `X-Mandrill-Signature` holds base64 HMAC-SHA1 of the
 //! webhook URL exactly as entered in Mandrill, followed by each POST field's name and value,
-//! fields sorted by name. Specified in Mailchimp's "Authenticating webhook requests"
-//! (developer guide "Track and respond to activity with webhooks"), whose reference code sorts
-//! the fields' names and appends name then value with no delimiter.
+//! fields sorted by name, with no delimiter, as Mailchimp's reference code computes it (the
+//! `mandrill` preset's `spec` links it).
 //!
 //! Unlike Twilio's, the URL is not retried without or with its port: Mandrill signs the URL
 //! as entered. Mandrill posts a form (`mandrill_events=<JSON>`); any other body is refused,
