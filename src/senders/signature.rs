@@ -14,6 +14,7 @@ pub mod asana;
 pub mod ed25519;
 pub mod hmac;
 mod keys;
+mod mandrill;
 mod parse;
 mod providers;
 mod setting;
@@ -77,6 +78,7 @@ pub enum Scheme {
     Zoom,
     Mailgun,
     Sendgrid,
+    Mandrill,
     Hmac(Box<hmac::HmacScheme>),
     Header {
         /// Lower case.
@@ -102,6 +104,7 @@ impl Scheme {
             Scheme::Zoom => "zoom",
             Scheme::Mailgun => "mailgun",
             Scheme::Sendgrid => "sendgrid",
+            Scheme::Mandrill => "mandrill",
             Scheme::Hmac(_) => "hmac",
             Scheme::Header { .. } => "header",
             Scheme::Basic => "basic",
@@ -128,7 +131,7 @@ impl Scheme {
     /// Whether it signs the URL the provider called (the receiver then builds it).
     pub fn signs_url(&self) -> bool {
         match self {
-            Scheme::Twilio => true,
+            Scheme::Twilio | Scheme::Mandrill => true,
             Scheme::Hmac(h) => h.message.uses_url(),
             Scheme::Ed25519(e) => e.message.uses_url(),
             _ => false,
@@ -296,6 +299,7 @@ impl Verifier {
             Scheme::Zoom => providers::zoom(self, headers, body, now),
             Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
             Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
+            Scheme::Mandrill => mandrill::mandrill(self, headers, body, signed),
             Scheme::Hmac(scheme) => hmac::verify(self, scheme, headers, body, signed, now),
             Scheme::Header { header, prefix } => shared::header(self, headers, header, prefix),
             Scheme::Basic => shared::basic(self, headers),

@@ -47,6 +47,8 @@ pub enum SchemeName {
     /// `additionalData.hmacSignature` in each notification item: base64 HMAC-SHA256 under a
     /// hex key of the item's payment fields.
     Adyen,
+    /// `X-Mandrill-Signature: <base64>` HMAC-SHA1 over the URL and the form fields sorted by name.
+    Mandrill,
 }
 
 /// The `signature` setting.
@@ -167,6 +169,7 @@ impl SchemeName {
             SchemeName::Mailgun => "mailgun",
             SchemeName::Sendgrid => "sendgrid",
             SchemeName::Adyen => "adyen",
+            SchemeName::Mandrill => "mandrill",
         }
     }
 }
@@ -264,6 +267,7 @@ impl SignatureSetting {
             SchemeName::Mailgun => Scheme::Mailgun,
             SchemeName::Sendgrid => Scheme::Sendgrid,
             SchemeName::Adyen => Scheme::Adyen,
+            SchemeName::Mandrill => Scheme::Mandrill,
             SchemeName::Basic => Scheme::Basic,
             SchemeName::HmacSha256 => Scheme::Generic {
                 header: self.header_name()?,
