@@ -4,6 +4,7 @@
 //! (docs/configuration.md).
 
 mod reference;
+pub mod senders;
 
 use serde_json::{Value, json};
 

@@ -63,6 +63,15 @@ Examples:
   tap-webhooks token list --config config.json
   tap-webhooks token revoke tok_1a2b3c4d --config config.json";
 
+const SENDERS_EXAMPLES: &str = "\
+Examples:
+  # Every preset: its provider, what it verifies, its handshake:
+  tap-webhooks senders
+  # The settings one implies, to copy into a config and edit:
+  tap-webhooks senders github --format json
+  # A whole config for GitHub:
+  echo '{\"sender\": \"github\", \"signature\": {\"secret\": \"...\"}}' > config.json";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tap-webhooks",
@@ -149,6 +158,17 @@ enum Sub {
         #[arg(long, short = 'n', value_name = "N", default_value_t = 10)]
         lines: usize,
     },
+    /// Sender presets (the `sender` setting): list them, or print the settings one implies.
+    #[command(after_help = SENDERS_EXAMPLES)]
+    Senders {
+        /// A preset's name: print the settings it implies instead of the list.
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// `text` (default), `json` (a preset's settings; the list as an array) or `markdown`
+        /// (the docs' table).
+        #[arg(long, value_enum, default_value_t = AboutFormat::Text)]
+        format: AboutFormat,
+    },
     /// Webhook URLs: create, list and revoke their tokens.
     #[command(after_help = TOKEN_EXAMPLES)]
     Token {
@@ -215,6 +235,10 @@ pub enum Command {
         config: Config,
         options: TailOptions,
     },
+    Senders {
+        name: Option<String>,
+        format: AboutFormat,
+    },
 }
 
 fn load_config(args: &[String]) -> Result<Config, RunError> {
@@ -271,6 +295,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, RunErr
             json,
             lines,
         }) => return tail_command(&config, follow, stream, json, lines),
+        Some(Sub::Senders { name, format }) => return Ok(Command::Senders { name, format }),
         Some(Sub::Token { action }) => {
             let (config, command) = match action {
                 TokenAction::New { config } => (config, TokenCommand::New),
@@ -381,6 +406,11 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             options,
         } => Ok(replay::run(&config, state, catalog, options)?),
         Command::Tail { config, options } => tail::run(&config, &options),
+        Command::Senders { name, format } => {
+            let text = about::senders::render(name.as_deref(), format).map_err(RunError::Usage)?;
+            println!("{}", text.trim_end());
+            Ok(())
+        }
     }
 }
 

@@ -22,6 +22,7 @@ mod meltano_hub;
 mod nats;
 mod observability;
 mod orchestration;
+mod presets;
 mod receive_and_emit;
 mod replay;
 mod security;

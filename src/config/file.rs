@@ -100,6 +100,13 @@ pub struct ConfigFile {
     /// How long a stopping listener waits for requests in flight, in seconds.
     #[serde(default = "defaults::shutdown_grace_seconds")]
     pub shutdown_grace_seconds: f64,
+    /// A provider preset (`github`, `stripe`, `shopify`, `slack`, ...; `tap-webhooks senders`
+    /// lists them): its route, captured headers, delivery-id header, per-event keys, signature
+    /// scheme, handshake and reply, under the settings given here (which win; `signature` is
+    /// merged key by key, so `{"sender": "github", "signature": {"secret": "..."}}` is a whole
+    /// config). `tap-webhooks senders NAME --format json` prints what one sets.
+    #[serde(default)]
+    pub sender: Option<String>,
     /// Verify each webhook's signature over the raw body:
     /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
     /// "hmac-sha256" | "twilio" | "zoom" | "mailgun" | "sendgrid", "secret": "..."}`. Missing,

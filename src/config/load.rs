@@ -3,10 +3,13 @@
 //! `file:line:column` when one file is read alone, else the file or the variable that set
 //! the key.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+
+use crate::senders::presets;
 
 use super::env::{EnvSettings, var_name};
 use super::file::{ConfigFile, settings_schema};
@@ -71,6 +74,14 @@ impl Config {
     /// line and column.
     pub fn from_json(text: &[u8], origin: &str) -> Result<Config, ConfigError> {
         let value = parse_object(text, origin)?;
+        if value.get("sender").is_some() {
+            // A preset's settings have no line in this file: errors name the key instead.
+            let origins = Origins {
+                all: vec![origin.to_owned()],
+                ..Origins::default()
+            };
+            return Self::from_merged(value, &origins);
+        }
         let mut de = serde_json::Deserializer::from_slice(text);
         let file: ConfigFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let (path, inner) = (path_text(e.path()), e.into_inner());
@@ -85,7 +96,25 @@ impl Config {
     }
 
     /// Validates settings merged from several sources.
-    fn from_merged(value: Value, origins: &Origins) -> Result<Config, ConfigError> {
+    fn from_merged(mut value: Value, origins: &Origins) -> Result<Config, ConfigError> {
+        let mut origins = Cow::Borrowed(origins);
+        if let Value::Object(map) = &mut value {
+            let applied = presets::apply(map).map_err(|e| ConfigError::Parse {
+                path: origins.of("sender").to_owned(),
+                message: format!("{}: {}", e.key, e.message),
+            })?;
+            if let Some(applied) = applied {
+                let shown = format!("{} (sender {})", origins.of("sender"), applied.name);
+                let owned = origins.to_mut();
+                for key in applied.from_preset {
+                    owned.of.insert(key, shown.clone());
+                }
+                for line in applied.warnings {
+                    log::warn!("{line}");
+                }
+            }
+        }
+        let origins = origins.as_ref();
         let file: ConfigFile = serde_path_to_error::deserialize(&value).map_err(|e| {
             let path = path_text(e.path());
             let inner = e.into_inner();
@@ -112,7 +141,7 @@ impl Config {
 }
 
 /// Which source set each top-level key.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Origins {
     of: BTreeMap<String, String>,
     /// Every source, for an error no one key explains.

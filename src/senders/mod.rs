@@ -2,4 +2,5 @@
 
 pub mod handshake;
 pub mod idempotency;
+pub mod presets;
 pub mod signature;

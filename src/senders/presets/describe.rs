@@ -1,0 +1,120 @@
+//! Presets described for people: `tap-webhooks senders` and the docs' sender table.
+
+use serde_json::{Map, Value};
+
+use super::{Preset, all};
+
+/// What a preset verifies, in a few words.
+pub fn verifies(preset: &Preset) -> String {
+    let Some(Value::Object(s)) = preset.settings.get("signature") else {
+        return "nothing (no signature)".into();
+    };
+    let text = |k: &str| s.get(k).and_then(Value::as_str);
+    let header = text("header").unwrap_or("");
+    match text("scheme").unwrap_or("") {
+        "hmac" => {
+            let algorithm = text("algorithm").unwrap_or("sha256").to_ascii_uppercase();
+            let signed = if text("message").is_some_and(|m| m != "{body}") || signs_time(s) {
+                "body and more"
+            } else {
+                "body"
+            };
+            let timed = if signs_time(s) { ", timestamped" } else { "" };
+            format!("HMAC-{algorithm} of the {signed} in `{header}`{timed}")
+        }
+        "header" => format!("shared secret in `{header}`"),
+        "basic" => "HTTP Basic credentials".into(),
+        "ed25519" => format!("Ed25519 signature in `{header}`, timestamped"),
+        other => format!("its own scheme (`{other}`)"),
+    }
+}
+
+fn signs_time(s: &Map<String, Value>) -> bool {
+    s.contains_key("timestamp_header") || s.get("pairs").and_then(|p| p.get("timestamp")).is_some()
+}
+
+/// The handshake a preset answers, or `-`.
+pub fn handshake(preset: &Preset) -> String {
+    preset
+        .settings
+        .get("handshake")
+        .and_then(|h| h.get("kind"))
+        .and_then(Value::as_str)
+        .map_or_else(|| "-".to_owned(), str::to_owned)
+}
+
+/// Where a preset routes records: `header X`, `field x`, or `-`.
+pub fn route(preset: &Preset) -> String {
+    let Some(Value::Object(route)) = preset.settings.get("route") else {
+        return "-".into();
+    };
+    route.iter().next().map_or_else(
+        || "-".into(),
+        |(k, v)| format!("{k} `{}`", v.as_str().unwrap_or("")),
+    )
+}
+
+/// One preset for `tap-webhooks senders --format json`.
+pub fn summary(preset: &Preset) -> Value {
+    serde_json::json!({
+        "name": preset.name,
+        "title": preset.title,
+        "verifies": verifies(preset).replace('`', ""),
+        "handshake": preset.settings.get("handshake").and_then(|h| h.get("kind")),
+        "spec": preset.spec,
+        "settings": super::implied_config(preset),
+    })
+}
+
+/// `tap-webhooks senders`: one line per preset.
+pub fn text_table() -> String {
+    let rows: Vec<[String; 4]> = all()
+        .iter()
+        .map(|p| [p.name.clone(), p.title.clone(), verifies(p), handshake(p)])
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1) = (width(0).max(6), width(1).max(8));
+    let mut out = format!(
+        "{:w0$}  {:w1$}  {}\n",
+        "SENDER", "PROVIDER", "VERIFIES (HANDSHAKE)"
+    );
+    for [name, title, verifies, handshake] in rows {
+        let handshake = if handshake == "-" {
+            String::new()
+        } else {
+            format!(" (handshake: {handshake})")
+        };
+        let verifies = verifies.replace('`', "");
+        out.push_str(&format!("{name:w0$}  {title:w1$}  {verifies}{handshake}\n"));
+    }
+    out.push_str(
+        "\n`tap-webhooks senders NAME --format json` prints the settings a sender implies.\n",
+    );
+    out
+}
+
+/// The docs' sender table (Markdown), generated from the definitions.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| `sender` | Provider | Verifies | Handshake | Routes by | Specified in |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for p in all() {
+        let spec: Vec<String> = p
+            .spec
+            .iter()
+            .enumerate()
+            .map(|(i, url)| format!("[{}]({url})", i + 1))
+            .collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            p.name,
+            p.title,
+            verifies(p),
+            handshake(p),
+            route(p),
+            spec.join(" ")
+        ));
+    }
+    out
+}
