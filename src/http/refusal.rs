@@ -209,6 +209,7 @@ fn usual_causes(e: &SignatureError, scheme: Option<&Scheme>) -> &'static str {
                 | Scheme::Zoom
                 | Scheme::Mailgun
                 | Scheme::Sendgrid
+                | Scheme::Sns
         )
     );
     match e {

@@ -8,7 +8,9 @@
 //! tolerance (replays). The header parsers are public so that the fuzz target can reach them.
 //! Keys never appear in `Debug` output or in errors.
 
+mod graph;
 mod providers;
+mod sns;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -45,6 +47,10 @@ pub enum SchemeName {
     /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
     /// (`public_key`, not `secret`).
     Sendgrid,
+    /// Microsoft Graph: every notification's `clientState` equals the secret.
+    MicrosoftGraph,
+    /// AWS SNS: RSA signature of the message under the certificate in `public_key` (PEM).
+    Sns,
 }
 
 /// How the generic scheme encodes the MAC.
@@ -132,6 +138,8 @@ impl SignatureSetting {
             SchemeName::Zoom => Scheme::Zoom,
             SchemeName::Mailgun => Scheme::Mailgun,
             SchemeName::Sendgrid => Scheme::Sendgrid,
+            SchemeName::MicrosoftGraph => Scheme::MicrosoftGraph,
+            SchemeName::Sns => Scheme::Sns,
             SchemeName::HmacSha256 => {
                 let header = setting.header.ok_or(
                     "scheme hmac-sha256 needs `header`, the header carrying the signature",
@@ -156,13 +164,16 @@ impl SignatureSetting {
         }
         let mut secrets = setting.secrets;
         secrets.extend(setting.secret);
-        if scheme == Scheme::Sendgrid {
+        if matches!(scheme, Scheme::Sendgrid | Scheme::Sns) {
             if !secrets.is_empty() {
-                return Err("scheme sendgrid verifies with `public_key`, not a secret".into());
+                let name = scheme.name();
+                return Err(format!(
+                    "scheme {name} verifies with `public_key`, not a secret"
+                ));
             }
             secrets.extend(setting.public_key.map(Secret::new));
         } else if setting.public_key.is_some() {
-            return Err("public_key applies to scheme sendgrid only".into());
+            return Err("public_key applies to schemes sendgrid and sns only".into());
         }
         Verifier::new(scheme, &secrets, setting.tolerance_seconds)
     }
@@ -198,6 +209,8 @@ pub enum Scheme {
     Zoom,
     Mailgun,
     Sendgrid,
+    MicrosoftGraph,
+    Sns,
 }
 
 impl Scheme {
@@ -214,6 +227,8 @@ impl Scheme {
             Scheme::Zoom => "zoom",
             Scheme::Mailgun => "mailgun",
             Scheme::Sendgrid => "sendgrid",
+            Scheme::MicrosoftGraph => "microsoft-graph",
+            Scheme::Sns => "sns",
         }
     }
 }
@@ -250,6 +265,8 @@ pub struct Verifier {
     keys: Vec<Key>,
     /// SendGrid's public keys (its scheme has no secret).
     public_keys: Vec<providers::PublicKey>,
+    /// AWS SNS's signing certificates (its scheme has no secret).
+    certificates: Vec<sns::Certificate>,
     tolerance_seconds: u64,
 }
 
@@ -291,11 +308,18 @@ impl Verifier {
         secrets: &[Secret],
         tolerance_seconds: u64,
     ) -> Result<Verifier, String> {
-        if scheme == Scheme::Sendgrid {
+        if matches!(scheme, Scheme::Sendgrid | Scheme::Sns) {
+            let (public_keys, certificates) = if scheme == Scheme::Sns {
+                let pem: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+                (Vec::new(), sns::certificates(&pem.concat())?)
+            } else {
+                (providers::public_keys(secrets)?, Vec::new())
+            };
             return Ok(Verifier {
                 scheme,
                 keys: Vec::new(),
-                public_keys: providers::public_keys(secrets)?,
+                public_keys,
+                certificates,
                 tolerance_seconds,
             });
         }
@@ -326,6 +350,7 @@ impl Verifier {
             scheme,
             keys,
             public_keys: Vec::new(),
+            certificates: Vec::new(),
             tolerance_seconds,
         })
     }
@@ -365,6 +390,8 @@ impl Verifier {
             Scheme::Zoom => providers::zoom(self, headers, body, now),
             Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
             Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
+            Scheme::MicrosoftGraph => graph::verify(self.keys.iter().map(|k| k.0.as_slice()), body),
+            Scheme::Sns => sns::verify(&self.certificates, body, now, self.tolerance_seconds),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;
                 let signature = parse_prefixed(value, "sha256=", Encoding::Hex)?;
