@@ -173,7 +173,7 @@ impl SignatureSetting {
             }
             secrets.extend(setting.public_key.map(Secret::new));
         } else if setting.public_key.is_some() {
-            return Err("public_key applies to schemes sendgrid and sns only".into());
+            return Err("public_key applies to scheme sns or sendgrid only".into());
         }
         Verifier::new(scheme, &secrets, setting.tolerance_seconds)
     }
