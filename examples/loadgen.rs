@@ -14,7 +14,10 @@
 //! over raw tokio sockets, so that it costs the shared CPU as little as possible.
 //!
 //! Usage: `loadgen URL BODY_FILE [--connections N] [--duration S] [--warmup S] [--rate R]
-//!         [--threads T] [--max-requests N]`
+//!         [--threads T] [--max-requests N] [--header 'Name: value']...`
+//!
+//! `--header` adds a header to every request; `{seq}` in its value becomes a number unique to
+//! each request (20 digits), for a delivery-id header that must not repeat.
 //!
 //! Prints one line: `requests=… errors=… seconds=… rps=… p50_us=… p90_us=… p99_us=…
 //! p999_us=… max_us=… mean_us=…` (errors: non-2xx answers and broken connections).
@@ -31,7 +34,8 @@ use tokio::net::TcpStream;
 
 struct Options {
     addr: SocketAddr,
-    request: Arc<Vec<u8>>,
+    /// The request, split where each request's `{seq}` goes (one part when there is none).
+    request: Arc<Vec<Vec<u8>>>,
     connections: usize,
     duration: Duration,
     warmup: Duration,
@@ -43,7 +47,7 @@ struct Options {
 fn usage() -> io::Error {
     io::Error::other(
         "usage: loadgen URL BODY_FILE [--connections N] [--duration S] [--warmup S] [--rate R] \
-         [--threads T] [--max-requests N]",
+         [--threads T] [--max-requests N] [--header 'Name: value']...",
     )
 }
 
@@ -58,16 +62,9 @@ fn parse_options() -> io::Result<Options> {
     };
     let addr: SocketAddr = authority.parse().map_err(io::Error::other)?;
     let body = std::fs::read(&body_file)?;
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&body);
     let mut options = Options {
         addr,
-        request: Arc::new(request),
+        request: Arc::new(Vec::new()),
         connections: 32,
         duration: Duration::from_secs(10),
         warmup: Duration::from_secs(1),
@@ -75,8 +72,14 @@ fn parse_options() -> io::Result<Options> {
         threads: 1,
         max_requests: None,
     };
+    let mut headers = String::new();
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(usage)?;
+        if flag == "--header" {
+            headers.push_str(&value);
+            headers.push_str("\r\n");
+            continue;
+        }
         let number = || value.parse::<f64>().map_err(|_| usage());
         match flag.as_str() {
             "--connections" => options.connections = number()?.max(1.0) as usize,
@@ -88,7 +91,27 @@ fn parse_options() -> io::Result<Options> {
             _ => return Err(usage()),
         }
     }
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         {headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    options.request = Arc::new(split_seq(&request));
     Ok(options)
+}
+
+/// The request cut at each `{seq}`.
+fn split_seq(request: &[u8]) -> Vec<Vec<u8>> {
+    let mut parts = Vec::new();
+    let mut rest = request;
+    while let Some(at) = find(rest, b"{seq}") {
+        parts.push(rest[..at].to_vec());
+        rest = &rest[at + 5..];
+    }
+    parts.push(rest.to_vec());
+    parts
 }
 
 /// What one connection measured.
@@ -169,6 +192,22 @@ struct Plan {
     tickets: AtomicU64,
     /// Requests sent in the measured window, against `max_requests`.
     sent: AtomicU64,
+    /// The next `{seq}`.
+    sequence: AtomicU64,
+}
+
+/// The request with each `{seq}` filled in (borrowed as is when it has none).
+fn fill_seq<'a>(parts: &'a [Vec<u8>], sequence: &AtomicU64) -> std::borrow::Cow<'a, [u8]> {
+    if let [whole] = parts {
+        return std::borrow::Cow::Borrowed(whole);
+    }
+    let n = sequence.fetch_add(1, Ordering::Relaxed);
+    let mut out = parts[0].clone();
+    for part in &parts[1..] {
+        out.extend_from_slice(format!("{n:020}").as_bytes());
+        out.extend_from_slice(part);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 async fn connection(plan: Arc<Plan>, mut stream: TcpStream) -> Tally {
@@ -215,7 +254,8 @@ async fn connection(plan: Arc<Plan>, mut stream: TcpStream) -> Tally {
                 }
             }
         }
-        let outcome = exchange(&mut stream, &options.request, &mut buf).await;
+        let request = fill_seq(&options.request, &plan.sequence);
+        let outcome = exchange(&mut stream, &request, &mut buf).await;
         let done = Instant::now();
         let ok = match outcome {
             Ok((status, keep_alive)) => {
@@ -265,6 +305,7 @@ fn main() -> io::Result<()> {
             start,
             tickets: AtomicU64::new(0),
             sent: AtomicU64::new(0),
+            sequence: AtomicU64::new(0),
         });
         let tasks: Vec<_> = streams
             .into_iter()

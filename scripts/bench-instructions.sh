@@ -47,7 +47,12 @@
 # cg_annotate and cg_diff), BENCH_TOOLS (a directory holding loadgen, gen_payload and
 # gen_capture; default: built from this checkout's examples; inputs are the same across runs
 # only when made by the same tools), BENCH_SERVER_CPUS (a taskset CPU list for the measured
-# tap; see scripts/bench-lib.sh).
+# tap; see scripts/bench-lib.sh), BENCH_HEADERS (headers the senders add to every request, one per
+# line; `{seq}` in a value becomes a number unique to each request, `{hmac-sha256-hex}` the hex
+# HMAC-SHA256 of the event under BENCH_SECRET: with BENCH_CONFIG '"sender": "github",
+# "signature": {"secret": "s"}' and BENCH_SECRET=s, BENCH_HEADERS=$'X-GitHub-Event: push\n
+# X-GitHub-Delivery: {seq}\nX-Hub-Signature-256: sha256={hmac-sha256-hex}' measures the github
+# preset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -146,7 +151,7 @@ stop_and_wait() {
 drive() {
   local result
   result=$("${LOADGEN_ON[@]}" "$TOOLS/loadgen" "$1" "$WORK/payload.json" --connections "$SENDERS" \
-    --warmup 0 --duration 3600 --max-requests "$2")
+    --warmup 0 --duration 3600 --max-requests "$2" "${HEADER_ARGS[@]}")
   if [ "$(field "$result" requests)" != "$2" ] || [ "$(field "$result" errors)" != 0 ]; then
     echo "expected $2 answered requests: $result" >&2; exit 1
   fi
@@ -220,6 +225,14 @@ measure_journal() {
 
 # ---------------------------------------------------------------------------------------------
 "$TOOLS/gen_payload" 600 > "$WORK/payload.json"
+HEADER_ARGS=()
+if [ -n "${BENCH_HEADERS:-}" ]; then
+  mac=$(python3 -c 'import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), open(sys.argv[2], "rb").read(), hashlib.sha256).hexdigest())' \
+    "${BENCH_SECRET:-}" "$WORK/payload.json")
+  while IFS= read -r line; do
+    [ -n "$line" ] && HEADER_ARGS+=(--header "${line//\{hmac-sha256-hex\}/$mac}")
+  done <<< "$BENCH_HEADERS"
+fi
 "$TOOLS/gen_capture" "$CAPTURE_MB" > "$WORK/capture.ndjson"
 EVENTS=$(wc -l < "$WORK/capture.ndjson")
 echo "inputs: $(stat -c %s "$WORK/payload.json")-byte event (sha256 $(sha256sum "$WORK/payload.json" | cut -c1-12)), \

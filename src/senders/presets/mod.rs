@@ -24,7 +24,9 @@ const GROUPS: [(&str, &str); 4] = [
 ];
 
 /// The settings a preset may hold.
-const SETTINGS: [&str; 7] = [
+const SETTINGS: [&str; 9] = [
+    "primary_key",
+    "max_streams",
     "route",
     "capture_headers",
     "idempotency_header",
