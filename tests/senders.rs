@@ -1,8 +1,9 @@
 //! Senders beyond one JSON object, end to end on the real binary: every
 //! body kind of the contract's table, HEAD, the handshakes, the signatures of Twilio, Zoom,
-//! Mailgun and SendGrid, and the three defects found with real deliveries.
+//! Mailgun and SendGrid, the signature kinds `hmac`, `header`, `basic` and `ed25519`, and the
+//! three defects found with real deliveries.
 //!
-//! Signatures are computed here with the `hmac`/`sha1`/`p256` crates directly, following each
+//! Signatures are computed here with the `hmac`/`sha1`/`p256`/`ed25519-dalek` crates directly, following each
 //! provider's documentation, or taken from the providers' own library tests.
 
 use crate::common::*;
@@ -990,4 +991,172 @@ fn refusals_become_rate_limited_rejection_records_without_the_token() {
         .unwrap_or_else(|| panic!("_rejections not discovered: {catalog}"));
     assert_eq!(entry["schema"], schema["schema"]);
     assert_eq!(entry["key_properties"], json!(["__sdc_primary_key"]));
+}
+
+/// The reply's status and whether its `error` starts with `prefix`.
+fn refused(reply: &Reply, prefix: &str) -> (u16, bool) {
+    let error = reply.body["error"].as_str().unwrap_or_default();
+    (reply.status, error.starts_with(prefix))
+}
+
+#[test]
+fn hmac_kind_verifies_a_template_over_the_url_with_pairs_and_refuses_stale_ones() {
+    let secret = "c2VjcmV0LWtleS1vZi1hbnktc2VuZGVy";
+    let mut h = Harness::new(json!({"signature": {
+        "scheme": "hmac", "header": "X-Signature", "algorithm": "sha512", "encoding": "base64",
+        "key_encoding": "base64", "message": "{timestamp}.{method}.{url}.{body}",
+        "format": "pairs", "pairs": {"separator": ";", "timestamp": "ts", "signature": "h1"},
+        "secret": secret
+    }}));
+    let tap = h.start(&[]);
+    let key = BASE64.decode(secret).unwrap();
+    let url = format!("{}?source=shop", tap.url());
+    let sign = |ts: i64, body: &[u8]| {
+        let mut mac = Hmac::<sha2::Sha512>::new_from_slice(&key).unwrap();
+        for part in [format!("{ts}.POST.{url}.").as_bytes(), body] {
+            mac.update(part);
+        }
+        let sig = BASE64.encode(mac.finalize().into_bytes());
+        vec![("X-Signature", format!("ts={ts}; h1={sig}"))]
+    };
+    let post = |headers: &[(&str, String)], body: &[u8]| {
+        let mut request = tap.client().post(&url).body(body.to_vec());
+        request = request.header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        tap.send(request)
+    };
+    let body = br#"{"event":"order.paid","id":"ord_1"}"#;
+    let t = now();
+    assert_eq!(post(&sign(t, body), body).status, 200);
+    let tampered = br#"{"event":"order.paid","id":"ord_2"}"#;
+    assert_eq!(
+        refused(&post(&sign(t, body), tampered), "invalid signature"),
+        (401, true)
+    );
+    assert_eq!(
+        refused(&post(&sign(t - 600, body), body), "expired signature"),
+        (401, true)
+    );
+    // The URL is signed: the same delivery to another query is refused.
+    let other = tap.send(
+        tap.client()
+            .post(tap.url())
+            .header("content-type", "application/json")
+            .header("X-Signature", &sign(t, body)[0].1)
+            .body(body.to_vec()),
+    );
+    assert_eq!(refused(&other, "invalid signature"), (401, true));
+    assert_eq!(stop(tap).records().len(), 1);
+}
+
+#[test]
+fn header_kind_accepts_the_shared_secret_only() {
+    let mut h = Harness::new(json!({"signature": {
+        "scheme": "header", "header": "X-Gitlab-Token", "secrets": ["old-token", "glpat-s3cret"]
+    }}));
+    let tap = h.start(&[]);
+    let body = br#"{"object_kind":"push","after":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7"}"#;
+    let post = |token: &str, body: &[u8]| {
+        post_as(
+            &tap,
+            "application/json",
+            &[("X-Gitlab-Token", token.to_owned())],
+            body,
+        )
+    };
+    assert_eq!(post("glpat-s3cret", body).status, 200);
+    assert_eq!(
+        refused(&post("glpat-s3creT", body), "invalid signature"),
+        (401, true)
+    );
+    assert_eq!(
+        refused(
+            &post_as(&tap, "application/json", &[], body),
+            "missing signature"
+        ),
+        (401, true)
+    );
+    let done = stop(tap);
+    assert_eq!(done.records().len(), 1);
+    assert!(!done.stderr.contains("glpat-s3cre"), "{}", done.stderr);
+}
+
+#[test]
+fn basic_kind_checks_credentials_with_the_token_in_the_url() {
+    let mut h = Harness::new(json!({"signature": {
+        "scheme": "basic", "username": "postmark", "password": "pa:ss word"
+    }}));
+    let tap = h.start(&[]);
+    let body = br#"{"RecordType":"Delivery","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483"}"#;
+    let basic = |user: &str, password: &str| {
+        let credentials = BASE64.encode(format!("{user}:{password}"));
+        vec![("Authorization", format!("Basic {credentials}"))]
+    };
+    let post = |headers: &[(&str, String)]| post_as(&tap, "application/json", headers, body);
+    assert_eq!(post(&basic("postmark", "pa:ss word")).status, 200);
+    assert_eq!(
+        refused(&post(&basic("postmark", "pa:ss worD")), "invalid signature"),
+        (401, true)
+    );
+    assert_eq!(refused(&post(&[]), "missing signature"), (401, true));
+    // The token as a Bearer token leaves no room for Basic credentials: the reply says so.
+    let bearer = tap.send(
+        tap.client()
+            .post(format!("{}/webhooks", tap.base()))
+            .header("content-type", "application/json")
+            .header("Authorization", format!("Bearer {}", tap.token()))
+            .body(body.to_vec()),
+    );
+    let error = bearer.body["error"].as_str().unwrap_or_default();
+    assert_eq!(bearer.status, 401);
+    assert!(
+        error.contains("put the webhook token in the URL"),
+        "{error}"
+    );
+    assert_eq!(stop(tap).records().len(), 1);
+}
+
+#[test]
+fn ed25519_kind_verifies_discord_style_signatures_and_refuses_stale_ones() {
+    use ed25519_dalek::{Signer, SigningKey};
+    // RFC 8032 section 7.1, test 1's secret key.
+    let key = SigningKey::from_bytes(
+        &hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+    let mut h = Harness::new(json!({"signature": {
+        "scheme": "ed25519", "header": "X-Signature-Ed25519",
+        "timestamp_header": "X-Signature-Timestamp", "message": "{timestamp}{body}",
+        "public_key": hex::encode(key.verifying_key().as_bytes())
+    }}));
+    let tap = h.start(&[]);
+    let sign = |ts: i64, body: &[u8]| {
+        let message = [ts.to_string().as_bytes(), body].concat();
+        vec![
+            (
+                "X-Signature-Ed25519",
+                hex::encode(key.sign(&message).to_bytes()),
+            ),
+            ("X-Signature-Timestamp", ts.to_string()),
+        ]
+    };
+    let body = br#"{"type":2,"id":"786008729715212338","data":{"name":"blep"}}"#;
+    let post =
+        |headers: &[(&str, String)], body: &[u8]| post_as(&tap, "application/json", headers, body);
+    let t = now();
+    assert_eq!(post(&sign(t, body), body).status, 200);
+    let tampered = br#"{"type":2,"id":"786008729715212339","data":{"name":"blep"}}"#;
+    assert_eq!(
+        refused(&post(&sign(t, body), tampered), "invalid signature"),
+        (401, true)
+    );
+    assert_eq!(
+        refused(&post(&sign(t - 600, body), body), "expired signature"),
+        (401, true)
+    );
+    assert_eq!(stop(tap).records().len(), 1);
 }

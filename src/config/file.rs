@@ -107,10 +107,9 @@ pub struct ConfigFile {
     /// config). `tap-webhooks senders NAME --format json` prints what one sets.
     #[serde(default)]
     pub sender: Option<String>,
-    /// Verify each webhook's signature over the raw body:
-    /// `{"scheme": "github" | "stripe" | "shopify" | "slack" | "standard-webhooks" |
-    /// "hmac-sha256" | "twilio" | "zoom" | "mailgun" | "sendgrid", "secret": "..."}`. Missing,
-    /// invalid or expired signatures get 401 (docs/senders.md, "Signatures").
+    /// Verify each webhook's signature: `{"scheme": "github", "secret": "..."}`, or any
+    /// sender's scheme described with the kinds `hmac`, `header`, `basic` and `ed25519`.
+    /// Missing, invalid or expired signatures get 401 (docs/senders.md, "Signatures").
     #[serde(default)]
     pub signature: Option<SignatureSetting>,
     /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,

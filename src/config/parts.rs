@@ -12,7 +12,7 @@ use super::{IdempotencySettings, Limits};
 use crate::capture::HeaderPatterns;
 use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
 use crate::journal::nats::NatsSettings;
-use crate::senders::signature::{SchemeName, SignatureSetting, Verifier};
+use crate::senders::signature::{SignatureSetting, Verifier};
 
 /// Stitch's rule for primary key field names.
 pub const MAX_KEY_NAME_CHARS: usize = 50;
@@ -412,7 +412,7 @@ pub fn streams(file: &mut ConfigFile, primary_key: &[String]) -> Result<StreamSe
 }
 
 /// `capture_headers` under the credential policy: the `route` header is kept as sent (routing
-/// reads it), the `hmac-sha256` scheme's header is a credential.
+/// reads it), the configured signature header is a credential.
 fn capture_headers(file: &mut ConfigFile, route: Option<&Route>) -> HeaderPatterns {
     let mut patterns = HeaderPatterns::new(std::mem::take(&mut file.capture_headers));
     let secrets = patterns.secrets_mut();
@@ -422,8 +422,7 @@ fn capture_headers(file: &mut ConfigFile, route: Option<&Route>) -> HeaderPatter
     if let Some(header) = file
         .signature
         .as_ref()
-        .filter(|s| s.scheme == SchemeName::HmacSha256)
-        .and_then(|s| s.header.as_deref())
+        .and_then(SignatureSetting::credential_header)
     {
         secrets.set_signature_header(header);
     }

@@ -200,18 +200,7 @@ impl Refusal {
 
 /// What usually makes a valid delivery fail its signature check.
 fn usual_causes(e: &SignatureError, scheme: Option<&Scheme>) -> &'static str {
-    let timestamped = matches!(
-        scheme,
-        Some(
-            Scheme::Stripe
-                | Scheme::Slack
-                | Scheme::StandardWebhooks
-                | Scheme::Zoom
-                | Scheme::Mailgun
-                | Scheme::Sendgrid
-                | Scheme::Sns
-        )
-    );
+    let timestamped = scheme.is_some_and(Scheme::timestamped);
     match e {
         SignatureError::Expired { .. } => {
             " (usual causes: this host's clock is off, or an old delivery was replayed)"

@@ -1,182 +1,50 @@
-//! Provider signatures: HMAC-SHA256 over the raw body, as GitHub, Stripe, Shopify, Slack and
-//! Standard Webhooks sign their deliveries (plus a generic header scheme); Twilio, Zoom,
-//! Mailgun and SendGrid, whose schemes sign more than the body, are in [`providers`].
+//! Provider signatures. Any sender's scheme is described as data with the kinds `hmac` (an
+//! HMAC over a `message` template, in [`hmac`]), `header` and `basic` (a shared secret, in
+//! [`shared`]) and `ed25519`; the named schemes of GitHub, Stripe, Shopify, Slack and Standard
+//! Webhooks are here, and Twilio, Zoom, Mailgun and SendGrid, whose schemes sign more than the
+//! body, are in [`providers`].
 //!
-//! A [`Verifier`] is built once from the `signature` setting. It holds one or more keys (several
-//! during a secret rotation), checks every signature a header carries against every key with
-//! constant-time comparisons, and for schemes with a timestamp refuses deliveries outside the
-//! tolerance (replays). The header parsers are public so that the fuzz target can reach them.
-//! Keys never appear in `Debug` output or in errors.
+//! A [`Verifier`] is built once from the `signature` setting ([`setting`]). It holds one or more
+//! keys (several during a secret rotation), checks every signature a header carries against
+//! every key with constant-time comparisons, and for schemes with a timestamp refuses
+//! deliveries outside the tolerance (replays). Keys never appear in `Debug` output or in errors.
 
+pub mod ed25519;
 mod graph;
+pub mod hmac;
+mod keys;
+mod parse;
 mod providers;
+mod setting;
+mod shared;
 mod sns;
+pub mod template;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
+use ::hmac::{Hmac, KeyInit, Mac};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 
+pub use keys::{KeyEncoding, Secret};
+pub use parse::{
+    StripeHeader, parse_prefixed, parse_standard_signatures, parse_stripe, parse_timestamp,
+};
+pub use setting::{SchemeName, SignatureSetting};
+
+use keys::Key;
+use parse::decode;
+
 type HmacSha256 = Hmac<Sha256>;
 
-/// The `scheme` of the `signature` setting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum SchemeName {
-    /// `X-Hub-Signature-256: sha256=<hex>` over the body.
-    Github,
-    /// `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>]` over `<t>.<body>`.
-    Stripe,
-    /// `X-Shopify-Hmac-Sha256: <base64>` over the body.
-    Shopify,
-    /// `X-Slack-Signature: v0=<hex>` over `v0:<X-Slack-Request-Timestamp>:<body>`.
-    Slack,
-    /// `webhook-signature: v1,<base64> ...` over `<webhook-id>.<webhook-timestamp>.<body>`.
-    StandardWebhooks,
-    /// A header (`header`) holding `prefix` + hex or base64 (`encoding`) of the HMAC of the body.
-    HmacSha256,
-    /// `X-Twilio-Signature: <base64>` HMAC-SHA1 over the URL Twilio called and the sorted form fields.
-    Twilio,
-    /// `x-zm-signature: v0=<hex>` over `v0:<x-zm-request-timestamp>:<body>`.
-    Zoom,
-    /// `signature.{timestamp,token,signature}` in the body: HMAC-SHA256 of timestamp + token.
-    Mailgun,
-    /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
-    /// (`public_key`, not `secret`).
-    Sendgrid,
-    /// Microsoft Graph: every notification's `clientState` equals the secret.
-    MicrosoftGraph,
-    /// AWS SNS: RSA signature of the message under the certificate in `public_key` (PEM).
-    Sns,
-}
-
-/// How the generic scheme encodes the MAC.
+/// How a signature is encoded (`base64url`: URL-safe base64, padding optional).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     #[default]
     Hex,
     Base64,
-}
-
-/// A secret from the config. Shown as `<redacted>` by `Debug`, never serialized.
-#[derive(Clone, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(text: String) -> Self {
-        Secret(text)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// The `signature` setting.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignatureSetting {
-    /// The provider's signing scheme.
-    pub scheme: SchemeName,
-    /// The provider's signing secret (Standard Webhooks: `whsec_...`).
-    #[serde(default)]
-    #[schemars(extend("secret" = true, "writeOnly" = true))]
-    pub secret: Option<Secret>,
-    /// Several secrets, any of which may sign: for rotating the secret without downtime.
-    #[serde(default)]
-    #[schemars(extend("secret" = true, "writeOnly" = true))]
-    pub secrets: Vec<Secret>,
-    /// Stripe, Slack, Standard Webhooks, Zoom, Mailgun and SendGrid: largest accepted distance between the signed
-    /// timestamp and now, in seconds (replay protection).
-    #[serde(default = "default_tolerance_seconds")]
-    pub tolerance_seconds: u64,
-    /// `hmac-sha256` only: the header carrying the signature.
-    #[serde(default)]
-    pub header: Option<String>,
-    /// `hmac-sha256` only: text before the encoded MAC, such as `sha256=`.
-    #[serde(default)]
-    pub prefix: Option<String>,
-    /// `hmac-sha256` only: `hex` (default) or `base64`.
-    #[serde(default)]
-    pub encoding: Option<Encoding>,
-    /// `sendgrid` only: the Verification Key SendGrid shows (base64), instead of a secret.
-    #[serde(default)]
-    pub public_key: Option<String>,
-}
-
-fn default_tolerance_seconds() -> u64 {
-    300
-}
-
-impl SignatureSetting {
-    /// Validates the setting into a verifier; the error is the message after `signature: `.
-    pub fn verifier(self) -> Result<Verifier, String> {
-        let setting = self;
-        let generic_only = [
-            ("header", setting.header.is_some()),
-            ("prefix", setting.prefix.is_some()),
-            ("encoding", setting.encoding.is_some()),
-        ];
-        let scheme = match setting.scheme {
-            SchemeName::Github => Scheme::Github,
-            SchemeName::Stripe => Scheme::Stripe,
-            SchemeName::Shopify => Scheme::Shopify,
-            SchemeName::Slack => Scheme::Slack,
-            SchemeName::StandardWebhooks => Scheme::StandardWebhooks,
-            SchemeName::Twilio => Scheme::Twilio,
-            SchemeName::Zoom => Scheme::Zoom,
-            SchemeName::Mailgun => Scheme::Mailgun,
-            SchemeName::Sendgrid => Scheme::Sendgrid,
-            SchemeName::MicrosoftGraph => Scheme::MicrosoftGraph,
-            SchemeName::Sns => Scheme::Sns,
-            SchemeName::HmacSha256 => {
-                let header = setting.header.ok_or(
-                    "scheme hmac-sha256 needs `header`, the header carrying the signature",
-                )?;
-                if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                    return Err(format!("header: {header:?} is not a header name"));
-                }
-                Scheme::Generic {
-                    header: header.to_ascii_lowercase(),
-                    prefix: setting.prefix.unwrap_or_default(),
-                    encoding: setting.encoding.unwrap_or_default(),
-                }
-            }
-        };
-        if !matches!(scheme, Scheme::Generic { .. })
-            && let Some((key, _)) = generic_only.iter().find(|(_, set)| *set)
-        {
-            return Err(format!(
-                "{key} applies to scheme hmac-sha256 only; {} has fixed headers",
-                scheme.name()
-            ));
-        }
-        let mut secrets = setting.secrets;
-        secrets.extend(setting.secret);
-        if matches!(scheme, Scheme::Sendgrid | Scheme::Sns) {
-            if !secrets.is_empty() {
-                let name = scheme.name();
-                return Err(format!(
-                    "scheme {name} verifies with `public_key`, not a secret"
-                ));
-            }
-            secrets.extend(setting.public_key.map(Secret::new));
-        } else if setting.public_key.is_some() {
-            return Err("public_key applies to scheme sns or sendgrid only".into());
-        }
-        Verifier::new(scheme, &secrets, setting.tolerance_seconds)
-    }
+    Base64url,
 }
 
 /// The header names each scheme reads (lower case, as HTTP/1 header maps store them).
@@ -209,6 +77,14 @@ pub enum Scheme {
     Zoom,
     Mailgun,
     Sendgrid,
+    Hmac(Box<hmac::HmacScheme>),
+    Header {
+        /// Lower case.
+        header: String,
+        prefix: String,
+    },
+    Basic,
+    Ed25519(Box<ed25519::Ed25519Scheme>),
     MicrosoftGraph,
     Sns,
 }
@@ -227,19 +103,39 @@ impl Scheme {
             Scheme::Zoom => "zoom",
             Scheme::Mailgun => "mailgun",
             Scheme::Sendgrid => "sendgrid",
+            Scheme::Hmac(_) => "hmac",
+            Scheme::Header { .. } => "header",
+            Scheme::Basic => "basic",
+            Scheme::Ed25519(_) => "ed25519",
             Scheme::MicrosoftGraph => "microsoft-graph",
             Scheme::Sns => "sns",
         }
     }
-}
 
-/// An HMAC key. `Debug` shows nothing of it.
-#[derive(Clone)]
-struct Key(Vec<u8>);
+    /// Whether a timestamp is signed (a clock off makes valid deliveries fail).
+    pub fn timestamped(&self) -> bool {
+        match self {
+            Scheme::Stripe
+            | Scheme::Slack
+            | Scheme::StandardWebhooks
+            | Scheme::Zoom
+            | Scheme::Mailgun
+            | Scheme::Sendgrid
+            | Scheme::Sns => true,
+            Scheme::Hmac(h) => h.timestamped(),
+            Scheme::Ed25519(e) => e.timestamp_header.is_some(),
+            _ => false,
+        }
+    }
 
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Key(<redacted>)")
+    /// Whether it signs the URL the provider called (the receiver then builds it).
+    pub fn signs_url(&self) -> bool {
+        match self {
+            Scheme::Twilio => true,
+            Scheme::Hmac(h) => h.message.uses_url(),
+            Scheme::Ed25519(e) => e.message.uses_url(),
+            _ => false,
+        }
     }
 }
 
@@ -252,6 +148,8 @@ pub enum SignatureError {
     Malformed(String),
     #[error("invalid signature: no signature in {0} matches the body")]
     Mismatch(String),
+    #[error("invalid signature: {0} does not hold the configured credentials")]
+    WrongSecret(String),
     #[error(
         "expired signature: timestamp is {skew} seconds away from now; at most {tolerance} allowed"
     )]
@@ -263,6 +161,8 @@ pub enum SignatureError {
 pub struct Verifier {
     scheme: Scheme,
     keys: Vec<Key>,
+    /// The `hmac` kind's keys as MAC states.
+    keyed: Vec<hmac::Keyed>,
     /// SendGrid's public keys (its scheme has no secret).
     public_keys: Vec<providers::PublicKey>,
     /// AWS SNS's signing certificates (its scheme has no secret).
@@ -273,7 +173,10 @@ pub struct Verifier {
 /// What a scheme may sign besides the headers and the raw body.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Signed<'a> {
-    /// The URL the provider called (`public_url` + path and query): Twilio signs it.
+    /// The request method: `{method}` in a template.
+    pub method: Option<&'a str>,
+    /// The URL the provider called (`public_url` + path and query): Twilio and `{url}` sign
+    /// it. Given when [`Scheme::signs_url`].
     pub url: Option<&'a str>,
     /// The body as JSON (after form or multipart conversion): Mailgun signs fields in it.
     pub json: Option<&'a [u8]>,
@@ -301,58 +204,67 @@ impl HeaderSource for [(&str, &[u8])] {
 }
 
 impl Verifier {
-    /// A verifier for `scheme` with `secrets` (at least one). Standard Webhooks secrets are
-    /// `whsec_` + base64 of the key; the others are used as given.
+    /// A verifier for `scheme` with `secrets` (at least one; none for `ed25519`), named
+    /// `secrets[i]` in errors.
     pub fn new(
         scheme: Scheme,
         secrets: &[Secret],
         tolerance_seconds: u64,
     ) -> Result<Verifier, String> {
-        if matches!(scheme, Scheme::Sendgrid | Scheme::Sns) {
-            let (public_keys, certificates) = if scheme == Scheme::Sns {
-                let pem: Vec<&str> = secrets.iter().map(Secret::expose).collect();
-                (Vec::new(), sns::certificates(&pem.concat())?)
-            } else {
-                (providers::public_keys(secrets)?, Vec::new())
-            };
-            return Ok(Verifier {
-                scheme,
-                keys: Vec::new(),
-                public_keys,
-                certificates,
-                tolerance_seconds,
-            });
-        }
-        if secrets.is_empty() {
-            return Err("give the provider's signing secret in `secret` (or `secrets`)".into());
-        }
-        let mut keys = Vec::with_capacity(secrets.len());
-        for (i, secret) in secrets.iter().enumerate() {
-            let text = secret.expose();
-            if text.is_empty() {
-                return Err(format!("secret {} is empty", i + 1));
-            }
-            let key = if scheme == Scheme::StandardWebhooks {
-                let encoded = text.strip_prefix("whsec_").unwrap_or(text);
-                // The reference library accepts the secret with or without base64 padding.
-                BASE64_ANY_PADDING.decode(encoded).map_err(|_| {
-                    format!(
-                        "secret {} is not a Standard Webhooks secret (whsec_ followed by base64)",
-                        i + 1
-                    )
-                })?
-            } else {
-                text.as_bytes().to_vec()
-            };
-            keys.push(Key(key));
-        }
-        Ok(Verifier {
+        Self::with_named(scheme, &setting::unnamed(secrets), tolerance_seconds)
+    }
+
+    /// A verifier for `scheme` with secrets named as in the config (`secret`, `secrets[0]`).
+    fn with_named(
+        scheme: Scheme,
+        secrets: &keys::Named<'_>,
+        tolerance_seconds: u64,
+    ) -> Result<Verifier, String> {
+        let mut verifier = Verifier {
             scheme,
-            keys,
+            keys: Vec::new(),
+            keyed: Vec::new(),
             public_keys: Vec::new(),
             certificates: Vec::new(),
             tolerance_seconds,
-        })
+        };
+        match &verifier.scheme {
+            Scheme::Sendgrid => {
+                let texts: Vec<Secret> = secrets.iter().map(|(_, s)| (*s).clone()).collect();
+                verifier.public_keys = providers::public_keys(&texts)?;
+                return Ok(verifier);
+            }
+            Scheme::Sns => {
+                let pem: Vec<&str> = secrets.iter().map(|(_, s)| s.expose()).collect();
+                verifier.certificates = sns::certificates(&pem.concat())?;
+                return Ok(verifier);
+            }
+            Scheme::Ed25519(_) => return Ok(verifier),
+            _ if secrets.is_empty() => {
+                return Err("give the provider's signing secret in `secret` (or `secrets`)".into());
+            }
+            _ => {}
+        }
+        for (name, secret) in secrets {
+            let key = match &verifier.scheme {
+                // Standard Webhooks secrets are `whsec_` + base64 of the key.
+                Scheme::StandardWebhooks => {
+                    keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?
+                }
+                Scheme::Hmac(h) => {
+                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())?;
+                    verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
+                    key
+                }
+                Scheme::Header { .. } | Scheme::Basic => {
+                    let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
+                    shared::digest(&key.0)
+                }
+                _ => keys::decode(name, secret, KeyEncoding::Utf8, None)?,
+            };
+            verifier.keys.push(key);
+        }
+        Ok(verifier)
     }
 
     pub fn scheme(&self) -> &Scheme {
@@ -390,6 +302,10 @@ impl Verifier {
             Scheme::Zoom => providers::zoom(self, headers, body, now),
             Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
             Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
+            Scheme::Hmac(scheme) => hmac::verify(self, scheme, headers, body, signed, now),
+            Scheme::Header { header, prefix } => shared::header(self, headers, header, prefix),
+            Scheme::Basic => shared::basic(self, headers),
+            Scheme::Ed25519(scheme) => ed25519::verify(self, scheme, headers, body, signed, now),
             Scheme::MicrosoftGraph => graph::verify(self.keys.iter().map(|k| k.0.as_slice()), body),
             Scheme::Sns => sns::verify(&self.certificates, body, now, self.tolerance_seconds),
             Scheme::Github => {
@@ -502,208 +418,5 @@ fn text<'a>(value: &'a [u8], what: &str) -> Result<&'a str, SignatureError> {
         .map_err(|_| SignatureError::Malformed(format!("{what} is not text")))
 }
 
-/// `prefix` + hex or base64 of a MAC, as GitHub, Shopify, Slack and the generic scheme send.
-pub fn parse_prefixed(
-    value: &[u8],
-    prefix: &str,
-    encoding: Encoding,
-) -> Result<Vec<u8>, SignatureError> {
-    let value = text(value, "the signature header")?;
-    let encoded = value
-        .get(..prefix.len())
-        .filter(|p| p.eq_ignore_ascii_case(prefix))
-        .map(|_| &value[prefix.len()..])
-        .ok_or_else(|| SignatureError::Malformed(format!("does not start with {prefix:?}")))?;
-    decode(encoded, encoding).ok_or_else(|| {
-        SignatureError::Malformed(match encoding {
-            Encoding::Hex => "the signature is not hex".to_owned(),
-            Encoding::Base64 => "the signature is not base64".to_owned(),
-        })
-    })
-}
-
-/// Standard base64 that takes the text with or without its `=` padding.
-const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
-
-fn decode(encoded: &str, encoding: Encoding) -> Option<Vec<u8>> {
-    match encoding {
-        Encoding::Hex => hex::decode(encoded).ok(),
-        Encoding::Base64 => BASE64.decode(encoded).ok(),
-    }
-}
-
-/// A Unix timestamp in seconds, as Slack and Standard Webhooks send it.
-pub fn parse_timestamp(value: &[u8], header: &str) -> Result<i64, SignatureError> {
-    let value = text(value, header)?;
-    if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::Malformed(format!(
-            "{header} is not a Unix timestamp"
-        )));
-    }
-    value
-        .parse()
-        .map_err(|_| SignatureError::Malformed(format!("{header} is not a Unix timestamp")))
-}
-
-/// A parsed `Stripe-Signature` header.
-#[derive(Debug, PartialEq, Eq)]
-pub struct StripeHeader {
-    pub timestamp: i64,
-    /// The `t=` value exactly as sent: it is part of the signed content.
-    pub timestamp_text: String,
-    /// Every `v1=` signature; other schemes (`v0=`) are ignored, as Stripe's libraries do.
-    pub signatures: Vec<Vec<u8>>,
-}
-
-/// `t=<unix>,v1=<hex>[,v1=<hex>...]`.
-pub fn parse_stripe(value: &[u8]) -> Result<StripeHeader, SignatureError> {
-    let value = text(value, STRIPE_HEADER)?;
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for item in value.split(',') {
-        let Some((key, val)) = item.split_once('=') else {
-            continue;
-        };
-        match key.trim() {
-            "t" => {
-                let val = val.trim();
-                timestamp = Some((parse_timestamp(val.as_bytes(), "t=")?, val.to_owned()));
-            }
-            "v1" => {
-                if let Ok(signature) = hex::decode(val.trim()) {
-                    signatures.push(signature);
-                }
-            }
-            _ => {}
-        }
-    }
-    let (timestamp, timestamp_text) = timestamp
-        .ok_or_else(|| SignatureError::Malformed("Stripe-Signature has no t= timestamp".into()))?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed(
-            "Stripe-Signature has no v1= signature".into(),
-        ));
-    }
-    Ok(StripeHeader {
-        timestamp,
-        timestamp_text,
-        signatures,
-    })
-}
-
-/// `v1,<base64>` signatures separated by spaces; other versions are ignored.
-pub fn parse_standard_signatures(value: &[u8]) -> Result<Vec<Vec<u8>>, SignatureError> {
-    let value = text(value, STANDARD_SIGNATURE_HEADER)?;
-    let signatures: Vec<Vec<u8>> = value
-        .split_ascii_whitespace()
-        .filter_map(|item| item.strip_prefix("v1,"))
-        .filter_map(|encoded| BASE64.decode(encoded).ok())
-        .collect();
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed(
-            "webhook-signature has no v1, signature".into(),
-        ));
-    }
-    Ok(signatures)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn secret(s: &str) -> Secret {
-        Secret(s.to_owned())
-    }
-
-    fn mac_hex(key: &[u8], content: &[u8]) -> String {
-        let mut mac = HmacSha256::new_from_slice(key).unwrap();
-        mac.update(content);
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug() {
-        let v = Verifier::new(Scheme::Github, &[secret("hunter2hunter2")], 300).unwrap();
-        let shown = format!("{v:?} {:?}", secret("hunter2hunter2"));
-        assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn any_of_several_keys_and_signatures_passes() {
-        let v = Verifier::new(Scheme::Stripe, &[secret("old"), secret("new")], 300).unwrap();
-        let body = br#"{"id":"evt_1"}"#;
-        let sig = mac_hex(b"new", b"1000.{\"id\":\"evt_1\"}");
-        let header = format!("t=1000,v1={},v1={sig},v0=abc", "00".repeat(32));
-        let headers: &[(&str, &[u8])] = &[("Stripe-Signature", header.as_bytes())];
-        assert_eq!(v.verify(headers, body, 1100), Ok(()));
-        assert!(matches!(
-            v.verify(headers, body, 1400),
-            Err(SignatureError::Expired { skew: 400, .. })
-        ));
-        assert!(matches!(
-            v.verify(headers, b"{}", 1000),
-            Err(SignatureError::Mismatch(_))
-        ));
-    }
-
-    #[test]
-    fn header_parsers_refuse_garbage_without_panicking() {
-        assert!(parse_stripe(b"t=,v1=00").is_err());
-        assert!(parse_stripe(b"v1=00").is_err());
-        assert!(parse_stripe(b"t=99999999999999999999999,v1=00").is_err());
-        assert!(parse_stripe(b"t=1,v0=00").is_err());
-        assert!(parse_standard_signatures(b"v2,AAAA").is_err());
-        assert!(parse_prefixed(b"sha256=zz", "sha256=", Encoding::Hex).is_err());
-        assert!(parse_prefixed("é".as_bytes(), "sha256=", Encoding::Hex).is_err());
-        assert!(parse_prefixed(b"\xff", "", Encoding::Base64).is_err());
-        assert!(parse_timestamp(b"-5", "t").is_err());
-    }
-
-    #[test]
-    fn standard_webhooks_secret_must_be_base64() {
-        assert!(Verifier::new(Scheme::StandardWebhooks, &[secret("whsec_!!")], 300).is_err());
-        assert!(Verifier::new(Scheme::StandardWebhooks, &[secret("whsec_AAAA")], 300).is_ok());
-        assert!(Verifier::new(Scheme::Github, &[], 300).is_err());
-    }
-
-    #[test]
-    fn standard_webhooks_secret_without_padding_is_the_same_key() {
-        // "secret-key" is 10 bytes: base64 with "==" padding.
-        let padded = Verifier::new(
-            Scheme::StandardWebhooks,
-            &[secret("whsec_c2VjcmV0LWtleQ==")],
-            300,
-        )
-        .unwrap();
-        let bare = Verifier::new(
-            Scheme::StandardWebhooks,
-            &[secret("whsec_c2VjcmV0LWtleQ")],
-            300,
-        )
-        .unwrap();
-        assert_eq!(padded.keys[0].0, b"secret-key");
-        assert_eq!(bare.keys[0].0, b"secret-key");
-    }
-
-    #[test]
-    fn shopify_signature_is_read_from_either_header_name() {
-        let v = Verifier::new(Scheme::Shopify, &[secret("shpss_1")], 300).unwrap();
-        let body = br#"{"id":1}"#;
-        let mut mac = HmacSha256::new_from_slice(b"shpss_1").unwrap();
-        mac.update(body);
-        let sig = BASE64.encode(mac.finalize().into_bytes());
-        for name in ["X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256"] {
-            let headers: &[(&str, &[u8])] = &[(name, sig.as_bytes())];
-            assert_eq!(v.verify(headers, body, 0), Ok(()), "{name}");
-        }
-        let none: &[(&str, &[u8])] = &[];
-        assert!(matches!(
-            v.verify(none, body, 0),
-            Err(SignatureError::Missing(_))
-        ));
-    }
-}
+mod tests;

@@ -508,12 +508,13 @@ impl WebhookHandler {
             return Ok(());
         };
         let target = request.target;
-        let url = match target.query {
+        let url = verifier.scheme().signs_url().then(|| match target.query {
             "" => format!("{}{}", self.public_url, target.path),
             query => format!("{}{}?{query}", self.public_url, target.path),
-        };
+        });
         let signed = Signed {
-            url: Some(&url),
+            method: Some(request.method.as_str()),
+            url: url.as_deref(),
             json: Some(json),
             form: admitted.kind == Kind::Form,
         };

@@ -14,9 +14,10 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+use super::keys::BASE64_LENIENT;
 use super::{
-    BASE64_ANY_PADDING, Encoding, HeaderSource, SignatureError, Signed, Verifier, parse_prefixed,
-    parse_timestamp, require,
+    Encoding, HeaderSource, SignatureError, Signed, Verifier, parse_prefixed, parse_timestamp,
+    require,
 };
 
 pub const TWILIO_HEADER: &str = "x-twilio-signature";
@@ -53,7 +54,7 @@ pub fn public_keys(texts: &[super::Secret]) -> Result<Vec<PublicKey>, String> {
                 .flat_map(|l| l.chars())
                 .filter(|c| !c.is_whitespace())
                 .collect();
-            let der = BASE64_ANY_PADDING
+            let der = BASE64_LENIENT
                 .decode(bare)
                 .map_err(|_| format!("public key {} is not base64", i + 1))?;
             VerifyingKey::from_public_key_der(&der)
@@ -267,8 +268,8 @@ mod tests {
         let headers: &[(&str, &[u8])] = &[("X-Twilio-Signature", sig.as_bytes())];
         let signed = Signed {
             url: Some(url),
-            json: None,
             form,
+            ..Default::default()
         };
         v.verify_request(headers, body, &signed, 0)
     }
