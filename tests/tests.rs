@@ -13,6 +13,7 @@ mod disk_full;
 mod docs;
 mod examples;
 mod field_names;
+mod handshakes;
 mod hostile_input;
 mod hostile_requests;
 mod inspector;

@@ -30,7 +30,9 @@ use crate::inspector::api::{self, Api};
 use crate::inspector::page;
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::senders::handshake::HandshakeKind;
 use crate::senders::idempotency::SeenIds;
+use crate::senders::signature::asana::LearnedSecrets;
 use crate::sequence::Sequence;
 use crate::tokens::{self, LiveTokens, Store, TokenSet};
 
@@ -194,6 +196,9 @@ async fn run(
         handoff,
         refusal_log: Default::default(),
         inspector: inspector.clone(),
+        handshake: config.handshake.clone(),
+        learned: learned_secrets(config)?,
+        reply: config.reply.clone(),
     };
     let ops = ops_routes(config, journal, store, &lifecycle, inspector, emitting);
     let _ = started.send(Started {
@@ -205,6 +210,16 @@ async fn run(
     lifecycle.close();
     while tasks.join_next().await.is_some() {}
     join_emitter(emitter_thread).await
+}
+
+/// Asana's secrets learned before, with `handshake` kind `asana`.
+fn learned_secrets(config: &Config) -> Result<Option<LearnedSecrets>, RunError> {
+    if config.handshake.as_ref().map(|h| h.kind) != Some(HandshakeKind::Asana) {
+        return Ok(None);
+    }
+    LearnedSecrets::open(&config.journal_config())
+        .map(Some)
+        .map_err(|e| RunError::io("reading Asana's learned secrets", std::io::Error::other(e)))
 }
 
 /// A WARN for each credential header `capture_headers` keeps on purpose.

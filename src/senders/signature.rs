@@ -9,6 +9,7 @@
 //! every key with constant-time comparisons, and for schemes with a timestamp refuses
 //! deliveries outside the tolerance (replays). Keys never appear in `Debug` output or in errors.
 
+pub mod asana;
 pub mod ed25519;
 mod graph;
 pub mod hmac;
