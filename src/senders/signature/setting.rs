@@ -119,7 +119,8 @@ pub struct SignatureSetting {
     #[schemars(extend("secret" = true, "writeOnly" = true))]
     pub password: Option<Secret>,
     /// `sendgrid`: the Verification Key SendGrid shows (base64); `ed25519`: the provider's
-    /// public key (hex). Instead of a secret.
+    /// public key (hex); `sns`: the PEM certificate from `SigningCertURL` (several PEM blocks
+    /// during a rotation). Instead of a secret.
     #[serde(default)]
     pub public_key: Option<String>,
 }
