@@ -82,26 +82,46 @@ struct Message {
     signing_cert_url: Option<String>,
 }
 
-/// The text SNS signs: `Name\nvalue\n` for each signed field, in this order.
+/// The fields SNS signs for each message type, in order; `Subject` only when present.
+const NOTIFICATION: [&str; 6] = [
+    "Message",
+    "MessageId",
+    "Subject",
+    "Timestamp",
+    "TopicArn",
+    "Type",
+];
+const CONFIRMATION: [&str; 7] = [
+    "Message",
+    "MessageId",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
+];
+
+impl Message {
+    fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "Message" => self.message.as_deref(),
+            "MessageId" => self.message_id.as_deref(),
+            "Subject" => self.subject.as_deref(),
+            "SubscribeURL" => self.subscribe_url.as_deref(),
+            "Timestamp" => self.timestamp.as_deref(),
+            "Token" => self.token.as_deref(),
+            "TopicArn" => self.topic_arn.as_deref(),
+            "Type" => Some(&self.kind),
+            _ => None,
+        }
+    }
+}
+
+/// The text SNS signs: `Name\nvalue\n` for each signed field.
 fn string_to_sign(m: &Message) -> Result<String, SignatureError> {
-    let fields: &[(&str, &Option<String>)] = match m.kind.as_str() {
-        "Notification" => &[
-            ("Message", &m.message),
-            ("MessageId", &m.message_id),
-            ("Subject", &m.subject),
-            ("Timestamp", &m.timestamp),
-            ("TopicArn", &m.topic_arn),
-            ("Type", &None),
-        ],
-        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => &[
-            ("Message", &m.message),
-            ("MessageId", &m.message_id),
-            ("SubscribeURL", &m.subscribe_url),
-            ("Timestamp", &m.timestamp),
-            ("Token", &m.token),
-            ("TopicArn", &m.topic_arn),
-            ("Type", &None),
-        ],
+    let fields: &[&str] = match m.kind.as_str() {
+        "Notification" => &NOTIFICATION,
+        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => &CONFIRMATION,
         other => {
             return Err(SignatureError::Malformed(format!(
                 "SNS message Type {other:?} is not Notification, SubscriptionConfirmation or \
@@ -110,22 +130,19 @@ fn string_to_sign(m: &Message) -> Result<String, SignatureError> {
         }
     };
     let mut text = String::new();
-    for (name, value) in fields {
-        let value = match (*name, value) {
-            ("Type", _) => &m.kind,
-            (_, Some(v)) => v,
-            // Subject is signed only when the message has one.
-            ("Subject", None) => continue,
-            (_, None) => {
+    for name in fields {
+        let value = match m.field(name) {
+            Some(value) => value,
+            None if *name == "Subject" => continue,
+            None => {
                 return Err(SignatureError::Malformed(format!(
                     "the SNS message has no {name}"
                 )));
             }
         };
-        text.push_str(name);
-        text.push('\n');
-        text.push_str(value);
-        text.push('\n');
+        for part in [name, "\n", value, "\n"] {
+            text.push_str(part);
+        }
     }
     Ok(text)
 }
