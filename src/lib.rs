@@ -15,8 +15,9 @@
 //!   [`http::ops`] (`/healthz`, `/readyz`, `/metrics`).
 //! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503);
 //!   [`cors`]: `cors_origins`, preflights and `Access-Control-Allow-Origin`.
-//! - [`senders`]: what providers do differently: [`senders::signature`] (GitHub, Stripe,
-//!   Shopify, Slack, Standard Webhooks, Twilio, Zoom, Mailgun, SendGrid),
+//! - [`senders`]: what providers do differently: [`senders::signature`] (the kinds `hmac`,
+//!   `header`, `basic` and `ed25519`, and GitHub, Stripe, Shopify, Slack, Standard Webhooks,
+//!   Twilio, Zoom, Mailgun, SendGrid),
 //!   [`senders::handshake`] (URL checks answered and never recorded, SNS confirmations),
 //!   [`senders::idempotency`] (delivery ids already journaled).
 //! - [`capture`]: request metadata: the headers journaled with a webhook and captured into its

@@ -1002,8 +1002,8 @@ fn refused(reply: &Reply, prefix: &str) -> (u16, bool) {
 #[test]
 fn hmac_kind_verifies_a_template_over_the_url_with_pairs_and_refuses_stale_ones() {
     let secret = "c2VjcmV0LWtleS1vZi1hbnktc2VuZGVy";
-    let mut h = Harness::new(json!({"signature": {
-        "scheme": "hmac", "header": "X-Signature", "algorithm": "sha512", "encoding": "base64",
+    let mut h = Harness::new(json!({"capture_headers": ["X-Payload-*"], "signature": {
+        "scheme": "hmac", "header": "X-Payload-Mac", "algorithm": "sha512", "encoding": "base64",
         "key_encoding": "base64", "message": "{timestamp}.{method}.{url}.{body}",
         "format": "pairs", "pairs": {"separator": ";", "timestamp": "ts", "signature": "h1"},
         "secret": secret
@@ -1017,7 +1017,7 @@ fn hmac_kind_verifies_a_template_over_the_url_with_pairs_and_refuses_stale_ones(
             mac.update(part);
         }
         let sig = BASE64.encode(mac.finalize().into_bytes());
-        vec![("X-Signature", format!("ts={ts}; h1={sig}"))]
+        vec![("X-Payload-Mac", format!("ts={ts}; h1={sig}"))]
     };
     let post = |headers: &[(&str, String)], body: &[u8]| {
         let mut request = tap.client().post(&url).body(body.to_vec());
@@ -1044,11 +1044,17 @@ fn hmac_kind_verifies_a_template_over_the_url_with_pairs_and_refuses_stale_ones(
         tap.client()
             .post(tap.url())
             .header("content-type", "application/json")
-            .header("X-Signature", &sign(t, body)[0].1)
+            .header("X-Payload-Mac", &sign(t, body)[0].1)
             .body(body.to_vec()),
     );
     assert_eq!(refused(&other, "invalid signature"), (401, true));
-    assert_eq!(stop(tap).records().len(), 1);
+    // The signature header is a credential, whatever its name.
+    let records = stop(tap).records();
+    assert_eq!(records.len(), 1);
+    let captured = records[0]["_sdc_headers"]["x-payload-mac"]
+        .as_str()
+        .unwrap();
+    assert!(captured.starts_with("<redacted: "), "{captured}");
 }
 
 #[test]

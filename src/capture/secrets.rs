@@ -5,7 +5,7 @@
 //!   `keep-alive` or `x-github-hook-installation-target-id`): [`is_secret_name`].
 //! - By value: `Bearer …`, `Basic …`, a JWT ([`is_credential_value`]), and the webhook token
 //!   the request presented, in any case or percent-encoding ([`Token`]).
-//! - The configured signature header of the `hmac-sha256` scheme, whatever its name.
+//! - The configured signature header (`signature.header`), whatever its name.
 //!
 //! A credential is shown as [`placeholder`] (`<redacted: N bytes>`) where capture was asked
 //! for, never its value. A header named exactly (not by a glob) in `capture_headers` is the
@@ -168,7 +168,7 @@ pub struct Secrets {
     /// Header names kept on purpose (lower case): named exactly in `capture_headers`, or the
     /// `route` header.
     kept: Vec<String>,
-    /// The `hmac-sha256` scheme's header (lower case).
+    /// The configured signature header (lower case).
     signature_header: Option<String>,
 }
 

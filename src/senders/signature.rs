@@ -1,10 +1,10 @@
 //! Provider signatures. Any sender's scheme is described as data with the kinds `hmac` (an
 //! HMAC over a `message` template, in [`hmac`]), `header` and `basic` (a shared secret, in
-//! [`shared`]) and `ed25519`; the named schemes of GitHub, Stripe, Shopify, Slack and Standard
+//! `shared`) and `ed25519`; the named schemes of GitHub, Stripe, Shopify, Slack and Standard
 //! Webhooks are here, and Twilio, Zoom, Mailgun and SendGrid, whose schemes sign more than the
 //! body, are in [`providers`].
 //!
-//! A [`Verifier`] is built once from the `signature` setting ([`setting`]). It holds one or more
+//! A [`Verifier`] is built once from the `signature` setting (`setting`). It holds one or more
 //! keys (several during a secret rotation), checks every signature a header carries against
 //! every key with constant-time comparisons, and for schemes with a timestamp refuses
 //! deliveries outside the tolerance (replays). Keys never appear in `Debug` output or in errors.
@@ -253,7 +253,10 @@ impl Verifier {
                     keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?
                 }
                 Scheme::Hmac(h) => {
-                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())?;
+                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())
+                        .map_err(|e| {
+                        format!("{e}, or set key_encoding to how it is written")
+                    })?;
                     verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
                     key
                 }

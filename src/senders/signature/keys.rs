@@ -106,8 +106,7 @@ pub(super) fn decode(
     match decoded {
         Some(key) if !key.is_empty() => Ok(Key(key)),
         _ => Err(format!(
-            "{name} is not {expected}{}; copy the secret exactly as the provider shows it \
-             (or set key_encoding)",
+            "{name} is not {expected}{}; copy the secret exactly as the provider shows it",
             prefix.map(|p| format!(" after {p:?}")).unwrap_or_default()
         )),
     }

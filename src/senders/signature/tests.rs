@@ -285,3 +285,49 @@ fn settings_errors_name_the_key_and_say_what_to_do() {
             .is_ok()
     );
 }
+
+#[test]
+fn hmac_kind_expresses_the_stripe_and_slack_schemes() {
+    let body = br#"{"id":"evt_1"}"#;
+    let stripe_sig = mac_hex(b"whsec_k", b"1700000000.{\"id\":\"evt_1\"}");
+    let stripe_header = format!("t=1700000000,v1={stripe_sig},v0=00");
+    let slack_sig = format!("v0={}", mac_hex(b"sk", b"v0:1700000000:{\"id\":\"evt_1\"}"));
+    let cases = [
+        (
+            Scheme::Stripe,
+            "whsec_k",
+            serde_json::json!({"scheme": "hmac", "header": "Stripe-Signature",
+                "message": "{timestamp}.{body}", "format": "pairs",
+                "pairs": {"timestamp": "t", "signature": "v1"}, "secret": "whsec_k"}),
+            vec![("Stripe-Signature", stripe_header.as_bytes())],
+        ),
+        (
+            Scheme::Slack,
+            "sk",
+            serde_json::json!({"scheme": "hmac", "header": "X-Slack-Signature", "prefix": "v0=",
+                "message": "v0:{timestamp}:{body}",
+                "timestamp_header": "X-Slack-Request-Timestamp", "secret": "sk"}),
+            vec![
+                ("X-Slack-Signature", slack_sig.as_bytes()),
+                ("X-Slack-Request-Timestamp", &b"1700000000"[..]),
+            ],
+        ),
+    ];
+    for (scheme, key, setting, headers) in cases {
+        let named = Verifier::new(scheme.clone(), &[secret(key)], 300).unwrap();
+        let kind = from_setting(setting).unwrap();
+        assert!(kind.scheme().timestamped(), "{scheme:?}");
+        for v in [&named, &kind] {
+            assert_eq!(
+                v.verify(&headers[..], body, 1700000100),
+                Ok(()),
+                "{scheme:?}"
+            );
+            assert!(v.verify(&headers[..], b"{}", 1700000100).is_err());
+            assert!(matches!(
+                v.verify(&headers[..], body, 1700000400),
+                Err(SignatureError::Expired { .. })
+            ));
+        }
+    }
+}
