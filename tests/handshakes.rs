@@ -213,6 +213,10 @@ fn body_handshakes_are_answered_live_and_never_recorded() {
         assert_eq!(content_type(&reply), case.reply_type, "{}", case.kind);
         assert_eq!(tap.post(ORDINARY).status, 200);
         let done = assert_only_the_ordinary_delivery_recorded(&h, tap);
+        let unverified = done
+            .stderr
+            .contains("handshake kind discord without signature: Discord checks");
+        assert_eq!(unverified, case.kind == "discord", "{}", done.stderr);
         if case.kind == "notion" {
             assert!(
                 done.stderr.contains(
@@ -347,8 +351,17 @@ fn signed_challenges_are_answered_only_once_their_signature_is_checked() {
     assert_eq!(reply.body, json!({"type": 1}));
     let tampered = DISCORD_PING.replace("mason", "mallory");
     assert_eq!(discord(&tampered, DISCORD_PING).status, 401);
-    assert_eq!(discord(ORDINARY, ORDINARY).status, 200);
-    assert_only_the_ordinary_delivery_recorded(&h, tap);
+    // A webhook events URL: its PING is `type` 0, answered 204; its events, `type` 1 with an
+    // `event` (docs.discord.com/developers/events/webhook-events), are records.
+    let events_ping = r#"{"version":1,"application_id":"1234560123453231555","type":0}"#;
+    let reply = discord(events_ping, events_ping);
+    assert_eq!((reply.status, reply.body.clone()), (204, json!("")));
+    let event = r#"{"version":1,"application_id":"1234560123453231555","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{"integration_type":1,"scopes":["applications.commands"],"user":{"id":"111178765189277770","username":"nelly"}}}}"#;
+    assert_eq!(discord(event, event).status, 200);
+    let done = stop(tap);
+    let event: Value = serde_json::from_str(event).unwrap();
+    assert_eq!(fields(&done.records()), vec![event.clone()]);
+    assert_eq!(fields(&replay(&h, &["--journal"]).records()), vec![event]);
 }
 
 #[test]

@@ -148,6 +148,7 @@ async fn run(
     background::retention(&mut tasks, config, &lifecycle);
     let listeners = Listeners::bind(config).await?;
     warn_of_kept_credentials(config);
+    warn_of_unverified_handshake(config);
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url, token_store) = prepare_tokens(config, listeners.addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
@@ -220,6 +221,26 @@ fn learned_secrets(config: &Config) -> Result<Option<LearnedSecrets>, RunError> 
     LearnedSecrets::open(&config.journal_config())
         .map(Some)
         .map_err(|e| RunError::io("reading Asana's learned secrets", std::io::Error::other(e)))
+}
+
+/// Discord and Xero send badly signed checks too, and expect 401: without `signature` their
+/// URL check fails.
+fn warn_of_unverified_handshake(config: &Config) {
+    let Some(kind) = config.handshake.as_ref().map(|h| h.kind) else {
+        return;
+    };
+    if matches!(kind, HandshakeKind::Discord | HandshakeKind::Xero) && config.signature.is_none() {
+        log::warn!(
+            "handshake kind {} without signature: {} checks that badly signed requests get \
+             401, so its URL check fails; set signature",
+            kind.name(),
+            if kind == HandshakeKind::Discord {
+                "Discord"
+            } else {
+                "Xero"
+            }
+        );
+    }
 }
 
 /// A WARN for each credential header `capture_headers` keeps on purpose.

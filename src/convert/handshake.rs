@@ -22,7 +22,8 @@ pub enum HandshakeKind {
     Meta,
     /// Twitch EventSub `webhook_callback_verification` → the challenge, as text/plain.
     Twitch,
-    /// Discord's PING `{"type": 1}` → `{"type": 1}`.
+    /// Discord's PING: an interactions endpoint's `{"type": 1}` → `{"type": 1}`, a webhook
+    /// events URL's `{"type": 0}` → 204.
     Discord,
     /// Microsoft Graph `?validationToken=T` → `T`, as text/plain.
     MicrosoftGraph,
@@ -46,13 +47,26 @@ pub enum HandshakeKind {
 /// A handshake found in a body.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Handshake {
-    SlackUrlVerification { challenge: String },
-    ZoomUrlValidation { plain_token: String },
-    TwitchVerification { challenge: String },
+    SlackUrlVerification {
+        challenge: String,
+    },
+    ZoomUrlValidation {
+        plain_token: String,
+    },
+    TwitchVerification {
+        challenge: String,
+    },
+    /// An interactions endpoint's PING (`type` 1).
     DiscordPing,
-    MondayChallenge { challenge: String },
+    /// A webhook events URL's PING (`type` 0; its events are `type` 1 with an `event`).
+    DiscordEventsPing,
+    MondayChallenge {
+        challenge: String,
+    },
     WoocommercePing,
-    NotionVerification { token: String },
+    NotionVerification {
+        token: String,
+    },
     XeroIntent,
 }
 
@@ -153,8 +167,13 @@ fn of_kind(json: &[u8], kind: HandshakeKind) -> Option<Handshake> {
                 challenge: text("challenge")?,
             })
         }
-        HandshakeKind::Discord if object.get("type") == Some(&Value::from(1)) => {
-            Some(Handshake::DiscordPing)
+        // Webhook events carry `event` (and are `type` 1 too): records.
+        HandshakeKind::Discord if !object.contains_key("event") => {
+            match object.get("type").and_then(Value::as_u64) {
+                Some(1) => Some(Handshake::DiscordPing),
+                Some(0) => Some(Handshake::DiscordEventsPing),
+                _ => None,
+            }
         }
         HandshakeKind::Monday if object.len() == 1 => Some(Handshake::MondayChallenge {
             challenge: text("challenge")?,
@@ -216,7 +235,7 @@ mod tests {
     fn kind_handshakes_are_recognized_only_under_their_kind() {
         use HandshakeKind::*;
         let twitch = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"webhook_callback_verification_pending","type":"channel.follow"}}"#;
-        let cases: [(&[u8], HandshakeKind, Handshake); 6] = [
+        let cases: [(&[u8], HandshakeKind, Handshake); 7] = [
             (
                 twitch,
                 Twitch,
@@ -228,6 +247,11 @@ mod tests {
                 br#"{"application_id":"1","id":"2","token":"t","type":1,"version":1}"#,
                 Discord,
                 Handshake::DiscordPing,
+            ),
+            (
+                br#"{"version":1,"application_id":"1234560123453231555","type":0}"#,
+                Discord,
+                Handshake::DiscordEventsPing,
             ),
             (
                 br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#,
@@ -257,12 +281,16 @@ mod tests {
             assert_eq!(detect(body, Some(other)), None, "{kind:?} under {other:?}");
         }
         // Ordinary deliveries of the same providers stay records.
-        let records: [(&[u8], HandshakeKind); 5] = [
+        let records: [(&[u8], HandshakeKind); 6] = [
             (
                 br#"{"subscription":{"type":"channel.follow"},"event":{"user_id":"1234"}}"#,
                 Twitch,
             ),
             (br#"{"type":2,"data":{"name":"ping"}}"#, Discord),
+            (
+                br#"{"version":1,"application_id":"1","type":1,"event":{"type":"APPLICATION_AUTHORIZED"}}"#,
+                Discord,
+            ),
             (
                 br#"{"challenge":"c","event":{"type":"create_item"}}"#,
                 Monday,

@@ -8,8 +8,8 @@
 //! - AWS SNS `SubscriptionConfirmation`: recorded, and its `SubscribeURL` logged.
 //!
 //! With the `handshake` setting, one provider's more ([`HandshakeKind`]): `GET` checks (Meta,
-//! Dropbox, eBay, [`on_get`]), checks before the body is read (Microsoft Graph, Asana,
-//! [`before_body`]) and handshake bodies ([`Handshake::reply`]).
+//! Dropbox, eBay, [`Handshakes::on_get`]), checks before the body is read (Microsoft Graph, Asana,
+//! [`Handshakes::before_body`]) and handshake bodies ([`Handshake::own_reply`]).
 //!
 //! Recognising a handshake body is part of the one conversion path
 //! ([`crate::convert::handshake`]): it gives no records whether it arrives over HTTP, from the
@@ -17,7 +17,7 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -127,9 +127,10 @@ impl HandshakeKind {
     }
 }
 
-/// A handshake's reply: status 200, a body and its content type.
+/// A handshake's reply: a success status, a body and its content type.
 #[derive(Debug)]
 pub struct Answer {
+    status: StatusCode,
     content_type: Option<&'static str>,
     pub body: String,
     /// Dropbox asks for `X-Content-Type-Options: nosniff`.
@@ -140,6 +141,7 @@ impl Answer {
     /// A plain-text reply (the challenge echoed), as Twitch, Microsoft Graph and Meta expect.
     fn text(body: &str) -> Self {
         Answer {
+            status: StatusCode::OK,
             content_type: Some("text/plain"),
             body: body.to_owned(),
             nosniff: false,
@@ -148,15 +150,17 @@ impl Answer {
 
     fn json(value: &Value) -> Self {
         Answer {
+            status: StatusCode::OK,
             content_type: Some("application/json"),
             body: value.to_string(),
             nosniff: false,
         }
     }
 
-    /// 200 with no body (Xero requires none).
-    fn empty() -> Self {
+    /// No body (Xero requires none; Discord's events PING is answered 204).
+    fn empty(status: StatusCode) -> Self {
         Answer {
+            status,
             content_type: None,
             body: String::new(),
             nosniff: false,
@@ -165,6 +169,7 @@ impl Answer {
 
     pub fn into_response(self) -> Response {
         let mut response = Response::new(self.body.into());
+        *response.status_mut() = self.status;
         let headers = response.headers_mut();
         if let Some(content_type) = self.content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -210,7 +215,8 @@ impl Handshake {
             Handshake::MondayChallenge { challenge } => {
                 Some(Answer::json(&json!({ "challenge": challenge })))
             }
-            Handshake::XeroIntent => Some(Answer::empty()),
+            Handshake::DiscordEventsPing => Some(Answer::empty(StatusCode::NO_CONTENT)),
+            Handshake::XeroIntent => Some(Answer::empty(StatusCode::OK)),
             Handshake::NotionVerification { token } => {
                 // The user must paste it into Notion (to activate the subscription) and into
                 // the config (Notion signs with it): the log is the only place it shows.
@@ -317,7 +323,7 @@ pub enum Early {
 
 /// Asana's handshake reply: its secret echoed in the header.
 pub fn asana_reply(secret: HeaderValue) -> Response {
-    let mut response = Answer::empty().into_response();
+    let mut response = Answer::empty(StatusCode::OK).into_response();
     response.headers_mut().insert(ASANA_SECRET_HEADER, secret);
     response
 }
