@@ -18,7 +18,8 @@
 //!   [`cors`]: `cors_origins`, preflights and `Access-Control-Allow-Origin`.
 //! - [`senders`]: what providers do differently: [`senders::signature`] (the kinds `hmac`,
 //!   `header`, `basic` and `ed25519`, and GitHub, Stripe, Shopify, Slack, Standard Webhooks,
-//!   Twilio, Zoom, Mailgun, SendGrid), [`senders::handshake`] (URL checks answered and never
+//!   Twilio, Zoom, Mailgun, SendGrid, Mandrill, Adyen, Microsoft Graph, AWS SNS),
+//!   [`senders::handshake`] (URL checks answered and never
 //!   recorded, the `handshake` kinds, SNS confirmations), Asana's learned secrets
 //!   ([`senders::signature::asana`]), [`senders::presets`] (the `sender` presets, as data),
 //!   [`senders::idempotency`] (delivery ids already journaled).

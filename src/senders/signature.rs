@@ -12,6 +12,7 @@
 mod adyen;
 pub mod asana;
 pub mod ed25519;
+mod graph;
 pub mod hmac;
 mod keys;
 mod mandrill;
@@ -19,6 +20,7 @@ mod parse;
 mod providers;
 mod setting;
 mod shared;
+mod sns;
 pub mod template;
 
 use ::hmac::{Hmac, KeyInit, Mac};
@@ -88,6 +90,8 @@ pub enum Scheme {
     Basic,
     Ed25519(Box<ed25519::Ed25519Scheme>),
     Adyen,
+    MicrosoftGraph,
+    Sns,
 }
 
 impl Scheme {
@@ -110,6 +114,8 @@ impl Scheme {
             Scheme::Basic => "basic",
             Scheme::Ed25519(_) => "ed25519",
             Scheme::Adyen => "adyen",
+            Scheme::MicrosoftGraph => "microsoft-graph",
+            Scheme::Sns => "sns",
         }
     }
 
@@ -121,7 +127,8 @@ impl Scheme {
             | Scheme::StandardWebhooks
             | Scheme::Zoom
             | Scheme::Mailgun
-            | Scheme::Sendgrid => true,
+            | Scheme::Sendgrid
+            | Scheme::Sns => true,
             Scheme::Hmac(h) => h.timestamped(),
             Scheme::Ed25519(e) => e.timestamp_header.is_some(),
             _ => false,
@@ -165,6 +172,8 @@ pub struct Verifier {
     keyed: Vec<hmac::Keyed>,
     /// SendGrid's public keys (its scheme has no secret).
     public_keys: Vec<providers::PublicKey>,
+    /// AWS SNS's signing certificates (its scheme has no secret).
+    certificates: Vec<sns::Certificate>,
     tolerance_seconds: u64,
 }
 
@@ -223,12 +232,18 @@ impl Verifier {
             keys: Vec::new(),
             keyed: Vec::new(),
             public_keys: Vec::new(),
+            certificates: Vec::new(),
             tolerance_seconds,
         };
         match &verifier.scheme {
             Scheme::Sendgrid => {
                 let texts: Vec<Secret> = secrets.iter().map(|(_, s)| (*s).clone()).collect();
                 verifier.public_keys = providers::public_keys(&texts)?;
+                return Ok(verifier);
+            }
+            Scheme::Sns => {
+                let pem: Vec<&str> = secrets.iter().map(|(_, s)| s.expose()).collect();
+                verifier.certificates = sns::certificates(&pem.concat())?;
                 return Ok(verifier);
             }
             Scheme::Ed25519(_) => return Ok(verifier),
@@ -305,6 +320,8 @@ impl Verifier {
             Scheme::Basic => shared::basic(self, headers),
             Scheme::Adyen => adyen::verify(self, signed.json.unwrap_or(body)),
             Scheme::Ed25519(scheme) => ed25519::verify(self, scheme, headers, body, signed, now),
+            Scheme::MicrosoftGraph => graph::verify(self.keys.iter().map(|k| k.0.as_slice()), body),
+            Scheme::Sns => sns::verify(&self.certificates, body, now, self.tolerance_seconds),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;
                 let signature = parse_prefixed(value, "sha256=", Encoding::Hex)?;

@@ -7,6 +7,12 @@ use super::{Preset, all};
 /// What a preset verifies, in a few words.
 pub fn verifies(preset: &Preset) -> String {
     let Some(Value::Object(s)) = preset.settings.get("signature") else {
+        let kind = preset.settings.get("handshake").and_then(|h| h.get("kind"));
+        if kind.and_then(Value::as_str) == Some("asana") {
+            return "HMAC-SHA256 of the body in `X-Hook-Signature`, with the secret its \
+                    handshake gives"
+                .into();
+        }
         return "nothing (no signature)".into();
     };
     let text = |k: &str| s.get(k).and_then(Value::as_str);
