@@ -58,6 +58,11 @@ def headers(signature, webhook_id):
             "X-Shopify-Triggered-At": "2021-12-31T19:00:00.000000000Z"}
 
 
+def newer_names(h):
+    """The same headers as newer Shopify deliveries name them (without the X- prefix)."""
+    return {k[2:] if k.startswith("X-Shopify-") else k: v for k, v in h.items()}
+
+
 def deliveries(url):
     body = json.dumps(ORDER)
     signature = sign(body)
@@ -70,6 +75,9 @@ def deliveries(url):
         {"name": "the same webhook again (a retry)", "method": "POST", "url": url,
          "headers": headers(signature, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"), "body": body,
          "status": 200, "records": 0},
+        {"name": "signed in the newer header name, Shopify-Hmac-Sha256", "method": "POST",
+         "url": url, "headers": newer_names(headers(signature, "5f1ad6c0-9f1e-4d0e-8b7a-2a9c3e4d5f60")),
+         "body": body, "status": 200, "records": 1},
         {"name": "one byte changed", "method": "POST", "url": url,
          "headers": headers(signature, "0b1f2c4e-0d61-4b0a-9c36-5b5c4a1d2e3f"), "body": changed,
          "status": 401, "records": 0, "error": "invalid signature"},
