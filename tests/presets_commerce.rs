@@ -1,6 +1,6 @@
-//! The stripe and shopify presets give what the hand-written examples (examples/stripe.json,
-//! examples/shopify.json) give: the same catalog, and the same records of real deliveries.
-
+//! The stripe and shopify presets give what the hand-written configs (examples/stripe.json and
+//! examples/shopify.json before presets, kept in tests/fixtures) give: the same catalog, and the
+//! same records of real deliveries.
 use std::path::PathBuf;
 
 use base64::Engine;
@@ -74,7 +74,8 @@ fn outcome(config: Value, sends: &[Send], records: usize) -> (Value, Vec<Value>)
 /// same outcome.
 fn same_outcome(example: &str, sender: &str, secret: &str, sends: &[Send], records: usize) {
     let mut by_hand: Value =
-        serde_json::from_slice(&file(&format!("examples/{example}.json"))).expect("JSON");
+        serde_json::from_slice(&file(&format!("tests/fixtures/{example}-by-hand.json")))
+            .expect("JSON");
     by_hand["signature"]["secret"] = secret.into();
     let preset = json!({
         "name": by_hand["name"],
