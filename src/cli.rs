@@ -394,7 +394,7 @@ pub fn execute(command: Command) -> Result<(), RunError> {
         } => sync::run(&config, state, catalog),
         Command::Discover { config } => sync::discover(&config),
         Command::About { format } => {
-            println!("{}", about::render(format));
+            print_text(&about::render(format));
             Ok(())
         }
         Command::Serve { config } => serve::run(&config),
@@ -408,10 +408,17 @@ pub fn execute(command: Command) -> Result<(), RunError> {
         Command::Tail { config, options } => tail::run(&config, &options),
         Command::Senders { name, format } => {
             let text = about::senders::render(name.as_deref(), format).map_err(RunError::Usage)?;
-            println!("{}", text.trim_end());
+            print_text(text.trim_end());
             Ok(())
         }
     }
+}
+
+/// Prints `text` and a newline; a reader that stopped early (`| head`) is no error.
+fn print_text(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 #[cfg(test)]

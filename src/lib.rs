@@ -13,12 +13,15 @@
 //!   refusal one status), [`http::body`], [`http::admission`] (the byte budget of bodies in
 //!   flight), [`http::auth`] (Bearer tokens: the webhook token in a header, `ops_token`),
 //!   [`http::ops`] (`/healthz`, `/readyz`, `/metrics`).
-//! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503);
+//! - [`reply`]: HTTP replies every listener shares (JSON bodies, Retry-After, 404, 503, the
+//!   success reply `reply` sets);
 //!   [`cors`]: `cors_origins`, preflights and `Access-Control-Allow-Origin`.
 //! - [`senders`]: what providers do differently: [`senders::signature`] (the kinds `hmac`,
 //!   `header`, `basic` and `ed25519`, and GitHub, Stripe, Shopify, Slack, Standard Webhooks,
-//!   Twilio, Zoom, Mailgun, SendGrid),
-//!   [`senders::handshake`] (URL checks answered and never recorded, SNS confirmations),
+//!   Twilio, Zoom, Mailgun, SendGrid, Mandrill, Adyen, Microsoft Graph, AWS SNS),
+//!   [`senders::handshake`] (URL checks answered and never
+//!   recorded, the `handshake` kinds, SNS confirmations), Asana's learned secrets
+//!   ([`senders::signature::asana`]), [`senders::presets`] (the `sender` presets, as data),
 //!   [`senders::idempotency`] (delivery ids already journaled).
 //! - [`capture`]: request metadata: the headers journaled with a webhook and captured into its
 //!   records, and [`capture::secrets`], what is a credential and never kept.

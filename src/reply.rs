@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -87,6 +89,80 @@ pub fn accepted(records: u32) -> Response {
     response
 }
 
+/// The `reply` setting: the success reply some senders require (Adyen: `[accepted]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplySetting {
+    /// Status of the success reply: 200 to 299.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Its `Content-Type`. Default: `text/plain` when `body` is given.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Its body, exactly (for example `[accepted]`). Default: none.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// The validated `reply`: what every accepted webhook (a redelivery too) is answered.
+/// Refusals keep their JSON error bodies.
+#[derive(Clone, Debug)]
+pub struct SuccessReply {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    body: bytes::Bytes,
+}
+
+impl ReplySetting {
+    /// Validates the setting; the error is the message after `reply: `.
+    pub fn validate(self) -> Result<SuccessReply, String> {
+        let status = StatusCode::from_u16(self.status)
+            .ok()
+            .filter(StatusCode::is_success)
+            .ok_or_else(|| {
+                format!(
+                    "status: {} is not a success status (200 to 299)",
+                    self.status
+                )
+            })?;
+        let body = self.body.unwrap_or_default();
+        if matches!(status.as_u16(), 204 | 205) && !body.is_empty() {
+            return Err(format!(
+                "body: a {status} reply has no body; remove body or use 200"
+            ));
+        }
+        let content_type = match (self.content_type, body.is_empty()) {
+            (Some(text), _) => Some(HeaderValue::from_str(&text).map_err(|_| {
+                format!("content_type: {text:?} is not a header value (for example text/plain)")
+            })?),
+            (None, false) => Some(HeaderValue::from_static("text/plain")),
+            (None, true) => None,
+        };
+        Ok(SuccessReply {
+            status,
+            content_type,
+            body: body.into(),
+        })
+    }
+}
+
+impl SuccessReply {
+    pub fn response(&self) -> Response {
+        let mut response = Response::new(self.body.clone().into());
+        *response.status_mut() = self.status;
+        if let Some(content_type) = &self.content_type {
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, content_type.clone());
+        }
+        response
+    }
+}
+
 /// A redelivery of a journaled webhook: acknowledged again, stored once.
 pub fn duplicate() -> Response {
     json_response(
@@ -126,4 +202,39 @@ pub fn too_many_connections_http1() -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(json: &str) -> Result<SuccessReply, String> {
+        serde_json::from_str::<ReplySetting>(json)
+            .map_err(|e| e.to_string())?
+            .validate()
+    }
+
+    #[test]
+    fn success_replies_validate() {
+        let r = reply(r#"{"body": "[accepted]"}"#).unwrap().response();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_TYPE], "text/plain");
+        let r = reply(r#"{"status": 204}"#).unwrap().response();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert!(r.headers().get(CONTENT_TYPE).is_none());
+        let e = reply(r#"{"status": 302}"#).unwrap_err();
+        assert!(e.starts_with("status: 302 is not a success status"), "{e}");
+        let e = reply(r#"{"status": 204, "body": "x"}"#).unwrap_err();
+        assert!(
+            e.starts_with("body: a 204 No Content reply has no body"),
+            "{e}"
+        );
+        let e = reply(r#"{"content_type": "text/plain\n"}"#).unwrap_err();
+        assert!(e.starts_with("content_type:"), "{e}");
+        assert!(
+            reply(r#"{"stauts": 200}"#)
+                .unwrap_err()
+                .contains("unknown field")
+        );
+    }
 }

@@ -34,7 +34,7 @@ type Delivery = (Vec<(&'static str, String)>, String);
 struct Example {
     /// examples/<file>.json; also the schema name (its `name` in snake case).
     file: &'static str,
-    scheme: &'static str,
+    sender: &'static str,
     secret: &'static str,
     /// Signed deliveries, as the provider sends them.
     deliveries: fn(secret: &str) -> Vec<Delivery>,
@@ -59,7 +59,7 @@ fn tap(ex: &Example, h: &Harness, args: &[&str], secret: Option<&str>) -> Comman
     if let Some(secret) = secret {
         cmd.env(
             "TAP_WEBHOOKS_SIGNATURE",
-            json!({"scheme": ex.scheme, "secret": secret}).to_string(),
+            json!({"secret": secret}).to_string(),
         );
     }
     cmd
@@ -84,8 +84,11 @@ fn example_runs_as_shipped(ex: &Example) {
     let path = examples().join(format!("{}.json", ex.file));
     let shipped: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(
-        shipped["signature"],
-        json!({"scheme": ex.scheme}),
+        shipped["sender"], ex.sender,
+        "the example is its sender's preset"
+    );
+    assert!(
+        shipped.get("signature").is_none(),
         "the secret comes from the environment, never from the example"
     );
 
@@ -214,7 +217,7 @@ fn rand_u128() -> u128 {
 fn the_github_example_runs_as_shipped() {
     example_runs_as_shipped(&Example {
         file: "github",
-        scheme: "github",
+        sender: "github",
         secret: "gh-example-secret-5d1c",
         deliveries: |secret| {
             [
@@ -253,7 +256,7 @@ fn the_github_example_runs_as_shipped() {
 fn the_stripe_example_runs_as_shipped() {
     example_runs_as_shipped(&Example {
         file: "stripe",
-        scheme: "stripe",
+        sender: "stripe",
         secret: "whsec_example5d1c8e",
         deliveries: |secret| {
             [
@@ -279,7 +282,7 @@ fn the_stripe_example_runs_as_shipped() {
 fn the_shopify_example_runs_as_shipped() {
     example_runs_as_shipped(&Example {
         file: "shopify",
-        scheme: "shopify",
+        sender: "shopify",
         secret: "shpss_example5d1c8e",
         deliveries: |secret| {
             [
@@ -311,7 +314,7 @@ fn the_shopify_example_runs_as_shipped() {
 fn the_slack_example_runs_as_shipped() {
     example_runs_as_shipped(&Example {
         file: "slack",
-        scheme: "slack",
+        sender: "slack",
         secret: "8f742231b10e8888abcd99example5d1c",
         deliveries: |secret| {
             [

@@ -64,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             Vec::new()
         },
+        handshake: None,
     };
     let payload = match visit::parse_payload(&decoded, &rules) {
         Ok(payload) => payload,

@@ -61,7 +61,7 @@ mod tests {
         assert!(
             table == want.trim(),
             "docs/senders.md's sender table is stale: replace what lies between its markers \
-             with the output of `cargo run -- senders --format markdown`"
+             with the output of `tap-webhooks senders --format markdown` (scripts/update-generated-docs.sh does it)"
         );
     }
 

@@ -30,7 +30,9 @@ use crate::inspector::api::{self, Api};
 use crate::inspector::page;
 use crate::journal::{Journal, JournalWriter};
 use crate::lifecycle::{Lifecycle, StopReason};
+use crate::senders::handshake::HandshakeKind;
 use crate::senders::idempotency::SeenIds;
+use crate::senders::signature::asana::LearnedSecrets;
 use crate::sequence::Sequence;
 use crate::tokens::{self, LiveTokens, Store, TokenSet};
 
@@ -146,6 +148,7 @@ async fn run(
     background::retention(&mut tasks, config, &lifecycle);
     let listeners = Listeners::bind(config).await?;
     warn_of_kept_credentials(config);
+    warn_of_unverified_handshake(config);
     set_backlog_baseline(&store, options.emit.as_ref().and_then(|(_, after)| *after));
     let (tokens, created_url, token_store) = prepare_tokens(config, listeners.addr)?;
     let idempotency = prepare_idempotency(config, &store)?;
@@ -194,6 +197,9 @@ async fn run(
         handoff,
         refusal_log: Default::default(),
         inspector: inspector.clone(),
+        handshake: config.handshake.clone(),
+        learned: learned_secrets(config)?,
+        reply: config.reply.clone(),
     };
     let ops = ops_routes(config, journal, store, &lifecycle, inspector, emitting);
     let _ = started.send(Started {
@@ -205,6 +211,36 @@ async fn run(
     lifecycle.close();
     while tasks.join_next().await.is_some() {}
     join_emitter(emitter_thread).await
+}
+
+/// Asana's secrets learned before, with `handshake` kind `asana`.
+fn learned_secrets(config: &Config) -> Result<Option<LearnedSecrets>, RunError> {
+    if config.handshake.as_ref().map(|h| h.kind) != Some(HandshakeKind::Asana) {
+        return Ok(None);
+    }
+    LearnedSecrets::open(&config.journal_config())
+        .map(Some)
+        .map_err(|e| RunError::io("reading Asana's learned secrets", std::io::Error::other(e)))
+}
+
+/// Discord and Xero send badly signed checks too, and expect 401: without `signature` their
+/// URL check fails.
+fn warn_of_unverified_handshake(config: &Config) {
+    let Some(kind) = config.handshake.as_ref().map(|h| h.kind) else {
+        return;
+    };
+    if matches!(kind, HandshakeKind::Discord | HandshakeKind::Xero) && config.signature.is_none() {
+        log::warn!(
+            "handshake kind {} without signature: {} checks that badly signed requests get \
+             401, so its URL check fails; set signature",
+            kind.name(),
+            if kind == HandshakeKind::Discord {
+                "Discord"
+            } else {
+                "Xero"
+            }
+        );
+    }
 }
 
 /// A WARN for each credential header `capture_headers` keeps on purpose.

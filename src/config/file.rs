@@ -10,6 +10,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::reply::ReplySetting;
+use crate::senders::handshake::HandshakeSetting;
 use crate::senders::signature::SignatureSetting;
 
 /// Environment variables `TAP_WEBHOOKS_<SETTING>` override settings (Meltano's convention).
@@ -112,6 +114,18 @@ pub struct ConfigFile {
     /// Missing, invalid or expired signatures get 401 (docs/senders.md, "Signatures").
     #[serde(default)]
     pub signature: Option<SignatureSetting>,
+    /// Answer one provider's URL check, besides Slack's, Zoom's, Okta's and `HEAD`, which are
+    /// always answered: `{"kind": "meta" | "twitch" | "discord" | "microsoft-graph" | "asana" |
+    /// "dropbox" | "ebay" | "monday" | "woocommerce" | "notion" | "xero", "verify_token":
+    /// "..."}` (`verify_token`: meta and ebay). Handshakes are never recorded
+    /// (docs/senders.md, "Handshakes").
+    #[serde(default)]
+    pub handshake: Option<HandshakeSetting>,
+    /// The reply to an accepted webhook, for senders that require one:
+    /// `{"status": 200, "content_type": "text/plain", "body": "[accepted]"}` (Adyen). Default:
+    /// 200 with `{"status": "ok", "records": N}`. Refusals keep their JSON error bodies.
+    #[serde(default)]
+    pub reply: Option<ReplySetting>,
     /// Header whose value identifies a delivery (`X-GitHub-Delivery`, `X-Shopify-Webhook-Id`,
     /// `webhook-id`, ...). A delivery whose id was already journaled is answered 200 and not
     /// journaled or emitted again.

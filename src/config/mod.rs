@@ -29,7 +29,9 @@ use crate::convert::payload::{GENERATED_KEY_FIELD, RecordRules};
 use crate::convert::routing::StreamSettings;
 use crate::emitter::{EmitterSettings, StateCadence};
 use crate::journal::{Journal, JournalConfig};
+use crate::reply::SuccessReply;
 use crate::schema::Columns;
+use crate::senders::handshake::Handshakes;
 use crate::senders::signature::Verifier;
 use parts::{Addresses, Invalid};
 
@@ -61,6 +63,10 @@ pub struct Config {
     pub metrics_interval: Duration,
     pub shutdown_grace: Duration,
     pub signature: Option<Verifier>,
+    /// `handshake`: one provider's URL check answered.
+    pub handshake: Option<Handshakes>,
+    /// `reply`: the success reply; `None`: the JSON default.
+    pub reply: Option<SuccessReply>,
     pub idempotency: Option<IdempotencySettings>,
     /// Token digests from `token_sha256`: the token store is not used.
     pub token_digests: Option<Vec<[u8; 32]>>,
@@ -154,6 +160,8 @@ impl Config {
         let token_digests = parts::token_digests(file.token_sha256.as_deref())?;
         let nats = parts::nats_journal(&mut file, idempotency.as_ref())?;
         let signature = parts::signature(file.signature.take())?;
+        let handshake = parts::handshake(file.handshake.take(), signature.as_ref())?;
+        let reply = parts::reply(file.reply.take())?;
         let cors = crate::cors::Cors::new(&file.cors_origins).map_err(|message| Invalid {
             key: "cors_origins",
             message,
@@ -189,6 +197,8 @@ impl Config {
             )?,
             shutdown_grace: parts::interval("shutdown_grace_seconds", file.shutdown_grace_seconds)?,
             signature,
+            handshake,
+            reply,
             idempotency,
             token_digests,
             limits,
@@ -240,6 +250,7 @@ impl Config {
             } else {
                 self.primary_key.clone()
             },
+            handshake: self.handshake.as_ref().map(|h| h.kind),
         }
     }
 
@@ -464,6 +475,9 @@ mod tests {
             assert_eq!(signature[key]["secret"], true, "{key}");
             assert_eq!(signature[key]["writeOnly"], true, "{key}");
         }
+        let handshake = &schema["properties"]["handshake"]["properties"];
+        assert_eq!(handshake["verify_token"]["secret"], true);
+        assert_eq!(handshake["verify_token"]["writeOnly"], true);
     }
 
     #[test]

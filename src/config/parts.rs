@@ -12,6 +12,8 @@ use super::{IdempotencySettings, Limits};
 use crate::capture::HeaderPatterns;
 use crate::convert::routing::{self, Route, StreamOverride, StreamSettings};
 use crate::journal::nats::NatsSettings;
+use crate::reply::{ReplySetting, SuccessReply};
+use crate::senders::handshake::{HandshakeKind, HandshakeSetting, Handshakes};
 use crate::senders::signature::{SignatureSetting, Verifier};
 
 /// Stitch's rule for primary key field names.
@@ -539,6 +541,38 @@ pub fn signature(setting: Option<SignatureSetting>) -> Result<Option<Verifier>, 
             s.verifier()
                 .map_err(|message| invalid("signature", message))
         })
+        .transpose()
+}
+
+/// `handshake`: the provider whose URL check is answered, if one is set. Asana's handshake
+/// gives the secret that verifies its deliveries: no `signature` goes with it.
+pub fn handshake(
+    setting: Option<HandshakeSetting>,
+    signature: Option<&Verifier>,
+) -> Result<Option<Handshakes>, Invalid> {
+    let Some(handshakes) = setting
+        .map(|s| {
+            s.validate()
+                .map_err(|message| invalid("handshake", message))
+        })
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    if handshakes.kind == HandshakeKind::Asana && signature.is_some() {
+        return Err(invalid(
+            "signature",
+            "handshake kind asana verifies X-Hook-Signature with the secret Asana's handshake \
+             gives; remove signature",
+        ));
+    }
+    Ok(Some(handshakes))
+}
+
+/// `reply`: the success reply, if one is set.
+pub fn reply(setting: Option<ReplySetting>) -> Result<Option<SuccessReply>, Invalid> {
+    setting
+        .map(|s| s.validate().map_err(|message| invalid("reply", message)))
         .transpose()
 }
 

@@ -82,7 +82,7 @@ impl<'s> Converter<'s> {
         json: &'a [u8],
         each: &mut dyn FnMut(Chunk<'_, 'a>) -> Result<(), E>,
     ) -> Result<Converted, VisitError<E>> {
-        if let Some(handshake) = handshake::detect(json) {
+        if let Some(handshake) = handshake::detect(json, self.rules.handshake) {
             return Ok(Converted::Handshake(handshake));
         }
         visit::visit_payload(json, self.rules, each).map(Converted::Records)

@@ -44,6 +44,8 @@ pub fn is_reserved_field(name: &str) -> bool {
 pub struct RecordRules {
     /// Configured key fields: present, non-null and scalar in every record.
     pub primary_key: Vec<String>,
+    /// The configured `handshake` kind: its handshake bodies give no records.
+    pub handshake: Option<crate::convert::handshake::HandshakeKind>,
 }
 
 /// A payload split into records, borrowing from the body.

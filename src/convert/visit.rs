@@ -383,6 +383,7 @@ mod tests {
     fn rules(keys: &[&str]) -> RecordRules {
         RecordRules {
             primary_key: keys.iter().map(|k| k.to_string()).collect(),
+            handshake: None,
         }
     }
 
@@ -570,6 +571,7 @@ mod tests {
         body.push('x');
         let rules = RecordRules {
             primary_key: vec!["id".into()],
+            handshake: None,
         };
         let visit = |body: &str| visit_payload(body.as_bytes(), &rules, &mut |_| Ok::<(), ()>(()));
         assert!(matches!(

@@ -31,6 +31,10 @@ pub enum Refusal {
     NoZoomSecret,
     #[error("{0}")]
     Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("the secret of Asana's handshake could not be kept; the tap's log says why")]
+    SecretNotKept,
     #[error(transparent)]
     Signature(SignatureError),
     #[error("{0}")]
@@ -72,6 +76,8 @@ impl Refusal {
         match self {
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::Unauthorized(_) | Refusal::Signature(_) => StatusCode::UNAUTHORIZED,
+            Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
+            Refusal::SecretNotKept => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BadRequest(_) | Refusal::NoZoomSecret => StatusCode::BAD_REQUEST,

@@ -9,13 +9,18 @@
 //! every key with constant-time comparisons, and for schemes with a timestamp refuses
 //! deliveries outside the tolerance (replays). Keys never appear in `Debug` output or in errors.
 
+mod adyen;
+pub mod asana;
 pub mod ed25519;
+mod graph;
 pub mod hmac;
 mod keys;
+mod mandrill;
 mod parse;
 mod providers;
 mod setting;
 mod shared;
+mod sns;
 pub mod template;
 
 use schemars::JsonSchema;
@@ -71,6 +76,7 @@ pub enum Scheme {
     Zoom,
     Mailgun,
     Sendgrid,
+    Mandrill,
     Hmac(Box<hmac::HmacScheme>),
     Header {
         /// Lower case.
@@ -79,6 +85,9 @@ pub enum Scheme {
     },
     Basic,
     Ed25519(Box<ed25519::Ed25519Scheme>),
+    Adyen,
+    MicrosoftGraph,
+    Sns,
 }
 
 impl Scheme {
@@ -95,10 +104,14 @@ impl Scheme {
             Scheme::Zoom => "zoom",
             Scheme::Mailgun => "mailgun",
             Scheme::Sendgrid => "sendgrid",
+            Scheme::Mandrill => "mandrill",
             Scheme::Hmac(_) => "hmac",
             Scheme::Header { .. } => "header",
             Scheme::Basic => "basic",
             Scheme::Ed25519(_) => "ed25519",
+            Scheme::Adyen => "adyen",
+            Scheme::MicrosoftGraph => "microsoft-graph",
+            Scheme::Sns => "sns",
         }
     }
 
@@ -110,7 +123,8 @@ impl Scheme {
             | Scheme::StandardWebhooks
             | Scheme::Zoom
             | Scheme::Mailgun
-            | Scheme::Sendgrid => true,
+            | Scheme::Sendgrid
+            | Scheme::Sns => true,
             Scheme::Hmac(h) => h.timestamped(),
             Scheme::Ed25519(e) => e.timestamp_header.is_some(),
             _ => false,
@@ -120,7 +134,7 @@ impl Scheme {
     /// Whether it signs the URL the provider called (the receiver then builds it).
     pub fn signs_url(&self) -> bool {
         match self {
-            Scheme::Twilio => true,
+            Scheme::Twilio | Scheme::Mandrill => true,
             Scheme::Hmac(h) => h.message.uses_url(),
             Scheme::Ed25519(e) => e.message.uses_url(),
             _ => false,
@@ -155,6 +169,8 @@ pub struct Verifier {
     keyed: Vec<hmac::Keyed>,
     /// SendGrid's public keys (its scheme has no secret).
     public_keys: Vec<providers::PublicKey>,
+    /// AWS SNS's signing certificates (its scheme has no secret).
+    certificates: Vec<sns::Certificate>,
     tolerance_seconds: u64,
 }
 
@@ -213,12 +229,18 @@ impl Verifier {
             keys: Vec::new(),
             keyed: Vec::new(),
             public_keys: Vec::new(),
+            certificates: Vec::new(),
             tolerance_seconds,
         };
         match &verifier.scheme {
             Scheme::Sendgrid => {
                 let texts: Vec<Secret> = secrets.iter().map(|(_, s)| (*s).clone()).collect();
                 verifier.public_keys = providers::public_keys(&texts)?;
+                return Ok(verifier);
+            }
+            Scheme::Sns => {
+                let pem: Vec<&str> = secrets.iter().map(|(_, s)| s.expose()).collect();
+                verifier.certificates = sns::certificates(&pem.concat())?;
                 return Ok(verifier);
             }
             Scheme::Ed25519(_) => return Ok(verifier),
@@ -245,6 +267,8 @@ impl Verifier {
                     verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
                     key
                 }
+                // Adyen shows its HMAC key as hex.
+                Scheme::Adyen => keys::decode(name, secret, KeyEncoding::Hex, None)?,
                 Scheme::Header { .. } | Scheme::Basic => {
                     let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
                     shared::digest(&key.0)
@@ -298,10 +322,14 @@ impl Verifier {
             Scheme::Zoom => providers::zoom(self, headers, body, now),
             Scheme::Mailgun => providers::mailgun(self, signed.json.unwrap_or(body), now),
             Scheme::Sendgrid => providers::sendgrid(self, headers, body, now),
+            Scheme::Mandrill => mandrill::mandrill(self, headers, body, signed),
             Scheme::Hmac(scheme) => hmac::verify(self, scheme, headers, body, signed, now),
             Scheme::Header { header, prefix } => shared::header(self, headers, header, prefix),
             Scheme::Basic => shared::basic(self, headers),
+            Scheme::Adyen => adyen::verify(self, signed.json.unwrap_or(body)),
             Scheme::Ed25519(scheme) => ed25519::verify(self, scheme, headers, body, signed, now),
+            Scheme::MicrosoftGraph => graph::verify(self.keys.iter().map(|k| k.0.as_slice()), body),
+            Scheme::Sns => sns::verify(&self.certificates, body, now, self.tolerance_seconds),
             Scheme::Github => {
                 let value = require(headers, GITHUB_HEADER)?;
                 let signature = parse_prefixed(value, "sha256=", Encoding::Hex)?;

@@ -447,6 +447,7 @@ mod tests {
     fn rules(keys: &[&str]) -> RecordRules {
         RecordRules {
             primary_key: keys.iter().map(|k| k.to_string()).collect(),
+            handshake: None,
         }
     }
 

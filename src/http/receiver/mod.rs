@@ -49,13 +49,15 @@ use crate::inspector::{Arrival, Inspector, Routed};
 use crate::journal::{self, JournalWriter, NewEntry, OnDurable};
 use crate::lifecycle::Lifecycle;
 use crate::rejections::{self, Refused, Rejections};
-use crate::reply::{self, accepted, duplicate, json_response, not_found_after};
-use crate::senders::handshake::{self, Handshake};
+use crate::reply::{self, SuccessReply, not_found_after};
+use crate::senders::handshake::{self, Handshakes};
 use crate::senders::idempotency::{self, Claim, ClaimGuard, SeenIds};
+use crate::senders::signature::asana::LearnedSecrets;
 use crate::senders::signature::{Signed, Verifier};
 use crate::telemetry;
 use crate::tokens::{LiveTokens, TokenId};
 
+mod answer;
 mod inspect;
 
 pub use crate::http::refusal::Refusal;
@@ -91,6 +93,12 @@ pub struct WebhookHandler {
     pub refusal_log: RefusalLog,
     /// Told of every delivery and refusal, with `ops_bind`.
     pub inspector: Option<Arc<Inspector>>,
+    /// `handshake`: the configured provider's URL check.
+    pub handshake: Option<Handshakes>,
+    /// Asana's secrets, learned from its handshakes (with `handshake` kind `asana`).
+    pub learned: Option<LearnedSecrets>,
+    /// `reply`: the success reply.
+    pub reply: Option<SuccessReply>,
 }
 
 /// The HTTP routes of a listener: the webhook routes, then `extra` (the operations endpoints,
@@ -332,6 +340,9 @@ impl WebhookHandler {
             .begin_request()
             .ok_or(Refusal::ShuttingDown)?;
         seen.token_id = Some(self.authenticate(request.token, request.headers)?);
+        if let Some(reply) = self.early(request).await? {
+            return Ok(reply);
+        }
         let admitted = self.admit(request)?;
         let _permit = self.permit()?;
         // Held until the reply: the body is journaled (and freed) by then.
@@ -340,6 +351,12 @@ impl WebhookHandler {
         if self.rejections.is_some() || self.inspector.is_some() {
             seen.body = Some(body.clone());
         }
+        if let Some(learned) = &self.learned {
+            learned
+                .verify(request.headers, &body)
+                .await
+                .map_err(Refusal::Signature)?;
+        }
         let received_at = Utc::now();
         let mut prepared = match self.convert(request, &admitted, &body, received_at)? {
             Ok(prepared) => prepared,
@@ -347,34 +364,11 @@ impl WebhookHandler {
         };
         let claimed = self.claim(prepared.delivery_id.clone()).await;
         if let Claimed::Duplicate = claimed {
-            return Ok(duplicate());
+            return Ok(self.success_duplicate());
         }
         let arrival = self.arrival(&mut prepared, &admitted, seen);
         self.append(prepared, claimed, body, received_at, arrival)
             .await
-    }
-
-    /// A request that is not a POST: `HEAD` (a provider checking the URL first, Mandrill),
-    /// Okta's verification `GET`, or 405.
-    fn probe(&self, request: &Request<'_>) -> Result<Response, Refusal> {
-        match *request.method {
-            Method::HEAD => {
-                self.authenticate(request.token, request.headers)?;
-                Ok(Response::new(Vec::new().into()))
-            }
-            Method::GET => {
-                let challenge = request
-                    .headers
-                    .get(handshake::OKTA_CHALLENGE_HEADER)
-                    .ok_or(Refusal::MethodNotAllowed)?;
-                self.authenticate(request.token, request.headers)?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    &handshake::okta_reply(challenge.as_bytes()),
-                ))
-            }
-            _ => Err(Refusal::MethodNotAllowed),
-        }
     }
 
     /// Admission, before the body is read: the stream name in the path, the content type and
@@ -449,6 +443,9 @@ impl WebhookHandler {
     ) -> Result<Result<Prepared, Response>, Refusal> {
         let converter = Converter::new(&self.rules, &self.streams);
         let json = Converter::json(&admitted.kind, body)?;
+        if let Some(handshake) = self.unsigned_handshake(&json) {
+            return self.answer(&handshake).map(Err);
+        }
         self.verify(request, admitted, body, &json, received_at)?;
         let (headers, delivery_id) = self.journal_headers(request, admitted)?;
         let mut split = None;
@@ -598,7 +595,7 @@ impl WebhookHandler {
             ..
         } = prepared;
         if record_count == 0 {
-            return Ok(accepted(0));
+            return Ok(self.success(0));
         }
         let body_len = body.len();
         let (claim, remembered) = match claimed {
@@ -622,7 +619,7 @@ impl WebhookHandler {
             if let Some((seen, id)) = remembered {
                 seen.remember(&id, received_at);
             }
-            return Ok(duplicate());
+            return Ok(self.success_duplicate());
         }
         if let (Some(inspector), Some(arrival)) = (&self.inspector, arrival) {
             let (sequence, bytes) = (appended.first_sequence, body_len as u64);
@@ -632,7 +629,7 @@ impl WebhookHandler {
         counters.records_received.increment(u64::from(record_count));
         counters.bytes_received.increment(body_len as u64);
         self.lifecycle.touch();
-        Ok(accepted(record_count))
+        Ok(self.success(record_count))
     }
 
     /// What the journal does once the entry is durable: marks the delivery id journaled and
@@ -661,13 +658,6 @@ impl WebhookHandler {
                 })
             }
         }
-    }
-
-    /// The reply to a handshake; nothing is journaled.
-    fn answer(&self, handshake: &Handshake) -> Result<Response, Refusal> {
-        let zoom_secret = self.signature.as_ref().and_then(Verifier::zoom_secret);
-        let reply = handshake.reply(zoom_secret).ok_or(Refusal::NoZoomSecret)?;
-        Ok(json_response(StatusCode::OK, &reply))
     }
 
     fn authenticate(&self, in_path: Option<&str>, headers: &HeaderMap) -> Result<TokenId, Refusal> {

@@ -7,6 +7,12 @@ use super::{Preset, all};
 /// What a preset verifies, in a few words.
 pub fn verifies(preset: &Preset) -> String {
     let Some(Value::Object(s)) = preset.settings.get("signature") else {
+        let kind = preset.settings.get("handshake").and_then(|h| h.get("kind"));
+        if kind.and_then(Value::as_str) == Some("asana") {
+            return "HMAC-SHA256 of the body in `X-Hook-Signature`, with the secret its \
+                    handshake gives"
+                .into();
+        }
         return "nothing (no signature)".into();
     };
     let text = |k: &str| s.get(k).and_then(Value::as_str);
@@ -14,18 +20,42 @@ pub fn verifies(preset: &Preset) -> String {
     match text("scheme").unwrap_or("") {
         "hmac" => {
             let algorithm = text("algorithm").unwrap_or("sha256").to_ascii_uppercase();
-            let signed = if text("message").is_some_and(|m| m != "{body}") || signs_time(s) {
-                "body and more"
-            } else {
-                "body"
+            let signed = match text("message") {
+                Some(m) if m != "{body}" => format!("`{m}`"),
+                _ => "the body".to_owned(),
             };
             let timed = if signs_time(s) { ", timestamped" } else { "" };
-            format!("HMAC-{algorithm} of the {signed} in `{header}`{timed}")
+            format!("HMAC-{algorithm} of {signed} in `{header}`{timed}")
         }
         "header" => format!("shared secret in `{header}`"),
         "basic" => "HTTP Basic credentials".into(),
         "ed25519" => format!("Ed25519 signature in `{header}`, timestamped"),
-        other => format!("its own scheme (`{other}`)"),
+        other => named_scheme(other).to_owned(),
+    }
+}
+
+/// The schemes no template covers, in a few words.
+fn named_scheme(scheme: &str) -> &'static str {
+    match scheme {
+        "github" => "HMAC-SHA256 of the body in `X-Hub-Signature-256`",
+        "stripe" => "HMAC-SHA256 of `{t}.{body}` in `Stripe-Signature`, timestamped",
+        "shopify" => "HMAC-SHA256 of the body in `X-Shopify-Hmac-Sha256` or `Shopify-Hmac-Sha256`",
+        "slack" => "HMAC-SHA256 of `v0:{timestamp}:{body}` in `X-Slack-Signature`, timestamped",
+        "standard-webhooks" => {
+            "HMAC-SHA256 of `{id}.{timestamp}.{body}` in `webhook-signature`, timestamped"
+        }
+        "twilio" => "HMAC-SHA1 of the URL and the sorted form fields in `X-Twilio-Signature`",
+        "mandrill" => "HMAC-SHA1 of the URL and the sorted form fields in `X-Mandrill-Signature`",
+        "zoom" => "HMAC-SHA256 of `v0:{timestamp}:{body}` in `x-zm-signature`, timestamped",
+        "mailgun" => "HMAC-SHA256 of the timestamp and token in the body, timestamped",
+        "sendgrid" => {
+            "ECDSA P-256 signature of the timestamp and body in \
+             `X-Twilio-Email-Event-Webhook-Signature`, timestamped"
+        }
+        "adyen" => "HMAC-SHA256 of each notification's payment fields, inside the body",
+        "microsoft-graph" => "`clientState` in every notification",
+        "sns" => "RSA signature of the message under AWS's certificate, timestamped",
+        _ => "its own scheme",
     }
 }
 

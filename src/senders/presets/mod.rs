@@ -204,7 +204,7 @@ fn check_credentials(
 /// The `signature` key that holds what verifies, for the scheme `signature` names.
 fn credential_key(signature: &Map<String, Value>) -> &'static str {
     match signature.get("scheme").and_then(Value::as_str) {
-        Some("ed25519" | "sendgrid") => "public_key",
+        Some("ed25519" | "sendgrid" | "sns") => "public_key",
         Some("basic") => "password",
         _ => "secret",
     }

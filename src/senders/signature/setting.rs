@@ -44,6 +44,15 @@ pub enum SchemeName {
     /// `X-Twilio-Email-Event-Webhook-Signature`: ECDSA P-256 over timestamp + body
     /// (`public_key`, not `secret`).
     Sendgrid,
+    /// `additionalData.hmacSignature` in each notification item: base64 HMAC-SHA256 under a
+    /// hex key of the item's payment fields.
+    Adyen,
+    /// `X-Mandrill-Signature: <base64>` HMAC-SHA1 over the URL and the form fields sorted by name.
+    Mandrill,
+    /// Microsoft Graph: every notification's `clientState` equals the secret.
+    MicrosoftGraph,
+    /// AWS SNS: RSA signature of the message under the certificate in `public_key` (PEM).
+    Sns,
 }
 
 /// The `signature` setting.
@@ -115,7 +124,8 @@ pub struct SignatureSetting {
     #[schemars(extend("secret" = true, "writeOnly" = true))]
     pub password: Option<Secret>,
     /// `sendgrid`: the Verification Key SendGrid shows (base64); `ed25519`: the provider's
-    /// public key (hex). Instead of a secret.
+    /// public key (hex); `sns`: the PEM certificate from `SigningCertURL` (several PEM blocks
+    /// during a rotation). Instead of a secret.
     #[serde(default)]
     pub public_key: Option<String>,
 }
@@ -141,7 +151,7 @@ const APPLIES: [(&str, &[SchemeName]); 14] = {
         ("pairs", &[Hmac]),
         ("username", &[Basic]),
         ("password", &[Basic]),
-        ("public_key", &[Ed25519, Sendgrid]),
+        ("public_key", &[Ed25519, Sns, Sendgrid]),
     ]
 };
 
@@ -163,6 +173,10 @@ impl SchemeName {
             SchemeName::Zoom => "zoom",
             SchemeName::Mailgun => "mailgun",
             SchemeName::Sendgrid => "sendgrid",
+            SchemeName::Adyen => "adyen",
+            SchemeName::Mandrill => "mandrill",
+            SchemeName::MicrosoftGraph => "microsoft-graph",
+            SchemeName::Sns => "sns",
         }
     }
 }
@@ -193,7 +207,9 @@ impl SignatureSetting {
         );
         let basic;
         match self.scheme {
-            SchemeName::Sendgrid | SchemeName::Ed25519 | SchemeName::Basic if !named.is_empty() => {
+            SchemeName::Sendgrid | SchemeName::Sns | SchemeName::Ed25519 | SchemeName::Basic
+                if !named.is_empty() =>
+            {
                 let instead = match self.scheme {
                     SchemeName::Basic => "`username` and `password`",
                     _ => "`public_key`",
@@ -203,7 +219,7 @@ impl SignatureSetting {
                     scheme.name()
                 ));
             }
-            SchemeName::Sendgrid => {
+            SchemeName::Sendgrid | SchemeName::Sns => {
                 let key = self.public_key.map(Secret::new);
                 return Verifier::new(scheme, key.as_slice(), self.tolerance_seconds);
             }
@@ -262,7 +278,11 @@ impl SignatureSetting {
             SchemeName::Twilio => Scheme::Twilio,
             SchemeName::Zoom => Scheme::Zoom,
             SchemeName::Mailgun => Scheme::Mailgun,
+            SchemeName::MicrosoftGraph => Scheme::MicrosoftGraph,
+            SchemeName::Sns => Scheme::Sns,
             SchemeName::Sendgrid => Scheme::Sendgrid,
+            SchemeName::Adyen => Scheme::Adyen,
+            SchemeName::Mandrill => Scheme::Mandrill,
             SchemeName::Basic => Scheme::Basic,
             SchemeName::HmacSha256 => Scheme::Generic {
                 header: self.header_name()?,

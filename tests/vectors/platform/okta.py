@@ -1,0 +1,66 @@
+# Vectors for the `okta` preset. Okta event hooks do not sign: they send the header the admin
+# configured (authScheme {"type": "HEADER", "key": "Authorization", "value": …}) with the value
+# given there, and verify the endpoint once with a GET carrying X-Okta-Verification-Challenge,
+# answered {"verification": …} (developer.okta.com/docs/concepts/event-hooks/). Okta has no
+# SDK that receives hooks; this follows that page. Payload: its user.session.start example.
+import json
+import sys
+
+SECRET = "Sh4redS3cretFromOktaAdminConsole"
+BODY = json.dumps(
+    {
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": "https://example.okta.com/api/v1/eventHooks/whoql0HfiLGPWc8Jx0g3",
+        "eventId": "b5a188b9-5ece-4636-b041-482ffda96311",
+        "data": {
+            "events": [
+                {
+                    "uuid": "79d1b4ba-d84a-11e8-b3ab-ab6b5edc7b5e",
+                    "published": "2019-03-27T16:59:53.032Z",
+                    "eventType": "user.session.start",
+                    "version": "0",
+                    "displayMessage": "User login to Okta",
+                    "severity": "INFO",
+                    "actor": {
+                        "id": "00uhf5hnmH8sVWnxP0h7",
+                        "type": "User",
+                        "alternateId": "user@example.com",
+                        "displayName": "Example User",
+                        "detailEntry": None,
+                    },
+                    "outcome": {"result": "SUCCESS", "reason": None},
+                    "legacyEventType": "core.user_auth.login_success",
+                }
+            ]
+        },
+        "eventTime": "2019-03-27T16:59:53.032Z",
+        "contentType": "application/json",
+    }
+)
+
+
+def deliveries(url):
+    genuine = {"Content-Type": "application/json", "Authorization": SECRET}
+    wrong = {"Content-Type": "application/json", "Authorization": SECRET[:-1] + "X"}
+    post = {"method": "POST", "url": url}
+    return [
+        {"name": "one-time verification", "method": "GET", "url": url,
+         "headers": {"Authorization": SECRET,
+                     "X-Okta-Verification-Challenge": "kGrMAn8gMqyeEcA4YvzTYeAsg8zMWsBzSdeFI8Ud"},
+         "body": "", "status": 200, "records": 0,
+         "reply": '{"verification":"kGrMAn8gMqyeEcA4YvzTYeAsg8zMWsBzSdeFI8Ud"}'},
+        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
+        {**post, "name": "wrong Authorization value", "headers": wrong, "body": BODY,
+         "status": 401, "records": 0, "error": "invalid signature"},
+        {**post, "name": "no Authorization header", "headers": {"Content-Type": "application/json"},
+         "body": BODY, "status": 401, "records": 0, "error": "missing signature"},
+    ]
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "config":
+        print(json.dumps({"sender": "okta", "signature": {"secret": SECRET}}))
+    else:
+        print(json.dumps(deliveries(sys.argv[2]), indent=1))

@@ -1,0 +1,95 @@
+# Vectors for the `resend` preset, checked by resend 2.51.0 (PyPI): resend.Webhooks.verify, the
+# SDK's own verifier (Resend sends through Svix: svix-id, svix-timestamp, svix-signature).
+# Signed with svix 2.9.1 (PyPI), the library Resend's docs name
+# (resend.com/docs/webhooks/verify-webhooks-requests). Payload: the email.sent example of
+# Resend's docs (resend.com/docs/dashboard/webhooks/event-types).
+import json
+import os
+import sys
+
+# The scripts here are named after the packages they import (svix.py imports svix): keep this
+# folder off the import path.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+
+import time
+from datetime import datetime, timezone
+
+import resend
+from svix.webhooks import Webhook
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS3jUeqRfA8"
+BODY = json.dumps(
+    {
+        "type": "email.sent",
+        "created_at": "2024-02-22T23:41:12.126Z",
+        "data": {
+            "created_at": "2024-02-22T23:41:11.894719+00:00",
+            "email_id": "56761188-7520-42d8-8898-ff6fc54ce618",
+            "from": "Acme <onboarding@resend.dev>",
+            "to": ["delivered@resend.dev"],
+            "subject": "Sending this example",
+            "tags": {"category": "confirm_email"},
+        },
+    }
+)
+
+
+def signed(msg_id, body, at):
+    when = datetime.fromtimestamp(at, tz=timezone.utc)
+    return {
+        "Content-Type": "application/json",
+        "svix-id": msg_id,
+        "svix-timestamp": str(at),
+        "svix-signature": Webhook(SECRET).sign(msg_id, when, body),
+    }
+
+
+def verify(body, headers):
+    resend.Webhooks.verify(
+        {
+            "payload": body,
+            "headers": {
+                "id": headers["svix-id"],
+                "timestamp": headers["svix-timestamp"],
+                "signature": headers["svix-signature"],
+            },
+            "webhook_secret": SECRET,
+        }
+    )
+
+
+def refused(body, headers):
+    try:
+        verify(body, headers)
+    except ValueError:
+        return True
+    return False
+
+
+def deliveries(url):
+    now = int(time.time())
+    genuine = signed("msg_2cWJ6JESXD5mUOmNBSfdZnTyF8b", BODY, now)
+    verify(BODY, genuine)
+    tampered = BODY.replace("Acme", "Acmf")
+    assert refused(tampered, genuine)
+    stale = signed("msg_2cWJ6JESXD5mUOmNBSfdZnTyF8c", BODY, now - 600)
+    assert refused(BODY, stale)
+    post = {"method": "POST", "url": url}
+    # Refusals first: they are never journaled, so the genuine delivery is new after them.
+    return [
+        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
+         "records": 0, "error": "invalid signature"},
+        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
+         "records": 0, "error": "expired signature"},
+        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
+        {**post, "name": "redelivered (same svix-id)", "headers": genuine, "body": BODY,
+         "status": 200, "records": 0},
+    ]
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "config":
+        print(json.dumps({"sender": "resend", "signature": {"secret": SECRET}}))
+    else:
+        print(json.dumps(deliveries(sys.argv[2]), indent=1))

@@ -1,0 +1,76 @@
+# Vectors for the `zendesk` preset. Zendesk has no SDK that verifies webhooks (zenpy and
+# node-zendesk do not), so the signature is computed by the algorithm of
+# developer.zendesk.com/documentation/webhooks/verifying/: base64(HMAC-SHA256(secret,
+# TIMESTAMP + BODY)), with X-Zendesk-Webhook-Signature-Timestamp in ISO 8601, and the static
+# secret that page gives for test deliveries. Payload: the zen:event-type:user.created example
+# of developer.zendesk.com/api-reference/webhooks/event-types/user-events/.
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import time
+
+SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+BODY = json.dumps(
+    {
+        "account_id": 22129848,
+        "detail": {
+            "created_at": "2022-11-22T23:57:46Z",
+            "email": "john@example.com",
+            "external_id": None,
+            "default_group_id": "0",
+            "id": "8141698296090",
+            "organization_id": None,
+            "role": "end-user",
+            "updated_at": "2022-11-22T23:57:46Z",
+        },
+        "event": {},
+        "id": "cbe4028c-7239-495d-b020-f22348516046",
+        "subject": "zen:user:8141698296090",
+        "time": "2022-11-22T23:57:46.491Z",
+        "type": "zen:event-type:user.created",
+        "zendesk_event_version": "2022-11-06",
+    }
+)
+
+
+def sign(timestamp, body):
+    mac = hmac.new(SECRET.encode(), (timestamp + body).encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def signed(body, at):
+    timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+    return {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Id": "01GJBJBYQHWQG5NEBFNZR4E2Y8",
+        "X-Zendesk-Webhook-Invocation-Id": "8141698296091",
+        "X-Zendesk-Account-Id": "22129848",
+        "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+        "X-Zendesk-Webhook-Signature": sign(timestamp, body),
+    }
+
+
+def deliveries(url):
+    now = int(time.time())
+    genuine = signed(BODY, now)
+    tampered = BODY.replace("john@", "joho@")
+    assert sign(genuine["X-Zendesk-Webhook-Signature-Timestamp"], tampered) != \
+        genuine["X-Zendesk-Webhook-Signature"]
+    stale = signed(BODY, now - 600)
+    post = {"method": "POST", "url": url}
+    return [
+        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
+        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
+         "records": 0, "error": "invalid signature"},
+        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
+         "records": 0, "error": "expired signature"},
+    ]
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "config":
+        print(json.dumps({"sender": "zendesk", "signature": {"secret": SECRET}}))
+    else:
+        print(json.dumps(deliveries(sys.argv[2]), indent=1))
