@@ -253,19 +253,11 @@ impl Verifier {
             let key = match &verifier.scheme {
                 // Standard Webhooks secrets are `whsec_` + base64 of the key.
                 Scheme::StandardWebhooks => {
-                    let key = keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?;
-                    verifier
-                        .keyed
-                        .push(hmac::Keyed::new(hmac::Algorithm::Sha256, &key));
-                    key
+                    keys::decode(name, secret, KeyEncoding::Base64, Some("whsec_"))?
                 }
                 Scheme::Hmac(h) => {
-                    let key = keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())
-                        .map_err(|e| {
-                        format!("{e}, or set key_encoding to how it is written")
-                    })?;
-                    verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key));
-                    key
+                    keys::decode(name, secret, h.key_encoding, h.key_prefix.as_deref())
+                        .map_err(|e| format!("{e}, or set key_encoding to how it is written"))?
                 }
                 // Adyen shows its HMAC key as hex.
                 Scheme::Adyen => keys::decode(name, secret, KeyEncoding::Hex, None)?,
@@ -273,15 +265,17 @@ impl Verifier {
                     let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
                     shared::digest(&key.0)
                 }
-                // The others' HMAC-SHA256 states are keyed once, here.
-                _ => {
-                    let key = keys::decode(name, secret, KeyEncoding::Utf8, None)?;
-                    verifier
-                        .keyed
-                        .push(hmac::Keyed::new(hmac::Algorithm::Sha256, &key));
-                    key
-                }
+                _ => keys::decode(name, secret, KeyEncoding::Utf8, None)?,
             };
+            // The MAC states after the key, made once here: the hmac kind's algorithm, and
+            // HMAC-SHA256 for the named schemes (`check`).
+            match &verifier.scheme {
+                Scheme::Hmac(h) => verifier.keyed.push(hmac::Keyed::new(h.algorithm, &key)),
+                Scheme::Header { .. } | Scheme::Basic => {}
+                _ => verifier
+                    .keyed
+                    .push(hmac::Keyed::new(hmac::Algorithm::Sha256, &key)),
+            }
             verifier.keys.push(key);
         }
         Ok(verifier)
