@@ -60,7 +60,9 @@ fn named_scheme(scheme: &str) -> &'static str {
 }
 
 fn signs_time(s: &Map<String, Value>) -> bool {
-    s.contains_key("timestamp_header") || s.get("pairs").and_then(|p| p.get("timestamp")).is_some()
+    s.contains_key("timestamp_header")
+        || s.contains_key("timestamp_field")
+        || s.get("pairs").and_then(|p| p.get("timestamp")).is_some()
 }
 
 /// The handshake a preset answers, or `-`.

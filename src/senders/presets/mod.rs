@@ -37,7 +37,7 @@ const SETTINGS: [&str; 9] = [
 ];
 
 /// Keys of `signature` that hold what verifies: one is required when the preset signs.
-const CREDENTIALS: [&str; 5] = ["secret", "secrets", "public_key", "public_keys", "password"];
+const CREDENTIALS: [&str; 4] = ["secret", "secrets", "public_key", "password"];
 
 /// One provider's preset.
 #[derive(Debug, Deserialize)]

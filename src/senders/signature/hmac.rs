@@ -89,6 +89,8 @@ pub struct HmacScheme {
     pub message: Template,
     /// Lower case.
     pub timestamp_header: Option<String>,
+    /// A top-level body field holding the time of sending (signed as part of the body).
+    pub timestamp_field: Option<String>,
     /// Lower case.
     pub id_header: Option<String>,
     /// `None`: plain.
@@ -122,6 +124,15 @@ impl HmacScheme {
             }
             _ => {}
         }
+        if self.timestamp_field.is_some()
+            && (self.timestamp_header.is_some() || pair_time.is_some())
+        {
+            return Err(
+                "timestamp_field is for a time inside the body: leave out timestamp_header \
+                 and pairs.timestamp"
+                    .into(),
+            );
+        }
         match (self.message.uses_id(), &self.id_header) {
             (true, None) => return Err("message signs {id}: set id_header".into()),
             (false, Some(_)) => {
@@ -150,7 +161,9 @@ impl HmacScheme {
 
     /// Whether a timestamp is signed (and so checked against the tolerance).
     pub fn timestamped(&self) -> bool {
-        self.message.uses_timestamp() || self.pairs.as_ref().is_some_and(|p| p.timestamp.is_some())
+        self.message.uses_timestamp()
+            || self.pairs.as_ref().is_some_and(|p| p.timestamp.is_some())
+            || self.timestamp_field.is_some()
     }
 }
 
@@ -258,10 +271,25 @@ pub(super) fn verify(
     if !bool::from(matched) {
         return Err(SignatureError::Mismatch(scheme.header.clone()));
     }
+    if let Some(field) = &scheme.timestamp_field {
+        return v.check_time(body_time(body, field)?, now);
+    }
     match when {
         Some(when) => v.check_time(when, now),
         None => Ok(()),
     }
+}
+
+/// The time in a top-level field of a JSON body (a number or a string).
+fn body_time(body: &[u8], field: &str) -> Result<i64, SignatureError> {
+    let missing = || SignatureError::Malformed(format!("the body has no {field} timestamp"));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| missing())?;
+    let text = match value.get(field).ok_or_else(missing)? {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => return Err(missing()),
+    };
+    parse_time(text.as_bytes(), field)
 }
 
 /// The signatures in a header, and its timestamp's text.

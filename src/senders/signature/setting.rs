@@ -105,6 +105,12 @@ pub struct SignatureSetting {
     /// RFC 3339), checked against `tolerance_seconds`.
     #[serde(default)]
     pub timestamp_header: Option<String>,
+    /// `hmac`: a top-level field of the JSON body holding the time of sending (Unix seconds or
+    /// milliseconds, or RFC 3339), checked against `tolerance_seconds` once the signature
+    /// matches: for senders that sign only the body and put the time inside it (Linear's
+    /// `webhookTimestamp`).
+    #[serde(default)]
+    pub timestamp_field: Option<String>,
     /// `hmac`: the header holding {id}.
     #[serde(default)]
     pub id_header: Option<String>,
@@ -135,7 +141,7 @@ fn default_tolerance_seconds() -> u64 {
 }
 
 /// Which schemes each optional key applies to.
-const APPLIES: [(&str, &[SchemeName]); 14] = {
+const APPLIES: [(&str, &[SchemeName]); 15] = {
     use SchemeName::*;
     [
         ("header", &[Hmac, HmacSha256, Header, Ed25519]),
@@ -146,6 +152,7 @@ const APPLIES: [(&str, &[SchemeName]); 14] = {
         ("key_prefix", &[Hmac]),
         ("message", &[Hmac, Ed25519]),
         ("timestamp_header", &[Hmac, Ed25519]),
+        ("timestamp_field", &[Hmac]),
         ("id_header", &[Hmac]),
         ("format", &[Hmac]),
         ("pairs", &[Hmac]),
@@ -243,6 +250,7 @@ impl SignatureSetting {
             self.key_prefix.is_some(),
             self.message.is_some(),
             self.timestamp_header.is_some(),
+            self.timestamp_field.is_some(),
             self.id_header.is_some(),
             self.format.is_some(),
             self.pairs.is_some(),
@@ -315,6 +323,7 @@ impl SignatureSetting {
             key_prefix: self.key_prefix.clone(),
             message: self.template()?,
             timestamp_header: optional_header("timestamp_header", &self.timestamp_header)?,
+            timestamp_field: self.timestamp_field.clone(),
             id_header: optional_header("id_header", &self.id_header)?,
             pairs,
         };

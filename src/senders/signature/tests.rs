@@ -334,3 +334,33 @@ fn hmac_kind_expresses_the_stripe_and_slack_schemes() {
         }
     }
 }
+
+#[test]
+fn hmac_kind_checks_a_time_inside_the_signed_body() {
+    let v = from_setting(serde_json::json!({
+        "scheme": "hmac", "header": "Linear-Signature", "secret": "s3cr3t-linear",
+        "timestamp_field": "webhookTimestamp", "tolerance_seconds": 60
+    }))
+    .unwrap();
+    let now = 1_700_000_000_i64;
+    let send = |body: &str| {
+        let sig = mac_hex(b"s3cr3t-linear", body.as_bytes());
+        let headers: &[(&str, &[u8])] = &[("Linear-Signature", sig.as_bytes())];
+        v.verify(headers, body.as_bytes(), now)
+    };
+    let at = |ms: i64| format!(r#"{{"type":"Issue","webhookTimestamp":{ms}}}"#);
+    assert_eq!(send(&at(now * 1000 - 30_000)), Ok(()));
+    assert!(matches!(
+        send(&at(now * 1000 - 600_000)),
+        Err(SignatureError::Expired { .. })
+    ));
+    assert!(matches!(
+        send(r#"{"type":"Issue"}"#),
+        Err(SignatureError::Malformed(_))
+    ));
+    let both = from_setting(serde_json::json!({
+        "scheme": "hmac", "header": "X-S", "secret": "s3cr3t-linear", "message": "{timestamp}{body}",
+        "timestamp_header": "X-T", "timestamp_field": "t"
+    }));
+    assert!(both.unwrap_err().contains("timestamp_field"));
+}

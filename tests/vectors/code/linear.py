@@ -6,8 +6,9 @@ secret, with `Linear-Event` (the entity type) and `Linear-Delivery` (a UUID per 
 `verify` below is `LinearWebhookClient.verify` of @linear/sdk 98.0.0 (@linear/sdk/webhooks)
 in Python, and vectors made by this script were checked once with that npm function. The SDK
 also refuses a body whose `webhookTimestamp` (milliseconds, inside the signed body) is more
-than 60 s off; the `hmac` kind reads timestamps from headers only, so the preset does not check
-it and no stale vector is sent. Payload: the Issue create example of that page.
+than 60 s off; the preset checks it the same way (`timestamp_field`, `tolerance_seconds` 60), and
+a delivery signed 10 minutes ago is refused by both. Payload: the Issue create example of that
+page.
 """
 
 import hashlib
@@ -77,7 +78,10 @@ def headers(delivery, signature):
 def deliveries(url):
     body = json.dumps(dict(ISSUE_CREATE, webhookTimestamp=int(time.time() * 1000)), separators=(",", ":"))
     bad = tamper(body)
+    stale = json.dumps(dict(ISSUE_CREATE, webhookTimestamp=int(time.time() * 1000) - 600_000),
+                       separators=(",", ":"))
     assert verify(body, sign(body)) and not verify(bad, sign(body))
+    assert not verify(stale, sign(stale)), "the SDK refuses a delivery sent 10 minutes ago"
     genuine = headers("234d1a4e-b617-4388-90fe-adc3633d6b72", sign(body))
     return [
         {"name": "genuine Issue create", "method": "POST", "url": url, "headers": genuine,
@@ -87,6 +91,9 @@ def deliveries(url):
         {"name": "one byte changed", "method": "POST", "url": url,
          "headers": headers("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", sign(body)),
          "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        {"name": "signed 10 minutes ago (webhookTimestamp)", "method": "POST", "url": url,
+         "headers": headers("6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a", sign(stale)),
+         "body": stale, "status": 401, "records": 0, "error": "expired signature"},
     ]
 
 
