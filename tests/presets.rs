@@ -46,6 +46,9 @@ struct Delivery {
     /// Headers the reply must carry, with these values.
     #[serde(default)]
     reply_headers: serde_json::Map<String, Value>,
+    /// The stream the delivery's records go to.
+    #[serde(default)]
+    stream: Option<String>,
 }
 
 fn post() -> String {
@@ -160,6 +163,21 @@ fn vectors(group: &str, preset: &str) {
         expected += d.records;
         if d.records > 0 {
             tap.wait_for_records(expected);
+            if let Some(stream) = &d.stream {
+                let records: Vec<Value> = tap
+                    .messages()
+                    .into_iter()
+                    .filter(|m| m["type"] == "RECORD")
+                    .collect();
+                for record in &records[expected - d.records..expected] {
+                    assert_eq!(
+                        record["stream"],
+                        stream.as_str(),
+                        "{preset} / {}: stream",
+                        d.name
+                    );
+                }
+            }
         }
     }
     tap.terminate();

@@ -227,7 +227,9 @@ pub struct RouteSetting {
     /// A request header (any case), such as `X-GitHub-Event`.
     #[serde(default)]
     pub header: Option<String>,
-    /// A top-level body field, such as Stripe's `type`.
+    /// A body field, such as Stripe's `type`: a top-level field, or a dotted path to one
+    /// below it (`event.type`; a number picks an array element:
+    /// `notificationItems.0.NotificationRequestItem.eventCode`).
     #[serde(default)]
     pub field: Option<String>,
     /// `true`: the `<name>` of `POST /webhooks/<token>/<name>`.

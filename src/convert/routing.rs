@@ -122,7 +122,10 @@ impl StreamSettings {
                 let value = headers.iter().find(|h| h.name == PATH_NAME)?;
                 normalise(&String::from_utf8_lossy(&value.value))
             }
-            Route::Field(name) => normalise(&field_text(record.get(name)?)?),
+            Route::Field(name) => match record.get(name) {
+                Some(raw) => normalise(&field_text(raw)?),
+                None => normalise(&nested_text(record, name)?),
+            },
         }
     }
 
@@ -138,6 +141,23 @@ fn field_text(raw: &str) -> Option<String> {
         b'"' => serde_json::from_str::<String>(raw).ok(),
         b'{' | b'[' | b'n' => None,
         _ => Some(raw.to_owned()),
+    }
+}
+
+/// The text of a scalar below the top level, named by a dotted path (`event.type`; a number
+/// picks an array element). Only a route naming a path that is no top-level field pays for it.
+fn nested_text(record: &Fields<'_>, path: &str) -> Option<String> {
+    let (top, rest) = path.split_once('.')?;
+    let value: serde_json::Value = serde_json::from_str(record.get(top)?).ok()?;
+    let pointer: String = rest
+        .split('.')
+        .map(|part| format!("/{}", part.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    match value.pointer(&pointer)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
@@ -202,6 +222,27 @@ mod tests {
         let long = n(&"x".repeat(500)).unwrap();
         assert_eq!(long.len(), 63);
         assert_eq!(n(&format!("{}-y", "a".repeat(62))).unwrap().len(), 62);
+    }
+
+    #[test]
+    fn a_route_field_may_be_a_dotted_path_below_the_top_level() {
+        let body = br#"[{"event":{"type":"charge:confirmed"}},{"items":[{"item":{"code":"AUTHORISATION"}}]},{"event":{"type":{"x":1}}},{"event.type":"literal"},{"event":7}]"#;
+        let p = parse_payload(body, &RecordRules::default()).unwrap();
+        let route = |path: &str| StreamSettings {
+            route: Some(Route::Field(path.into())),
+            ..Default::default()
+        };
+        let by_event = route("event.type");
+        let got: Vec<Option<String>> = p.records.iter().map(|r| by_event.route(&[], r)).collect();
+        // A top-level field of that very name wins over the path.
+        let want = [Some("charge_confirmed"), None, None, Some("literal"), None];
+        assert_eq!(got, want.map(|w| w.map(String::from)));
+        let by_item = route("items.0.item.code");
+        assert_eq!(
+            by_item.route(&[], &p.records[1]),
+            Some("authorisation".into())
+        );
+        assert_eq!(route("items.1.item.code").route(&[], &p.records[1]), None);
     }
 
     #[test]

@@ -60,12 +60,12 @@ def deliveries(url):
     genuine = headers("c2a4b1b6-6e4b-4f4a-9f2d-1a5c7e3b9d10", VALID)
     return [
         {"name": "genuine incident.priority_updated", "method": "POST", "url": url,
-         "headers": genuine, "body": BODY, "status": 200, "records": 1},
+         "headers": genuine, "body": BODY, "status": 200, "records": 1, "stream": "incident_priority_updated"},
         {"name": "retry (same X-Webhook-Id)", "method": "POST", "url": url, "headers": genuine,
          "body": BODY, "status": 200, "records": 0},
         {"name": "two signatures during a secret rotation", "method": "POST", "url": url,
          "headers": headers("7e1f0d2c-3b4a-4c5d-8e6f-9a0b1c2d3e4f", rotating),
-         "body": BODY, "status": 200, "records": 1},
+         "body": BODY, "status": 200, "records": 1, "stream": "incident_priority_updated"},
         {"name": "the published mismatching signature", "method": "POST", "url": url,
          "headers": headers("8f2a1e3d-4c5b-4d6e-9f70-0a1b2c3d4e5f", MISMATCH),
          "body": BODY, "status": 401, "records": 0, "error": "invalid signature"},

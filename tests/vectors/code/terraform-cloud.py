@@ -90,9 +90,9 @@ def deliveries(url):
     assert verify(run, sign(run)) and verify(check, sign(check)) and not verify(bad, sign(run))
     return [
         {"name": "genuine verification request", "method": "POST", "url": url,
-         "headers": headers(sign(check)), "body": check, "status": 200, "records": 1},
+         "headers": headers(sign(check)), "body": check, "status": 200, "records": 1, "stream": "verification"},
         {"name": "genuine run:errored", "method": "POST", "url": url,
-         "headers": headers(sign(run)), "body": run, "status": 200, "records": 1},
+         "headers": headers(sign(run)), "body": run, "status": 200, "records": 1, "stream": "run_errored"},
         {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(run)),
          "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
     ]

@@ -79,7 +79,7 @@ def deliveries(url):
         assert is_valid_hmac_notification(notification(item), KEY)
         out.append({"name": name, "method": "POST", "url": url, "headers": headers,
                     "body": json.dumps(notification(item)), "status": 200, "records": 1,
-                    "reply": "[accepted]"})
+                    "stream": item["eventCode"].lower(), "reply": "[accepted]"})
     changed = copy.deepcopy(SIGNED_BY_ADYEN)
     changed["amount"]["value"] = 1001
     assert not is_valid_hmac_notification(notification(changed), KEY)

@@ -59,7 +59,7 @@ def deliveries(url):
     headers = {"Content-Type": "application/json", "X-CC-Webhook-Signature": signature}
     return [
         {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
+         "status": 200, "records": 1, "stream": "charge_created"},
         {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
          "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
     ]
