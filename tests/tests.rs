@@ -24,7 +24,7 @@ mod nats;
 mod observability;
 mod orchestration;
 mod presets;
-mod presets_commerce;
+mod presets_by_hand;
 mod receive_and_emit;
 mod replay;
 mod security;

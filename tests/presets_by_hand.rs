@@ -1,6 +1,7 @@
-//! The stripe and shopify presets give what the hand-written configs (examples/stripe.json and
-//! examples/shopify.json before presets, kept in tests/fixtures) give: the same catalog, and the
-//! same records of real deliveries.
+//! The github, stripe and shopify presets give what the hand-written configs (examples/github.json,
+//! examples/stripe.json and examples/shopify.json before presets, kept in tests/fixtures as
+//! `<name>-by-hand.json`) give: the same catalog, and the same records of real deliveries (the
+//! same streams, keys and captured headers, a redelivery stored once).
 use std::path::PathBuf;
 
 use base64::Engine;
@@ -144,4 +145,30 @@ fn the_shopify_preset_gives_what_the_shopify_example_gives() {
     .collect();
     // The redelivery (same X-Shopify-Webhook-Id) is stored once.
     same_outcome("shopify", "shopify", secret, &sends, 3);
+}
+
+/// `{"sender": "github", "signature": {"secret": …}}` is a whole GitHub config.
+#[test]
+fn the_github_preset_gives_what_the_github_example_gives() {
+    let secret = "It's a Secret to Everybody";
+    let sends: Vec<Send> = [
+        ("push", "push.json", "d-1"),
+        ("issues", "issues-opened.json", "d-2"),
+        ("push", "push.json", "d-1"),
+        ("star", "star-created.json", "d-3"),
+    ]
+    .iter()
+    .map(|(event, name, delivery)| {
+        let body = file(&format!("tests/fixtures/github/{name}"));
+        let signature = hex::encode(hmac_sha256(secret, &[&body]));
+        let headers = vec![
+            ("X-GitHub-Event", event.to_string()),
+            ("X-GitHub-Delivery", delivery.to_string()),
+            ("X-GitHub-Hook-ID", "42".to_owned()),
+            ("X-Hub-Signature-256", format!("sha256={signature}")),
+        ];
+        (headers, body)
+    })
+    .collect();
+    same_outcome("github", "github", secret, &sends, 3);
 }
