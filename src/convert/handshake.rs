@@ -96,19 +96,31 @@ impl HandshakeKind {
 
 /// The handshake a JSON body is, if it is one: Slack's and Zoom's always, the others only
 /// under their configured `kind`.
+#[inline]
 pub fn detect(json: &[u8], kind: Option<HandshakeKind>) -> Option<Handshake> {
     // One cheap scan first: almost no body is a handshake, and this runs on every payload.
-    // Slack's and Zoom's names both contain "url_v".
+    // Slack's and Zoom's names both contain "url_v". Only this part is inlined where bodies
+    // are converted; the rest is a call, rarely made.
     // The searcher is built once: building it costs as much as a search of a small body.
     static URL_V: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new("url_v"));
-    if json.len() > MAX_HANDSHAKE_BYTES {
+    if json.len() > MAX_HANDSHAKE_BYTES || (kind.is_none() && URL_V.find(json).is_none()) {
         return None;
     }
+    detect_further(json, kind, &URL_V)
+}
+
+/// [`detect`] past its cheap scan (or under a configured kind).
+#[inline(never)]
+fn detect_further(
+    json: &[u8],
+    kind: Option<HandshakeKind>,
+    url_v: &memmem::Finder<'static>,
+) -> Option<Handshake> {
     let marked = kind
         .and_then(HandshakeKind::marker)
         .filter(|m| m.find(json).is_some());
-    if marked.is_none() && URL_V.find(json).is_none() {
+    if marked.is_none() && url_v.find(json).is_none() {
         return None;
     }
     // A handshake is an object: serde would also read a struct from an array of its fields in
@@ -124,6 +136,7 @@ pub fn detect(json: &[u8], kind: Option<HandshakeKind>) -> Option<Handshake> {
     slack_or_zoom(json)
 }
 
+#[inline(never)]
 fn slack_or_zoom(json: &[u8]) -> Option<Handshake> {
     if memmem::find(json, b"url_verification").is_some() {
         #[derive(Deserialize)]
@@ -157,6 +170,7 @@ fn slack_or_zoom(json: &[u8]) -> Option<Handshake> {
 }
 
 /// The configured kind's handshake, read from an object body that holds its marker.
+#[inline(never)]
 fn of_kind(json: &[u8], kind: HandshakeKind) -> Option<Handshake> {
     let object: Map<String, Value> = serde_json::from_slice(json).ok()?;
     let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
