@@ -7,11 +7,7 @@
 //! as entered. Mandrill posts a form (`mandrill_events=<JSON>`); any other body is refused,
 //! since a signature over the URL alone would vouch for any body.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha1::Sha1;
-use subtle::{Choice, ConstantTimeEq};
-
-use super::{Encoding, HeaderSource, SignatureError, Signed, Verifier, parse_prefixed, require};
+use super::{HeaderSource, SignatureError, Signed, Verifier, providers};
 
 pub const MANDRILL_HEADER: &str = "x-mandrill-signature";
 
@@ -22,11 +18,7 @@ pub(super) fn mandrill(
     body: &[u8],
     signed: &Signed<'_>,
 ) -> Result<(), SignatureError> {
-    let value = require(headers, MANDRILL_HEADER)?;
-    let signature = parse_prefixed(value, "", Encoding::Base64)?;
-    let url = signed
-        .url
-        .ok_or_else(|| SignatureError::Malformed("the request URL is unknown".into()))?;
+    let (signature, url) = providers::signature_and_url(headers, MANDRILL_HEADER, signed)?;
     if !signed.form {
         return Err(SignatureError::Malformed(
             "Mandrill signs form fields; the body is not application/x-www-form-urlencoded".into(),
@@ -36,16 +28,7 @@ pub(super) fn mandrill(
         .map_err(|e| SignatureError::Malformed(e.to_string()))?;
     // By name only, keeping a repeated name's values in body order (a stable sort).
     fields.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut matched = Choice::from(0);
-    for key in &v.keys {
-        let mut mac = Hmac::<Sha1>::new_from_slice(&key.0).expect("HMAC takes any key length");
-        mac.update(url.as_bytes());
-        for (name, value) in &fields {
-            mac.update(name.as_bytes());
-            mac.update(value.as_bytes());
-        }
-        matched |= mac.finalize().into_bytes().as_slice().ct_eq(&signature);
-    }
+    let matched = providers::url_and_fields_match(v, &[url], &fields, &signature);
     if bool::from(matched) {
         Ok(())
     } else {
@@ -65,6 +48,8 @@ mod tests {
     /// then `name` + `value` of each field sorted by name.
     fn reference(key: &str, url: &str, fields: &[(&str, &str)]) -> String {
         use base64::Engine;
+        use hmac::{Hmac, KeyInit, Mac};
+        use sha1::Sha1;
         let mut sorted = fields.to_vec();
         sorted.sort();
         let mut data = url.to_owned();

@@ -64,6 +64,45 @@ pub fn public_keys(texts: &[super::Secret]) -> Result<Vec<PublicKey>, String> {
         .collect()
 }
 
+/// The base64 signature in `header` and the URL the provider called (Twilio, Mandrill).
+pub(super) fn signature_and_url<'s>(
+    headers: &(impl HeaderSource + ?Sized),
+    header: &str,
+    signed: &Signed<'s>,
+) -> Result<(Vec<u8>, &'s str), SignatureError> {
+    let value = require(headers, header)?;
+    let signature = parse_prefixed(value, "", Encoding::Base64)?;
+    let url = signed
+        .url
+        .ok_or_else(|| SignatureError::Malformed("the request URL is unknown".into()))?;
+    Ok((signature, url))
+}
+
+/// Whether `signature` is the HMAC-SHA1, under any key, of one of `urls` followed by each
+/// field's name and value, in the order given (Twilio, Mandrill). Every pair is compared.
+pub(super) fn url_and_fields_match(
+    v: &Verifier,
+    urls: &[&str],
+    fields: &[crate::convert::media::form::Pair<'_>],
+    signature: &[u8],
+) -> Choice {
+    let mut tail = Vec::new();
+    for (name, value) in fields {
+        tail.extend_from_slice(name.as_bytes());
+        tail.extend_from_slice(value.as_bytes());
+    }
+    let mut matched = Choice::from(0);
+    for key in &v.keys {
+        for url in urls {
+            let mut mac = Hmac::<Sha1>::new_from_slice(&key.0).expect("HMAC takes any key length");
+            mac.update(url.as_bytes());
+            mac.update(&tail);
+            matched |= mac.finalize().into_bytes().as_slice().ct_eq(signature);
+        }
+    }
+    matched
+}
+
 /// Twilio: base64 HMAC-SHA1 of the URL followed by each form field's name and value, sorted
 /// (names, then a name's values), as Twilio's libraries compute it. The URL is tried with and
 /// without its port, as they do. A JSON body is signed through the URL's `bodySHA256`.
@@ -73,11 +112,7 @@ pub(super) fn twilio(
     body: &[u8],
     signed: &Signed<'_>,
 ) -> Result<(), SignatureError> {
-    let value = require(headers, TWILIO_HEADER)?;
-    let signature = parse_prefixed(value, "", Encoding::Base64)?;
-    let url = signed
-        .url
-        .ok_or_else(|| SignatureError::Malformed("the request URL is unknown".into()))?;
+    let (signature, url) = signature_and_url(headers, TWILIO_HEADER, signed)?;
     let body_hash = query_value(url, "bodySHA256");
     let mut fields: Vec<crate::convert::media::form::Pair<'_>> = match (&body_hash, signed.form) {
         (None, true) => crate::convert::media::form::pairs(body)
@@ -86,21 +121,8 @@ pub(super) fn twilio(
     };
     fields.sort();
     fields.dedup();
-    let mut tail = Vec::new();
-    for (name, value) in &fields {
-        tail.extend_from_slice(name.as_bytes());
-        tail.extend_from_slice(value.as_bytes());
-    }
-    let mut matched = Choice::from(0);
     let (without_port, with_port) = url_port_variants(url);
-    for key in &v.keys {
-        for candidate in [&without_port, &with_port] {
-            let mut mac = Hmac::<Sha1>::new_from_slice(&key.0).expect("HMAC takes any key length");
-            mac.update(candidate.as_bytes());
-            mac.update(&tail);
-            matched |= mac.finalize().into_bytes().as_slice().ct_eq(&signature);
-        }
-    }
+    let mut matched = url_and_fields_match(v, &[&without_port, &with_port], &fields, &signature);
     if let Some(expected) = body_hash {
         let actual = hex::encode(Sha256::digest(body));
         matched &= actual
