@@ -29,61 +29,20 @@
 use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().to_vec()
-}
-
 fn post(tap: &Tap, url: &str, content_type: &str, headers: &[(&str, String)], body: &str) -> Reply {
-    let mut request = tap
-        .client()
-        .post(url)
-        .header("content-type", content_type)
-        .body(body.to_owned());
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    tap.send(request)
+    post_to(tap, url, content_type, headers, body)
 }
 
 fn get(tap: &Tap, query: &str) -> Reply {
     tap.send(tap.client().get(format!("{}?{query}", tap.url())))
 }
 
-fn stop(tap: Tap) -> Finished {
-    tap.terminate();
-    let done = tap.wait();
-    assert!(done.status.success(), "{}", done.stderr);
-    done
-}
-
-/// The provider's fields of each record (the `_sdc` columns removed).
-fn fields(records: &[Value]) -> Vec<Value> {
-    records
-        .iter()
-        .map(|r| {
-            let mut r = r.as_object().unwrap().clone();
-            r.retain(|k, _| !k.starts_with("_sdc") && !k.starts_with("__sdc"));
-            Value::Object(r)
-        })
-        .collect()
-}
-
 /// `tap-webhooks replay --config <config> <args>`, which must succeed.
 fn replay(h: &Harness, args: &[&str]) -> Finished {
-    let mut cmd = std::process::Command::new(bin());
-    cmd.arg("replay")
-        .arg("--config")
-        .arg(&h.config_path)
-        .args(args);
-    let done = Tap::spawn(cmd).wait();
+    let done = run_replay(h, args);
     assert!(done.status.success(), "{}", done.stderr);
     done
 }
@@ -102,10 +61,14 @@ const ORDINARY: &str = r#"{"id":"evt_1","kind":"ordinary"}"#;
 fn assert_only_the_ordinary_delivery_recorded(h: &Harness, tap: Tap) -> Finished {
     let done = stop(tap);
     let ordinary: Value = serde_json::from_str(ORDINARY).unwrap();
-    assert_eq!(fields(&done.records()), vec![ordinary.clone()], "live");
+    assert_eq!(
+        provider_fields(&done.records()),
+        vec![ordinary.clone()],
+        "live"
+    );
     let replayed = replay(h, &["--journal"]);
     assert_eq!(
-        fields(&replayed.records()),
+        provider_fields(&replayed.records()),
         vec![ordinary],
         "replay --journal"
     );
@@ -262,9 +225,9 @@ fn handshake_bodies_give_no_records_from_the_journal_or_from_files() {
     let kinds = bodies.iter().map(|(k, _)| *k).chain(["woocommerce"]);
     for kind in kinds {
         h.set_config(json!({"handshake": {"kind": kind}}));
-        let journal = fields(&replay(&h, &["--journal"]).records());
+        let journal = provider_fields(&replay(&h, &["--journal"]).records());
         assert_eq!(journal.len(), bodies.len() + 1, "{kind}: {journal:?}");
-        let files = fields(&replay(&h, &[file.to_str().unwrap()]).records());
+        let files = provider_fields(&replay(&h, &[file.to_str().unwrap()]).records());
         let expected = if kind == "woocommerce" { 0 } else { 1 };
         assert_eq!(files.len(), lines.len() - expected, "{kind}: {files:?}");
         let gone = |records: &[Value]| {
@@ -360,8 +323,11 @@ fn signed_challenges_are_answered_only_once_their_signature_is_checked() {
     assert_eq!(discord(event, event).status, 200);
     let done = stop(tap);
     let event: Value = serde_json::from_str(event).unwrap();
-    assert_eq!(fields(&done.records()), vec![event.clone()]);
-    assert_eq!(fields(&replay(&h, &["--journal"]).records()), vec![event]);
+    assert_eq!(provider_fields(&done.records()), vec![event.clone()]);
+    assert_eq!(
+        provider_fields(&replay(&h, &["--journal"]).records()),
+        vec![event]
+    );
 }
 
 #[test]

@@ -13,58 +13,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().to_vec()
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 /// POSTs `body` as `content_type` with extra `headers` to the tap's URL.
 fn post_as(tap: &Tap, content_type: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
-    let mut request = tap
-        .client()
-        .post(tap.url())
-        .header("content-type", content_type)
-        .body(body.to_vec());
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    tap.send(request)
-}
-
-fn stop(tap: Tap) -> Finished {
-    tap.terminate();
-    let done = tap.wait();
-    assert!(done.status.success(), "{}", done.stderr);
-    done
-}
-
-/// The provider's fields of each record (the `_sdc` columns removed).
-fn fields(records: &[Value]) -> Vec<Value> {
-    records
-        .iter()
-        .map(|r| {
-            let mut r = r.as_object().unwrap().clone();
-            r.retain(|k, _| !k.starts_with("_sdc") && !k.starts_with("__sdc"));
-            Value::Object(r)
-        })
-        .collect()
-}
-
-/// `tap-webhooks replay --config <config> <args>`.
-fn replay(h: &Harness, args: &[&str]) -> Finished {
-    let mut cmd = std::process::Command::new(bin());
-    cmd.arg("replay")
-        .arg("--config")
-        .arg(&h.config_path)
-        .args(args);
-    Tap::spawn(cmd).wait()
+    post_to(tap, &tap.url(), content_type, headers, body)
 }
 
 const BOUNDARY: &str = "----tapboundary7MA4YWxkTrZu0gW";
@@ -225,14 +180,14 @@ fn every_body_kind_of_the_contract_becomes_the_same_records_live_and_from_the_jo
                                 "size": attachment.len(),
                                 "sha256": hex::encode(Sha256::digest(attachment))}}),
     ];
-    assert_eq!(fields(&live), expected);
+    assert_eq!(provider_fields(&live), expected);
     assert!(!done.stdout_text().contains("SECRET-ATTACHMENT"));
 
     // The journal kept each body's media type: a replay gives exactly the same records.
-    let replayed = replay(&h, &["--journal"]);
+    let replayed = run_replay(&h, &["--journal"]);
     assert!(replayed.status.success(), "{}", replayed.stderr);
     let again = replayed.records();
-    assert_eq!(fields(&again), expected);
+    assert_eq!(provider_fields(&again), expected);
     assert_eq!(live, again[..live.len()]);
 }
 
@@ -300,7 +255,7 @@ fn handshakes_are_answered_and_never_recorded_live_or_replayed() {
     assert_eq!(reply.status, 200);
     let done = stop(tap);
     assert_eq!(
-        fields(&done.records()),
+        provider_fields(&done.records()),
         vec![json!({"event": "meeting.started", "payload": {"object": {"id": "1"}}})]
     );
 
@@ -322,9 +277,9 @@ fn handshakes_are_answered_and_never_recorded_live_or_replayed() {
         ),
     )
     .unwrap();
-    let replayed = replay(&h, &[capture.to_str().unwrap()]);
+    let replayed = run_replay(&h, &[capture.to_str().unwrap()]);
     assert!(replayed.status.success(), "{}", replayed.stderr);
-    assert_eq!(fields(&replayed.records()), vec![json!({"id": 1})]);
+    assert_eq!(provider_fields(&replayed.records()), vec![json!({"id": 1})]);
 }
 
 /// Twilio's signature: base64 HMAC-SHA1(auth token, URL + sorted field names and values).
@@ -406,7 +361,7 @@ fn twilio_signatures_cover_the_public_url_and_the_form_fields() {
     );
     let done = stop(tap);
     assert_eq!(
-        fields(&done.records()),
+        provider_fields(&done.records()),
         vec![
             json!({"MessageSid": "SM123", "From": "+15551230000", "Body": "Hi & bye", "To": "+15559870000"})
         ]
@@ -541,7 +496,7 @@ fn mailgun_signatures_are_read_from_json_webhooks_and_multipart_routes() {
         401
     );
     let done = stop(tap);
-    let records = fields(&done.records());
+    let records = provider_fields(&done.records());
     assert_eq!(records.len(), 2);
     assert_eq!(records[1]["recipient"], "orders@example.com");
     assert_eq!(records[1]["attachment-1"]["size"], 8);

@@ -520,3 +520,62 @@ pub fn assert_singer_stream(messages: &[Value]) {
         }
     }
 }
+
+/// HMAC-SHA256 of the concatenated `parts` under `key`, as providers sign.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// POSTs `body` as `content_type` with extra `headers` to `url` of the tap.
+pub fn post_to(
+    tap: &Tap,
+    url: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: impl Into<Vec<u8>>,
+) -> Reply {
+    let mut request = tap
+        .client()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body.into());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    tap.send(request)
+}
+
+/// Stops a listening tap (SIGTERM), which must exit 0, and returns what it printed.
+pub fn stop(tap: Tap) -> Finished {
+    tap.terminate();
+    let done = tap.wait();
+    assert!(done.status.success(), "{}", done.stderr);
+    done
+}
+
+/// The provider's fields of each record (the `_sdc` columns removed).
+pub fn provider_fields(records: &[Value]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| {
+            let mut r = r.as_object().expect("a record is an object").clone();
+            r.retain(|k, _| !k.starts_with("_sdc") && !k.starts_with("__sdc"));
+            Value::Object(r)
+        })
+        .collect()
+}
+
+/// `tap-webhooks replay --config <config> <args>` run to its end.
+pub fn run_replay(h: &Harness, args: &[&str]) -> Finished {
+    let mut cmd = Command::new(bin());
+    cmd.arg("replay")
+        .arg("--config")
+        .arg(&h.config_path)
+        .args(args);
+    Tap::spawn(cmd).wait()
+}
