@@ -8,10 +8,15 @@ on PyPI or npm verifies webhooks: `verify_signature` below is the docs' Python e
 the workflow-completed sample of the reference page.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "cci-wh-secret-7d4e1f9a2b6c"
 
@@ -91,21 +96,13 @@ def deliveries(url):
     assert verify_signature(SECRET, headers(sign(body)), body)
     assert not verify_signature(SECRET, headers(sign(body)), bad)
     return [
-        {"name": "genuine workflow-completed", "method": "POST", "url": url,
-         "headers": headers(sign(body)), "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine workflow-completed", url, headers(sign(body)), body),
+        vectors.refused("one byte changed", url, headers(sign(body)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "circleci", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: circleci.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "circleci", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -11,10 +11,15 @@ a delivery signed 10 minutes ago is refused by both. Payload: the Issue create e
 page.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "lin_wh_8f3c2a1b9d7e6f5a4c3b2a1908f7e6d5"
@@ -84,27 +89,21 @@ def deliveries(url):
     assert not verify(stale, sign(stale)), "the SDK refuses a delivery sent 10 minutes ago"
     genuine = headers("234d1a4e-b617-4388-90fe-adc3633d6b72", sign(body))
     return [
-        {"name": "genuine Issue create", "method": "POST", "url": url, "headers": genuine,
-         "body": body, "status": 200, "records": 1},
-        {"name": "same delivery again (same Linear-Delivery)", "method": "POST", "url": url,
-         "headers": genuine, "body": body, "status": 200, "records": 0},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago (webhookTimestamp)", "method": "POST", "url": url,
-         "headers": headers("6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a", sign(stale)),
-         "body": stale, "status": 401, "records": 0, "error": "expired signature"},
+        vectors.delivery("genuine Issue create", url, genuine, body),
+        vectors.delivery(
+            "same delivery again (same Linear-Delivery)", url, genuine, body, records=0,
+        ),
+        vectors.refused(
+            "one byte changed", url, headers("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", sign(body)),
+            bad,
+        ),
+        vectors.refused(
+            "signed 10 minutes ago (webhookTimestamp)", url,
+            headers("6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a", sign(stale)), stale,
+            error="expired signature",
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "linear", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: linear.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "linear", "signature": {"secret": SECRET}}, deliveries=deliveries)

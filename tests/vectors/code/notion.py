@@ -9,10 +9,15 @@ JavaScript example in Python. Payloads: that page's verification request and the
 example of https://developers.notion.com/reference/webhooks-events-delivery.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 TOKEN = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
 
@@ -63,23 +68,13 @@ def deliveries(url):
     bad = tamper(event)
     assert is_trusted_payload(event, sign(event)) and not is_trusted_payload(bad, sign(event))
     return [
-        {"name": "verification request (handshake)", "method": "POST", "url": url,
-         "headers": headers(None), "body": verification, "status": 200, "records": 0},
-        {"name": "genuine page.created", "method": "POST", "url": url,
-         "headers": headers(sign(event)), "body": event, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(event)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "verification request (handshake)", url, headers(None), verification, records=0,
+        ),
+        vectors.delivery("genuine page.created", url, headers(sign(event)), event),
+        vectors.refused("one byte changed", url, headers(sign(event)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "notion", "signature": {"secret": TOKEN}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: notion.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "notion", "signature": {"secret": TOKEN}}, deliveries=deliveries)

@@ -9,10 +9,15 @@ Python. Payloads: the track and identify examples of the Segment Spec
 (https://segment.com/docs/connections/spec/track/, .../identify/).
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "seg-shared-secret-6b2f9e1c"
 
@@ -92,23 +97,14 @@ def deliveries(url):
     assert verify(track, sign(track)) and verify(identify, sign(identify))
     assert not verify(bad, sign(track))
     return [
-        {"name": "genuine track", "method": "POST", "url": url, "headers": headers(sign(track)),
-         "body": track, "status": 200, "records": 1},
-        {"name": "genuine identify", "method": "POST", "url": url,
-         "headers": headers(sign(identify)), "body": identify, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(track)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine track", url, headers(sign(track)), track),
+        vectors.delivery("genuine identify", url, headers(sign(identify)), identify),
+        vectors.refused("one byte changed", url, headers(sign(track)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "segment", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: segment.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "segment", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -10,10 +10,15 @@ Payloads: the run notification example of that page and the verification request
 a configuration is created or verified.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "tfe-notification-token-1f2e3d4c5b6a"
 
@@ -89,23 +94,16 @@ def deliveries(url):
     bad = tamper(run)
     assert verify(run, sign(run)) and verify(check, sign(check)) and not verify(bad, sign(run))
     return [
-        {"name": "genuine verification request", "method": "POST", "url": url,
-         "headers": headers(sign(check)), "body": check, "status": 200, "records": 1, "stream": "verification"},
-        {"name": "genuine run:errored", "method": "POST", "url": url,
-         "headers": headers(sign(run)), "body": run, "status": 200, "records": 1, "stream": "run_errored"},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(run)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "genuine verification request", url, headers(sign(check)), check, stream="verification",
+        ),
+        vectors.delivery("genuine run:errored", url, headers(sign(run)), run, stream="run_errored"),
+        vectors.refused("one byte changed", url, headers(sign(run)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "terraform-cloud", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: terraform-cloud.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "terraform-cloud", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -6,10 +6,15 @@ PyPI or npm verifies webhooks, so the signature is made by that algorithm and `v
 the page's Node example in Python. Payload: the deployment.created example of that page.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "vcl_wh_4Qe9Z2mX7rT1kL8pN3sV6bY0"
 
@@ -63,21 +68,10 @@ def deliveries(url):
     bad = tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
     return [
-        {"name": "genuine deployment.created", "method": "POST", "url": url,
-         "headers": headers(sign(body)), "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine deployment.created", url, headers(sign(body)), body),
+        vectors.refused("one byte changed", url, headers(sign(body)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "vercel", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: vercel.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "vercel", "signature": {"secret": SECRET}}, deliveries=deliveries)

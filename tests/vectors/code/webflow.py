@@ -11,10 +11,15 @@ were checked once with the npm function. Payload: the form_submission example of
 https://developers.webflow.com/data/reference/webhooks/events/form-submission.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "wf_whsec_3c1a9e7f5d2b4a6c8e0f"
@@ -77,24 +82,16 @@ def deliveries(url):
     assert verify(headers(now, body), body)
     assert not verify(headers(now, body), bad) and not verify(headers(stale, body), body)
     return [
-        {"name": "genuine form_submission", "method": "POST", "url": url,
-         "headers": headers(now, body), "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(now, body),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url,
-         "headers": headers(stale, body), "body": body, "status": 401, "records": 0,
-         "error": "expired signature"},
+        vectors.delivery("genuine form_submission", url, headers(now, body), body),
+        vectors.refused("one byte changed", url, headers(now, body), bad),
+        vectors.refused(
+            "signed 10 minutes ago", url, headers(stale, body), body, error="expired signature",
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "webflow", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: webflow.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "webflow", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -3,10 +3,15 @@
 # https://developer.gocardless.com/getting-started/staying-up-to-date-with-webhooks describes
 # (Webhook-Signature: hex HMAC-SHA256 of the body under the endpoint's secret). Payload: the
 # example of that page (a payment confirmed and a mandate created, in one webhook).
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 from gocardless_pro import webhooks
 from gocardless_pro.errors import InvalidSignatureError
@@ -56,15 +61,13 @@ def deliveries(url):
     headers = {"Content-Type": "application/json", "Webhook-Signature": signature,
                "Origin": "https://api.gocardless.com"}
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine", url, headers, body),
+        vectors.refused("one byte changed", url, headers, changed),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "gocardless", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "gocardless", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -5,10 +5,15 @@
 # Lemon Squeezy's checks it. Payload: the order_created example of
 # https://docs.lemonsqueezy.com/help/webhooks/webhook-requests (shortened), with X-Event-Name as
 # Lemon Squeezy sends it.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "lsq_signing_3c1d9f"
 
@@ -63,15 +68,13 @@ def deliveries(url):
     headers = {"Content-Type": "application/json", "X-Event-Name": "order_created",
                "X-Signature": signature}
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine", url, headers, body),
+        vectors.refused("one byte changed", url, headers, changed),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "lemonsqueezy", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "lemonsqueezy", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

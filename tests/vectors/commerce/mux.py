@@ -4,10 +4,15 @@
 # (mux.webhooks.verifySignature accepted the genuine delivery and refused the changed and the
 # stale ones). Payload: the video.asset.ready example of https://docs.mux.com/core/listen-for-webhooks
 # (shortened).
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "okl7tv1eq2ka8iq5ib6l6ec4v1mf2m5h"
@@ -53,17 +58,11 @@ def deliveries(url):
     stale = sign(body, now - 600)
     h = lambda sig: {"Content-Type": "application/json", "Mux-Signature": sig}  # noqa: E731
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": h(header), "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": h(header),
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url, "headers": h(stale),
-         "body": body, "status": 401, "records": 0, "error": "expired signature"},
+        vectors.delivery("genuine", url, h(header), body),
+        vectors.refused("one byte changed", url, h(header), changed),
+        vectors.refused("signed 10 minutes ago", url, h(stale), body, error="expired signature"),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "mux", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "mux", "signature": {"secret": SECRET}}, deliveries=deliveries)

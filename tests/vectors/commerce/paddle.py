@@ -3,10 +3,15 @@
 # https://developer.paddle.com/webhooks/signature-verification describes (Paddle-Signature:
 # ts=…;h1=hex HMAC-SHA256 of "ts:body"). Payload: the transaction.completed example of
 # https://developer.paddle.com/webhooks/transactions/transaction-completed (shortened).
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 from paddle_billing.Notifications import Secret, Verifier
@@ -67,17 +72,11 @@ def deliveries(url):
     assert not verifies(body, stale)
     h = lambda sig: {"Content-Type": "application/json", "Paddle-Signature": sig}  # noqa: E731
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": h(header), "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": h(header),
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url, "headers": h(stale),
-         "body": body, "status": 401, "records": 0, "error": "expired signature"},
+        vectors.delivery("genuine", url, h(header), body),
+        vectors.refused("one byte changed", url, h(header), changed),
+        vectors.refused("signed 10 minutes ago", url, h(stale), body, error="expired signature"),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "paddle", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "paddle", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -3,11 +3,16 @@
 # https://developer.squareup.com/docs/webhooks/step3validate describes (x-square-hmacsha256-signature:
 # base64 HMAC-SHA256 of the notification URL followed by the body). Payload: the payment.created
 # example of https://developer.squareup.com/reference/square/payments-api/webhooks/payment.created.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import hashlib
 import hmac
 import json
-import sys
 
 # This script's folder comes first on sys.path; its name would hide the package.
 sys.path.pop(0)
@@ -70,15 +75,10 @@ def deliveries(url):
                "Square-Version": "2020-11-18", "Square-Environment": "Production",
                "Square-Initial-Delivery-Timestamp": "2020-11-22T21:16:51.300Z"}
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine", url, headers, body),
+        vectors.refused("one byte changed", url, headers, changed),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "square", "signature": {"secret": KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "square", "signature": {"secret": KEY}}, deliveries=deliveries)

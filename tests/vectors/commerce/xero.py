@@ -6,11 +6,16 @@
 # Xero sends signed deliveries with no events and expects 200 for a correct signature and 401 for
 # an incorrect one; they are not events, so not recorded. Payload: the example of
 # https://developer.xero.com/documentation/guides/webhooks/overview/.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import hashlib
 import hmac
 import json
-import sys
 
 KEY = "Mm9Dhu7aWuS3bj2vtTBAzVq6pgT0UQe/Lv9dbDX8XvTZr1Hj7t9RQHuOWPclVa2ZJGfJZPmsqPGu4ivHxzxbJw=="
 
@@ -41,9 +46,10 @@ def sign(body):
 
 
 def delivery(name, url, body, signature, status, records, error=None):
-    out = {"name": name, "method": "POST", "url": url,
-           "headers": {"Content-Type": "application/json", "X-Xero-Signature": signature},
-           "body": body, "status": status, "records": records}
+    out = vectors.delivery(
+              name, url, {"Content-Type": "application/json", "X-Xero-Signature": signature}, body,
+              status=status, records=records,
+          )
     if error:
         out["error"] = error
     return out
@@ -64,7 +70,4 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "xero", "signature": {"secret": KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "xero", "signature": {"secret": KEY}}, deliveries=deliveries)

@@ -6,10 +6,15 @@
 # API), so the deliveries are signed and checked by that algorithm here. The body follows the
 # BOOKING_CREATED example of https://cal.com/docs/developing/guides/automation/webhooks
 # (shortened), in the shape sendPayload.ts gives it (triggerEvent, createdAt, payload). Cal.com signs no timestamp, so there is no stale delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "f7e0c1a9b2d34e5f8a6b7c9d0e1f2a3b"
 
@@ -70,8 +75,7 @@ def deliveries(url):
 
     assert verify(body, signature)
     assert not verify(tampered, signature)
-    genuine = {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-               "status": 200, "records": 1}
+    genuine = vectors.delivery("genuine", url, headers, body)
     return [
         genuine,
         dict(genuine, name="one byte changed", body=tampered, status=401, records=0,
@@ -80,7 +84,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "cal-com", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "cal-com", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

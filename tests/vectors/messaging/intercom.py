@@ -6,10 +6,15 @@
 # The bodies follow the "ping" and "user.created" notification examples of
 # https://developers.intercom.com/docs/references/webhooks/webhook-models. Intercom signs no
 # timestamp, so there is no stale delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 CLIENT_SECRET = "c3f5a1d2-7b8e-4f90-a1b2-c3d4e5f6a7b8"
 
@@ -64,7 +69,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "intercom", "signature": {"secret": CLIENT_SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "intercom", "signature": {"secret": CLIENT_SECRET}},
+        deliveries=deliveries,
+    )

@@ -6,11 +6,16 @@
 # is the text message example of https://developers.line.biz/en/reference/messaging-api/#message-event
 # and the follow example of #follow-event. LINE signs no timestamp, so there is no stale
 # delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import hashlib
 import hmac
 import json
-import sys
 
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
@@ -63,15 +68,13 @@ def deliveries(url):
     assert events is not None and [e.type for e in events] == ["message", "follow"]
     assert accepted(tampered, signature) is None
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": tampered, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine", url, headers, body),
+        vectors.refused("one byte changed", url, headers, tampered),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "line", "signature": {"secret": CHANNEL_SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "line", "signature": {"secret": CHANNEL_SECRET}},
+        deliveries=deliveries,
+    )

@@ -7,11 +7,15 @@
 # https://documentation.mailgun.com/docs/mailgun/user-manual/events/webhooks; the signing key is
 # made up. Mailgun signs timestamp and token only, not the event data: the byte changed is in
 # the token.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import os
-import sys
 import time
 
 # This file is mailgun.py: keep its folder off the path so that `mailgun` is the SDK.
@@ -83,7 +87,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "mailgun", "signature": {"secret": SIGNING_KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "mailgun", "signature": {"secret": SIGNING_KEY}},
+        deliveries=deliveries,
+    )

@@ -11,10 +11,15 @@
 # https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples (its text
 # given a non-ASCII part, to sign the escaped form Meta sends). Meta signs
 # no timestamp, so there is no stale delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import urllib.parse
 
 APP_SECRET = "d1a3c5e7f9b2d4f6a8c0e2b4d6f8a0c2"
@@ -81,8 +86,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "meta", "signature": {"secret": APP_SECRET},
-                          "handshake": {"verify_token": VERIFY_TOKEN}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "meta", "signature": {"secret": APP_SECRET}, "handshake": {"verify_token": VERIFY_TOKEN}},
+        deliveries=deliveries,
+    )

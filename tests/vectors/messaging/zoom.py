@@ -9,10 +9,15 @@
 # stale one, refused here by the 300 seconds the tap allows). The meeting.started body and the
 # endpoint.url_validation body are the examples of that page and of
 # https://developers.zoom.us/docs/api/meetings/events/#tag/meeting/POSTmeeting.started.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET_TOKEN = "Xt5oPnvDQ0yDy8oZJoNP5A"
@@ -74,7 +79,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "zoom", "signature": {"secret": SECRET_TOKEN}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "zoom", "signature": {"secret": SECRET_TOKEN}},
+        deliveries=deliveries,
+    )

@@ -3,10 +3,15 @@
 # X-Dropbox-Signature = hex HMAC-SHA256 of the body under the app secret (as Dropbox's own
 # sample app github.com/dropbox/mdwebhook checks it). Payload: the notification example of that
 # page. The verification GET ?challenge=… is answered with the challenge as text/plain.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "qyk3fxjz5l7l0v6"
 BODY = json.dumps(
@@ -30,19 +35,18 @@ def deliveries(url):
     genuine = {"Content-Type": "application/json", "X-Dropbox-Signature": sign(BODY)}
     tampered = BODY.replace("12345678", "12345679")
     assert sign(tampered) != genuine["X-Dropbox-Signature"]
-    post = {"method": "POST", "url": url}
     return [
-        {"name": "verification request", "method": "GET",
-         "url": url + "?challenge=Pde5S3xkMZ1RyJfsxqOq7g", "headers": {}, "body": "",
-         "status": 200, "records": 0, "reply": "Pde5S3xkMZ1RyJfsxqOq7g"},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "verification request", url + "?challenge=Pde5S3xkMZ1RyJfsxqOq7g", {}, "", records=0,
+            method="GET", reply="Pde5S3xkMZ1RyJfsxqOq7g",
+        ),
+        vectors.delivery("genuine", url, genuine, BODY),
+        vectors.refused("one byte changed", url, genuine, tampered),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "dropbox", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "dropbox", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

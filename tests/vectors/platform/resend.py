@@ -3,9 +3,13 @@
 # Signed with svix 2.9.1 (PyPI), the library Resend's docs name
 # (resend.com/docs/webhooks/verify-webhooks-requests). Payload: the email.sent example of
 # Resend's docs (resend.com/docs/dashboard/webhooks/event-types).
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 # The scripts here are named after the packages they import (svix.py imports svix): keep this
 # folder off the import path.
@@ -75,21 +79,14 @@ def deliveries(url):
     assert refused(tampered, genuine)
     stale = signed("msg_2cWJ6JESXD5mUOmNBSfdZnTyF8c", BODY, now - 600)
     assert refused(BODY, stale)
-    post = {"method": "POST", "url": url}
     # Refusals first: they are never journaled, so the genuine delivery is new after them.
     return [
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "redelivered (same svix-id)", "headers": genuine, "body": BODY,
-         "status": 200, "records": 0},
+        vectors.refused("one byte changed", url, genuine, tampered),
+        vectors.refused("signed 10 minutes ago", url, stale, BODY, error="expired signature"),
+        vectors.delivery("genuine", url, genuine, BODY),
+        vectors.delivery("redelivered (same svix-id)", url, genuine, BODY, records=0),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "resend", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(config={"sender": "resend", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -4,11 +4,16 @@
 # TIMESTAMP + BODY)), with X-Zendesk-Webhook-Signature-Timestamp in ISO 8601, and the static
 # secret that page gives for test deliveries. Payload: the zen:event-type:user.created example
 # of developer.zendesk.com/api-reference/webhooks/event-types/user-events/.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
@@ -59,18 +64,15 @@ def deliveries(url):
     assert sign(genuine["X-Zendesk-Webhook-Signature-Timestamp"], tampered) != \
         genuine["X-Zendesk-Webhook-Signature"]
     stale = signed(BODY, now - 600)
-    post = {"method": "POST", "url": url}
     return [
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
+        vectors.delivery("genuine", url, genuine, BODY),
+        vectors.refused("one byte changed", url, genuine, tampered),
+        vectors.refused("signed 10 minutes ago", url, stale, BODY, error="expired signature"),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "zendesk", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "zendesk", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )
