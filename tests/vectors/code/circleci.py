@@ -95,10 +95,13 @@ def deliveries(url):
     bad = tamper(body)
     assert verify_signature(SECRET, headers(sign(body)), body)
     assert not verify_signature(SECRET, headers(sign(body)), bad)
-    return [
-        vectors.delivery("genuine workflow-completed", url, headers(sign(body)), body),
-        vectors.refused("one byte changed", url, headers(sign(body)), bad),
-    ]
+    return vectors.genuine_changed_stale(
+               url,
+               headers(sign(body)),
+               body,
+               bad,
+               name="genuine workflow-completed",
+           )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,13 @@ def deliveries(url):
         vectors.delivery(
             "verification request (handshake)", url, headers(None), verification, records=0,
         ),
-        vectors.delivery("genuine page.created", url, headers(sign(event)), event),
-        vectors.refused("one byte changed", url, headers(sign(event)), bad),
+        *vectors.genuine_changed_stale(
+            url,
+            headers(sign(event)),
+            event,
+            bad,
+            name="genuine page.created",
+        ),
     ]
 
 

@@ -67,10 +67,13 @@ def deliveries(url):
     body = json.dumps(DEPLOYMENT_CREATED, separators=(",", ":"))
     bad = tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
-    return [
-        vectors.delivery("genuine deployment.created", url, headers(sign(body)), body),
-        vectors.refused("one byte changed", url, headers(sign(body)), bad),
-    ]
+    return vectors.genuine_changed_stale(
+               url,
+               headers(sign(body)),
+               body,
+               bad,
+               name="genuine deployment.created",
+           )
 
 
 if __name__ == "__main__":

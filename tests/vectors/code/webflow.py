@@ -81,13 +81,14 @@ def deliveries(url):
     bad = tamper(body)
     assert verify(headers(now, body), body)
     assert not verify(headers(now, body), bad) and not verify(headers(stale, body), body)
-    return [
-        vectors.delivery("genuine form_submission", url, headers(now, body), body),
-        vectors.refused("one byte changed", url, headers(now, body), bad),
-        vectors.refused(
-            "signed 10 minutes ago", url, headers(stale, body), body, error="expired signature",
-        ),
-    ]
+    return vectors.genuine_changed_stale(
+               url,
+               headers(now, body),
+               body,
+               bad,
+               headers(stale, body),
+               name="genuine form_submission",
+           )
 
 
 if __name__ == "__main__":

@@ -67,10 +67,7 @@ def deliveries(url):
     assert changed != body and sign(changed) != signature
     headers = {"Content-Type": "application/json", "X-Event-Name": "order_created",
                "X-Signature": signature}
-    return [
-        vectors.delivery("genuine", url, headers, body),
-        vectors.refused("one byte changed", url, headers, changed),
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, changed)
 
 
 if __name__ == "__main__":

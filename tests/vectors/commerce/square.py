@@ -74,10 +74,7 @@ def deliveries(url):
     headers = {"Content-Type": "application/json", "X-Square-Hmacsha256-Signature": header,
                "Square-Version": "2020-11-18", "Square-Environment": "Production",
                "Square-Initial-Delivery-Timestamp": "2020-11-22T21:16:51.300Z"}
-    return [
-        vectors.delivery("genuine", url, headers, body),
-        vectors.refused("one byte changed", url, headers, changed),
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, changed)
 
 
 if __name__ == "__main__":

@@ -67,10 +67,7 @@ def deliveries(url):
     events = accepted(body, signature)
     assert events is not None and [e.type for e in events] == ["message", "follow"]
     assert accepted(tampered, signature) is None
-    return [
-        vectors.delivery("genuine", url, headers, body),
-        vectors.refused("one byte changed", url, headers, tampered),
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, tampered)
 
 
 if __name__ == "__main__":

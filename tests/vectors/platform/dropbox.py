@@ -40,8 +40,7 @@ def deliveries(url):
             "verification request", url + "?challenge=Pde5S3xkMZ1RyJfsxqOq7g", {}, "", records=0,
             method="GET", reply="Pde5S3xkMZ1RyJfsxqOq7g",
         ),
-        vectors.delivery("genuine", url, genuine, BODY),
-        vectors.refused("one byte changed", url, genuine, tampered),
+        *vectors.genuine_changed_stale(url, genuine, BODY, tampered),
     ]
 
 

@@ -63,11 +63,15 @@ def deliveries(url):
     assert not valid(url, tampered, genuine)
     stale = signed(url, BODY, now_ms - 600_000)
     assert not valid(url, BODY, stale)
-    return [
-        vectors.delivery("genuine (two events)", url, genuine, BODY, records=2),
-        vectors.refused("one byte changed", url, genuine, tampered),
-        vectors.refused("signed 10 minutes ago", url, stale, BODY, error="expired signature"),
-    ]
+    return vectors.genuine_changed_stale(
+               url,
+               genuine,
+               BODY,
+               tampered,
+               stale,
+               name="genuine (two events)",
+               records=2,
+           )
 
 
 if __name__ == "__main__":

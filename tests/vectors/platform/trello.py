@@ -61,8 +61,7 @@ def deliveries(url):
                  "X-Trello-Webhook": sign(BODY, url + "/other")}
     return [
         vectors.delivery("HEAD check at creation", url, {}, "", records=0, method="HEAD"),
-        vectors.delivery("genuine", url, genuine, BODY),
-        vectors.refused("one byte changed", url, genuine, tampered),
+        *vectors.genuine_changed_stale(url, genuine, BODY, tampered),
         vectors.refused("signed for another callbackURL", url, other_url, BODY),
     ]
 

@@ -68,11 +68,7 @@ def deliveries(url):
     assert refused(tampered, genuine)
     stale = signed(BODY, now_ms - 600_000)
     assert refused(BODY, stale)
-    return [
-        vectors.delivery("genuine", url, genuine, BODY),
-        vectors.refused("one byte changed", url, genuine, tampered),
-        vectors.refused("signed 10 minutes ago", url, stale, BODY, error="expired signature"),
-    ]
+    return vectors.genuine_changed_stale(url, genuine, BODY, tampered, stale)
 
 
 if __name__ == "__main__":
