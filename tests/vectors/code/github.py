@@ -99,12 +99,6 @@ def sign(body):
     return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
-def tamper(body):
-    """The same body with one byte of its first string value changed."""
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
-
-
 def refused(body, signature):
     try:
         validate_event(body.encode(), signature=signature, secret=SECRET)
@@ -131,7 +125,7 @@ def headers(event, delivery, signature, content_type="application/json"):
 def deliveries(url):
     push = body_of(PUSH)
     ping = body_of(PING)
-    bad = tamper(push)
+    bad = vectors.tamper(push)
     # A webhook whose content type is application/x-www-form-urlencoded: the JSON in `payload`,
     # the signature over the form body as sent.
     form = urlencode({"payload": push})
