@@ -81,7 +81,7 @@ PUSH = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, header):

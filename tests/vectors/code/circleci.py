@@ -14,7 +14,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
 import hmac
 import json
 
@@ -64,7 +63,7 @@ WORKFLOW_COMPLETED = {
 
 
 def sign(body):
-    return "v1=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "v1=" + vectors.hmac_hex(SECRET, body)
 
 
 def verify_signature(secret, headers, body):

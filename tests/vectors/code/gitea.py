@@ -71,7 +71,7 @@ PUSH = {
 
 def sign(body):
     """deliver.go: hex.EncodeToString(hmac.New(sha256.New, secret) over the payload)."""
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, signature):

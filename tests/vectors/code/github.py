@@ -15,8 +15,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 from urllib.parse import urlencode
 
@@ -96,7 +94,7 @@ def body_of(payload):
 
 
 def sign(body):
-    return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(SECRET, body)
 
 
 def refused(body, signature):

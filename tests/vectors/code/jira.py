@@ -50,7 +50,7 @@ ISSUE_CREATED = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, header):

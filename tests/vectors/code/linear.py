@@ -52,7 +52,7 @@ ISSUE_CREATE = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, signature):

@@ -41,7 +41,7 @@ PAGE_CREATED = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(TOKEN.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(TOKEN, body)
 
 
 def is_trusted_payload(body, header):

@@ -72,7 +72,7 @@ IDENTIFY = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha1).hexdigest()
+    return vectors.hmac_hex(SECRET, body, hashlib.sha1)
 
 
 def verify(body, signature):

@@ -67,7 +67,7 @@ VERIFICATION = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha512).hexdigest()
+    return vectors.hmac_hex(SECRET, body, hashlib.sha512)
 
 
 def verify(body, signature):

@@ -46,7 +46,7 @@ DEPLOYMENT_CREATED = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha1).hexdigest()
+    return vectors.hmac_hex(SECRET, body, hashlib.sha1)
 
 
 def verify(body, signature):

@@ -50,7 +50,7 @@ FORM_SUBMISSION = {
 
 
 def sign(timestamp, body):
-    return hmac.new(SECRET.encode(), f"{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, f"{timestamp}:{body}")
 
 
 def verify(headers, body):

@@ -10,8 +10,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 
 from coinbase_commerce.error import SignatureVerificationError
@@ -57,7 +55,7 @@ def verifies(body, signature):
 
 def deliveries(url):
     body = json.dumps(DELIVERY)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body)
     assert verifies(body, signature)
     changed = body.replace('"attempt_number": 1', '"attempt_number": 2', 1)
     assert changed != body and not verifies(changed, signature)

@@ -9,8 +9,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 
 from gocardless_pro import webhooks
@@ -54,7 +52,7 @@ def verifies(body, signature):
 
 def deliveries(url):
     body = json.dumps(WEBHOOK)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body)
     assert verifies(body, signature)
     changed = body.replace('"PM123"', '"PM124"', 1)
     assert changed != body and not verifies(changed, signature)

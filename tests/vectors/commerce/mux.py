@@ -10,8 +10,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -45,7 +43,7 @@ EVENT = {
 
 
 def sign(body, t):
-    v1 = hmac.new(SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    v1 = vectors.hmac_hex(SECRET, f"{t}.{body}")
     return f"t={t},v1={v1}"
 
 

@@ -9,8 +9,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -53,7 +51,7 @@ class Delivery:
 
 
 def sign(body, ts):
-    h1 = hmac.new(SECRET.encode(), f"{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    h1 = vectors.hmac_hex(SECRET, f"{ts}:{body}")
     return f"ts={ts};h1={h1}"
 
 

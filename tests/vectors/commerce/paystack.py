@@ -11,7 +11,6 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import hashlib
-import hmac
 import json
 
 from pypaystack2 import PaystackClient
@@ -52,7 +51,7 @@ def verifies(body, signature):
 
 def deliveries(url):
     body = json.dumps(EVENT)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha512).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body, hashlib.sha512)
     assert verifies(body, signature)
     changed = body.replace('"amount": 10000,', '"amount": 90000,', 1)
     assert changed != body and not verifies(changed, signature)

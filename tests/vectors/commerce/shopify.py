@@ -11,9 +11,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import base64
-import hashlib
-import hmac
 import json
 
 SECRET = "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"
@@ -53,7 +50,7 @@ ORDER = {
 
 
 def sign(body):
-    return base64.b64encode(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()).decode()
+    return vectors.hmac_base64(SECRET, body)
 
 
 def headers(signature, webhook_id):

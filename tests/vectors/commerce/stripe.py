@@ -9,8 +9,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -73,7 +71,7 @@ EVENTS = [
 
 
 def sign(body, t):
-    v1 = hmac.new(SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    v1 = vectors.hmac_hex(SECRET, f"{t}.{body}")
     return f"t={t},v1={v1}"
 
 

@@ -13,8 +13,6 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import base64
-import hashlib
-import hmac
 import json
 
 SECRET = "Wc3kT!x9pQ2vR7zL5mN8"
@@ -56,7 +54,7 @@ def wp_json_encode(value):
 
 
 def sign(body):
-    mac = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(SECRET, body)
     return base64.b64encode(mac).decode()
 
 

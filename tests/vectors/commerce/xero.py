@@ -13,8 +13,6 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import base64
-import hashlib
-import hmac
 import json
 
 KEY = "Mm9Dhu7aWuS3bj2vtTBAzVq6pgT0UQe/Lv9dbDX8XvTZr1Hj7t9RQHuOWPclVa2ZJGfJZPmsqPGu4ivHxzxbJw=="
@@ -41,7 +39,7 @@ INTENT_TO_RECEIVE = {"events": [], "firstEventSequence": 0, "lastEventSequence":
 
 
 def sign(body):
-    mac = hmac.new(KEY.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(KEY, body)
     return base64.b64encode(mac).decode()
 
 

@@ -12,7 +12,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
 import hmac
 import json
 
@@ -60,7 +59,7 @@ BOOKING_CREATED = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, received):

@@ -40,7 +40,7 @@ USER_CREATED = {
 
 
 def sign(body):
-    return "sha1=" + hmac.new(CLIENT_SECRET.encode(), body.encode(), hashlib.sha1).hexdigest()
+    return "sha1=" + vectors.hmac_hex(CLIENT_SECRET, body, hashlib.sha1)
 
 
 def verify(body, received):

@@ -13,8 +13,6 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import base64
-import hashlib
-import hmac
 import json
 
 from linebot.v3 import WebhookParser
@@ -47,7 +45,7 @@ parser = WebhookParser(CHANNEL_SECRET)
 
 
 def sign(body):
-    mac = hmac.new(CHANNEL_SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(CHANNEL_SECRET, body)
     return base64.b64encode(mac).decode()
 
 

@@ -13,8 +13,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -51,7 +49,7 @@ EVENT_DATA = {
 
 
 def sign(timestamp, token):
-    return hmac.new(SIGNING_KEY.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SIGNING_KEY, timestamp + token)
 
 
 def delivery(name, url, timestamp, token, signature, **expect):

@@ -17,7 +17,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
 import hmac
 import json
 import urllib.parse
@@ -48,7 +47,7 @@ WHATSAPP = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(APP_SECRET, body)
 
 
 def verify(body, received):

@@ -12,7 +12,6 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import base64
-import hashlib
 import hmac
 import json
 
@@ -50,7 +49,7 @@ PAYLOAD = {
 
 
 def sign(body):
-    mac = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(SECRET, body)
     return "sha256=" + base64.b64encode(mac).decode()
 
 

@@ -60,7 +60,7 @@ def deliveries(url):
     tampered = body.replace("My Meeting", "My Meetinh")
     stale = str(now - 600)
     plain = URL_VALIDATION["payload"]["plainToken"]
-    encrypted = hmac.new(SECRET_TOKEN.encode(), plain.encode(), hashlib.sha256).hexdigest()
+    encrypted = vectors.hmac_hex(SECRET_TOKEN, plain)
     validation = json.dumps(URL_VALIDATION, separators=(",", ":"))
 
     assert verify(str(now), body, sign(str(now), body), now)

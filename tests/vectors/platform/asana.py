@@ -10,8 +10,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 
 SECRET = "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"
@@ -36,7 +34,7 @@ BODY = json.dumps(
 
 
 def signed(body, secret=SECRET):
-    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    mac = vectors.hmac_hex(secret, body)
     return {"Content-Type": "application/json", "X-Hook-Signature": mac}
 
 

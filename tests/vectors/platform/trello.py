@@ -12,7 +12,6 @@ import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import base64
 import hashlib
-import hmac
 import json
 
 SECRET = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1"
@@ -49,7 +48,7 @@ BODY = json.dumps(
 
 
 def sign(body, callback_url):
-    mac = hmac.new(SECRET.encode(), (body + callback_url).encode(), hashlib.sha1).digest()
+    mac = vectors.hmac_digest(SECRET, body + callback_url, hashlib.sha1)
     return base64.b64encode(mac).decode()
 
 

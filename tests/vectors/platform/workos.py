@@ -9,8 +9,6 @@ import sys
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -43,7 +41,7 @@ BODY = json.dumps(
 
 
 def signed(body, at_ms):
-    mac = hmac.new(SECRET.encode(), f"{at_ms}.{body}".encode(), hashlib.sha256).hexdigest()
+    mac = vectors.hmac_hex(SECRET, f"{at_ms}.{body}")
     return {"Content-Type": "application/json", "WorkOS-Signature": f"t={at_ms}, v1={mac}"}
 
 

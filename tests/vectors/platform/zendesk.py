@@ -11,8 +11,6 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 
@@ -41,7 +39,7 @@ BODY = json.dumps(
 
 
 def sign(timestamp, body):
-    mac = hmac.new(SECRET.encode(), (timestamp + body).encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(SECRET, timestamp + body)
     return base64.b64encode(mac).decode()
 
 
