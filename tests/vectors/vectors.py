@@ -80,6 +80,14 @@ def hmac_hex(key, message, digest=hashlib.sha256):
     return hmac.new(_bytes(key), _bytes(message), digest).hexdigest()
 
 
+def hash_prefixed_valid(key, body, header):
+    """Whether `header` is `<hash>=<hex HMAC of body>` (WebSub's `X-Hub-Signature`), the hash
+    named by the header, compared in constant time."""
+    method, _, digest = header.partition("=")
+    expected = hmac.new(_bytes(key), _bytes(body), getattr(hashlib, method)).hexdigest()
+    return hmac.compare_digest(digest, expected)
+
+
 def hmac_base64(key, message, digest=hashlib.sha256):
     return base64.b64encode(hmac_digest(key, message, digest)).decode()
 

@@ -65,12 +65,7 @@ def deliveries(url):
 
     assert verify(body, signature)
     assert not verify(tampered, signature)
-    genuine = vectors.delivery("genuine", url, headers, body)
-    return [
-        genuine,
-        dict(genuine, name="one byte changed", body=tampered, status=401, records=0,
-             error="invalid signature"),
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, tampered)
 
 
 if __name__ == "__main__":
