@@ -63,12 +63,12 @@ def deliveries(url):
     bad = vectors.tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
     return vectors.genuine_changed_stale(
-               url,
-               headers(sign(body)),
-               body,
-               bad,
-               name="genuine deployment.created",
-           )
+        url,
+        headers(sign(body)),
+        body,
+        bad,
+        name="genuine deployment.created",
+    )
 
 
 if __name__ == "__main__":

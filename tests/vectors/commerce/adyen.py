@@ -83,16 +83,16 @@ def deliveries(url):
     for name, item in [("genuine, signed by Adyen", SIGNED_BY_ADYEN), ("genuine CAPTURE", capture())]:
         assert is_valid_hmac_notification(notification(item), KEY)
         out.append(vectors.delivery(
-                       name, url, headers, json.dumps(notification(item)),
-                       stream=item["eventCode"].lower(), reply="[accepted]",
-                   ))
+            name, url, headers, json.dumps(notification(item)),
+            stream=item["eventCode"].lower(), reply="[accepted]",
+        ))
     changed = copy.deepcopy(SIGNED_BY_ADYEN)
     changed["amount"]["value"] = 1001
     assert not is_valid_hmac_notification(notification(changed), KEY)
     out.append(vectors.refused(
-                   "one byte changed (amount.value)", url, headers,
-                   json.dumps(notification(changed)),
-               ))
+        "one byte changed (amount.value)", url, headers,
+        json.dumps(notification(changed)),
+    ))
     return out
 
 

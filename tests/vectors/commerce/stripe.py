@@ -96,27 +96,27 @@ def deliveries(url):
         header = sign(body, now)
         assert verifies(body, header)
         out.append(vectors.delivery(
-                       f"genuine {event['type']}", url,
-                       {"Content-Type": "application/json; charset=utf-8",
-                                "Stripe-Signature": header},
-                       body,
-                   ))
+            f"genuine {event['type']}", url,
+            {"Content-Type": "application/json; charset=utf-8",
+                     "Stripe-Signature": header},
+            body,
+        ))
     body = json.dumps(EVENTS[1])
     header = sign(body, now)
     changed = tamper(body)
     assert changed != body and not verifies(changed, header)
     out.append(vectors.refused(
-                   "one byte changed", url,
-                   {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
-                   changed,
-               ))
+        "one byte changed", url,
+        {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
+        changed,
+    ))
     stale = sign(body, now - 600)
     assert not verifies(body, stale)
     out.append(vectors.refused(
-                   "signed 10 minutes ago", url,
-                   {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stale},
-                   body, error="expired signature",
-               ))
+        "signed 10 minutes ago", url,
+        {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stale},
+        body, error="expired signature",
+    ))
     return out
 
 

@@ -45,9 +45,9 @@ def sign(body):
 
 def delivery(name, url, body, signature, status, records, error=None):
     out = vectors.delivery(
-              name, url, {"Content-Type": "application/json", "X-Xero-Signature": signature}, body,
-              status=status, records=records,
-          )
+        name, url, {"Content-Type": "application/json", "X-Xero-Signature": signature}, body,
+        status=status, records=records,
+    )
     if error:
         out["error"] = error
     return out

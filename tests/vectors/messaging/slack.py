@@ -73,11 +73,11 @@ def deliveries(url):
     tampered = dict(genuine, name="one byte changed", body=event.replace("pearl", "pearL"),
                     status=401, records=0, error="invalid signature")
     stale = vectors.refused(
-                "Slack's documented example, signed in 2018", url,
-                {"Content-Type": "application/x-www-form-urlencoded",
-                    "X-Slack-Request-Timestamp": DOC_TIMESTAMP, "X-Slack-Signature": DOC_SIGNATURE},
-                DOC_BODY, error="expired signature",
-            )
+        "Slack's documented example, signed in 2018", url,
+        {"Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": DOC_TIMESTAMP, "X-Slack-Signature": DOC_SIGNATURE},
+        DOC_BODY, error="expired signature",
+    )
     # A slash command is signed the same way: Slack's example form, signed now.
     command = signed("slash command (form)", url, DOC_BODY, "application/x-www-form-urlencoded",
                      status=200, records=1)
