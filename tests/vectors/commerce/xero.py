@@ -44,13 +44,8 @@ def sign(body):
 
 
 def delivery(name, url, body, signature, status, records, error=None):
-    out = vectors.delivery(
-        name, url, {"Content-Type": "application/json", "X-Xero-Signature": signature}, body,
-        status=status, records=records,
-    )
-    if error:
-        out["error"] = error
-    return out
+    headers = {"Content-Type": "application/json", "X-Xero-Signature": signature}
+    return vectors.delivery(name, url, headers, body, status, records, error or None)
 
 
 def deliveries(url):

@@ -194,12 +194,8 @@ def delivery(url, name, message, status, records, error=None):
     }
     if message["Type"] == "Notification":
         headers["x-amz-sns-subscription-arn"] = f"{TOPIC}:c9135db0-26c4-47ec-8998-413945fb5a96"
-    d = vectors.delivery(
-        name, url, headers, json.dumps(message, indent=2), status=status, records=records,
-    )
-    if error:
-        d["error"] = error
-    return d
+    body = json.dumps(message, indent=2)
+    return vectors.delivery(name, url, headers, body, status, records, error or None)
 
 
 def deliveries(url):
