@@ -142,7 +142,7 @@ def deliveries(url):
         vectors.delivery(
             "genuine push, form content type", url,
             headers("push", "c4d5e6f7-cc78-11e3-9a0b-1c2d3e4f5a6b", sign(form),
-                            "application/x-www-form-urlencoded"),
+                    "application/x-www-form-urlencoded"),
             form,
         ),
         vectors.refused(

@@ -74,7 +74,9 @@ def deliveries(url):
     retry = dict(genuine, **{"X-Atlassian-Webhook-Retry": "1"})
     return [
         vectors.delivery("genuine jira:issue_created", url, genuine, body),
-        vectors.delivery("retry (same X-Atlassian-Webhook-Identifier)", url, retry, body, records=0),
+        vectors.delivery(
+            "retry (same X-Atlassian-Webhook-Identifier)", url, retry, body, records=0
+        ),
         vectors.refused(
             "one byte changed", url, headers("1-8b2d7c4f-0e1a-4b3c-9d5e-6f7a8b9c0d1e", sign(body)),
             bad,

@@ -67,7 +67,9 @@ def deliveries(url):
     assert not verify(url, tampered, signature)
     assert not verify(url + "/", params, signature)
     return [
-        vectors.delivery("HEAD check of a new webhook URL", url, {}, None, records=0, method="HEAD"),
+        vectors.delivery(
+            "HEAD check of a new webhook URL", url, {}, None, records=0, method="HEAD"
+        ),
         *vectors.genuine_changed_stale(
             url,
             headers,

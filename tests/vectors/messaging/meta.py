@@ -86,6 +86,10 @@ def deliveries(url):
 
 if __name__ == "__main__":
     vectors.run(
-        config={"sender": "meta", "signature": {"secret": APP_SECRET}, "handshake": {"verify_token": VERIFY_TOKEN}},
+        config={
+            "sender": "meta",
+            "signature": {"secret": APP_SECRET},
+            "handshake": {"verify_token": VERIFY_TOKEN},
+        },
         deliveries=deliveries,
     )
