@@ -90,11 +90,7 @@ def deliveries(url):
     assert verify_signature(SECRET, headers(sign(body)), body)
     assert not verify_signature(SECRET, headers(sign(body)), bad)
     return vectors.genuine_changed_stale(
-        url,
-        headers(sign(body)),
-        body,
-        bad,
-        name="genuine workflow-completed",
+        url, headers(sign(body)), body, bad, name="genuine workflow-completed",
     )
 
 

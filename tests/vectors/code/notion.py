@@ -67,11 +67,7 @@ def deliveries(url):
             "verification request (handshake)", url, headers(None), verification, records=0,
         ),
         *vectors.genuine_changed_stale(
-            url,
-            headers(sign(event)),
-            event,
-            bad,
-            name="genuine page.created",
+            url, headers(sign(event)), event, bad, name="genuine page.created",
         ),
     ]
 

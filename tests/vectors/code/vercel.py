@@ -63,11 +63,7 @@ def deliveries(url):
     bad = vectors.tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
     return vectors.genuine_changed_stale(
-        url,
-        headers(sign(body)),
-        body,
-        bad,
-        name="genuine deployment.created",
+        url, headers(sign(body)), body, bad, name="genuine deployment.created",
     )
 
 

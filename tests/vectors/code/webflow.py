@@ -77,12 +77,7 @@ def deliveries(url):
     assert verify(headers(now, body), body)
     assert not verify(headers(now, body), bad) and not verify(headers(stale, body), body)
     return vectors.genuine_changed_stale(
-        url,
-        headers(now, body),
-        body,
-        bad,
-        headers(stale, body),
-        name="genuine form_submission",
+        url, headers(now, body), body, bad, headers(stale, body), name="genuine form_submission",
     )
 
 

@@ -64,13 +64,7 @@ def deliveries(url):
     stale = signed(url, BODY, now_ms - 600_000)
     assert not valid(url, BODY, stale)
     return vectors.genuine_changed_stale(
-        url,
-        genuine,
-        BODY,
-        tampered,
-        stale,
-        name="genuine (two events)",
-        records=2,
+        url, genuine, BODY, tampered, stale, name="genuine (two events)", records=2,
     )
 
 
