@@ -62,7 +62,7 @@ def verified(body, signature, timestamp):
 def delivery(name, url, body, timestamp, signature, **expect):
     headers = {"Content-Type": "application/json", "X-Signature-Ed25519": signature,
                "X-Signature-Timestamp": timestamp, "User-Agent": "Discord-Interactions/1.0 (+https://discord.com)"}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):

@@ -50,7 +50,7 @@ def verify(body, received):
 def delivery(name, url, body, signature, **expect):
     headers = {"Content-Type": "application/json", "X-Hub-Signature": signature,
                "User-Agent": "Intercom-Webhooks-Client/1.0"}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):

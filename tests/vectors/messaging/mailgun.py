@@ -55,8 +55,7 @@ def sign(timestamp, token):
 def delivery(name, url, timestamp, token, signature, **expect):
     body = json.dumps({"signature": {"timestamp": timestamp, "token": token, "signature": signature},
                        "event-data": EVENT_DATA})
-    return {"name": name, "method": "POST", "url": url,
-            "headers": {"Content-Type": "application/json"}, "body": body, **expect}
+    return vectors.delivery(name, url, {"Content-Type": "application/json"}, body, **expect)
 
 
 def verify(timestamp, token, signature):

@@ -56,13 +56,13 @@ def verify(body, received):
 
 def post(name, url, body, signature, **expect):
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def get(name, url, token, **expect):
     query = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.challenge": CHALLENGE,
                                     "hub.verify_token": token})
-    return {"name": name, "method": "GET", "url": f"{url}?{query}", "headers": {}, **expect}
+    return vectors.delivery(name, f"{url}?{query}", {}, None, method="GET", **expect)
 
 
 def deliveries(url):

@@ -44,7 +44,7 @@ def delivery(name, url, body, authorization, **expect):
     headers = {"Content-Type": "application/json", "User-Agent": "Postmark"}
     if authorization:
         headers["Authorization"] = authorization
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": json.dumps(body), **expect}
+    return vectors.delivery(name, url, headers, json.dumps(body), **expect)
 
 
 def deliveries(url):

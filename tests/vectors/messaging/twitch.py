@@ -74,7 +74,7 @@ def delivery(name, url, kind, message_id, body, ts=None, signed_body=None, **exp
         "Twitch-Eventsub-Subscription-Type": "channel.follow",
         "Twitch-Eventsub-Subscription-Version": "2",
     }
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):

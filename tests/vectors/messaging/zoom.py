@@ -51,7 +51,7 @@ def delivery(name, url, body, timestamp, signature=None, **expect):
                "x-zm-request-timestamp": timestamp,
                "x-zm-signature": signature or sign(timestamp, body),
                "x-zm-trackingid": "v=2.0;clid=aw1;rid=WEB_a1b2c3d4e5f60718293a4b5c6d7e8f90"}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
