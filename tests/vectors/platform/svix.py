@@ -9,13 +9,12 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vectors  # noqa: E402  (tests/vectors/vectors.py)
 
 import json
+import time
 
 # The scripts here are named after the packages they import (svix.py imports svix): keep this
 # folder off the import path.
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
-
-import time
 
 from svix.webhooks import Webhook, WebhookVerificationError
 
