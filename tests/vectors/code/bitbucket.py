@@ -9,10 +9,13 @@ the repo:push example of the event-payloads page (as kept in go-playground/webho
 testdata/bitbucket/repo-push.json), trimmed of its links.
 """
 
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 SECRET = "bb-whsec-2f1e8d7c6b5a4938"
 
@@ -76,19 +79,12 @@ PUSH = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, header):
     """As the "Secure webhooks" page says: HMAC-SHA256 of the body, `sha256=` then hex."""
-    method, _, digest = header.partition("=")
-    expected = hmac.new(SECRET.encode(), body.encode(), getattr(hashlib, method)).hexdigest()
-    return hmac.compare_digest(digest, expected)
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
+    return vectors.hash_prefixed_valid(SECRET, body, header)
 
 
 def headers(request_uuid, signature):
@@ -105,28 +101,21 @@ def headers(request_uuid, signature):
 
 def deliveries(url):
     body = json.dumps(PUSH, separators=(",", ":"))
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
     genuine = headers("9f0e4b1a-7c3d-4e2f-8a5b-6c7d8e9f0a1b", sign(body))
     return [
-        {"name": "genuine repo:push", "method": "POST", "url": url, "headers": genuine,
-         "body": body, "status": 200, "records": 1},
-        {"name": "same request again (same X-Request-UUID)", "method": "POST", "url": url,
-         "headers": genuine, "body": body, "status": 200, "records": 0},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine repo:push", url, genuine, body),
+        vectors.delivery("same request again (same X-Request-UUID)", url, genuine, body, records=0),
+        vectors.refused(
+            "one byte changed", url, headers("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", sign(body)),
+            bad,
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "bitbucket", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: bitbucket.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "bitbucket", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -8,10 +8,14 @@ on PyPI or npm verifies webhooks: `verify_signature` below is the docs' Python e
 the workflow-completed sample of the reference page.
 """
 
-import hashlib
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hmac
 import json
-import sys
 
 SECRET = "cci-wh-secret-7d4e1f9a2b6c"
 
@@ -59,7 +63,7 @@ WORKFLOW_COMPLETED = {
 
 
 def sign(body):
-    return "v1=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "v1=" + vectors.hmac_hex(SECRET, body)
 
 
 def verify_signature(secret, headers, body):
@@ -69,11 +73,6 @@ def verify_signature(secret, headers, body):
     }["v1"]
     valid_signature = hmac.new(bytes(secret, "utf-8"), bytes(body, "utf-8"), "sha256").hexdigest()
     return hmac.compare_digest(valid_signature, signature_from_header)
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(signature):
@@ -87,25 +86,16 @@ def headers(signature):
 
 def deliveries(url):
     body = json.dumps(WORKFLOW_COMPLETED, separators=(",", ":"))
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     assert verify_signature(SECRET, headers(sign(body)), body)
     assert not verify_signature(SECRET, headers(sign(body)), bad)
-    return [
-        {"name": "genuine workflow-completed", "method": "POST", "url": url,
-         "headers": headers(sign(body)), "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
-
-
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "circleci", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: circleci.py config | deliveries <url>")
+    return vectors.genuine_changed_stale(
+        url, headers(sign(body)), body, bad, name="genuine workflow-completed",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "circleci", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

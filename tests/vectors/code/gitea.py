@@ -9,10 +9,15 @@ and checked by `verify` below. Payload: the push example of that docs page, with
 `secret` field (removed in Gitea 1.14).
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "3gEsCfjlV2ugRwgpU#w1*WaW*wa4NXgGmpCfkbG3"
 
@@ -66,17 +71,12 @@ PUSH = {
 
 def sign(body):
     """deliver.go: hex.EncodeToString(hmac.New(sha256.New, secret) over the payload)."""
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, signature):
     expected = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(signature, expected)
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(delivery, signature):
@@ -100,28 +100,20 @@ def headers(delivery, signature):
 
 def deliveries(url):
     body = json.dumps(PUSH, separators=(",", ":"))
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
     genuine = headers("5e0d5a0b-5b62-4e58-9d33-1c0ae2b0f3d1", sign(body))
     return [
-        {"name": "genuine push", "method": "POST", "url": url, "headers": genuine,
-         "body": body, "status": 200, "records": 1},
-        {"name": "same delivery again (same X-Gitea-Delivery)", "method": "POST", "url": url,
-         "headers": genuine, "body": body, "status": 200, "records": 0},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("7a1c2e3f-4b5d-4c6e-8f70-91a2b3c4d5e6", sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine push", url, genuine, body),
+        vectors.delivery(
+            "same delivery again (same X-Gitea-Delivery)", url, genuine, body, records=0,
+        ),
+        vectors.refused(
+            "one byte changed", url, headers("7a1c2e3f-4b5d-4c6e-8f70-91a2b3c4d5e6", sign(body)),
+            bad,
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "gitea", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: gitea.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "gitea", "signature": {"secret": SECRET}}, deliveries=deliveries)

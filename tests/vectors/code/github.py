@@ -9,10 +9,13 @@ Payloads: the push and ping examples of octokit/webhooks
 (payload-examples/api.github.com/push/payload.json, ping/payload.json), trimmed of URL fields.
 """
 
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 from urllib.parse import urlencode
 
 from gidgethub import ValidationFailure
@@ -91,21 +94,13 @@ def body_of(payload):
 
 
 def sign(body):
-    return "sha256=" + hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
-
-
-def tamper(body):
-    """The same body with one byte of its first string value changed."""
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
+    return "sha256=" + vectors.hmac_hex(SECRET, body)
 
 
 def refused(body, signature):
-    try:
-        validate_event(body.encode(), signature=signature, secret=SECRET)
-    except ValidationFailure:
-        return True
-    return False
+    return vectors.raises(
+        ValidationFailure, validate_event, body.encode(), signature=signature, secret=SECRET
+    )
 
 
 def headers(event, delivery, signature, content_type="application/json"):
@@ -126,7 +121,7 @@ def headers(event, delivery, signature, content_type="application/json"):
 def deliveries(url):
     push = body_of(PUSH)
     ping = body_of(PING)
-    bad = tamper(push)
+    bad = vectors.tamper(push)
     # A webhook whose content type is application/x-www-form-urlencoded: the JSON in `payload`,
     # the signature over the form body as sent.
     form = urlencode({"payload": push})
@@ -136,34 +131,30 @@ def deliveries(url):
     assert refused(bad, sign(push))
     genuine = headers("push", "72d3162e-cc78-11e3-81ab-4c9367dc0958", sign(push))
     return [
-        {"name": "genuine push", "method": "POST", "url": url, "headers": genuine,
-         "body": push, "status": 200, "records": 1},
-        {"name": "redelivery of the push (same X-GitHub-Delivery)", "method": "POST",
-         "url": url, "headers": genuine, "body": push, "status": 200, "records": 0},
-        {"name": "genuine ping", "method": "POST", "url": url,
-         "headers": headers("ping", "a8b1e4f0-77c1-11e9-8a2f-2d9ed0d4e4a0", sign(ping)),
-         "body": ping, "status": 200, "records": 1},
-        {"name": "genuine push, form content type", "method": "POST", "url": url,
-         "headers": headers("push", "c4d5e6f7-cc78-11e3-9a0b-1c2d3e4f5a6b", sign(form),
-                            "application/x-www-form-urlencoded"),
-         "body": form, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("push", "9d6c1b60-cc78-11e3-9d3b-6f0b5d1b3c11", sign(push)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "no signature", "method": "POST", "url": url,
-         "headers": headers("push", "b3c0e7a2-cc78-11e3-8f0e-1a2b3c4d5e6f", None),
-         "body": push, "status": 401, "records": 0, "error": "missing signature"},
+        vectors.delivery("genuine push", url, genuine, push),
+        vectors.delivery(
+            "redelivery of the push (same X-GitHub-Delivery)", url, genuine, push, records=0,
+        ),
+        vectors.delivery(
+            "genuine ping", url,
+            headers("ping", "a8b1e4f0-77c1-11e9-8a2f-2d9ed0d4e4a0", sign(ping)), ping,
+        ),
+        vectors.delivery(
+            "genuine push, form content type", url,
+            headers("push", "c4d5e6f7-cc78-11e3-9a0b-1c2d3e4f5a6b", sign(form),
+                    "application/x-www-form-urlencoded"),
+            form,
+        ),
+        vectors.refused(
+            "one byte changed", url,
+            headers("push", "9d6c1b60-cc78-11e3-9d3b-6f0b5d1b3c11", sign(push)), bad,
+        ),
+        vectors.refused(
+            "no signature", url, headers("push", "b3c0e7a2-cc78-11e3-8f0e-1a2b3c4d5e6f", None),
+            push, error="missing signature",
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "github", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: github.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "github", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -8,9 +8,14 @@ the push event example of doc/user/project/integrations/webhook_events.md (gitla
 trimmed of its second commit.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hmac
 import json
-import sys
 
 SECRET = "glwt-6e5c9a4f1d2b8e7a"
 
@@ -81,27 +86,17 @@ def deliveries(url):
     assert accepted(SECRET) and not accepted(wrong) and not accepted(None)
     genuine = headers("f5e5f430-f57b-4e6e-9fac-d9128cd7232f", SECRET)
     return [
-        {"name": "genuine push", "method": "POST", "url": url, "headers": genuine,
-         "body": body, "status": 200, "records": 1},
-        {"name": "retry (same Idempotency-Key)", "method": "POST", "url": url,
-         "headers": genuine, "body": body, "status": 200, "records": 0},
-        {"name": "wrong token", "method": "POST", "url": url,
-         "headers": headers("0c7d9b1e-2f3a-4b5c-8d6e-7f8091a2b3c4", wrong),
-         "body": body, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "no token", "method": "POST", "url": url,
-         "headers": headers("1d8e0c2f-3a4b-4c5d-9e7f-8091a2b3c4d5", None),
-         "body": body, "status": 401, "records": 0, "error": "missing signature"},
+        vectors.delivery("genuine push", url, genuine, body),
+        vectors.delivery("retry (same Idempotency-Key)", url, genuine, body, records=0),
+        vectors.refused(
+            "wrong token", url, headers("0c7d9b1e-2f3a-4b5c-8d6e-7f8091a2b3c4", wrong), body,
+        ),
+        vectors.refused(
+            "no token", url, headers("1d8e0c2f-3a4b-4c5d-9e7f-8091a2b3c4d5", None), body,
+            error="missing signature",
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "gitlab", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: gitlab.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "gitlab", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -11,10 +11,15 @@ a delivery signed 10 minutes ago is refused by both. Payload: the Issue create e
 page.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "lin_wh_8f3c2a1b9d7e6f5a4c3b2a1908f7e6d5"
@@ -47,7 +52,7 @@ ISSUE_CREATE = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, signature):
@@ -58,11 +63,6 @@ def verify(body, signature):
         return False
     timestamp = json.loads(body).get("webhookTimestamp")
     return isinstance(timestamp, int) and abs(time.time() * 1000 - timestamp) <= 60_000
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(delivery, signature):
@@ -77,34 +77,28 @@ def headers(delivery, signature):
 
 def deliveries(url):
     body = json.dumps(dict(ISSUE_CREATE, webhookTimestamp=int(time.time() * 1000)), separators=(",", ":"))
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     stale = json.dumps(dict(ISSUE_CREATE, webhookTimestamp=int(time.time() * 1000) - 600_000),
                        separators=(",", ":"))
     assert verify(body, sign(body)) and not verify(bad, sign(body))
     assert not verify(stale, sign(stale)), "the SDK refuses a delivery sent 10 minutes ago"
     genuine = headers("234d1a4e-b617-4388-90fe-adc3633d6b72", sign(body))
     return [
-        {"name": "genuine Issue create", "method": "POST", "url": url, "headers": genuine,
-         "body": body, "status": 200, "records": 1},
-        {"name": "same delivery again (same Linear-Delivery)", "method": "POST", "url": url,
-         "headers": genuine, "body": body, "status": 200, "records": 0},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago (webhookTimestamp)", "method": "POST", "url": url,
-         "headers": headers("6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a", sign(stale)),
-         "body": stale, "status": 401, "records": 0, "error": "expired signature"},
+        vectors.delivery("genuine Issue create", url, genuine, body),
+        vectors.delivery(
+            "same delivery again (same Linear-Delivery)", url, genuine, body, records=0,
+        ),
+        vectors.refused(
+            "one byte changed", url, headers("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", sign(body)),
+            bad,
+        ),
+        vectors.refused(
+            "signed 10 minutes ago (webhookTimestamp)", url,
+            headers("6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a", sign(stale)), stale,
+            error="expired signature",
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "linear", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: linear.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "linear", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -9,10 +9,15 @@ JavaScript example in Python. Payloads: that page's verification request and the
 example of https://developers.notion.com/reference/webhooks-events-delivery.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 TOKEN = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
 
@@ -36,18 +41,13 @@ PAGE_CREATED = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(TOKEN.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(TOKEN, body)
 
 
 def is_trusted_payload(body, header):
     """The docs' example: `sha256=` + hex HMAC-SHA256 of the body, compared in constant time."""
     calculated = "sha256=" + hmac.new(TOKEN.encode(), body.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(calculated.encode(), header.encode())
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(signature):
@@ -60,26 +60,17 @@ def headers(signature):
 def deliveries(url):
     verification = json.dumps({"verification_token": TOKEN})
     event = json.dumps(PAGE_CREATED, separators=(",", ":"))
-    bad = tamper(event)
+    bad = vectors.tamper(event)
     assert is_trusted_payload(event, sign(event)) and not is_trusted_payload(bad, sign(event))
     return [
-        {"name": "verification request (handshake)", "method": "POST", "url": url,
-         "headers": headers(None), "body": verification, "status": 200, "records": 0},
-        {"name": "genuine page.created", "method": "POST", "url": url,
-         "headers": headers(sign(event)), "body": event, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(event)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "verification request (handshake)", url, headers(None), verification, records=0,
+        ),
+        *vectors.genuine_changed_stale(
+            url, headers(sign(event)), event, bad, name="genuine page.created",
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "notion", "signature": {"secret": TOKEN}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: notion.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "notion", "signature": {"secret": TOKEN}}, deliveries=deliveries)

@@ -10,10 +10,14 @@ and signatures are PagerDuty's published test vector (PagerDuty/go-pagerduty,
 webhookv3/webhookv3_test.go: the "valid" and "mismatch" cases).
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
-import json
-import sys
 
 SECRET = "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK"
 BODY = '{"event":{"id":"01BWDWL3NYY7LUFPZCC28QUCMK","event_type":"incident.priority_updated","resource_type":"incident","occurred_at":"2021-04-26T17:36:27.458Z","agent":{"html_url":"https://acme.pagerduty.com/users/PLH1HKV","id":"PLH1HKV","self":"https://api.pagerduty.com/users/PLH1HKV","summary":"Tenex Engineer","type":"user_reference"},"client":null,"data":{"id":"PGR0VU2","type":"incident","self":"https://api.pagerduty.com/incidents/PGR0VU2","html_url":"https://acme.pagerduty.com/incidents/PGR0VU2","number":2,"status":"triggered","title":"A little bump in the road","service":{"html_url":"https://acme.pagerduty.com/services/PF9KMXH","id":"PF9KMXH","self":"https://api.pagerduty.com/services/PF9KMXH","summary":"API Service","type":"service_reference"},"assignees":[{"html_url":"https://acme.pagerduty.com/users/PTUXL6G","id":"PTUXL6G","self":"https://api.pagerduty.com/users/PTUXL6G","summary":"User 123","type":"user_reference"}],"escalation_policy":{"html_url":"https://acme.pagerduty.com/escalation_policies/PUS0KTE","id":"PUS0KTE","self":"https://api.pagerduty.com/escalation_policies/PUS0KTE","summary":"Default","type":"escalation_policy_reference"},"teams":[{"html_url":"https://acme.pagerduty.com/teams/PFCVPS0","id":"PFCVPS0","self":"https://api.pagerduty.com/teams/PFCVPS0","summary":"Engineering","type":"team_reference"}],"priority":{"html_url":"https://acme.pagerduty.com/account/incident_priorities","id":"PSO75BM","self":"https://api.pagerduty.com/priorities/PSO75BM","summary":"P1","type":"priority_reference"},"urgency":"high","conference_bridge":{"conference_number":1000,"conference_url":"https://example.com"},"resolve_reason":null}}}'
@@ -36,11 +40,6 @@ class PagerDutyVerifier:
         return any(hmac.compare_digest(signed_version, item) for item in signatures)
 
 
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
-
-
 def headers(webhook_id, signature):
     return {
         "Content-Type": "application/json",
@@ -54,35 +53,33 @@ def headers(webhook_id, signature):
 def deliveries(url):
     verifier = PagerDutyVerifier(SECRET, "v1")
     rotating = MISMATCH + "," + VALID
-    bad = tamper(BODY)
+    bad = vectors.tamper(BODY)
     assert verifier.verify(BODY, VALID) and verifier.verify(BODY, rotating)
     assert not verifier.verify(BODY, MISMATCH) and not verifier.verify(bad, VALID)
     genuine = headers("c2a4b1b6-6e4b-4f4a-9f2d-1a5c7e3b9d10", VALID)
     return [
-        {"name": "genuine incident.priority_updated", "method": "POST", "url": url,
-         "headers": genuine, "body": BODY, "status": 200, "records": 1, "stream": "incident_priority_updated"},
-        {"name": "retry (same X-Webhook-Id)", "method": "POST", "url": url, "headers": genuine,
-         "body": BODY, "status": 200, "records": 0},
-        {"name": "two signatures during a secret rotation", "method": "POST", "url": url,
-         "headers": headers("7e1f0d2c-3b4a-4c5d-8e6f-9a0b1c2d3e4f", rotating),
-         "body": BODY, "status": 200, "records": 1, "stream": "incident_priority_updated"},
-        {"name": "the published mismatching signature", "method": "POST", "url": url,
-         "headers": headers("8f2a1e3d-4c5b-4d6e-9f70-0a1b2c3d4e5f", MISMATCH),
-         "body": BODY, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("9a3b2f4e-5d6c-4e7f-8a91-1b2c3d4e5f60", VALID),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "genuine incident.priority_updated", url, genuine, BODY,
+            stream="incident_priority_updated",
+        ),
+        vectors.delivery("retry (same X-Webhook-Id)", url, genuine, BODY, records=0),
+        vectors.delivery(
+            "two signatures during a secret rotation", url,
+            headers("7e1f0d2c-3b4a-4c5d-8e6f-9a0b1c2d3e4f", rotating), BODY,
+            stream="incident_priority_updated",
+        ),
+        vectors.refused(
+            "the published mismatching signature", url,
+            headers("8f2a1e3d-4c5b-4d6e-9f70-0a1b2c3d4e5f", MISMATCH), BODY,
+        ),
+        vectors.refused(
+            "one byte changed", url, headers("9a3b2f4e-5d6c-4e7f-8a91-1b2c3d4e5f60", VALID), bad,
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "pagerduty", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: pagerduty.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "pagerduty", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -9,10 +9,15 @@ Python. Payloads: the track and identify examples of the Segment Spec
 (https://segment.com/docs/connections/spec/track/, .../identify/).
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "seg-shared-secret-6b2f9e1c"
 
@@ -67,18 +72,13 @@ IDENTIFY = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha1).hexdigest()
+    return vectors.hmac_hex(SECRET, body, hashlib.sha1)
 
 
 def verify(body, signature):
     """The docs' example: createHmac('sha1', sharedSecret) over the body, hex."""
     digest = hmac.new(SECRET.encode(), body.encode("utf-8"), hashlib.sha1).hexdigest()
     return hmac.compare_digest(digest, signature)
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(signature):
@@ -88,27 +88,18 @@ def headers(signature):
 def deliveries(url):
     track = json.dumps(TRACK, separators=(",", ":"))
     identify = json.dumps(IDENTIFY, separators=(",", ":"))
-    bad = tamper(track)
+    bad = vectors.tamper(track)
     assert verify(track, sign(track)) and verify(identify, sign(identify))
     assert not verify(bad, sign(track))
     return [
-        {"name": "genuine track", "method": "POST", "url": url, "headers": headers(sign(track)),
-         "body": track, "status": 200, "records": 1},
-        {"name": "genuine identify", "method": "POST", "url": url,
-         "headers": headers(sign(identify)), "body": identify, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(track)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine track", url, headers(sign(track)), track),
+        vectors.delivery("genuine identify", url, headers(sign(identify)), identify),
+        vectors.refused("one byte changed", url, headers(sign(track)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "segment", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: segment.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "segment", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

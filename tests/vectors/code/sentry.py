@@ -10,11 +10,15 @@ on PyPI or npm verifies webhooks, so `verify` is the docs' Python example. Paylo
 issue.created example of the docs' "Issues" webhook page.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import re
-import sys
 
 SECRET = "9f3c0e8d5a7b41e2b6c4d0f1a2e3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
 
@@ -55,12 +59,6 @@ def verify(body, signature):
     return hmac.compare_digest(digest, signature)
 
 
-def tamper(body):
-    """The same body with one byte of its first string value changed."""
-    i = re.search(r'":\s*"', body).end()
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
-
-
 def headers(request_id, signature):
     return {
         "Content-Type": "application/json",
@@ -73,26 +71,19 @@ def headers(request_id, signature):
 
 def deliveries(url):
     body = json.dumps(ISSUE_CREATED)
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     assert verify(body, build_signature(body)) and not verify(bad, build_signature(body))
     return [
-        {"name": "genuine issue.created", "method": "POST", "url": url,
-         "headers": headers("bd3c7b3a0d6c4c6f9a3b0e0b0b2d7a41", build_signature(body)),
-         "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers("0f4e5d6c7b8a49f8a7b6c5d4e3f2a1b0", build_signature(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "genuine issue.created", url,
+            headers("bd3c7b3a0d6c4c6f9a3b0e0b0b2d7a41", build_signature(body)), body,
+        ),
+        vectors.refused(
+            "one byte changed", url,
+            headers("0f4e5d6c7b8a49f8a7b6c5d4e3f2a1b0", build_signature(body)), bad,
+        ),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "sentry", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: sentry.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "sentry", "signature": {"secret": SECRET}}, deliveries=deliveries)

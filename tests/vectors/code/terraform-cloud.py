@@ -10,10 +10,15 @@ Payloads: the run notification example of that page and the verification request
 a configuration is created or verified.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "tfe-notification-token-1f2e3d4c5b6a"
 
@@ -62,17 +67,12 @@ VERIFICATION = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha512).hexdigest()
+    return vectors.hmac_hex(SECRET, body, hashlib.sha512)
 
 
 def verify(body, signature):
     expected = hmac.new(SECRET.encode(), body.encode(), hashlib.sha512).hexdigest()
     return hmac.compare_digest(signature, expected)
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(signature):
@@ -86,26 +86,19 @@ def headers(signature):
 def deliveries(url):
     run = json.dumps(RUN_ERRORED, separators=(",", ":"))
     check = json.dumps(VERIFICATION, separators=(",", ":"))
-    bad = tamper(run)
+    bad = vectors.tamper(run)
     assert verify(run, sign(run)) and verify(check, sign(check)) and not verify(bad, sign(run))
     return [
-        {"name": "genuine verification request", "method": "POST", "url": url,
-         "headers": headers(sign(check)), "body": check, "status": 200, "records": 1, "stream": "verification"},
-        {"name": "genuine run:errored", "method": "POST", "url": url,
-         "headers": headers(sign(run)), "body": run, "status": 200, "records": 1, "stream": "run_errored"},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(run)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "genuine verification request", url, headers(sign(check)), check, stream="verification",
+        ),
+        vectors.delivery("genuine run:errored", url, headers(sign(run)), run, stream="run_errored"),
+        vectors.refused("one byte changed", url, headers(sign(run)), bad),
     ]
 
 
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "terraform-cloud", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: terraform-cloud.py config | deliveries <url>")
-
-
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "terraform-cloud", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

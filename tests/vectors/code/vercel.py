@@ -6,10 +6,15 @@ PyPI or npm verifies webhooks, so the signature is made by that algorithm and `v
 the page's Node example in Python. Payload: the deployment.created example of that page.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "vcl_wh_4Qe9Z2mX7rT1kL8pN3sV6bY0"
 
@@ -41,17 +46,12 @@ DEPLOYMENT_CREATED = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha1).hexdigest()
+    return vectors.hmac_hex(SECRET, body, hashlib.sha1)
 
 
 def verify(body, signature):
     """The docs' example: sha1 HMAC of the raw body, hex, compared with x-vercel-signature."""
     return hmac.compare_digest(signature, hmac.new(SECRET.encode(), body.encode(), hashlib.sha1).hexdigest())
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(signature):
@@ -60,24 +60,12 @@ def headers(signature):
 
 def deliveries(url):
     body = json.dumps(DEPLOYMENT_CREATED, separators=(",", ":"))
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     assert verify(body, sign(body)) and not verify(bad, sign(body))
-    return [
-        {"name": "genuine deployment.created", "method": "POST", "url": url,
-         "headers": headers(sign(body)), "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(sign(body)),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
-
-
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "vercel", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: vercel.py config | deliveries <url>")
+    return vectors.genuine_changed_stale(
+        url, headers(sign(body)), body, bad, name="genuine deployment.created",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    vectors.run(config={"sender": "vercel", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -11,10 +11,15 @@ were checked once with the npm function. Payload: the form_submission example of
 https://developers.webflow.com/data/reference/webhooks/events/form-submission.
 """
 
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "wf_whsec_3c1a9e7f5d2b4a6c8e0f"
@@ -45,7 +50,7 @@ FORM_SUBMISSION = {
 
 
 def sign(timestamp, body):
-    return hmac.new(SECRET.encode(), f"{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, f"{timestamp}:{body}")
 
 
 def verify(headers, body):
@@ -54,11 +59,6 @@ def verify(headers, body):
     generated = hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
     fresh = abs(time.time() * 1000 - int(headers["x-webflow-timestamp"])) <= 300_000
     return hmac.compare_digest(headers["x-webflow-signature"], generated) and fresh
-
-
-def tamper(body):
-    i = body.index('":"') + 3
-    return body[:i] + ("X" if body[i] != "X" else "Y") + body[i + 1 :]
 
 
 def headers(timestamp, body):
@@ -73,28 +73,16 @@ def deliveries(url):
     body = json.dumps(FORM_SUBMISSION, separators=(",", ":"))
     now = int(time.time() * 1000)
     stale = now - 10 * 60 * 1000
-    bad = tamper(body)
+    bad = vectors.tamper(body)
     assert verify(headers(now, body), body)
     assert not verify(headers(now, body), bad) and not verify(headers(stale, body), body)
-    return [
-        {"name": "genuine form_submission", "method": "POST", "url": url,
-         "headers": headers(now, body), "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers(now, body),
-         "body": bad, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url,
-         "headers": headers(stale, body), "body": body, "status": 401, "records": 0,
-         "error": "expired signature"},
-    ]
-
-
-def main():
-    if sys.argv[1:2] == ["config"]:
-        print(json.dumps({"sender": "webflow", "signature": {"secret": SECRET}}))
-    elif sys.argv[1:2] == ["deliveries"] and len(sys.argv) == 3:
-        print(json.dumps(deliveries(sys.argv[2])))
-    else:
-        sys.exit("usage: webflow.py config | deliveries <url>")
+    return vectors.genuine_changed_stale(
+        url, headers(now, body), body, bad, headers(stale, body), name="genuine form_submission",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    vectors.run(
+        config={"sender": "webflow", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

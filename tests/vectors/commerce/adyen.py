@@ -6,9 +6,14 @@
 # https://docs.adyen.com/development-resources/webhooks/secure-webhooks/verify-hmac-signatures/
 # (only the payment fields are signed, so the changed byte is in amount.value). Adyen requires
 # the reply `[accepted]`.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import copy
 import json
-import sys
 
 from Adyen.util import generate_notification_sig, is_valid_hmac_notification
 
@@ -77,20 +82,19 @@ def deliveries(url):
     out = []
     for name, item in [("genuine, signed by Adyen", SIGNED_BY_ADYEN), ("genuine CAPTURE", capture())]:
         assert is_valid_hmac_notification(notification(item), KEY)
-        out.append({"name": name, "method": "POST", "url": url, "headers": headers,
-                    "body": json.dumps(notification(item)), "status": 200, "records": 1,
-                    "stream": item["eventCode"].lower(), "reply": "[accepted]"})
+        out.append(vectors.delivery(
+            name, url, headers, json.dumps(notification(item)),
+            stream=item["eventCode"].lower(), reply="[accepted]",
+        ))
     changed = copy.deepcopy(SIGNED_BY_ADYEN)
     changed["amount"]["value"] = 1001
     assert not is_valid_hmac_notification(notification(changed), KEY)
-    out.append({"name": "one byte changed (amount.value)", "method": "POST", "url": url,
-                "headers": headers, "body": json.dumps(notification(changed)), "status": 401,
-                "records": 0, "error": "invalid signature"})
+    out.append(vectors.refused(
+        "one byte changed (amount.value)", url, headers,
+        json.dumps(notification(changed)),
+    ))
     return out
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "adyen", "signature": {"secret": KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "adyen", "signature": {"secret": KEY}}, deliveries=deliveries)

@@ -4,10 +4,13 @@
 # signing_key), in the script below; no second implementation of Calendly's checks it. Payload: the
 # invitee.created example of https://developer.calendly.com/api-docs/b3A6NDAwMjY0OA-webhook-payload
 # (shortened).
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
 
 KEY = "sN0_Dk3yZ8FvJ2qf4Rr7Ue1WbYt9Lx5C"
@@ -51,7 +54,7 @@ EVENT = {
 
 
 def sign(body, t):
-    v1 = hmac.new(KEY.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    v1 = vectors.hmac_hex(KEY, f"{t}.{body}")
     return f"t={t},v1={v1}"
 
 
@@ -63,18 +66,8 @@ def deliveries(url):
     assert changed != body and sign(changed, now) != header
     stale = sign(body, now - 600)
     h = lambda sig: {"Content-Type": "application/json", "Calendly-Webhook-Signature": sig}  # noqa: E731
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": h(header), "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": h(header),
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url, "headers": h(stale),
-         "body": body, "status": 401, "records": 0, "error": "expired signature"},
-    ]
+    return vectors.genuine_changed_stale(url, h(header), body, changed, h(stale))
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "calendly", "signature": {"secret": KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "calendly", "signature": {"secret": KEY}}, deliveries=deliveries)

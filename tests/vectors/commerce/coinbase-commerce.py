@@ -4,10 +4,13 @@
 # (X-CC-Webhook-Signature: hex HMAC-SHA256 of the body under the shared secret). Payload: the
 # charge:created webhook example of https://docs.cdp.coinbase.com/commerce-onchain/docs/webhooks-events
 # (shortened).
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 from coinbase_commerce.error import SignatureVerificationError
 from coinbase_commerce.webhook import Webhook
@@ -43,30 +46,26 @@ DELIVERY = {
 
 
 def verifies(body, signature):
-    try:
-        Webhook.construct_event(body, signature, SECRET)
-        return True
-    except SignatureVerificationError:
-        return False
+    return not vectors.raises(
+        SignatureVerificationError, Webhook.construct_event, body, signature, SECRET
+    )
 
 
 def deliveries(url):
     body = json.dumps(DELIVERY)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body)
     assert verifies(body, signature)
     changed = body.replace('"attempt_number": 1', '"attempt_number": 2', 1)
     assert changed != body and not verifies(changed, signature)
     headers = {"Content-Type": "application/json", "X-CC-Webhook-Signature": signature}
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1, "stream": "charge_created"},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine", url, headers, body, stream="charge_created"),
+        vectors.refused("one byte changed", url, headers, changed),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "coinbase-commerce", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "coinbase-commerce", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -3,10 +3,13 @@
 # https://developer.gocardless.com/getting-started/staying-up-to-date-with-webhooks describes
 # (Webhook-Signature: hex HMAC-SHA256 of the body under the endpoint's secret). Payload: the
 # example of that page (a payment confirmed and a mandate created, in one webhook).
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 from gocardless_pro import webhooks
 from gocardless_pro.errors import InvalidSignatureError
@@ -40,31 +43,22 @@ WEBHOOK = {
 
 
 def verifies(body, signature):
-    try:
-        webhooks.parse(body, SECRET, signature)
-        return True
-    except InvalidSignatureError:
-        return False
+    return not vectors.raises(InvalidSignatureError, webhooks.parse, body, SECRET, signature)
 
 
 def deliveries(url):
     body = json.dumps(WEBHOOK)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body)
     assert verifies(body, signature)
     changed = body.replace('"PM123"', '"PM124"', 1)
     assert changed != body and not verifies(changed, signature)
     headers = {"Content-Type": "application/json", "Webhook-Signature": signature,
                "Origin": "https://api.gocardless.com"}
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, changed)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "gocardless", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "gocardless", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -5,10 +5,13 @@
 # Lemon Squeezy's checks it. Payload: the order_created example of
 # https://docs.lemonsqueezy.com/help/webhooks/webhook-requests (shortened), with X-Event-Name as
 # Lemon Squeezy sends it.
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 SECRET = "lsq_signing_3c1d9f"
 
@@ -52,7 +55,7 @@ EVENT = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def deliveries(url):
@@ -62,16 +65,11 @@ def deliveries(url):
     assert changed != body and sign(changed) != signature
     headers = {"Content-Type": "application/json", "X-Event-Name": "order_created",
                "X-Signature": signature}
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, changed)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "lemonsqueezy", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "lemonsqueezy", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -4,10 +4,13 @@
 # (mux.webhooks.verifySignature accepted the genuine delivery and refused the changed and the
 # stale ones). Payload: the video.asset.ready example of https://docs.mux.com/core/listen-for-webhooks
 # (shortened).
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
 
 SECRET = "okl7tv1eq2ka8iq5ib6l6ec4v1mf2m5h"
@@ -40,7 +43,7 @@ EVENT = {
 
 
 def sign(body, t):
-    v1 = hmac.new(SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    v1 = vectors.hmac_hex(SECRET, f"{t}.{body}")
     return f"t={t},v1={v1}"
 
 
@@ -52,18 +55,8 @@ def deliveries(url):
     assert changed != body
     stale = sign(body, now - 600)
     h = lambda sig: {"Content-Type": "application/json", "Mux-Signature": sig}  # noqa: E731
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": h(header), "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": h(header),
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url, "headers": h(stale),
-         "body": body, "status": 401, "records": 0, "error": "expired signature"},
-    ]
+    return vectors.genuine_changed_stale(url, h(header), body, changed, h(stale))
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "mux", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "mux", "signature": {"secret": SECRET}}, deliveries=deliveries)

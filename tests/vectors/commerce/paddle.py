@@ -3,10 +3,13 @@
 # https://developer.paddle.com/webhooks/signature-verification describes (Paddle-Signature:
 # ts=…;h1=hex HMAC-SHA256 of "ts:body"). Payload: the transaction.completed example of
 # https://developer.paddle.com/webhooks/transactions/transaction-completed (shortened).
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
 
 from paddle_billing.Notifications import Secret, Verifier
@@ -48,7 +51,7 @@ class Delivery:
 
 
 def sign(body, ts):
-    h1 = hmac.new(SECRET.encode(), f"{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    h1 = vectors.hmac_hex(SECRET, f"{ts}:{body}")
     return f"ts={ts};h1={h1}"
 
 
@@ -66,18 +69,8 @@ def deliveries(url):
     stale = sign(body, now - 600)
     assert not verifies(body, stale)
     h = lambda sig: {"Content-Type": "application/json", "Paddle-Signature": sig}  # noqa: E731
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": h(header), "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": h(header),
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-        {"name": "signed 10 minutes ago", "method": "POST", "url": url, "headers": h(stale),
-         "body": body, "status": 401, "records": 0, "error": "expired signature"},
-    ]
+    return vectors.genuine_changed_stale(url, h(header), body, changed, h(stale))
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "paddle", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "paddle", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -4,10 +4,14 @@
 # https://paystack.com/docs/payments/webhooks/#verify-event-origin describes (x-paystack-signature:
 # hex HMAC-SHA512 of the body under the secret key). Payload: the charge.success example of that
 # page.
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import hashlib
+import json
 
 from pypaystack2 import PaystackClient
 
@@ -47,21 +51,16 @@ def verifies(body, signature):
 
 def deliveries(url):
     body = json.dumps(EVENT)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha512).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body, hashlib.sha512)
     assert verifies(body, signature)
     changed = body.replace('"amount": 10000,', '"amount": 90000,', 1)
     assert changed != body and not verifies(changed, signature)
     headers = {"Content-Type": "application/json", "X-Paystack-Signature": signature}
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, changed)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "paystack", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "paystack", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -3,10 +3,13 @@
 # https://razorpay.com/docs/webhooks/validate-test/ describes (X-Razorpay-Signature: hex
 # HMAC-SHA256 of the body). Payload: the payment.captured example of
 # https://razorpay.com/docs/webhooks/payloads/payments/ (shortened).
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 # This script's folder comes first on sys.path; its name would hide the package.
 sys.path.pop(0)
@@ -58,7 +61,7 @@ def verifies(body, signature):
 
 def deliveries(url):
     body = json.dumps(EVENT)
-    signature = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    signature = vectors.hmac_hex(SECRET, body)
     assert verifies(body, signature)
     changed = body.replace('"amount": 100,', '"amount": 900,', 1)
     assert changed != body and not verifies(changed, signature)
@@ -68,17 +71,16 @@ def deliveries(url):
                 "X-Razorpay-Event-Id": event_id}
 
     return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": h("KiKBOBvYwnTDlq"),
-         "body": body, "status": 200, "records": 1},
-        {"name": "the same event again (a retry)", "method": "POST", "url": url,
-         "headers": h("KiKBOBvYwnTDlq"), "body": body, "status": 200, "records": 0},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": h("KiKBOBvYwnTDlr"),
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("genuine", url, h("KiKBOBvYwnTDlq"), body),
+        vectors.delivery(
+            "the same event again (a retry)", url, h("KiKBOBvYwnTDlq"), body, records=0,
+        ),
+        vectors.refused("one byte changed", url, h("KiKBOBvYwnTDlr"), changed),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "razorpay", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "razorpay", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

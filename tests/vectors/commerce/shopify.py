@@ -5,11 +5,13 @@
 # once with Shopify's npm SDK @shopify/shopify-api 15.0.0 (shopify.webhooks.validate accepted the
 # genuine deliveries and refused the changed one). Payload: the orders/create example of
 # https://shopify.dev/docs/api/webhooks?reference=toml#list-orders-create (shortened).
-import base64
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 SECRET = "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"
 
@@ -48,7 +50,7 @@ ORDER = {
 
 
 def sign(body):
-    return base64.b64encode(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()).decode()
+    return vectors.hmac_base64(SECRET, body)
 
 
 def headers(signature, webhook_id):
@@ -69,23 +71,26 @@ def deliveries(url):
     changed = body.replace('"order_number": 1234', '"order_number": 1235', 1)
     assert changed != body and sign(changed) != signature
     return [
-        {"name": "genuine", "method": "POST", "url": url,
-         "headers": headers(signature, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"), "body": body,
-         "status": 200, "records": 1},
-        {"name": "the same webhook again (a retry)", "method": "POST", "url": url,
-         "headers": headers(signature, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"), "body": body,
-         "status": 200, "records": 0},
-        {"name": "signed in the newer header name, Shopify-Hmac-Sha256", "method": "POST",
-         "url": url, "headers": newer_names(headers(signature, "5f1ad6c0-9f1e-4d0e-8b7a-2a9c3e4d5f60")),
-         "body": body, "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers(signature, "0b1f2c4e-0d61-4b0a-9c36-5b5c4a1d2e3f"), "body": changed,
-         "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "genuine", url, headers(signature, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"), body,
+        ),
+        vectors.delivery(
+            "the same webhook again (a retry)", url,
+            headers(signature, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"), body, records=0,
+        ),
+        vectors.delivery(
+            "signed in the newer header name, Shopify-Hmac-Sha256", url,
+            newer_names(headers(signature, "5f1ad6c0-9f1e-4d0e-8b7a-2a9c3e4d5f60")), body,
+        ),
+        vectors.refused(
+            "one byte changed", url, headers(signature, "0b1f2c4e-0d61-4b0a-9c36-5b5c4a1d2e3f"),
+            changed,
+        ),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "shopify", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "shopify", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

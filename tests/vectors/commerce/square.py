@@ -3,11 +3,14 @@
 # https://developer.squareup.com/docs/webhooks/step3validate describes (x-square-hmacsha256-signature:
 # base64 HMAC-SHA256 of the notification URL followed by the body). Payload: the payment.created
 # example of https://developer.squareup.com/reference/square/payments-api/webhooks/payment.created.
-import base64
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 
 # This script's folder comes first on sys.path; its name would hide the package.
 sys.path.pop(0)
@@ -51,7 +54,7 @@ EVENT = {
 
 
 def sign(url, body):
-    mac = hmac.new(KEY.encode(), (url + body).encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(KEY, url + body)
     return base64.b64encode(mac).decode()
 
 
@@ -69,16 +72,8 @@ def deliveries(url):
     headers = {"Content-Type": "application/json", "X-Square-Hmacsha256-Signature": header,
                "Square-Version": "2020-11-18", "Square-Environment": "Production",
                "Square-Initial-Delivery-Timestamp": "2020-11-22T21:16:51.300Z"}
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": changed, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, changed)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "square", "signature": {"secret": KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "square", "signature": {"secret": KEY}}, deliveries=deliveries)

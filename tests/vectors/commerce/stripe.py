@@ -3,10 +3,13 @@
 # https://docs.stripe.com/webhooks#verify-manually describes (t=…,v1=hex HMAC-SHA256 of "t.body",
 # the whole whsec_ secret as the key). Payload: the Event object example of
 # https://docs.stripe.com/api/events/object.
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
 
 # This script's folder comes first on sys.path; its name would hide the package.
@@ -68,7 +71,7 @@ EVENTS = [
 
 
 def sign(body, t):
-    v1 = hmac.new(SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    v1 = vectors.hmac_hex(SECRET, f"{t}.{body}")
     return f"t={t},v1={v1}"
 
 
@@ -92,27 +95,30 @@ def deliveries(url):
         body = json.dumps(event)
         header = sign(body, now)
         assert verifies(body, header)
-        out.append({"name": f"genuine {event['type']}", "method": "POST", "url": url,
-                    "headers": {"Content-Type": "application/json; charset=utf-8",
-                                "Stripe-Signature": header},
-                    "body": body, "status": 200, "records": 1})
+        out.append(vectors.delivery(
+            f"genuine {event['type']}", url,
+            {"Content-Type": "application/json; charset=utf-8",
+                     "Stripe-Signature": header},
+            body,
+        ))
     body = json.dumps(EVENTS[1])
     header = sign(body, now)
     changed = tamper(body)
     assert changed != body and not verifies(changed, header)
-    out.append({"name": "one byte changed", "method": "POST", "url": url,
-                "headers": {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
-                "body": changed, "status": 401, "records": 0, "error": "invalid signature"})
+    out.append(vectors.refused(
+        "one byte changed", url,
+        {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
+        changed,
+    ))
     stale = sign(body, now - 600)
     assert not verifies(body, stale)
-    out.append({"name": "signed 10 minutes ago", "method": "POST", "url": url,
-                "headers": {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stale},
-                "body": body, "status": 401, "records": 0, "error": "expired signature"})
+    out.append(vectors.refused(
+        "signed 10 minutes ago", url,
+        {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stale},
+        body, error="expired signature",
+    ))
     return out
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "stripe", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "stripe", "signature": {"secret": SECRET}}, deliveries=deliveries)

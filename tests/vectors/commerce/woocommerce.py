@@ -6,11 +6,14 @@
 # second implementation checks it. Payload: the order.created example of
 # https://woocommerce.github.io/woocommerce-rest-api-docs/#retrieve-an-order (shortened), with
 # slashes escaped as wp_json_encode writes them.
-import base64
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 
 SECRET = "Wc3kT!x9pQ2vR7zL5mN8"
 
@@ -51,7 +54,7 @@ def wp_json_encode(value):
 
 
 def sign(body):
-    mac = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(SECRET, body)
     return base64.b64encode(mac).decode()
 
 
@@ -70,21 +73,24 @@ def deliveries(url):
     changed = body.replace('"quantity":2', '"quantity":3', 1)
     assert changed != body and sign(changed) != signature
     return [
-        {"name": "ping when the webhook is saved", "method": "POST", "url": url,
-         "headers": {"Content-Type": "application/x-www-form-urlencoded",
+        vectors.delivery(
+            "ping when the webhook is saved", url,
+            {"Content-Type": "application/x-www-form-urlencoded",
                      "User-Agent": "WooCommerce/8.6.1 Hookshot (WordPress/6.4.3)"},
-         "body": "webhook_id=12", "status": 200, "records": 0},
-        {"name": "genuine", "method": "POST", "url": url,
-         "headers": headers(signature, "f3a8c2b5e4d1a6b9c8d7e6f5a4b3c2d1"), "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url,
-         "headers": headers(signature, "0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"), "body": changed,
-         "status": 401, "records": 0, "error": "invalid signature"},
+            "webhook_id=12", records=0,
+        ),
+        vectors.delivery(
+            "genuine", url, headers(signature, "f3a8c2b5e4d1a6b9c8d7e6f5a4b3c2d1"), body,
+        ),
+        vectors.refused(
+            "one byte changed", url, headers(signature, "0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"),
+            changed,
+        ),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "woocommerce", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "woocommerce", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

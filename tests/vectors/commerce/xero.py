@@ -6,11 +6,14 @@
 # Xero sends signed deliveries with no events and expects 200 for a correct signature and 401 for
 # an incorrect one; they are not events, so not recorded. Payload: the example of
 # https://developer.xero.com/documentation/guides/webhooks/overview/.
-import base64
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 
 KEY = "Mm9Dhu7aWuS3bj2vtTBAzVq6pgT0UQe/Lv9dbDX8XvTZr1Hj7t9RQHuOWPclVa2ZJGfJZPmsqPGu4ivHxzxbJw=="
 
@@ -36,17 +39,13 @@ INTENT_TO_RECEIVE = {"events": [], "firstEventSequence": 0, "lastEventSequence":
 
 
 def sign(body):
-    mac = hmac.new(KEY.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(KEY, body)
     return base64.b64encode(mac).decode()
 
 
 def delivery(name, url, body, signature, status, records, error=None):
-    out = {"name": name, "method": "POST", "url": url,
-           "headers": {"Content-Type": "application/json", "X-Xero-Signature": signature},
-           "body": body, "status": status, "records": records}
-    if error:
-        out["error"] = error
-    return out
+    headers = {"Content-Type": "application/json", "X-Xero-Signature": signature}
+    return vectors.delivery(name, url, headers, body, status, records, error or None)
 
 
 def deliveries(url):
@@ -64,7 +63,4 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "xero", "signature": {"secret": KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "xero", "signature": {"secret": KEY}}, deliveries=deliveries)

@@ -6,10 +6,14 @@
 # API), so the deliveries are signed and checked by that algorithm here. The body follows the
 # BOOKING_CREATED example of https://cal.com/docs/developing/guides/automation/webhooks
 # (shortened), in the shape sendPayload.ts gives it (triggerEvent, createdAt, payload). Cal.com signs no timestamp, so there is no stale delivery.
-import hashlib
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hmac
 import json
-import sys
 
 SECRET = "f7e0c1a9b2d34e5f8a6b7c9d0e1f2a3b"
 
@@ -55,7 +59,7 @@ BOOKING_CREATED = {
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def verify(body, received):
@@ -70,17 +74,11 @@ def deliveries(url):
 
     assert verify(body, signature)
     assert not verify(tampered, signature)
-    genuine = {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-               "status": 200, "records": 1}
-    return [
-        genuine,
-        dict(genuine, name="one byte changed", body=tampered, status=401, records=0,
-             error="invalid signature"),
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, tampered)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "cal-com", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "cal-com", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

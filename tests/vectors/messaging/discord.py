@@ -11,10 +11,15 @@
 # reply is {"type": 5} (DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: "thinking…", the app follows up
 # with the interaction's token, which the record holds).
 # verify_key does not check the timestamp's age; the tap allows 300 seconds (asserted below).
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import contextlib
 import io
 import json
-import sys
 import time
 
 from discord_interactions import InteractionResponseType, InteractionType, verify_key
@@ -57,7 +62,7 @@ def verified(body, signature, timestamp):
 def delivery(name, url, body, timestamp, signature, **expect):
     headers = {"Content-Type": "application/json", "X-Signature-Ed25519": signature,
                "X-Signature-Timestamp": timestamp, "User-Agent": "Discord-Interactions/1.0 (+https://discord.com)"}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
@@ -89,7 +94,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "discord", "signature": {"public_key": PUBLIC_KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "discord", "signature": {"public_key": PUBLIC_KEY}},
+        deliveries=deliveries,
+    )

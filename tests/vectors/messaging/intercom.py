@@ -6,10 +6,15 @@
 # The bodies follow the "ping" and "user.created" notification examples of
 # https://developers.intercom.com/docs/references/webhooks/webhook-models. Intercom signs no
 # timestamp, so there is no stale delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 
 CLIENT_SECRET = "c3f5a1d2-7b8e-4f90-a1b2-c3d4e5f6a7b8"
 
@@ -35,7 +40,7 @@ USER_CREATED = {
 
 
 def sign(body):
-    return "sha1=" + hmac.new(CLIENT_SECRET.encode(), body.encode(), hashlib.sha1).hexdigest()
+    return "sha1=" + vectors.hmac_hex(CLIENT_SECRET, body, hashlib.sha1)
 
 
 def verify(body, received):
@@ -45,7 +50,7 @@ def verify(body, received):
 def delivery(name, url, body, signature, **expect):
     headers = {"Content-Type": "application/json", "X-Hub-Signature": signature,
                "User-Agent": "Intercom-Webhooks-Client/1.0"}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
@@ -64,7 +69,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "intercom", "signature": {"secret": CLIENT_SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "intercom", "signature": {"secret": CLIENT_SECRET}},
+        deliveries=deliveries,
+    )

@@ -6,11 +6,14 @@
 # is the text message example of https://developers.line.biz/en/reference/messaging-api/#message-event
 # and the follow example of #follow-event. LINE signs no timestamp, so there is no stale
 # delivery.
-import base64
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
@@ -42,7 +45,7 @@ parser = WebhookParser(CHANNEL_SECRET)
 
 
 def sign(body):
-    mac = hmac.new(CHANNEL_SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(CHANNEL_SECRET, body)
     return base64.b64encode(mac).decode()
 
 
@@ -62,16 +65,11 @@ def deliveries(url):
     events = accepted(body, signature)
     assert events is not None and [e.type for e in events] == ["message", "follow"]
     assert accepted(tampered, signature) is None
-    return [
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-         "status": 200, "records": 1},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": tampered, "status": 401, "records": 0, "error": "invalid signature"},
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, tampered)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "line", "signature": {"secret": CHANNEL_SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "line", "signature": {"secret": CHANNEL_SECRET}},
+        deliveries=deliveries,
+    )

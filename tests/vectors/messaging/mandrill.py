@@ -8,11 +8,16 @@
 # posts; https://mailchimp.com/developer/transactional/docs/webhooks/#event-data), posted as
 # the form field mandrill_events. Mandrill checks a new URL with HEAD first. No timestamp is
 # signed, so there is no stale delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import hashlib
 import hmac
 import json
-import sys
 import urllib.parse
 
 WEBHOOK_KEY = "dQ3ZPp4Xo6wGqfm-ZKE4_w"
@@ -62,18 +67,21 @@ def deliveries(url):
     assert not verify(url, tampered, signature)
     assert not verify(url + "/", params, signature)
     return [
-        {"name": "HEAD check of a new webhook URL", "method": "HEAD", "url": url, "headers": {},
-         "status": 200, "records": 0},
-        {"name": "genuine", "method": "POST", "url": url, "headers": headers,
-         "body": urllib.parse.urlencode(params), "status": 200, "records": len(EVENTS)},
-        {"name": "one byte changed", "method": "POST", "url": url, "headers": headers,
-         "body": urllib.parse.urlencode(tampered), "status": 401, "records": 0,
-         "error": "invalid signature"},
+        vectors.delivery(
+            "HEAD check of a new webhook URL", url, {}, None, records=0, method="HEAD"
+        ),
+        *vectors.genuine_changed_stale(
+            url,
+            headers,
+            urllib.parse.urlencode(params),
+            urllib.parse.urlencode(tampered),
+            records=len(EVENTS),
+        ),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "mandrill", "signature": {"secret": WEBHOOK_KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "mandrill", "signature": {"secret": WEBHOOK_KEY}},
+        deliveries=deliveries,
+    )

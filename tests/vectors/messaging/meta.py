@@ -11,10 +11,14 @@
 # https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples (its text
 # given a non-ASCII part, to sign the escaped form Meta sends). Meta signs
 # no timestamp, so there is no stale delivery.
-import hashlib
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hmac
 import json
-import sys
 import urllib.parse
 
 APP_SECRET = "d1a3c5e7f9b2d4f6a8c0e2b4d6f8a0c2"
@@ -43,7 +47,7 @@ WHATSAPP = {
 
 
 def sign(body):
-    return "sha256=" + hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return "sha256=" + vectors.hmac_hex(APP_SECRET, body)
 
 
 def verify(body, received):
@@ -52,13 +56,13 @@ def verify(body, received):
 
 def post(name, url, body, signature, **expect):
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def get(name, url, token, **expect):
     query = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.challenge": CHALLENGE,
                                     "hub.verify_token": token})
-    return {"name": name, "method": "GET", "url": f"{url}?{query}", "headers": {}, **expect}
+    return vectors.delivery(name, f"{url}?{query}", {}, None, method="GET", **expect)
 
 
 def deliveries(url):
@@ -81,8 +85,11 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "meta", "signature": {"secret": APP_SECRET},
-                          "handshake": {"verify_token": VERIFY_TOKEN}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={
+            "sender": "meta",
+            "signature": {"secret": APP_SECRET},
+            "handshake": {"verify_token": VERIFY_TOKEN},
+        },
+        deliveries=deliveries,
+    )

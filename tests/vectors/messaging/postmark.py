@@ -6,9 +6,14 @@
 # https://postmarkapp.com/developer/webhooks/delivery-webhook. Nothing is signed, so there is
 # no tampered or stale delivery: a changed body is accepted like any other with the right
 # credentials.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import json
-import sys
 
 USERNAME = "postmark-webhooks"
 PASSWORD = "Vx8q-3rTz-0pLm-7YwK"
@@ -39,7 +44,7 @@ def delivery(name, url, body, authorization, **expect):
     headers = {"Content-Type": "application/json", "User-Agent": "Postmark"}
     if authorization:
         headers["Authorization"] = authorization
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": json.dumps(body), **expect}
+    return vectors.delivery(name, url, headers, json.dumps(body), **expect)
 
 
 def deliveries(url):
@@ -58,7 +63,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "postmark", "signature": {"username": USERNAME, "password": PASSWORD}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "postmark", "signature": {"username": USERNAME, "password": PASSWORD}},
+        deliveries=deliveries,
+    )

@@ -8,10 +8,14 @@
 # https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event (the dropped event
 # is sendgrid-python's test/unit/test_eventwebhook.py payload). The SDK does not check the
 # timestamp's age; the tap allows 300 seconds, asserted below for the stale delivery.
-import base64
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 import time
 
 # This file is sendgrid.py: keep its folder off the path so that `sendgrid` is the SDK.
@@ -53,7 +57,7 @@ def delivery(name, url, body, timestamp, signature, **expect):
         "X-Twilio-Email-Event-Webhook-Signature": signature,
         "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
     }
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
@@ -78,7 +82,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "sendgrid", "signature": {"public_key": PUBLIC_KEY}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "sendgrid", "signature": {"public_key": PUBLIC_KEY}},
+        deliveries=deliveries,
+    )

@@ -5,8 +5,13 @@
 # https://api.slack.com/authentication/verifying-requests-from-slack; the event_callback and
 # url_verification bodies are the examples of https://api.slack.com/events/app_mention and
 # https://api.slack.com/events/url_verification.
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
 
 from slack_sdk.signature import SignatureVerifier
@@ -57,7 +62,7 @@ def signed(name, url, body, content_type="application/json", timestamp=None, **e
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature,
     }
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
@@ -67,12 +72,12 @@ def deliveries(url):
     retry["headers"].update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     tampered = dict(genuine, name="one byte changed", body=event.replace("pearl", "pearL"),
                     status=401, records=0, error="invalid signature")
-    stale = {
-        "name": "Slack's documented example, signed in 2018", "method": "POST", "url": url,
-        "headers": {"Content-Type": "application/x-www-form-urlencoded",
-                    "X-Slack-Request-Timestamp": DOC_TIMESTAMP, "X-Slack-Signature": DOC_SIGNATURE},
-        "body": DOC_BODY, "status": 401, "records": 0, "error": "expired signature",
-    }
+    stale = vectors.refused(
+        "Slack's documented example, signed in 2018", url,
+        {"Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": DOC_TIMESTAMP, "X-Slack-Signature": DOC_SIGNATURE},
+        DOC_BODY, error="expired signature",
+    )
     # A slash command is signed the same way: Slack's example form, signed now.
     command = signed("slash command (form)", url, DOC_BODY, "application/x-www-form-urlencoded",
                      status=200, records=1)
@@ -94,7 +99,4 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "slack", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "slack", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -5,9 +5,12 @@
 # (the values made up); I-Twilio-Idempotency-Token is the retry-stable id described in
 # https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides. Twilio signs no
 # timestamp, so there is no stale delivery.
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import urllib.parse
 
 # This file is twilio.py: keep its folder off the path so that `twilio` is the SDK.
@@ -52,8 +55,7 @@ def deliveries(url):
         "I-Twilio-Idempotency-Token": IDEMPOTENCY,
         "X-Home-Region": "us1",
     }
-    genuine = {"name": "genuine", "method": "POST", "url": url, "headers": headers,
-               "body": body, "status": 200, "records": 1}
+    genuine = vectors.delivery("genuine", url, headers, body)
     retry = dict(genuine, name="Twilio's retry, same idempotency token", records=0)
     tampered_fields = dict(SMS, Body=SMS["Body"].replace("Ahoy", "Ahoi"))
     tampered = dict(genuine, name="one byte changed", body=urllib.parse.urlencode(tampered_fields),
@@ -66,7 +68,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "twilio", "signature": {"secret": AUTH_TOKEN}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "twilio", "signature": {"secret": AUTH_TOKEN}},
+        deliveries=deliveries,
+    )

@@ -7,11 +7,16 @@
 # official SDK on PyPI or npm, so the deliveries are signed and checked by that algorithm here
 # (verify() is the page's JavaScript example in Python). The bodies are that page's
 # channel.follow notification, challenge and revocation examples.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import datetime
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET = "s3cRe7-tw1tch-eventsub"
@@ -69,7 +74,7 @@ def delivery(name, url, kind, message_id, body, ts=None, signed_body=None, **exp
         "Twitch-Eventsub-Subscription-Type": "channel.follow",
         "Twitch-Eventsub-Subscription-Version": "2",
     }
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
@@ -99,7 +104,4 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "twitch", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(config={"sender": "twitch", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -5,11 +5,15 @@
 # algorithm here (verify() compares in constant time, as the page's examples do). The body
 # follows the example of https://www.typeform.com/developers/webhooks/example-payload/, shortened
 # to two answers. Typeform signs no timestamp, so there is no stale delivery.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
-import hashlib
 import hmac
 import json
-import sys
 
 SECRET = "8a1bfc2e0f1d4b0c9a3b7e6d5c4f3a2b"
 
@@ -45,7 +49,7 @@ PAYLOAD = {
 
 
 def sign(body):
-    mac = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(SECRET, body)
     return "sha256=" + base64.b64encode(mac).decode()
 
 
@@ -61,17 +65,11 @@ def deliveries(url):
 
     assert verify(body, signature)
     assert not verify(tampered, signature)
-    genuine = {"name": "genuine", "method": "POST", "url": url, "headers": headers, "body": body,
-               "status": 200, "records": 1}
-    return [
-        genuine,
-        dict(genuine, name="one byte changed", body=tampered, status=401, records=0,
-             error="invalid signature"),
-    ]
+    return vectors.genuine_changed_stale(url, headers, body, tampered)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "typeform", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "typeform", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -9,10 +9,15 @@
 # stale one, refused here by the 300 seconds the tap allows). The meeting.started body and the
 # endpoint.url_validation body are the examples of that page and of
 # https://developers.zoom.us/docs/api/meetings/events/#tag/meeting/POSTmeeting.started.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import hashlib
 import hmac
 import json
-import sys
 import time
 
 SECRET_TOKEN = "Xt5oPnvDQ0yDy8oZJoNP5A"
@@ -46,7 +51,7 @@ def delivery(name, url, body, timestamp, signature=None, **expect):
                "x-zm-request-timestamp": timestamp,
                "x-zm-signature": signature or sign(timestamp, body),
                "x-zm-trackingid": "v=2.0;clid=aw1;rid=WEB_a1b2c3d4e5f60718293a4b5c6d7e8f90"}
-    return {"name": name, "method": "POST", "url": url, "headers": headers, "body": body, **expect}
+    return vectors.delivery(name, url, headers, body, **expect)
 
 
 def deliveries(url):
@@ -55,7 +60,7 @@ def deliveries(url):
     tampered = body.replace("My Meeting", "My Meetinh")
     stale = str(now - 600)
     plain = URL_VALIDATION["payload"]["plainToken"]
-    encrypted = hmac.new(SECRET_TOKEN.encode(), plain.encode(), hashlib.sha256).hexdigest()
+    encrypted = vectors.hmac_hex(SECRET_TOKEN, plain)
     validation = json.dumps(URL_VALIDATION, separators=(",", ":"))
 
     assert verify(str(now), body, sign(str(now), body), now)
@@ -74,7 +79,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "zoom", "signature": {"secret": SECRET_TOKEN}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2])))
+    vectors.run(
+        config={"sender": "zoom", "signature": {"secret": SECRET_TOKEN}},
+        deliveries=deliveries,
+    )

@@ -4,10 +4,13 @@
 # (developers.asana.com/docs/webhooks-guide, "Security"). The asana SDK (PyPI) has no webhook
 # verifier, so signatures are computed by that algorithm. Secret: the X-Hook-Secret example of
 # the createwebhook reference; payload: the event example of the webhooks guide.
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 SECRET = "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"
 BODY = json.dumps(
@@ -31,31 +34,26 @@ BODY = json.dumps(
 
 
 def signed(body, secret=SECRET):
-    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    mac = vectors.hmac_hex(secret, body)
     return {"Content-Type": "application/json", "X-Hook-Signature": mac}
 
 
 def deliveries(url):
     tampered = BODY.replace('"1337"', '"1338"')
     assert signed(tampered)["X-Hook-Signature"] != signed(BODY)["X-Hook-Signature"]
-    post = {"method": "POST", "url": url}
     return [
-        {**post, "name": "signed before any handshake", "headers": signed(BODY), "body": BODY,
-         "status": 401, "records": 0,
-         "error": "invalid signature: no secret was learned"},
-        {**post, "name": "handshake (X-Hook-Secret, no body)", "headers": {"X-Hook-Secret": SECRET},
-         "body": "", "status": 200, "records": 0, "reply_headers": {"X-Hook-Secret": SECRET}},
-        {**post, "name": "genuine", "headers": signed(BODY), "body": BODY, "status": 200,
-         "records": 1},
-        {**post, "name": "one byte changed", "headers": signed(BODY), "body": tampered,
-         "status": 401, "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed with another secret", "headers": signed(BODY, "0" * 64),
-         "body": BODY, "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.refused(
+            "signed before any handshake", url, signed(BODY), BODY,
+            error="invalid signature: no secret was learned",
+        ),
+        vectors.delivery(
+            "handshake (X-Hook-Secret, no body)", url, {"X-Hook-Secret": SECRET}, "", records=0,
+            reply_headers={"X-Hook-Secret": SECRET},
+        ),
+        *vectors.genuine_changed_stale(url, signed(BODY), BODY, tampered),
+        vectors.refused("signed with another secret", url, signed(BODY, "0" * 64), BODY),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "asana"}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(config={"sender": "asana"}, deliveries=deliveries)

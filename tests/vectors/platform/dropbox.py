@@ -3,10 +3,13 @@
 # X-Dropbox-Signature = hex HMAC-SHA256 of the body under the app secret (as Dropbox's own
 # sample app github.com/dropbox/mdwebhook checks it). Payload: the notification example of that
 # page. The verification GET ?challenge=… is answered with the challenge as text/plain.
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 SECRET = "qyk3fxjz5l7l0v6"
 BODY = json.dumps(
@@ -23,26 +26,24 @@ BODY = json.dumps(
 
 
 def sign(body):
-    return hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return vectors.hmac_hex(SECRET, body)
 
 
 def deliveries(url):
     genuine = {"Content-Type": "application/json", "X-Dropbox-Signature": sign(BODY)}
     tampered = BODY.replace("12345678", "12345679")
     assert sign(tampered) != genuine["X-Dropbox-Signature"]
-    post = {"method": "POST", "url": url}
     return [
-        {"name": "verification request", "method": "GET",
-         "url": url + "?challenge=Pde5S3xkMZ1RyJfsxqOq7g", "headers": {}, "body": "",
-         "status": 200, "records": 0, "reply": "Pde5S3xkMZ1RyJfsxqOq7g"},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
+        vectors.delivery(
+            "verification request", url + "?challenge=Pde5S3xkMZ1RyJfsxqOq7g", {}, "", records=0,
+            method="GET", reply="Pde5S3xkMZ1RyJfsxqOq7g",
+        ),
+        *vectors.genuine_changed_stale(url, genuine, BODY, tampered),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "dropbox", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "dropbox", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

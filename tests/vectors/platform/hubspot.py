@@ -4,9 +4,13 @@
 # base64; developers.hubspot.com/docs/api/webhooks/validating-requests). Payload: the
 # contact.creation example of that page, plus a contact.propertyChange event in the same batch
 # (HubSpot sends a JSON array of events; the tap routes each by its subscriptionType).
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
 
 # The scripts here are named after the packages they import (svix.py imports svix): keep this
@@ -59,19 +63,13 @@ def deliveries(url):
     assert not valid(url, tampered, genuine)
     stale = signed(url, BODY, now_ms - 600_000)
     assert not valid(url, BODY, stale)
-    post = {"method": "POST", "url": url}
-    return [
-        {**post, "name": "genuine (two events)", "headers": genuine, "body": BODY, "status": 200,
-         "records": 2},
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
-    ]
+    return vectors.genuine_changed_stale(
+        url, genuine, BODY, tampered, stale, name="genuine (two events)", records=2,
+    )
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "hubspot", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "hubspot", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -6,8 +6,13 @@
 # on PyPI receives notifications (msgraph-sdk sends requests), so this follows that page.
 # Payloads: its change notification example (a created message) and the lifecycle
 # notification example of learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events.
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 from urllib.parse import urlencode
 
 SECRET = "secretClientValue"
@@ -55,10 +60,10 @@ LIFECYCLE = json.dumps(
 def deliveries(url):
     post = {"method": "POST", "url": url, "headers": {"Content-Type": "application/json"}}
     return [
-        {"name": "endpoint validation", "method": "POST",
-         "url": url + "?" + urlencode({"validationToken": TOKEN}),
-         "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": "", "status": 200,
-         "records": 0, "reply": TOKEN},
+        vectors.delivery(
+            "endpoint validation", url + "?" + urlencode({"validationToken": TOKEN}),
+            {"Content-Type": "text/plain; charset=utf-8"}, "", records=0, reply=TOKEN,
+        ),
         {**post, "name": "change notification", "body": notification(SECRET), "status": 200,
          "records": 1},
         {**post, "name": "lifecycle notification", "body": LIFECYCLE, "status": 200,
@@ -71,7 +76,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "microsoft-graph", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "microsoft-graph", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -3,8 +3,13 @@
 # given there, and verify the endpoint once with a GET carrying X-Okta-Verification-Challenge,
 # answered {"verification": …} (developer.okta.com/docs/concepts/event-hooks/). Okta has no
 # SDK that receives hooks; this follows that page. Payload: its user.session.start example.
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 
 SECRET = "Sh4redS3cretFromOktaAdminConsole"
 BODY = json.dumps(
@@ -44,23 +49,22 @@ BODY = json.dumps(
 def deliveries(url):
     genuine = {"Content-Type": "application/json", "Authorization": SECRET}
     wrong = {"Content-Type": "application/json", "Authorization": SECRET[:-1] + "X"}
-    post = {"method": "POST", "url": url}
     return [
-        {"name": "one-time verification", "method": "GET", "url": url,
-         "headers": {"Authorization": SECRET,
+        vectors.delivery(
+            "one-time verification", url,
+            {"Authorization": SECRET,
                      "X-Okta-Verification-Challenge": "kGrMAn8gMqyeEcA4YvzTYeAsg8zMWsBzSdeFI8Ud"},
-         "body": "", "status": 200, "records": 0,
-         "reply": '{"verification":"kGrMAn8gMqyeEcA4YvzTYeAsg8zMWsBzSdeFI8Ud"}'},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "wrong Authorization value", "headers": wrong, "body": BODY,
-         "status": 401, "records": 0, "error": "invalid signature"},
-        {**post, "name": "no Authorization header", "headers": {"Content-Type": "application/json"},
-         "body": BODY, "status": 401, "records": 0, "error": "missing signature"},
+            "", records=0, method="GET",
+            reply='{"verification":"kGrMAn8gMqyeEcA4YvzTYeAsg8zMWsBzSdeFI8Ud"}',
+        ),
+        vectors.delivery("genuine", url, genuine, BODY),
+        vectors.refused("wrong Authorization value", url, wrong, BODY),
+        vectors.refused(
+            "no Authorization header", url, {"Content-Type": "application/json"}, BODY,
+            error="missing signature",
+        ),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "okta", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(config={"sender": "okta", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -3,17 +3,19 @@
 # Signed with svix 2.9.1 (PyPI), the library Resend's docs name
 # (resend.com/docs/webhooks/verify-webhooks-requests). Payload: the email.sent example of
 # Resend's docs (resend.com/docs/dashboard/webhooks/event-types).
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
+import time
 
 # The scripts here are named after the packages they import (svix.py imports svix): keep this
 # folder off the import path.
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
-
-import time
-from datetime import datetime, timezone
 
 import resend
 from svix.webhooks import Webhook
@@ -36,13 +38,7 @@ BODY = json.dumps(
 
 
 def signed(msg_id, body, at):
-    when = datetime.fromtimestamp(at, tz=timezone.utc)
-    return {
-        "Content-Type": "application/json",
-        "svix-id": msg_id,
-        "svix-timestamp": str(at),
-        "svix-signature": Webhook(SECRET).sign(msg_id, when, body),
-    }
+    return vectors.svix_headers(Webhook(SECRET), "svix", msg_id, body, at)
 
 
 def verify(body, headers):
@@ -60,11 +56,7 @@ def verify(body, headers):
 
 
 def refused(body, headers):
-    try:
-        verify(body, headers)
-    except ValueError:
-        return True
-    return False
+    return vectors.raises(ValueError, verify, body, headers)
 
 
 def deliveries(url):
@@ -75,21 +67,8 @@ def deliveries(url):
     assert refused(tampered, genuine)
     stale = signed("msg_2cWJ6JESXD5mUOmNBSfdZnTyF8c", BODY, now - 600)
     assert refused(BODY, stale)
-    post = {"method": "POST", "url": url}
-    # Refusals first: they are never journaled, so the genuine delivery is new after them.
-    return [
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "redelivered (same svix-id)", "headers": genuine, "body": BODY,
-         "status": 200, "records": 0},
-    ]
+    return vectors.svix_deliveries(url, "svix", BODY, genuine, tampered, stale)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "resend", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(config={"sender": "resend", "signature": {"secret": SECRET}}, deliveries=deliveries)

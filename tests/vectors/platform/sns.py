@@ -11,10 +11,14 @@
 # (github.com/aws/aws-js-sns-message-validator; its https.get pointed at this certificate).
 # Payloads: the Notification and SubscriptionConfirmation examples of the SNS developer guide
 # ("HTTP/S: Parsing message formats").
-import base64
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 import time
 from datetime import datetime, timezone
 
@@ -190,11 +194,8 @@ def delivery(url, name, message, status, records, error=None):
     }
     if message["Type"] == "Notification":
         headers["x-amz-sns-subscription-arn"] = f"{TOPIC}:c9135db0-26c4-47ec-8998-413945fb5a96"
-    d = {"name": name, "method": "POST", "url": url, "headers": headers,
-         "body": json.dumps(message, indent=2), "status": status, "records": records}
-    if error:
-        d["error"] = error
-    return d
+    body = json.dumps(message, indent=2)
+    return vectors.delivery(name, url, headers, body, status, records, error or None)
 
 
 def deliveries(url):
@@ -222,7 +223,7 @@ def deliveries(url):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "sns", "signature": {"public_key": CERT_PEM}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "sns", "signature": {"public_key": CERT_PEM}},
+        deliveries=deliveries,
+    )

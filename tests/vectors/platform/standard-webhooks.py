@@ -2,10 +2,14 @@
 # standardwebhooks 1.1.0 (PyPI; github.com/standard-webhooks/standard-webhooks, libraries/python).
 # Payload: the example of the specification (spec/standard-webhooks.md, "Payload structure").
 # The secret is the unpadded one the library accepts (issue #28: the tap must read it as it does).
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
 import time
-from datetime import datetime, timezone
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -24,22 +28,11 @@ BODY = json.dumps(
 
 
 def signed(msg_id, body, at):
-    wh = Webhook(SECRET)
-    when = datetime.fromtimestamp(at, tz=timezone.utc)
-    return {
-        "Content-Type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(at),
-        "webhook-signature": wh.sign(msg_id, when, body),
-    }
+    return vectors.svix_headers(Webhook(SECRET), "webhook", msg_id, body, at)
 
 
 def refused(body, headers):
-    try:
-        Webhook(SECRET).verify(body, headers)
-    except WebhookVerificationError:
-        return True
-    return False
+    return vectors.raises(WebhookVerificationError, Webhook(SECRET).verify, body, headers)
 
 
 def deliveries(url):
@@ -50,21 +43,11 @@ def deliveries(url):
     assert refused(tampered, genuine)
     stale = signed("msg_2KWPBgLlAfxdpx2AI54pPJ85f1X", BODY, now - 600)
     assert refused(BODY, stale)
-    post = {"method": "POST", "url": url}
-    # Refusals first: they are never journaled, so the genuine delivery is new after them.
-    return [
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "redelivered (same webhook-id)", "headers": genuine, "body": BODY,
-         "status": 200, "records": 0},
-    ]
+    return vectors.svix_deliveries(url, "webhook", BODY, genuine, tampered, stale)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "standard-webhooks", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "standard-webhooks", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )

@@ -2,17 +2,19 @@
 # (svix.webhooks.Webhook: sign and verify). Payload: the example event of Svix's docs
 # (docs.svix.com, "Sending messages": an invoice.paid message); secret: the one of Svix's
 # verification docs and library tests (docs.svix.com/receiving/verifying-payloads/how-manual).
-import json
 import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import json
+import time
 
 # The scripts here are named after the packages they import (svix.py imports svix): keep this
 # folder off the import path.
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
-
-import time
-from datetime import datetime, timezone
 
 from svix.webhooks import Webhook, WebhookVerificationError
 
@@ -28,21 +30,11 @@ BODY = json.dumps(
 
 
 def signed(msg_id, body, at):
-    when = datetime.fromtimestamp(at, tz=timezone.utc)
-    return {
-        "Content-Type": "application/json",
-        "svix-id": msg_id,
-        "svix-timestamp": str(at),
-        "svix-signature": Webhook(SECRET).sign(msg_id, when, body),
-    }
+    return vectors.svix_headers(Webhook(SECRET), "svix", msg_id, body, at)
 
 
 def refused(body, headers):
-    try:
-        Webhook(SECRET).verify(body, headers)
-    except WebhookVerificationError:
-        return True
-    return False
+    return vectors.raises(WebhookVerificationError, Webhook(SECRET).verify, body, headers)
 
 
 def deliveries(url):
@@ -53,21 +45,8 @@ def deliveries(url):
     assert refused(tampered, genuine)
     stale = signed("msg_p5jXN8AQM9LWM0D4loKWxJel", BODY, now - 600)
     assert refused(BODY, stale)
-    post = {"method": "POST", "url": url}
-    # Refusals first: they are never journaled, so the genuine delivery is new after them.
-    return [
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "redelivered (same svix-id)", "headers": genuine, "body": BODY,
-         "status": 200, "records": 0},
-    ]
+    return vectors.svix_deliveries(url, "svix", BODY, genuine, tampered, stale)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "svix", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(config={"sender": "svix", "signature": {"secret": SECRET}}, deliveries=deliveries)

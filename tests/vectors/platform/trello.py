@@ -4,11 +4,15 @@
 # X-Trello-Webhook = base64 HMAC-SHA1 of body + callbackURL under the application's OAuth
 # secret. Here the callbackURL is the tap's webhook URL as the test calls it. Payload: the
 # voteOnCard example of that page (model trimmed). Trello checks the URL with a HEAD first.
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
 import base64
 import hashlib
-import hmac
 import json
-import sys
 
 SECRET = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1"
 BODY = json.dumps(
@@ -44,7 +48,7 @@ BODY = json.dumps(
 
 
 def sign(body, callback_url):
-    mac = hmac.new(SECRET.encode(), (body + callback_url).encode(), hashlib.sha1).digest()
+    mac = vectors.hmac_digest(SECRET, body + callback_url, hashlib.sha1)
     return base64.b64encode(mac).decode()
 
 
@@ -54,20 +58,12 @@ def deliveries(url):
     assert sign(tampered, url) != genuine["X-Trello-Webhook"]
     other_url = {"Content-Type": "application/json",
                  "X-Trello-Webhook": sign(BODY, url + "/other")}
-    post = {"method": "POST", "url": url}
     return [
-        {"name": "HEAD check at creation", "method": "HEAD", "url": url, "headers": {},
-         "body": "", "status": 200, "records": 0},
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed for another callbackURL", "headers": other_url, "body": BODY,
-         "status": 401, "records": 0, "error": "invalid signature"},
+        vectors.delivery("HEAD check at creation", url, {}, "", records=0, method="HEAD"),
+        *vectors.genuine_changed_stale(url, genuine, BODY, tampered),
+        vectors.refused("signed for another callbackURL", url, other_url, BODY),
     ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "trello", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(config={"sender": "trello", "signature": {"secret": SECRET}}, deliveries=deliveries)

@@ -4,11 +4,14 @@
 # TIMESTAMP + BODY)), with X-Zendesk-Webhook-Signature-Timestamp in ISO 8601, and the static
 # secret that page gives for test deliveries. Payload: the zen:event-type:user.created example
 # of developer.zendesk.com/api-reference/webhooks/event-types/user-events/.
-import base64
-import hashlib
-import hmac
-import json
+import os
 import sys
+
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vectors  # noqa: E402  (tests/vectors/vectors.py)
+
+import base64
+import json
 import time
 
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
@@ -36,7 +39,7 @@ BODY = json.dumps(
 
 
 def sign(timestamp, body):
-    mac = hmac.new(SECRET.encode(), (timestamp + body).encode(), hashlib.sha256).digest()
+    mac = vectors.hmac_digest(SECRET, timestamp + body)
     return base64.b64encode(mac).decode()
 
 
@@ -59,18 +62,11 @@ def deliveries(url):
     assert sign(genuine["X-Zendesk-Webhook-Signature-Timestamp"], tampered) != \
         genuine["X-Zendesk-Webhook-Signature"]
     stale = signed(BODY, now - 600)
-    post = {"method": "POST", "url": url}
-    return [
-        {**post, "name": "genuine", "headers": genuine, "body": BODY, "status": 200, "records": 1},
-        {**post, "name": "one byte changed", "headers": genuine, "body": tampered, "status": 401,
-         "records": 0, "error": "invalid signature"},
-        {**post, "name": "signed 10 minutes ago", "headers": stale, "body": BODY, "status": 401,
-         "records": 0, "error": "expired signature"},
-    ]
+    return vectors.genuine_changed_stale(url, genuine, BODY, tampered, stale)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "config":
-        print(json.dumps({"sender": "zendesk", "signature": {"secret": SECRET}}))
-    else:
-        print(json.dumps(deliveries(sys.argv[2]), indent=1))
+    vectors.run(
+        config={"sender": "zendesk", "signature": {"secret": SECRET}},
+        deliveries=deliveries,
+    )
