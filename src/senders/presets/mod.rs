@@ -220,6 +220,17 @@ pub fn implied_config(preset: &Preset) -> Value {
         let key = credential_key(signature);
         signature.insert(key.into(), Value::String(format!("<{hint}>")));
     }
+    if let Some(Value::Object(handshake)) = settings.get_mut("handshake")
+        && matches!(
+            handshake.get("kind").and_then(Value::as_str),
+            Some("meta" | "ebay")
+        )
+    {
+        handshake.insert(
+            "verify_token".into(),
+            Value::String("<the verify token you give the provider with the URL>".into()),
+        );
+    }
     Value::Object(settings)
 }
 
