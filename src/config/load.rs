@@ -97,23 +97,7 @@ impl Config {
 
     /// Validates settings merged from several sources.
     fn from_merged(mut value: Value, origins: &Origins) -> Result<Config, ConfigError> {
-        let mut origins = Cow::Borrowed(origins);
-        if let Value::Object(map) = &mut value {
-            let applied = presets::apply(map).map_err(|e| ConfigError::Parse {
-                path: origins.of("sender").to_owned(),
-                message: format!("{}: {}", e.key, e.message),
-            })?;
-            if let Some(applied) = applied {
-                let shown = format!("{} (sender {})", origins.of("sender"), applied.name);
-                let owned = origins.to_mut();
-                for key in applied.from_preset {
-                    owned.of.insert(key, shown.clone());
-                }
-                for line in applied.warnings {
-                    log::warn!("{line}");
-                }
-            }
-        }
+        let origins = apply_preset(&mut value, origins)?;
         let origins = origins.as_ref();
         let file: ConfigFile = serde_path_to_error::deserialize(&value).map_err(|e| {
             let path = path_text(e.path());
@@ -138,6 +122,49 @@ impl Config {
             }
         })
     }
+}
+
+/// Merges the preset `sender` names under the settings (see [`presets::apply`]); the keys it
+/// gave are then said to come from it, in errors and in one INFO line.
+fn apply_preset<'o>(
+    value: &mut Value,
+    origins: &'o Origins,
+) -> Result<Cow<'o, Origins>, ConfigError> {
+    let Value::Object(map) = value else {
+        return Ok(Cow::Borrowed(origins));
+    };
+    let applied = presets::apply(map).map_err(|e| ConfigError::Parse {
+        path: origins.of("sender").to_owned(),
+        message: format!("{}: {}", e.key, e.message),
+    })?;
+    let Some(applied) = applied else {
+        return Ok(Cow::Borrowed(origins));
+    };
+    let mut owned = origins.clone();
+    let shown = format!("{} (sender {})", origins.of("sender"), applied.name);
+    for key in &applied.from_preset {
+        owned.of.insert(key.clone(), shown.clone());
+    }
+    for line in &applied.warnings {
+        log::warn!("{line}");
+    }
+    let mut taken = applied.from_preset.clone();
+    taken.extend(
+        applied
+            .merged
+            .iter()
+            .map(|k| format!("{k} (merged with yours)")),
+    );
+    if taken.is_empty() {
+        taken.push("no settings".into());
+    }
+    log::info!(
+        "sender {}: {} from its preset (`tap-webhooks senders {}` shows them)",
+        applied.name,
+        taken.join(", "),
+        applied.name
+    );
+    Ok(Cow::Owned(owned))
 }
 
 /// Which source set each top-level key.

@@ -99,6 +99,8 @@ pub struct Applied {
     pub name: String,
     /// Top-level settings that came from the preset (not given by the user).
     pub from_preset: Vec<String>,
+    /// `signature` or `handshake` objects the user gave, completed from the preset's.
+    pub merged: Vec<String>,
     /// Lines to log at WARN once at start.
     pub warnings: Vec<String>,
 }
@@ -133,7 +135,11 @@ pub fn apply(config: &mut Map<String, Value>) -> Result<Option<Applied>, PresetE
                 config.insert(key.clone(), value.clone());
                 applied.from_preset.push(key.clone());
             }
-            Some(given) => merge_object(key, given, value),
+            Some(given) => {
+                if merge_object(key, given, value) {
+                    applied.merged.push(key.clone());
+                }
+            }
         }
     }
     check_credentials(preset, config, &mut applied)?;
@@ -142,22 +148,23 @@ pub fn apply(config: &mut Map<String, Value>) -> Result<Option<Applied>, PresetE
 
 /// `signature` and `handshake` objects take the preset's keys the user left out, unless the
 /// user names another scheme or kind (then theirs replaces the preset's). Other settings are
-/// the user's alone.
-fn merge_object(key: &str, given: &mut Value, preset: &Value) {
+/// the user's alone. Whether the user's object was completed.
+fn merge_object(key: &str, given: &mut Value, preset: &Value) -> bool {
     let tag = match key {
         "signature" => "scheme",
         "handshake" => "kind",
-        _ => return,
+        _ => return false,
     };
     let (Value::Object(given), Value::Object(preset)) = (given, preset) else {
-        return;
+        return false;
     };
     if given.get(tag).is_some_and(|t| Some(t) != preset.get(tag)) {
-        return;
+        return false;
     }
     for (k, v) in preset {
         given.entry(k.clone()).or_insert_with(|| v.clone());
     }
+    true
 }
 
 /// A preset that verifies needs its credential; `"signature": null` turns verification off
