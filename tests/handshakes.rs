@@ -610,3 +610,50 @@ fn asana_secret_learned_by_one_receiver_is_known_to_every_receiver_on_nats() {
     let replayed = replay(&h, &["--journal"]);
     assert_eq!(replayed.records().len(), 2, "two deliveries, no handshake");
 }
+
+/// Two receivers on one NATS journal learn two more Asana webhooks' secrets at the same moment
+/// (a debug-only fault, TAP_WEBHOOKS_TEST_SLOW_SECRET_WRITE_MS, holds each between reading the
+/// bucket and writing it back): every secret is kept, and each verifies at either receiver.
+/// Written without the revision check, the second write dropped the first secret.
+#[test]
+fn asana_secrets_learned_at_once_on_nats_are_all_kept() {
+    let cluster = crate::common::nats::Cluster::start(1);
+    let mut h = Harness::new(json!({
+        "journal": cluster.journal("ASANA2", 1),
+        "handshake": {"kind": "asana"}
+    }));
+    let slow_serve = |h: &mut Harness| {
+        let mut cmd = h.serve_command();
+        cmd.env("TAP_WEBHOOKS_TEST_SLOW_SECRET_WRITE_MS", "400");
+        h.start_command(cmd)
+    };
+    let a = slow_serve(&mut h);
+    let b = slow_serve(&mut h);
+    let secrets = [
+        "0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3",
+        "1f0e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ];
+    // A first webhook's secret, alone; then two at once, each rewriting the bucket's list.
+    let first = a.send(a.client().post(a.url()).header("X-Hook-Secret", secrets[0]));
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    std::thread::scope(|scope| {
+        for (tap, secret) in [(&a, secrets[1]), (&b, secrets[2])] {
+            scope.spawn(move || {
+                let reply = tap.send(tap.client().post(tap.url()).header("X-Hook-Secret", secret));
+                assert_eq!(reply.status, 200, "{:?}", reply.body);
+            });
+        }
+    });
+    for secret in secrets {
+        let signature = hex::encode(hmac_sha256(secret.as_bytes(), &[ASANA_EVENT.as_bytes()]));
+        for tap in [&a, &b] {
+            let headers = [("X-Hook-Signature", signature.clone())];
+            let reply = post(tap, &tap.url(), "application/json", &headers, ASANA_EVENT);
+            assert_eq!(reply.status, 200, "secret {secret:.8}…: {:?}", reply.body);
+        }
+    }
+    for tap in [a, b] {
+        stop(tap);
+    }
+}

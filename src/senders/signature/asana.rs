@@ -24,6 +24,8 @@ use crate::journal::nats::{StateBucket, block_on};
 
 /// Secrets kept at most: one per Asana webhook pointing at this URL.
 pub const MAX_SECRETS: usize = 32;
+/// Writes lost to other receivers at once before learning gives up.
+const MAX_WRITE_ATTEMPTS: usize = 32;
 /// The file beside a local journal.
 const FILE_NAME: &str = "asana-secrets.json";
 /// The key in a NATS journal's state bucket.
@@ -86,29 +88,16 @@ impl LearnedSecrets {
 
     /// Keeps a secret from Asana's handshake (durably, before the handshake is answered).
     pub async fn learn(&self, secret: &str) -> Result<(), String> {
-        let mut stored = match &self.place {
-            Place::File(path) => read_file(path)?,
-            Place::Shared(bucket) => read_shared(bucket).await?,
-        };
-        stored.secrets.retain(|s| s.secret != secret);
-        stored.secrets.insert(
-            0,
-            StoredSecret {
-                secret: secret.to_owned(),
-                learned_at: Utc::now(),
-            },
-        );
-        stored.secrets.truncate(MAX_SECRETS);
-        let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
-        match &self.place {
-            Place::File(path) => fsutil::write_atomic_private(path, &bytes)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-            Place::Shared(bucket) => {
-                bucket.kv().put(KEY, bytes.into()).await.map_err(|e| {
-                    format!("cannot store the secret in bucket {}: {e}", bucket.name())
-                })?;
+        let stored = match &self.place {
+            Place::File(path) => {
+                let stored = with_secret(read_file(path)?, secret);
+                let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+                fsutil::write_atomic_private(path, &bytes)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                stored
             }
-        }
+            Place::Shared(bucket) => learn_shared(bucket, secret).await?,
+        };
         self.replace(stored);
         Ok(())
     }
@@ -165,6 +154,65 @@ impl LearnedSecrets {
     }
 }
 
+/// `stored` with `secret` first (once), the oldest beyond [`MAX_SECRETS`] dropped.
+fn with_secret(mut stored: Stored, secret: &str) -> Stored {
+    stored.secrets.retain(|s| s.secret != secret);
+    stored.secrets.insert(
+        0,
+        StoredSecret {
+            secret: secret.to_owned(),
+            learned_at: Utc::now(),
+        },
+    );
+    stored.secrets.truncate(MAX_SECRETS);
+    stored
+}
+
+/// Adds `secret` to the bucket's list, written only at the revision it was read at: of two
+/// receivers learning at once, one write fails and that one reads again, so both are kept.
+async fn learn_shared(bucket: &StateBucket, secret: &str) -> Result<Stored, String> {
+    let mut last = String::new();
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let (stored, revision) = read_shared_at(bucket).await?;
+        let stored = with_secret(stored, secret);
+        let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+        slow_write().await;
+        let written = match revision {
+            Some(revision) => (bucket.kv().update(KEY, bytes.into(), revision).await)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            None => (bucket.kv().create(KEY, bytes.into()).await)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        };
+        match written {
+            Ok(()) => return Ok(stored),
+            Err(e) => last = e,
+        }
+    }
+    Err(format!(
+        "cannot store the secret in bucket {}: {last}",
+        bucket.name()
+    ))
+}
+
+/// The environment variable of a test fault (debug builds only): learning waits this many
+/// milliseconds between reading the bucket's secrets and writing them back, so that a test
+/// can have two receivers learn inside that window.
+#[cfg(debug_assertions)]
+pub const SLOW_WRITE_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_SECRET_WRITE_MS";
+
+/// The test fault of [`SLOW_WRITE_ENV`]; nothing in a release build.
+async fn slow_write() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var(SLOW_WRITE_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
 fn read_file(path: &std::path::Path) -> Result<Stored, String> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -179,6 +227,11 @@ fn read_file(path: &std::path::Path) -> Result<Stored, String> {
 }
 
 async fn read_shared(bucket: &StateBucket) -> Result<Stored, String> {
+    read_shared_at(bucket).await.map(|(stored, _)| stored)
+}
+
+/// The bucket's secrets and the revision they were read at (`None`: never written).
+async fn read_shared_at(bucket: &StateBucket) -> Result<(Stored, Option<u64>), String> {
     let entry = bucket
         .kv()
         .entry(KEY)
@@ -186,10 +239,12 @@ async fn read_shared(bucket: &StateBucket) -> Result<Stored, String> {
         .map_err(|e| format!("reading {KEY} of bucket {}: {e}", bucket.name()))?;
     match entry {
         Some(entry) if entry.operation == kv::Operation::Put => {
-            serde_json::from_slice(&entry.value)
-                .map_err(|e| format!("{KEY} of bucket {}: {e}", bucket.name()))
+            let stored = serde_json::from_slice(&entry.value)
+                .map_err(|e| format!("{KEY} of bucket {}: {e}", bucket.name()))?;
+            Ok((stored, Some(entry.revision)))
         }
-        _ => Ok(Stored::default()),
+        Some(entry) => Ok((Stored::default(), Some(entry.revision))),
+        None => Ok((Stored::default(), None)),
     }
 }
 
