@@ -234,6 +234,6 @@ presets! {
     ];
     platform: [
         okta, sns, standard_webhooks, svix, clerk, resend, workos, hubspot, zendesk, dropbox,
-        microsoft_graph, asana, trello,
+        microsoft_graph, asana, trello, monday,
     ];
 }
