@@ -13,7 +13,7 @@ pub fn verifies(preset: &Preset) -> String {
                     handshake gives"
                 .into();
         }
-        return "nothing (no signature)".into();
+        return "no signature (the provider does not sign; the URL's token alone)".into();
     };
     let text = |k: &str| s.get(k).and_then(Value::as_str);
     let header = text("header").unwrap_or("");
