@@ -393,10 +393,7 @@ pub fn execute(command: Command) -> Result<(), RunError> {
             catalog,
         } => sync::run(&config, state, catalog),
         Command::Discover { config } => sync::discover(&config),
-        Command::About { format } => {
-            print_text(&about::render(format));
-            Ok(())
-        }
+        Command::About { format } => print_text(&about::render(format)),
         Command::Serve { config } => serve::run(&config),
         Command::Token { config, command } => token::run(&config, command),
         Command::Replay {
@@ -408,17 +405,23 @@ pub fn execute(command: Command) -> Result<(), RunError> {
         Command::Tail { config, options } => tail::run(&config, &options),
         Command::Senders { name, format } => {
             let text = about::senders::render(name.as_deref(), format).map_err(RunError::Usage)?;
-            print_text(text.trim_end());
-            Ok(())
+            print_text(text.trim_end())
         }
     }
 }
 
-/// Prints `text` and a newline; a reader that stopped early (`| head`) is no error.
-fn print_text(text: &str) {
+/// Prints `text` and a newline; a reader that stopped early (`| head`) is no error, any other
+/// failure to write is.
+fn print_text(text: &str) -> Result<(), RunError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(RunError::Io {
+            context: "writing to stdout",
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -82,10 +82,25 @@ impl<'s> Converter<'s> {
         json: &'a [u8],
         each: &mut dyn FnMut(Chunk<'_, 'a>) -> Result<(), E>,
     ) -> Result<Converted, VisitError<E>> {
-        if let Some(handshake) = handshake::detect(json, self.rules.handshake) {
+        if let Some(handshake) = self.handshake(json) {
             return Ok(Converted::Handshake(handshake));
         }
-        visit::visit_payload(json, self.rules, each).map(Converted::Records)
+        self.visit(json, each).map(Converted::Records)
+    }
+
+    /// The handshake JSON text is (under the configured kind), if it is one: [`Self::convert`]
+    /// in two steps, for the receiver, which answers some handshakes before their signature.
+    pub fn handshake(&self, json: &[u8]) -> Option<Handshake> {
+        handshake::detect(json, self.rules.handshake)
+    }
+
+    /// JSON text that is no handshake → records, handed to `each` a chunk at a time.
+    pub fn visit<'a, E>(
+        &self,
+        json: &'a [u8],
+        each: &mut dyn FnMut(Chunk<'_, 'a>) -> Result<(), E>,
+    ) -> Result<usize, VisitError<E>> {
+        visit::visit_payload(json, self.rules, each)
     }
 
     /// JSON text → records handed to `each` a chunk at a time; a handshake gives none. A

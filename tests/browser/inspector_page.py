@@ -202,19 +202,22 @@ def screenshots(driver, directory, hook, github, stripe):
             card.find_element(By.TAG_NAME, "summary").click()
     time.sleep(0.3)
     driver.save_screenshot(os.path.join(directory, "inspector-laptop.png"))
-    open_delivery(driver, "github")
-    wait_until("the GitHub body", lambda: '"ref"' in body_text(driver), 10)
-    driver.save_screenshot(os.path.join(directory, "inspector-detail.png"))
-    driver.find_element(By.ID, "detail-close").click()
+    detail_shot(driver, "github", '"ref"', os.path.join(directory, "inspector-detail.png"))
     driver.set_window_size(420, 900)
     time.sleep(1.2)
     driver.save_screenshot(os.path.join(directory, "inspector-narrow.png"))
-    open_delivery(driver, "stripe")
-    wait_until("the Stripe body", lambda: '"object"' in body_text(driver), 10)
-    driver.save_screenshot(os.path.join(directory, "inspector-narrow-detail.png"))
-    driver.find_element(By.ID, "detail-close").click()
+    detail_shot(driver, "stripe", '"object"', os.path.join(directory, "inspector-narrow-detail.png"))
     driver.set_window_size(1440, 1000)
     time.sleep(0.5)
+
+
+def detail_shot(driver, stream, marker, path):
+    """Opens the newest delivery of `stream`, waits for its body to show `marker`, takes a
+    screenshot to `path` and closes the detail again."""
+    open_delivery(driver, stream)
+    wait_until(f"the {stream} body", lambda: marker in body_text(driver), 10)
+    driver.save_screenshot(path)
+    driver.find_element(By.ID, "detail-close").click()
 
 
 if __name__ == "__main__":

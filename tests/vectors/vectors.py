@@ -10,6 +10,7 @@ import hmac
 import json
 import re
 import sys
+import time
 from datetime import datetime, timezone
 
 
@@ -116,3 +117,17 @@ def svix_deliveries(url, prefix, body, genuine, tampered, stale):
         delivery("genuine", url, genuine, body),
         delivery(f"redelivered (same {prefix}-id)", url, genuine, body, records=0),
     ]
+
+
+def svix_family(url, webhook, verify, error, prefix, body, tampered, ids):
+    """The Standard Webhooks flow (Svix, Clerk, Resend, the spec's own library): `webhook` (the
+    SDK's Webhook) signs a genuine delivery and one 10 minutes old under the two message `ids`;
+    the SDK's `verify(body, headers)` must accept the genuine one and raise `error` for the
+    `tampered` body and the stale one. Then the deliveries of `svix_deliveries`."""
+    now = int(time.time())
+    genuine = svix_headers(webhook, prefix, ids[0], body, now)
+    verify(body, genuine)
+    assert raises(error, verify, tampered, genuine), "the SDK refuses a changed body"
+    stale = svix_headers(webhook, prefix, ids[1], body, now - 600)
+    assert raises(error, verify, body, stale), "the SDK refuses a stale signature"
+    return svix_deliveries(url, prefix, body, genuine, tampered, stale)

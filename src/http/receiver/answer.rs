@@ -6,7 +6,7 @@ use warp::reply::Response;
 
 use super::{Refusal, Request, WebhookHandler};
 use crate::reply::{accepted, duplicate, json_response};
-use crate::senders::handshake::{self, Early, GetCheck, Handshake, HandshakeKind};
+use crate::senders::handshake::{self, Early, GetCheck, Handshake};
 use crate::senders::signature::Verifier;
 
 impl WebhookHandler {
@@ -66,16 +66,6 @@ impl WebhookHandler {
                 Ok(Some(handshake::asana_reply(secret)))
             }
         }
-    }
-
-    /// A handshake sent unsigned (Notion's verification, WooCommerce's ping), answered before
-    /// the signature check.
-    pub(super) fn unsigned_handshake(&self, json: &[u8]) -> Option<Handshake> {
-        let kind = self
-            .rules
-            .handshake
-            .filter(|k| matches!(k, HandshakeKind::Notion | HandshakeKind::Woocommerce))?;
-        crate::convert::handshake::detect(json, Some(kind)).filter(Handshake::unsigned)
     }
 
     /// The reply to a handshake body; nothing is journaled.

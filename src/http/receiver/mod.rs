@@ -34,12 +34,12 @@ use warp::reply::Response;
 use warp::{Buf, Filter};
 
 use crate::capture::{self, Header};
+use crate::convert::Converter;
 use crate::convert::handoff::{Handoff, Split};
 use crate::convert::media::{self, Kind};
 use crate::convert::payload::{Payload, RecordRules};
 use crate::convert::routing::StreamSettings;
 use crate::convert::visit::VisitError;
-use crate::convert::{Converted, Converter};
 use crate::cors::Cors;
 use crate::http::admission::{InflightBytes, Reservation};
 use crate::http::auth::bearer_token;
@@ -443,14 +443,19 @@ impl WebhookHandler {
     ) -> Result<Result<Prepared, Response>, Refusal> {
         let converter = Converter::new(&self.rules, &self.streams);
         let json = Converter::json(&admitted.kind, body)?;
-        if let Some(handshake) = self.unsigned_handshake(&json) {
-            return self.answer(&handshake).map(Err);
+        // Detected once; answered before the signature check only when sent unsigned.
+        let handshake = converter.handshake(&json);
+        if let Some(unsigned) = handshake.as_ref().filter(|h| h.unsigned()) {
+            return self.answer(unsigned).map(Err);
         }
         self.verify(request, admitted, body, &json, received_at)?;
+        if let Some(handshake) = handshake {
+            return self.answer(&handshake).map(Err);
+        }
         let (headers, delivery_id) = self.journal_headers(request, admitted)?;
         let mut split = None;
         let mut routed = self.inspector.as_ref().map(|_| Routed::default());
-        let converted = converter.convert(&json, &mut |chunk| {
+        let converted = converter.visit(&json, &mut |chunk| {
             converter.check_stream_keys(&chunk, &headers)?;
             self.check_widths(chunk.payload)?;
             if let Some(routed) = routed.as_mut() {
@@ -464,8 +469,7 @@ impl WebhookHandler {
             Ok::<(), Refusal>(())
         });
         let record_count = match converted {
-            Ok(Converted::Handshake(handshake)) => return self.answer(&handshake).map(Err),
-            Ok(Converted::Records(count)) => count,
+            Ok(count) => count,
             Err(VisitError::Payload(e)) => return Err(e.into()),
             Err(VisitError::Visitor(refusal)) => return Err(refusal),
         };

@@ -15,6 +15,8 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::senders::signature::SchemeName;
+
 /// The group files, in the order the docs list them.
 const GROUPS: [(&str, &str); 4] = [
     ("code", include_str!("code.json")),
@@ -210,11 +212,10 @@ fn check_credentials(
 
 /// The `signature` key that holds what verifies, for the scheme `signature` names.
 fn credential_key(signature: &Map<String, Value>) -> &'static str {
-    match signature.get("scheme").and_then(Value::as_str) {
-        Some("ed25519" | "sendgrid" | "sns") => "public_key",
-        Some("basic") => "password",
-        _ => "secret",
-    }
+    signature
+        .get("scheme")
+        .and_then(|s| SchemeName::deserialize(s).ok())
+        .map_or("secret", SchemeName::credential)
 }
 
 /// The settings a preset implies, as a config a user can copy: its settings, with a

@@ -128,3 +128,14 @@ fn the_implied_config_has_a_placeholder_where_the_secret_goes() {
     let token = meta["handshake"]["verify_token"].as_str().unwrap();
     assert!(token.starts_with('<') && token.ends_with('>'), "{token}");
 }
+
+#[test]
+fn the_credential_key_is_the_one_the_scheme_takes() {
+    let key = |scheme: &str| credential_key(&config(json!({ "scheme": scheme })));
+    assert_eq!(key("hmac"), "secret");
+    assert_eq!(key("basic"), "password");
+    for scheme in ["ed25519", "sendgrid", "sns"] {
+        assert_eq!(key(scheme), "public_key", "{scheme}");
+    }
+    assert_eq!(key("no-such-scheme"), "secret");
+}

@@ -63,14 +63,8 @@ mod tests {
     }
 
     fn check(url: &str, body: &[u8], form: bool, sig: &str) -> Result<(), SignatureError> {
-        let v = Verifier::new(Scheme::Mandrill, &[Secret::new(KEY.into())], 300).unwrap();
-        let headers: &[(&str, &[u8])] = &[("X-Mandrill-Signature", sig.as_bytes())];
-        let signed = Signed {
-            url: Some(url),
-            form,
-            ..Default::default()
-        };
-        v.verify_request(headers, body, &signed, 0)
+        let delivery = (url, body, form);
+        providers::url_signed(Scheme::Mandrill, KEY, "X-Mandrill-Signature", delivery, sig)
     }
 
     #[test]

@@ -271,6 +271,26 @@ pub(super) fn sendgrid(
     v.check_time(timestamp, now)
 }
 
+/// Verifies a delivery of a scheme that signs the URL (Twilio, Mandrill) under one secret:
+/// the signature `sig` in `header`, over `(url, body, whether the body is a form)`.
+#[cfg(test)]
+pub(super) fn url_signed(
+    scheme: super::Scheme,
+    secret: &str,
+    header: &str,
+    (url, body, form): (&str, &[u8], bool),
+    sig: &str,
+) -> Result<(), SignatureError> {
+    let v = Verifier::new(scheme, &[super::Secret::new(secret.into())], 300).expect("verifier");
+    let headers: &[(&str, &[u8])] = &[(header, sig.as_bytes())];
+    let signed = Signed {
+        url: Some(url),
+        form,
+        ..Default::default()
+    };
+    v.verify_request(headers, body, &signed, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Scheme, Secret};
@@ -286,14 +306,13 @@ mod tests {
         b"CallSid=CA1234567890ABCDE&Digits=1234&From=%2B14158675309&To=%2B18005551212&Caller=%2B14158675309";
 
     fn twilio_check(url: &str, body: &[u8], form: bool, sig: &str) -> Result<(), SignatureError> {
-        let v = Verifier::new(Scheme::Twilio, &[secret("12345")], 300).unwrap();
-        let headers: &[(&str, &[u8])] = &[("X-Twilio-Signature", sig.as_bytes())];
-        let signed = Signed {
-            url: Some(url),
-            form,
-            ..Default::default()
-        };
-        v.verify_request(headers, body, &signed, 0)
+        url_signed(
+            Scheme::Twilio,
+            "12345",
+            "X-Twilio-Signature",
+            (url, body, form),
+            sig,
+        )
     }
 
     #[test]

@@ -163,6 +163,19 @@ const APPLIES: [(&str, &[SchemeName]); 15] = {
 };
 
 impl SchemeName {
+    /// The key that holds what verifies this scheme's deliveries: `public_key` or `password`
+    /// where the scheme takes one of those (as [`APPLIES`] says), else `secret`.
+    pub fn credential(self) -> &'static str {
+        ["public_key", "password"]
+            .into_iter()
+            .find(|key| {
+                APPLIES
+                    .iter()
+                    .any(|(applies, schemes)| applies == key && schemes.contains(&self))
+            })
+            .unwrap_or("secret")
+    }
+
     /// The name as written in the config.
     pub fn name(self) -> &'static str {
         match self {
