@@ -3,9 +3,11 @@
 //!
 //! Keys: `tokens.<id>` → the token's JSON record (id, SHA-256, created, last used; never the
 //! token), `tokens-initialized` (set once the first token was made, so that only one receiver
-//! ever prints a first URL), and `tokens-claims`, the tokens being made: a `token new` claims
-//! its place there by the key's revision before it stores its token, so that two run at once
-//! on two machines cannot both pass the limit of active tokens.
+//! ever prints a first URL), and `tokens-claims`, the tokens made in the last minute: a
+//! `token new` claims its place there by the key's revision before it stores its token, so
+//! that two run at once on two machines cannot both pass the limit of active tokens. A claim
+//! stays for that minute (a revoke takes it back): a reader whose list of tokens lags behind
+//! the claims, on a replica, still counts a token just made.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,7 +30,8 @@ use crate::journal::nats::{NatsSettings, StateBucket, block_on};
 const TOKEN_PREFIX: &str = "tokens.";
 const TOKENS_INITIALIZED: &str = "tokens-initialized";
 const TOKEN_CLAIMS: &str = "tokens-claims";
-/// A claim whose token was not stored within this long (its `token new` died) no longer counts.
+/// A claim counts this long (with its token, once stored, counted once); a `token new` that
+/// died leaves one that stops counting by itself.
 const CLAIM_GRACE_SECONDS: i64 = 60;
 /// Claims lost to others at once before `token new` gives up.
 const MAX_CLAIM_ATTEMPTS: usize = 100;
@@ -115,7 +118,8 @@ impl TokenBucket {
             .create(format!("{TOKEN_PREFIX}{}", stored.id), Bytes::from(value))
             .await
             .map_err(|e| shared(&format!("storing a token in bucket {}", self.name), e))?;
-        self.release(&stored.id).await;
+        // The claim is kept (it stops counting after CLAIM_GRACE_SECONDS, or at a revoke):
+        // a reader whose list of tokens lags the claims (a replica behind) still counts it.
         let _ = self
             .kv
             .put(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
@@ -153,8 +157,9 @@ impl TokenBucket {
         Err(self.claims_error(&"other token commands kept claiming at once; try again"))
     }
 
-    /// Takes the claim of `id` back once its token is stored (so that a revoke soon after
-    /// frees its place at once). A failure leaves a claim that stops counting by itself.
+    /// Takes the claim of `id` back when its token is revoked (so that a revoke soon after
+    /// `token new` frees its place at once). A failure leaves a claim that stops counting by
+    /// itself.
     async fn release(&self, id: &TokenId) {
         for _ in 0..MAX_CLAIM_ATTEMPTS {
             let Ok((mut claims, revision)) = self.claims().await else {
@@ -244,6 +249,7 @@ impl TokenBucket {
             .purge(&key)
             .await
             .map_err(|e| shared(&format!("revoking {id} in bucket {}", self.name), e))?;
+        self.release(&stored.id).await;
         Ok(stored)
     }
 
