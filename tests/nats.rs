@@ -485,3 +485,67 @@ fn ten_token_new_at_once_on_a_cluster_leave_at_most_two_active_tokens() {
     let list: Value = serde_json::from_slice(&listed.stdout).expect("JSON list");
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
 }
+
+#[test]
+fn a_token_new_reading_from_a_lagging_replica_still_counts_every_active_token() {
+    let cluster = Cluster::start(3);
+    let h = Harness::new(json!({"journal": cluster.journal("TOKENS", 3)}));
+    for _ in 0..2 {
+        let made = h.token_command(&["new"]);
+        assert!(made.status.success(), "{}", made.stderr);
+    }
+    // A third, whose reads of the tokens miss both (a test fault: as from a replica lagging a
+    // minute behind), is still refused: the limit is counted on one key written at the
+    // revision it was read at. Before, it counted the tokens it could read and passed.
+    let lagging_token_new = || {
+        let mut cmd = std::process::Command::new(crate::common::bin());
+        cmd.args(["token", "new", "--config"])
+            .arg(&h.config_path)
+            .env("TAP_WEBHOOKS_TEST_LAGGING_TOKEN_READS_MS", "60000");
+        Tap::spawn(cmd).wait()
+    };
+    let third = lagging_token_new();
+    assert!(!third.status.success(), "a third token was made");
+    assert!(
+        third.stderr.contains("revoke one first"),
+        "{}",
+        third.stderr
+    );
+    // A revoke frees a place at once, even for that reader.
+    let listed = h.token_command(&["list", "--json"]);
+    let list: Value = serde_json::from_slice(&listed.stdout).expect("JSON list");
+    let id = list[0]["id"].as_str().expect("an id").to_owned();
+    let revoked = h.token_command(&["revoke", &id]);
+    assert!(revoked.status.success(), "{}", revoked.stderr);
+    let after = lagging_token_new();
+    assert!(after.status.success(), "{}", after.stderr);
+}
+
+#[test]
+fn a_bucket_without_the_active_tokens_key_counts_the_tokens_it_holds() {
+    let cluster = Cluster::start(3);
+    let h = Harness::new(json!({"journal": cluster.journal("TOKENS", 3)}));
+    for _ in 0..2 {
+        let made = h.token_command(&["new"]);
+        assert!(made.status.success(), "{}", made.stderr);
+    }
+    // A bucket an earlier version wrote has its tokens but no `tokens-active` key.
+    let url = cluster.urls()[0].clone();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let client = async_nats::connect(url).await.expect("connect");
+            let kv = async_nats::jetstream::new(client)
+                .get_key_value("TOKENS_STATE")
+                .await
+                .expect("the state bucket");
+            kv.purge("tokens-active").await.expect("purge");
+        });
+    let third = h.token_command(&["new"]);
+    assert!(!third.status.success(), "a third token was made");
+    assert!(
+        third.stderr.contains("revoke one first"),
+        "{}",
+        third.stderr
+    );
+}

@@ -3,11 +3,11 @@
 //!
 //! Keys: `tokens.<id>` → the token's JSON record (id, SHA-256, created, last used; never the
 //! token), `tokens-initialized` (set once the first token was made, so that only one receiver
-//! ever prints a first URL), and `tokens-claims`, the tokens made in the last minute: a
-//! `token new` claims its place there by the key's revision before it stores its token, so
-//! that two run at once on two machines cannot both pass the limit of active tokens. A claim
-//! stays for that minute (a revoke takes it back): a reader whose list of tokens lags behind
-//! the claims, on a replica, still counts a token just made.
+//! ever prints a first URL), and `tokens-active`, the ids of the active tokens and of those
+//! being made. The limit of active tokens is counted on that one key alone, which is written
+//! only at the revision it was read at: two `token new` on two machines cannot both pass it,
+//! even when a replica answering their reads lags behind (the bucket's reads are direct gets,
+//! which any replica may answer). A revoke purges the token, then takes its id out.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,9 +29,9 @@ use crate::journal::nats::{NatsSettings, StateBucket, block_on};
 
 const TOKEN_PREFIX: &str = "tokens.";
 const TOKENS_INITIALIZED: &str = "tokens-initialized";
-const TOKEN_CLAIMS: &str = "tokens-claims";
-/// A claim counts this long (with its token, once stored, counted once); a `token new` that
-/// died leaves one that stops counting by itself.
+const ACTIVE_TOKENS: &str = "tokens-active";
+/// A claim whose token was never stored counts this long: a `token new` that died between
+/// the two leaves one that stops counting by itself.
 const CLAIM_GRACE_SECONDS: i64 = 60;
 /// Claims lost to others at once before `token new` gives up.
 const MAX_CLAIM_ATTEMPTS: usize = 100;
@@ -42,18 +42,37 @@ const MAX_CLAIM_ATTEMPTS: usize = 100;
 #[cfg(debug_assertions)]
 pub const SLOW_CLAIM_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_TOKEN_CLAIM_MS";
 
+/// The environment variable of a test fault (debug builds only): reads of the tokens miss
+/// those made in the last this many milliseconds, as from a replica lagging that far behind.
+#[cfg(debug_assertions)]
+pub const LAGGING_READS_ENV: &str = "TAP_WEBHOOKS_TEST_LAGGING_TOKEN_READS_MS";
+
+#[cfg(debug_assertions)]
+fn test_fault_ms(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 /// The test fault of [`SLOW_CLAIM_ENV`]; nothing in a release build.
 async fn slow_claim() {
     #[cfg(debug_assertions)]
-    if let Some(ms) = std::env::var(SLOW_CLAIM_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(ms) = test_fault_ms(SLOW_CLAIM_ENV) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
-/// A token being made: counted as active until it is stored, or for [`CLAIM_GRACE_SECONDS`].
+/// The test fault of [`LAGGING_READS_ENV`]: whether a token made at `created` is missed by a
+/// read; never in a release build.
+fn missed_by_lag(created: DateTime<Utc>) -> bool {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = test_fault_ms(LAGGING_READS_ENV) {
+        return Utc::now() - created < chrono::TimeDelta::milliseconds(ms as i64);
+    }
+    let _ = created;
+    false
+}
+
+/// An id in `tokens-active`: a token stored, or being made (counted for
+/// [`CLAIM_GRACE_SECONDS`] until it is stored).
 #[derive(Debug, Serialize, Deserialize)]
 struct Claim {
     id: TokenId,
@@ -98,7 +117,9 @@ impl TokenBucket {
             };
             let token: StoredToken = serde_json::from_slice(&value)
                 .map_err(|e| shared(&format!("{key} of bucket {}", self.name), e))?;
-            tokens.push(token);
+            if !missed_by_lag(token.created_at) {
+                tokens.push(token);
+            }
         }
         tokens.sort_by_key(|t| t.created_at);
         Ok(tokens)
@@ -118,8 +139,6 @@ impl TokenBucket {
             .create(format!("{TOKEN_PREFIX}{}", stored.id), Bytes::from(value))
             .await
             .map_err(|e| shared(&format!("storing a token in bucket {}", self.name), e))?;
-        // The claim is kept (it stops counting after CLAIM_GRACE_SECONDS, or at a revoke):
-        // a reader whose list of tokens lags the claims (a replica behind) still counts it.
         let _ = self
             .kv
             .put(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
@@ -128,26 +147,24 @@ impl TokenBucket {
     }
 
     /// Claims a place for the token `id` among the active ones, or refuses when
-    /// [`MAX_ACTIVE_TOKENS`] are active or being made. The claims are one key, written only at
-    /// the revision it was read at: of two `token new` that read the same claims, one write
-    /// fails and that one reads again.
+    /// [`MAX_ACTIVE_TOKENS`] are active or being made. The count is that of `tokens-active`
+    /// alone, written only at the revision it was read at: of two `token new` that read the
+    /// same ids, one write fails and that one reads again.
     async fn claim(&self, id: &TokenId) -> Result<(), TokenError> {
-        for _ in 0..MAX_CLAIM_ATTEMPTS {
+        for attempt in 0..MAX_CLAIM_ATTEMPTS {
+            if attempt > 0 {
+                // Another wrote first, or this read came from a replica behind: back off a
+                // little, longer each time, so that a lagging replica can catch up.
+                tokio::time::sleep(Duration::from_millis(5 * attempt.min(20) as u64)).await;
+            }
             let (claims, revision) = self.claims().await?;
-            let now = Utc::now();
-            let stored: Vec<TokenId> = self.list().await?.into_iter().map(|t| t.id).collect();
-            let mut claims: Vec<Claim> = claims
-                .into_iter()
-                .filter(|c| {
-                    !stored.contains(&c.id) && (now - c.at).num_seconds() < CLAIM_GRACE_SECONDS
-                })
-                .collect();
-            if stored.len() + claims.len() >= MAX_ACTIVE_TOKENS {
+            let mut claims = self.still_active(claims).await?;
+            if claims.len() >= MAX_ACTIVE_TOKENS {
                 return Err(TokenError::TooMany);
             }
             claims.push(Claim {
                 id: id.clone(),
-                at: now,
+                at: Utc::now(),
             });
             slow_claim().await;
             if self.write_claims(&claims, revision).await? {
@@ -157,9 +174,32 @@ impl TokenBucket {
         Err(self.claims_error(&"other token commands kept claiming at once; try again"))
     }
 
-    /// Takes the claim of `id` back when its token is revoked (so that a revoke soon after
-    /// `token new` frees its place at once). A failure leaves a claim that stops counting by
-    /// itself.
+    /// The ids of `claims` still active: a token revoked (purged; a lagging replica may still
+    /// show it, which only counts it a moment longer) or never stored after its grace is
+    /// dropped. A stale read never drops one, as only a revoke leaves a purge behind.
+    async fn still_active(&self, claims: Vec<Claim>) -> Result<Vec<Claim>, TokenError> {
+        let now = Utc::now();
+        let mut active = Vec::with_capacity(claims.len() + 1);
+        for claim in claims {
+            let key = format!("{TOKEN_PREFIX}{}", claim.id);
+            let entry = self
+                .kv
+                .entry(&key)
+                .await
+                .map_err(|e| self.claims_error(&e))?;
+            let keep = match entry {
+                Some(entry) if !missed_by_lag(claim.at) => entry.operation == kv::Operation::Put,
+                _ => (now - claim.at).num_seconds() < CLAIM_GRACE_SECONDS,
+            };
+            if keep {
+                active.push(claim);
+            }
+        }
+        Ok(active)
+    }
+
+    /// Takes the id of a revoked token out of `tokens-active`, after its purge. A failure
+    /// leaves an id that the next `token new` drops, as its token is purged.
     async fn release(&self, id: &TokenId) {
         for _ in 0..MAX_CLAIM_ATTEMPTS {
             let Ok((mut claims, revision)) = self.claims().await else {
@@ -172,21 +212,28 @@ impl TokenBucket {
         }
     }
 
-    /// The claims and the revision they were read at (`None`: never written).
+    /// The ids of `tokens-active` and the revision they were read at (`None`: never written).
+    /// Never written or deleted, they are the tokens stored (a bucket of an earlier version).
     async fn claims(&self) -> Result<(Vec<Claim>, Option<u64>), TokenError> {
         let entry = self
             .kv
-            .entry(TOKEN_CLAIMS)
+            .entry(ACTIVE_TOKENS)
             .await
             .map_err(|e| self.claims_error(&e))?;
-        Ok(match entry {
-            Some(entry) if entry.operation == kv::Operation::Put => (
-                serde_json::from_slice(&entry.value).unwrap_or_default(),
+        match entry {
+            Some(entry) if entry.operation == kv::Operation::Put => Ok((
+                serde_json::from_slice(&entry.value).map_err(|e| self.claims_error(&e))?,
                 Some(entry.revision),
-            ),
-            Some(entry) => (Vec::new(), Some(entry.revision)),
-            None => (Vec::new(), None),
-        })
+            )),
+            entry => {
+                let stored = self.list().await?.into_iter();
+                let claims = stored.map(|t| Claim {
+                    id: t.id,
+                    at: t.created_at,
+                });
+                Ok((claims.collect(), entry.map(|e| e.revision)))
+            }
+        }
     }
 
     /// Writes the claims if the key is still at `revision`; `false` if another wrote first.
@@ -197,11 +244,11 @@ impl TokenBucket {
     ) -> Result<bool, TokenError> {
         let value = Bytes::from(serde_json::to_vec(claims).map_err(|e| self.claims_error(&e))?);
         match revision {
-            Some(revision) => match self.kv.update(TOKEN_CLAIMS, value, revision).await {
+            Some(revision) => match self.kv.update(ACTIVE_TOKENS, value, revision).await {
                 Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(false),
                 other => other.map(|_| true).map_err(|e| self.claims_error(&e)),
             },
-            None => match self.kv.create(TOKEN_CLAIMS, value).await {
+            None => match self.kv.create(ACTIVE_TOKENS, value).await {
                 Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
                 other => other.map(|_| true).map_err(|e| self.claims_error(&e)),
             },
