@@ -614,12 +614,13 @@ fn asana_secret_learned_by_one_receiver_is_known_to_every_receiver_on_nats() {
 /// Two receivers on one NATS journal learn two more Asana webhooks' secrets at the same moment
 /// (a debug-only fault, TAP_WEBHOOKS_TEST_SLOW_SECRET_WRITE_MS, holds each between reading the
 /// bucket and writing it back): every secret is kept, and each verifies at either receiver.
-/// Written without the revision check, the second write dropped the first secret.
+/// Written without the revision check, the second write dropped the first secret. A cluster of
+/// three: there, a nats-server before 2.9.21 checks the revision before the write is replicated.
 #[test]
 fn asana_secrets_learned_at_once_on_nats_are_all_kept() {
-    let cluster = crate::common::nats::Cluster::start(1);
+    let cluster = crate::common::nats::Cluster::start(3);
     let mut h = Harness::new(json!({
-        "journal": cluster.journal("ASANA2", 1),
+        "journal": cluster.journal("ASANA2", 3),
         "handshake": {"kind": "asana"}
     }));
     let slow_serve = |h: &mut Harness| {

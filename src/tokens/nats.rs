@@ -5,9 +5,10 @@
 //! token), `tokens-initialized` (set once the first token was made, so that only one receiver
 //! ever prints a first URL), and `tokens-active`, the ids of the active tokens and of those
 //! being made. The limit of active tokens is counted on that one key alone, which is written
-//! only at the revision it was read at: two `token new` on two machines cannot both pass it,
-//! even when a replica answering their reads lags behind (the bucket's reads are direct gets,
-//! which any replica may answer). A revoke purges the token, then takes its id out.
+//! only at the revision it was read at ([`StateBucket::write_at`]): two `token new` on two
+//! machines cannot both pass it, even when a replica answering their reads lags behind (the
+//! bucket's reads are direct gets, which any replica may answer). A revoke purges the token,
+//! then takes its id out.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -36,11 +37,11 @@ const CLAIM_GRACE_SECONDS: i64 = 60;
 /// Claims lost to others at once before `token new` gives up.
 const MAX_CLAIM_ATTEMPTS: usize = 100;
 
-/// The environment variable of a test fault (debug builds only): `token new` waits this many
-/// milliseconds between reading the tokens and writing its claim, so that a test can run many
-/// at once inside that window.
+/// The environment variable of a test fault (debug builds only): `token new` waits, between
+/// reading the tokens and writing its claim, until this Unix time in milliseconds, so that a
+/// test can have many write at the same moment.
 #[cfg(debug_assertions)]
-pub const SLOW_CLAIM_ENV: &str = "TAP_WEBHOOKS_TEST_SLOW_TOKEN_CLAIM_MS";
+pub const CLAIM_AT_ENV: &str = "TAP_WEBHOOKS_TEST_TOKEN_CLAIM_AT_MS";
 
 /// The environment variable of a test fault (debug builds only): reads of the tokens miss
 /// those made in the last this many milliseconds, as from a replica lagging that far behind.
@@ -52,11 +53,12 @@ fn test_fault_ms(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-/// The test fault of [`SLOW_CLAIM_ENV`]; nothing in a release build.
+/// The test fault of [`CLAIM_AT_ENV`]; nothing in a release build.
 async fn slow_claim() {
     #[cfg(debug_assertions)]
-    if let Some(ms) = test_fault_ms(SLOW_CLAIM_ENV) {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+    if let Some(at) = test_fault_ms(CLAIM_AT_ENV) {
+        let now = Utc::now().timestamp_millis().max(0) as u64;
+        tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
     }
 }
 
@@ -83,6 +85,7 @@ struct Claim {
 #[derive(Clone)]
 struct TokenBucket {
     kv: kv::Store,
+    state: StateBucket,
     name: String,
 }
 
@@ -215,25 +218,18 @@ impl TokenBucket {
     /// The ids of `tokens-active` and the revision they were read at (`None`: never written).
     /// Never written or deleted, they are the tokens stored (a bucket of an earlier version).
     async fn claims(&self) -> Result<(Vec<Claim>, Option<u64>), TokenError> {
-        let entry = self
-            .kv
-            .entry(ACTIVE_TOKENS)
-            .await
-            .map_err(|e| self.claims_error(&e))?;
-        match entry {
-            Some(entry) if entry.operation == kv::Operation::Put => Ok((
-                serde_json::from_slice(&entry.value).map_err(|e| self.claims_error(&e))?,
-                Some(entry.revision),
-            )),
-            entry => {
-                let stored = self.list().await?.into_iter();
-                let claims = stored.map(|t| Claim {
+        let (value, revision) =
+            (self.state.read_at(ACTIVE_TOKENS).await).map_err(TokenError::Shared)?;
+        let claims = match value {
+            Some(value) => serde_json::from_slice(&value).map_err(|e| self.claims_error(&e))?,
+            None => (self.list().await?.into_iter())
+                .map(|t| Claim {
                     id: t.id,
                     at: t.created_at,
-                });
-                Ok((claims.collect(), entry.map(|e| e.revision)))
-            }
-        }
+                })
+                .collect(),
+        };
+        Ok((claims, revision))
     }
 
     /// Writes the claims if the key is still at `revision`; `false` if another wrote first.
@@ -243,16 +239,7 @@ impl TokenBucket {
         revision: Option<u64>,
     ) -> Result<bool, TokenError> {
         let value = Bytes::from(serde_json::to_vec(claims).map_err(|e| self.claims_error(&e))?);
-        match revision {
-            Some(revision) => match self.kv.update(ACTIVE_TOKENS, value, revision).await {
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(false),
-                other => other.map(|_| true).map_err(|e| self.claims_error(&e)),
-            },
-            None => match self.kv.create(ACTIVE_TOKENS, value).await {
-                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
-                other => other.map(|_| true).map_err(|e| self.claims_error(&e)),
-            },
-        }
+        (self.state.write_at(ACTIVE_TOKENS, value, revision).await).map_err(TokenError::Shared)
     }
 
     fn claims_error(&self, e: &dyn std::fmt::Display) -> TokenError {
@@ -422,6 +409,7 @@ impl SharedTokens {
             bucket: TokenBucket {
                 kv: bucket.kv().clone(),
                 name: bucket.name().to_owned(),
+                state: bucket,
             },
         })
     }

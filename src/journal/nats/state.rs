@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{kv, stream};
+use async_nats::HeaderMap;
+use async_nats::header::{NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_ID};
+use async_nats::jetstream::{self, context::PublishErrorKind, kv, stream};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
@@ -18,6 +20,7 @@ const ACKNOWLEDGED: &str = "acknowledged";
 #[derive(Clone)]
 pub struct StateBucket {
     kv: kv::Store,
+    js: jetstream::Context,
     name: String,
 }
 
@@ -33,8 +36,9 @@ impl StateBucket {
     pub(super) async fn open(connection: &Connection) -> Result<Self, JournalError> {
         let settings = &connection.settings;
         let name = settings.state_bucket.clone();
-        if let Ok(kv) = connection.js.get_key_value(&name).await {
-            return Ok(StateBucket { kv, name });
+        let js = connection.js.clone();
+        if let Ok(kv) = js.get_key_value(&name).await {
+            return Ok(StateBucket { kv, js, name });
         }
         // The bucket's stream, as `create_key_value` would make it: that call first reads the
         // account info in a shape nats-server 2.9 does not send, so the stream is created here.
@@ -68,7 +72,7 @@ impl StateBucket {
                 e,
             )
         })?;
-        Ok(StateBucket { kv, name })
+        Ok(StateBucket { kv, js, name })
     }
 
     /// The bucket's keys and values.
@@ -79,6 +83,54 @@ impl StateBucket {
     /// The bucket's name, for messages.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The value of `key` (`None`: never written, or deleted) and the revision to write it at
+    /// with [`Self::write_at`] (`None`: never written).
+    pub async fn read_at(&self, key: &str) -> Result<(Option<Bytes>, Option<u64>), String> {
+        let entry = (self.kv.entry(key).await)
+            .map_err(|e| format!("reading {key} of bucket {}: {e}", self.name))?;
+        Ok(match entry {
+            Some(entry) if entry.operation == kv::Operation::Put => {
+                (Some(entry.value), Some(entry.revision))
+            }
+            Some(entry) => (None, Some(entry.revision)),
+            None => (None, None),
+        })
+    }
+
+    /// Writes `value` to `key` only if the key is still at `revision` (`None`: never
+    /// written); `Ok(false)` when another wrote first. Two writers that read the same revision
+    /// never both succeed, on any nats-server: besides the expected revision (which a
+    /// clustered nats-server before 2.9.21 checks before the write is replicated, so that two
+    /// at once may both pass: nats-server issue 4320), each write carries a message id naming
+    /// the revision it replaces, and a replicated stream stores only the first of two writes
+    /// with one id (the second is acknowledged as a duplicate).
+    pub async fn write_at(
+        &self,
+        key: &str,
+        value: Bytes,
+        revision: Option<u64>,
+    ) -> Result<bool, String> {
+        let revision = revision.unwrap_or(0);
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, revision.to_string());
+        headers.insert(NATS_MESSAGE_ID, format!("{key}@{revision}"));
+        let subject = format!(
+            "{}{key}",
+            self.kv.put_prefix.as_ref().unwrap_or(&self.kv.prefix)
+        );
+        let error =
+            |e: &dyn std::fmt::Display| format!("writing {key} of bucket {}: {e}", self.name);
+        let ack = match self.js.publish_with_headers(subject, headers, value).await {
+            Ok(ack) => ack.await,
+            Err(e) => return Err(error(&e)),
+        };
+        match ack {
+            Ok(ack) => Ok(!ack.duplicate),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(false),
+            Err(e) => Err(error(&e)),
+        }
     }
 
     /// The newest bookmark a sync acknowledged.
@@ -100,29 +152,16 @@ impl StateBucket {
 
     /// Records that everything up to `bookmark` was loaded (kept if newer than the current).
     pub(super) async fn acknowledge(&self, bookmark: Sequence) -> Result<(), JournalError> {
-        let value = || Bytes::from(bookmark.to_string());
         for _ in 0..10 {
-            let entry = self
-                .kv
-                .entry(ACKNOWLEDGED)
-                .await
-                .map_err(|e| unavailable(&format!("reading bucket {}", self.name), e))?;
-            let written = match entry.filter(|e| e.operation == kv::Operation::Put) {
-                None => self.kv.create(ACKNOWLEDGED, value()).await.is_ok(),
-                Some(entry) => {
-                    let current = std::str::from_utf8(&entry.value)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u64>().ok());
-                    if current.is_some_and(|c| c >= bookmark.get()) {
-                        return Ok(());
-                    }
-                    self.kv
-                        .update(ACKNOWLEDGED, value(), entry.revision)
-                        .await
-                        .is_ok()
-                }
-            };
-            if written {
+            let (value, revision) =
+                (self.read_at(ACKNOWLEDGED).await).map_err(JournalError::Unavailable)?;
+            let current =
+                value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+            if current.is_some_and(|c| c >= bookmark.get()) {
+                return Ok(());
+            }
+            let value = Bytes::from(bookmark.to_string());
+            if let Ok(true) = self.write_at(ACKNOWLEDGED, value, revision).await {
                 return Ok(());
             }
         }

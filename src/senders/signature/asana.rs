@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::sync::RwLock;
 
-use async_nats::jetstream::kv;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
@@ -177,16 +176,10 @@ async fn learn_shared(bucket: &StateBucket, secret: &str) -> Result<Stored, Stri
         let stored = with_secret(stored, secret);
         let bytes = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
         slow_write().await;
-        let written = match revision {
-            Some(revision) => (bucket.kv().update(KEY, bytes.into(), revision).await)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            None => (bucket.kv().create(KEY, bytes.into()).await)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-        };
+        let written = bucket.write_at(KEY, bytes.into(), revision).await;
         match written {
-            Ok(()) => return Ok(stored),
+            Ok(true) => return Ok(stored),
+            Ok(false) => last = "another receiver kept writing at once".to_owned(),
             Err(e) => last = e,
         }
     }
@@ -232,20 +225,13 @@ async fn read_shared(bucket: &StateBucket) -> Result<Stored, String> {
 
 /// The bucket's secrets and the revision they were read at (`None`: never written).
 async fn read_shared_at(bucket: &StateBucket) -> Result<(Stored, Option<u64>), String> {
-    let entry = bucket
-        .kv()
-        .entry(KEY)
-        .await
-        .map_err(|e| format!("reading {KEY} of bucket {}: {e}", bucket.name()))?;
-    match entry {
-        Some(entry) if entry.operation == kv::Operation::Put => {
-            let stored = serde_json::from_slice(&entry.value)
-                .map_err(|e| format!("{KEY} of bucket {}: {e}", bucket.name()))?;
-            Ok((stored, Some(entry.revision)))
-        }
-        Some(entry) => Ok((Stored::default(), Some(entry.revision))),
-        None => Ok((Stored::default(), None)),
-    }
+    let (value, revision) = bucket.read_at(KEY).await?;
+    let stored = match value {
+        Some(value) => serde_json::from_slice(&value)
+            .map_err(|e| format!("{KEY} of bucket {}: {e}", bucket.name()))?,
+        None => Stored::default(),
+    };
+    Ok((stored, revision))
 }
 
 #[cfg(test)]
