@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+# The fuzz targets (fuzz/, outside the main build) still compile against the library.
+cargo check --locked --quiet --manifest-path fuzz/Cargo.toml
 source scripts/test-env.sh
 
 results=$(mktemp)

@@ -48,6 +48,16 @@ enum Warehouse {
 }
 
 impl Warehouse {
+    /// One warehouse per target, new, named after `name`.
+    fn every(h: &Harness, name: &str) -> [Warehouse; 3] {
+        let pg = pg();
+        [
+            Warehouse::Pipelinewise(pg.create_database(&format!("{name}_pw"))),
+            Warehouse::Meltanolabs(pg.create_database(&format!("{name}_ml"))),
+            Warehouse::Duck(Duck::new(h.tmp.path(), name)),
+        ]
+    }
+
     fn load(&self, stream: &[u8], dir: &std::path::Path) {
         let pg = pg();
         match self {
@@ -241,12 +251,7 @@ fn hostile_names_and_keys_load_into_every_target_and_delete_nothing() {
     assert!(replayed.status.success(), "{}", replayed.stderr);
     assert_eq!(record_lines(&replayed.stdout), record_lines(&live.stdout));
 
-    let pg = pg();
-    let warehouses = [
-        Warehouse::Pipelinewise(pg.create_database("names_pw")),
-        Warehouse::Meltanolabs(pg.create_database("names_ml")),
-        Warehouse::Duck(Duck::new(h.tmp.path(), "names")),
-    ];
+    let warehouses = Warehouse::every(&h, "names");
     for warehouse in &warehouses {
         warehouse.load(&live.stdout, h.tmp.path());
         warehouse.check(&["42", "victim", "wide"]);
@@ -273,5 +278,44 @@ fn hostile_names_and_keys_load_into_every_target_and_delete_nothing() {
         warehouse.load(&next.stdout, h.tmp.path());
         warehouse.check(&["42", "after", "victim", "wide"]);
         assert_eq!(warehouse.number("after", "pullrequest__2"), 3.0);
+    }
+}
+
+/// A field of an over-long name whose type changes gets a sibling column that every target
+/// keeps as the tap names it: shortened to 62 bytes with its `__in` suffix at the end (before,
+/// `<62 bytes>__in`, 66 bytes, which PostgreSQL cut and pipelinewise renamed; found by the
+/// `payload` fuzz target).
+#[test]
+fn the_sibling_of_an_over_long_field_loads_into_every_target_under_its_own_name() {
+    let mut h = Harness::new(json!({"primary_key": "id"}));
+    let tap = h.start(&[]);
+    for body in [
+        format!(r#"{{"id":"text","{}":"long"}}"#, long_name()),
+        format!(r#"{{"id":"number","{}":7}}"#, long_name()),
+    ] {
+        assert_eq!(tap.post(&body).status, 200, "{body}");
+    }
+    tap.wait_for_records(2);
+    tap.terminate();
+    let live = tap.wait();
+    assert!(live.status.success(), "{}", live.stderr);
+    let records = live.records();
+    let column = |record: &Value| -> String {
+        let names = record.as_object().unwrap().keys();
+        names.filter(|k| k.starts_with("lll")).cloned().collect()
+    };
+    let (long, sibling) = (column(&records[0]), column(&records[1]));
+    assert!(long.len() <= 62 && sibling.len() <= 62, "{long} {sibling}");
+    assert!(sibling.ends_with("__in"), "{sibling}");
+    let warehouses = Warehouse::every(&h, "sibling");
+    for warehouse in &warehouses {
+        warehouse.load(&live.stdout, h.tmp.path());
+        assert!(
+            warehouse.columns().contains(&sibling),
+            "{:?}",
+            warehouse.columns()
+        );
+        assert_eq!(warehouse.value("text", &long), "long");
+        assert_eq!(warehouse.number("number", &sibling), 7.0);
     }
 }

@@ -80,20 +80,31 @@ fuzz_target!(|data: &[u8]| {
         sequence_alias: None,
         received_at_alias: Some("received".to_owned()),
         max_columns: if selector & 0x40 != 0 { 12 } else { 1000 },
+        headers: selector & 0x20 != 0,
+        query: selector & 0x10 != 0,
     };
     let mut schema = SchemaTracker::in_memory(columns, Catalog::default());
     let mut out = Vec::new();
-    const TAP_COLUMNS: [&str; 5] = [
+    let mut actions = Vec::new();
+    const TAP_COLUMNS: [&str; 7] = [
         "_sdc_sequence",
         "_sdc_received_at",
         "__sdc_primary_key",
         "_sdc_overflow",
+        "_sdc_headers",
+        "_sdc_query",
         "received",
     ];
     for (i, record) in payload.records.iter().enumerate() {
         let named = schema.name(record);
         let sequence = Sequence::new(1_700_000_000_000_000_000 + i as u64);
-        let _ = schema.observe(&named, sequence);
+        if schema.observe(&named, sequence, &mut actions).is_err() {
+            continue;
+        }
+        // What `observe` found for each field is what `action` gives once it is declared.
+        for (i, (name, raw)) in named.fields.fields.iter().enumerate() {
+            assert_eq!(actions[i], schema.action(name, raw, &named.fields, sequence));
+        }
         let meta = RecordMeta {
             sequence,
             received_at: "2026-01-01T00:00:00.000000Z",
@@ -101,11 +112,11 @@ fuzz_target!(|data: &[u8]| {
             sequence_alias: None,
             received_at_alias: Some("received"),
             overflow: &named.overflow,
+            headers: (selector & 0x20 != 0).then_some(r#"{"x-github-event":"push"}"#),
+            query: (selector & 0x10 != 0).then_some(r#"{"source":"fuzz"}"#),
         };
         out.clear();
-        singer::write_record(&mut out, "data", &named.fields, &meta, |name, raw| {
-            schema.action(name, raw, &named.fields, sequence)
-        });
+        singer::write_record(&mut out, "data", &named.fields, &meta, |i, _, _| actions[i]);
         let line = out
             .strip_suffix(b"\n")
             .expect("a RECORD line ends with a newline");

@@ -17,7 +17,9 @@
 //! A later value that does not fit goes, as it is, into a sibling column named by its type
 //! (Stitch's convention, [`kinds::Sibling`]): `<field>__st` string, `__in` integer, `__nu`
 //! number, `__bo` boolean, `__js` object or array; an integer beyond 64 bits goes to `__st` as
-//! its digits. A sibling is a new column, announced by a cumulative SCHEMA, which every target
+//! its digits (a sibling of a long field keeps within 62 bytes: its name is shortened as a long
+//! field name is, the suffix kept at the end). A sibling is a new column, announced by a
+//! cumulative SCHEMA, which every target
 //! supports. Which column a value goes to depends only on the declarations and the record, so
 //! a replay of the journal writes the same records as the live run did.
 //!
@@ -58,6 +60,7 @@ use crate::convert::payload::{self, Fields, OVERFLOW_FIELD};
 use crate::fsutil;
 use crate::sequence::Sequence;
 use crate::singer::FieldAction;
+use crate::singer::columns::{MAX_SIBLING_DEPTH, sibling_column};
 use columns::sdc_properties;
 use kinds::{Sibling, ValueType, value_name};
 use names::Names;
@@ -507,9 +510,8 @@ impl SchemaTracker {
             kind,
             as_text,
         } = Sibling::of(value)?;
-        let mut column = name.to_owned();
-        for depth in 1..=u8::MAX {
-            column.push_str(suffix);
+        for depth in 1..=MAX_SIBLING_DEPTH {
+            let column = sibling_column(name, suffix, depth);
             let action = FieldAction::Sibling {
                 suffix,
                 depth,

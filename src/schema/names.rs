@@ -25,14 +25,10 @@ use std::collections::BTreeMap;
 // Looked up for every field of every record: foldhash (seeded per process), not SipHash.
 use foldhash::{HashMap, HashSet};
 
-use sha2::{Digest, Sha256};
-
 use crate::convert::payload::is_reserved_field;
+use crate::singer::columns::{prefix_within, shortened};
 
-/// The longest column name every target keeps as it is: PostgreSQL cuts identifiers at 63
-/// bytes, and pipelinewise-target-postgres shortens names of 63 characters or more
-/// (`flatten_key`: `lll…l_c1948307` → `lc194830`).
-pub const MAX_COLUMN_BYTES: usize = 62;
+pub use crate::singer::columns::MAX_COLUMN_BYTES;
 
 /// The column an empty field name is written under.
 pub const EMPTY_NAME_COLUMN: &str = "x_empty";
@@ -141,12 +137,7 @@ pub fn escape(name: &str) -> Cow<'_, str> {
         out = Cow::Owned(format!("x{out}"));
     }
     if out.len() > MAX_COLUMN_BYTES {
-        let digest = Sha256::digest(name.as_bytes());
-        let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
-        out = Cow::Owned(format!(
-            "{}_{hex}",
-            prefix_within(&out, MAX_COLUMN_BYTES - 9)
-        ));
+        out = Cow::Owned(shortened(&out, name, ""));
     }
     out
 }
@@ -158,14 +149,6 @@ fn with_suffix(base: &str, n: u32) -> String {
         "{}{suffix}",
         prefix_within(base, MAX_COLUMN_BYTES - suffix.len())
     )
-}
-
-fn prefix_within(s: &str, max_bytes: usize) -> &str {
-    let mut end = s.len().min(max_bytes);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// The key two column names collide on in some target: lowercase (pipelinewise, DuckDB), and

@@ -266,6 +266,26 @@ fn a_number_field_takes_integers_and_integers_beyond_64_bits_go_to_st_as_digits(
 }
 
 #[test]
+fn a_sibling_of_a_field_of_the_longest_name_is_declared_and_written_within_the_limit() {
+    use crate::singer::columns::MAX_COLUMN_BYTES;
+    // Found by the `payload` fuzz target: `<62 bytes>__st` was 66 bytes, which PostgreSQL
+    // cuts and pipelinewise-target-postgres renames.
+    let mut t = tracker();
+    let name = "a".repeat(MAX_COLUMN_BYTES);
+    emit(&mut t, &format!(r#"{{"{name}":1}}"#));
+    let written = emit(&mut t, &format!(r#"{{"{name}":"one"}}"#));
+    let (column, value) = written.iter().next().expect("one field");
+    assert_eq!(value, "one");
+    assert!(column.len() <= MAX_COLUMN_BYTES, "{column}");
+    assert!(
+        column.starts_with("aaaa") && column.ends_with("__st"),
+        "{column}"
+    );
+    assert_eq!(declared(&t, column), json!(["null", "string"]));
+    assert_eq!(declared(&t, &name), json!(["null", "integer"]));
+}
+
+#[test]
 fn objects_and_strings_each_keep_their_column() {
     let mut t = tracker();
     emit(&mut t, r#"{"meta":{"a":1},"tags":["x"]}"#);

@@ -151,8 +151,8 @@ pub enum FieldAction {
     /// [`crate::convert::payload::canonical_number`]).
     Canonical,
     /// Copied as it is (or, with `as_text`, as a JSON string holding its JSON text) into the
-    /// sibling column named `<field><suffix>`, the suffix repeated `depth` times (see
-    /// [`crate::schema::kinds::Sibling`]).
+    /// sibling column named `<field><suffix>`, the suffix repeated `depth` times, shortened
+    /// when long ([`super::columns::sibling_column`]; see [`crate::schema::kinds::Sibling`]).
     Sibling {
         suffix: &'static str,
         depth: u8,
@@ -225,12 +225,7 @@ fn write_field<S: Sink + ?Sized>(out: &mut S, name: &str, value: &str, action: F
     let buf = out.buffer();
     match action {
         FieldAction::Sibling { suffix, depth, .. } => {
-            let mut column = String::with_capacity(name.len() + suffix.len() * depth as usize);
-            column.push_str(name);
-            for _ in 0..depth {
-                column.push_str(suffix);
-            }
-            write_json_string(buf, &column);
+            write_json_string(buf, &super::columns::sibling_column(name, suffix, depth));
         }
         _ => write_json_string(buf, name),
     }
