@@ -7,10 +7,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
-use tap_webhooks::http::body::{self, Coding};
-use tap_webhooks::keys::RecordKey;
 use tap_webhooks::convert::payload::{self, RecordRules};
 use tap_webhooks::convert::visit;
+use tap_webhooks::http::body::{self, Coding};
+use tap_webhooks::keys::RecordKey;
 
 use tap_webhooks::schema::names::{MAX_COLUMN_BYTES, fold};
 use tap_webhooks::schema::{Catalog, Columns, SchemaTracker};
@@ -103,7 +103,10 @@ fuzz_target!(|data: &[u8]| {
         }
         // What `observe` found for each field is what `action` gives once it is declared.
         for (i, (name, raw)) in named.fields.fields.iter().enumerate() {
-            assert_eq!(actions[i], schema.action(name, raw, &named.fields, sequence));
+            assert_eq!(
+                actions[i],
+                schema.action(name, raw, &named.fields, sequence)
+            );
         }
         let meta = RecordMeta {
             sequence,
