@@ -494,8 +494,8 @@ impl SchemaTracker {
 
     /// Where a non-null value of the unpinned field `name` goes: the field itself when it is
     /// not declared yet or its kind fits the value; else the value's sibling `<name><suffix>`,
-    /// or, if that name is taken (declared with another kind, pinned, or a field of this very
-    /// record), the suffix again. `None` for a null, or a sibling that is deselected.
+    /// or, if that name is taken (declared with another kind, pinned, a field of this very
+    /// record, or folding together with another column), the suffix again. `None` for a null, or a sibling that is deselected.
     fn place(&self, name: &str, value: ValueType, record: &Fields<'_>) -> Option<Placement> {
         let kind = Kind::first(value)?;
         match self.fields.get(name) {
@@ -517,7 +517,10 @@ impl SchemaTracker {
                 depth,
                 as_text,
             };
-            if record.get(&column).is_some() || self.catalog.pin(&column).is_some() {
+            if record.get(&column).is_some()
+                || self.catalog.pin(&column).is_some()
+                || self.names.folds_onto_another(&column)
+            {
                 continue;
             }
             if !self.is_selected(&column) {

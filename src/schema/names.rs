@@ -60,6 +60,14 @@ impl Names {
             .or_insert_with(|| column.to_owned());
     }
 
+    /// Whether `column` folds together with a column of another name already taken (a
+    /// sibling must not: `a__st` beside a payload's `A__ST`).
+    pub fn folds_onto_another(&self, column: &str) -> bool {
+        self.taken
+            .get(&fold(column))
+            .is_some_and(|taken| taken != column)
+    }
+
     /// Maps a name to a column of its own name if the rules allow (keys, catalog properties);
     /// otherwise as [`Names::assign`] does. Returns its column.
     pub fn claim(&mut self, name: &str) -> String {

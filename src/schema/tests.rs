@@ -286,6 +286,21 @@ fn a_sibling_of_a_field_of_the_longest_name_is_declared_and_written_within_the_l
 }
 
 #[test]
+fn a_sibling_never_folds_together_with_another_column() {
+    // `a__st` beside `A__ST` would be one column in pipelinewise and DuckDB (lower case).
+    let mut t = tracker();
+    emit(&mut t, r#"{"A__ST":"x","a":1}"#);
+    let written = emit(&mut t, r#"{"a":"text"}"#);
+    assert_eq!(written, fields(json!({"a__st__st": "text"})));
+    assert_eq!(declared(&t, "a__st__st"), json!(["null", "string"]));
+    let schema = t.json_schema();
+    let properties = schema["properties"].as_object().unwrap();
+    let folds: std::collections::HashSet<String> =
+        properties.keys().map(|k| super::names::fold(k)).collect();
+    assert_eq!(folds.len(), properties.len(), "{properties:?}");
+}
+
+#[test]
 fn objects_and_strings_each_keep_their_column() {
     let mut t = tracker();
     emit(&mut t, r#"{"meta":{"a":1},"tags":["x"]}"#);
