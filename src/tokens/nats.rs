@@ -84,9 +84,7 @@ struct Claim {
 /// The tokens' keys of a state bucket.
 #[derive(Clone)]
 struct TokenBucket {
-    kv: kv::Store,
     state: StateBucket,
-    name: String,
 }
 
 fn shared(what: &str, e: impl std::fmt::Display) -> TokenError {
@@ -97,29 +95,29 @@ impl TokenBucket {
     /// Active tokens, oldest first.
     async fn list(&self) -> Result<Vec<StoredToken>, TokenError> {
         let mut keys = self
-            .kv
+            .state
+            .kv()
             .keys()
             .await
-            .map_err(|e| shared(&format!("listing bucket {}", self.name), e))?;
+            .map_err(|e| shared(&format!("listing bucket {}", self.state.name()), e))?;
         let mut names = Vec::new();
         while let Some(key) = keys.next().await {
-            let key = key.map_err(|e| shared(&format!("listing bucket {}", self.name), e))?;
+            let key =
+                key.map_err(|e| shared(&format!("listing bucket {}", self.state.name()), e))?;
             if key.starts_with(TOKEN_PREFIX) {
                 names.push(key);
             }
         }
         let mut tokens = Vec::with_capacity(names.len());
         for key in names {
-            let Some(value) = self
-                .kv
-                .get(&key)
-                .await
-                .map_err(|e| shared(&format!("reading {key} of bucket {}", self.name), e))?
+            let Some(value) = self.state.kv().get(&key).await.map_err(|e| {
+                shared(&format!("reading {key} of bucket {}", self.state.name()), e)
+            })?
             else {
                 continue;
             };
             let token: StoredToken = serde_json::from_slice(&value)
-                .map_err(|e| shared(&format!("{key} of bucket {}", self.name), e))?;
+                .map_err(|e| shared(&format!("{key} of bucket {}", self.state.name()), e))?;
             if !missed_by_lag(token.created_at) {
                 tokens.push(token);
             }
@@ -138,12 +136,19 @@ impl TokenBucket {
         let (token, stored) = new_token()?;
         self.claim(&stored.id).await?;
         let value = serde_json::to_vec(&stored).map_err(|e| shared("encoding a token", e))?;
-        self.kv
+        self.state
+            .kv()
             .create(format!("{TOKEN_PREFIX}{}", stored.id), Bytes::from(value))
             .await
-            .map_err(|e| shared(&format!("storing a token in bucket {}", self.name), e))?;
+            .map_err(|e| {
+                shared(
+                    &format!("storing a token in bucket {}", self.state.name()),
+                    e,
+                )
+            })?;
         let _ = self
-            .kv
+            .state
+            .kv()
             .put(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
             .await;
         Ok((stored.id, token))
@@ -186,7 +191,8 @@ impl TokenBucket {
         for claim in claims {
             let key = format!("{TOKEN_PREFIX}{}", claim.id);
             let entry = self
-                .kv
+                .state
+                .kv()
                 .entry(&key)
                 .await
                 .map_err(|e| self.claims_error(&e))?;
@@ -243,20 +249,24 @@ impl TokenBucket {
     }
 
     fn claims_error(&self, e: &dyn std::fmt::Display) -> TokenError {
-        shared(&format!("claiming a token in bucket {}", self.name), e)
+        shared(
+            &format!("claiming a token in bucket {}", self.state.name()),
+            e,
+        )
     }
 
     /// Creates the first token if none was ever made; `None` if one was. Only one receiver
     /// of many starting together wins.
     async fn create_first(&self) -> Result<Option<(TokenId, Token)>, TokenError> {
         match self
-            .kv
+            .state
+            .kv()
             .create(TOKENS_INITIALIZED, Bytes::from_static(b"1"))
             .await
         {
             Ok(_) => self.create().await.map(Some),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(shared(&format!("writing bucket {}", self.name), e)),
+            Err(e) => Err(shared(&format!("writing bucket {}", self.state.name()), e)),
         }
     }
 
@@ -268,10 +278,11 @@ impl TokenBucket {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         let value = if valid_key {
-            self.kv
+            self.state
+                .kv()
                 .get(&key)
                 .await
-                .map_err(|e| shared(&format!("reading bucket {}", self.name), e))?
+                .map_err(|e| shared(&format!("reading bucket {}", self.state.name()), e))?
         } else {
             None
         };
@@ -279,10 +290,11 @@ impl TokenBucket {
             return Err(TokenError::UnknownId(id.to_owned()));
         };
         let stored: StoredToken = serde_json::from_slice(&value).map_err(|e| shared(&key, e))?;
-        self.kv
+        self.state
+            .kv()
             .purge(&key)
             .await
-            .map_err(|e| shared(&format!("revoking {id} in bucket {}", self.name), e))?;
+            .map_err(|e| shared(&format!("revoking {id} in bucket {}", self.state.name()), e))?;
         self.release(&stored.id).await;
         Ok(stored)
     }
@@ -291,7 +303,7 @@ impl TokenBucket {
     async fn record_use(&self, used: &HashMap<TokenId, DateTime<Utc>>) {
         for (id, at) in used {
             let key = format!("{TOKEN_PREFIX}{id}");
-            let Ok(Some(entry)) = self.kv.entry(&key).await else {
+            let Ok(Some(entry)) = self.state.kv().entry(&key).await else {
                 continue;
             };
             if entry.operation != kv::Operation::Put {
@@ -306,7 +318,8 @@ impl TokenBucket {
             stored.last_used_at = Some(*at);
             if let Ok(value) = serde_json::to_vec(&stored) {
                 let _ = self
-                    .kv
+                    .state
+                    .kv()
                     .update(&key, Bytes::from(value), entry.revision)
                     .await;
             }
@@ -322,7 +335,7 @@ impl TokenBucket {
         let mut flush = tokio::time::interval(Duration::from_secs(10));
         let mut tokens = Vec::new();
         loop {
-            let watch = self.kv.watch(format!("{TOKEN_PREFIX}>")).await;
+            let watch = self.state.kv().watch(format!("{TOKEN_PREFIX}>")).await;
             self.reload(&live, &mut tokens).await;
             let mut full = tokio::time::interval(Duration::from_secs(5));
             match watch {
@@ -335,7 +348,7 @@ impl TokenBucket {
                         event = watch.next() => match event {
                             Some(Ok(entry)) => self.apply(&live, &mut tokens, &entry),
                             Some(Err(e)) => {
-                                log::warn!("token watch on bucket {}: {e}; restarting it", self.name);
+                                log::warn!("token watch on bucket {}: {e}; restarting it", self.state.name());
                                 break;
                             }
                             None => break,
@@ -344,7 +357,10 @@ impl TokenBucket {
                         _ = flush.tick() => self.record_use(&live.take_used()).await,
                     }
                 },
-                Err(e) => log::warn!("cannot watch the tokens in bucket {}: {e}", self.name),
+                Err(e) => log::warn!(
+                    "cannot watch the tokens in bucket {}: {e}",
+                    self.state.name()
+                ),
             }
             tokio::select! {
                 _ = &mut stop => return,
@@ -363,7 +379,7 @@ impl TokenBucket {
         if entry.operation == kv::Operation::Put {
             match serde_json::from_slice::<StoredToken>(&entry.value) {
                 Ok(token) => tokens.push(token),
-                Err(e) => log::warn!("{} of bucket {}: {e}", entry.key, self.name),
+                Err(e) => log::warn!("{} of bucket {}: {e}", entry.key, self.state.name()),
             }
         }
         match TokenSet::from_stored(tokens) {
@@ -406,11 +422,7 @@ impl SharedTokens {
     pub fn open(settings: &NatsSettings) -> Result<Self, TokenError> {
         let bucket = StateBucket::open_shared(settings).map_err(token_error)?;
         Ok(SharedTokens {
-            bucket: TokenBucket {
-                kv: bucket.kv().clone(),
-                name: bucket.name().to_owned(),
-                state: bucket,
-            },
+            bucket: TokenBucket { state: bucket },
         })
     }
 
